@@ -1,0 +1,53 @@
+//! BikriAgent's pages, rendered on the server only.
+//!
+//! There is no WebAssembly and no JavaScript: every page is plain HTML, every
+//! form posts to a server function and is answered with a redirect, so the
+//! Content-Security-Policy can forbid all script.
+
+pub mod assets;
+mod layout;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+pub use layout::error_document;
+
+/// The whole HTML document around the app.
+pub fn shell() -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="stylesheet" href=assets::url("main.css")/>
+                <link rel="icon" type="image/svg+xml" href=assets::url("favicon.svg")/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The router of every page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Router>
+            <layout::Header/>
+            <main id="main">
+                <Routes fallback=pages::NotFound>
+                    <Route path=path!("/") view=pages::Landing/>
+                </Routes>
+            </main>
+            <layout::Footer/>
+        </Router>
+    }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs BikriAgent locally: a private PostgreSQL when DATABASE_URL is not set,
+# migrations, a demo owner, and the server on http://127.0.0.1:3000.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/pg.sh
+
+export BIKRI_ENV=${BIKRI_ENV:-development}
+mkdir -p .dev
+
+# Development secrets: generated once, kept in .dev (git-ignored) so data
+# encrypted with them stays readable across restarts.
+if [ ! -s .dev/secrets.env ]; then
+  (umask 077
+   {
+     echo "BIKRI_DATA_KEY=$(head -c 32 /dev/urandom | base64)"
+     echo "META_APP_SECRET=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+     echo "META_VERIFY_TOKEN=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+   } > .dev/secrets.env)
+  echo "Generated local development secrets in .dev/secrets.env (development only; never use them in production)."
+fi
+set -a; source .dev/secrets.env; set +a
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  pg_ensure_installed
+  PGDIR="$PWD/.dev/pg"
+  PGPORT=${BIKRI_DEV_PG_PORT:-54329}
+  pg_start "$PGDIR" "$PGPORT"
+  trap 'echo "Stopping the private PostgreSQL..."; pg_stop "$PGDIR"' EXIT
+  # Create the database on first use.
+  PGPASSWORD=$(cat "$PGDIR.password") psql -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -qtA \
+    -c "select 1 from pg_database where datname = 'bikriagent'" | grep -q 1 \
+    || PGPASSWORD=$(cat "$PGDIR.password") createdb -h 127.0.0.1 -p "$PGPORT" -U postgres bikriagent
+  export DATABASE_URL=$(pg_url "$PGDIR" "$PGPORT" bikriagent)
+  echo "Private PostgreSQL running in .dev/pg on 127.0.0.1:$PGPORT (stopped when this command ends)."
+fi
+
+cargo build --release --bin bikriagent
+./target/release/bikriagent migrate
+if ./target/release/bikriagent help | grep -q seed-demo; then
+  ./target/release/bikriagent seed-demo
+fi
+echo "Open ${BIKRI_PUBLIC_URL:-http://${BIKRI_ADDR:-127.0.0.1:3000}} (Ctrl-C stops the server)."
+./target/release/bikriagent serve

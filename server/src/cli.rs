@@ -1,0 +1,143 @@
+//! Subcommands of the `bikriagent` binary.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use bikriagent::db;
+use secrecy::ExposeSecret as _;
+use tokio::sync::watch;
+
+use crate::config::{Config, Mode};
+use crate::startup::{self, Application};
+use crate::telemetry;
+
+const USAGE: &str = "\
+usage: bikriagent [COMMAND]
+
+commands:
+  serve     web pages, OAuth callbacks, webhooks and background workers (default)
+  migrate   apply database migrations and exit
+  worker    background workers only (run more of them on other machines)
+  help      show this message
+
+Configuration comes from environment variables; see .env.example.";
+
+/// What the command line asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Serve,
+    Migrate,
+    Worker,
+    Help,
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    match args.first().map(String::as_str) {
+        None | Some("serve") => Ok(Command::Serve),
+        Some("migrate") => Ok(Command::Migrate),
+        Some("worker") => Ok(Command::Worker),
+        Some("help" | "--help" | "-h") => Ok(Command::Help),
+        Some(other) => Err(format!("unknown command `{other}`")),
+    }
+}
+
+pub fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match parse(&args) {
+        Ok(command) => command,
+        Err(message) => {
+            eprintln!("bikriagent: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if command == Command::Help {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    telemetry::init(telemetry::format_from_env());
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("bikriagent: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if config.mode == Mode::Development && !config.generated.is_empty() {
+        tracing::warn!(
+            generated = ?config.generated,
+            "development mode: generated these secrets for this run only; set them in the environment to keep data readable across restarts"
+        );
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("bikriagent: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(command, config));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("bikriagent: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> Result<(), String> {
+    match command {
+        Command::Help => Ok(()),
+        Command::Migrate => {
+            startup::migrate(&config).await.map_err(|e| e.to_string())?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Serve => {
+            let app = Application::build(config)
+                .await
+                .map_err(|e| e.to_string())?;
+            app.run_until_stopped().await.map_err(|e| e.to_string())
+        }
+        Command::Worker => {
+            startup::migrate(&config).await.map_err(|e| e.to_string())?;
+            let pool = db::connect_app_pool(
+                config.database_url.expose_secret(),
+                config.db_max_connections,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let config = Arc::new(config);
+            let (stop_tx, stop_rx) = watch::channel(false);
+            let mut workers = startup::spawn_workers(&pool, &config, config.workers, &stop_rx);
+            tracing::info!(workers = config.workers, "workers running");
+            startup::shutdown_signal().await;
+            let _ = stop_tx.send(true);
+            startup::finish_workers(&mut workers).await;
+            pool.close().await;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn serve_is_the_default_and_unknown_commands_are_refused() {
+        assert_eq!(parse(&args(&[])), Ok(Command::Serve));
+        assert_eq!(parse(&args(&["worker"])), Ok(Command::Worker));
+        assert_eq!(parse(&args(&["migrate"])), Ok(Command::Migrate));
+        assert!(parse(&args(&["servr"])).unwrap_err().contains("servr"));
+    }
+}

@@ -1,0 +1,472 @@
+//! Configuration from environment variables, validated at start.
+//!
+//! Every variable is documented in `.env.example`. Parsing collects every
+//! problem at once and names each variable, so a broken deployment is fixed
+//! in one pass. Secrets have no defaults in production; in development any
+//! missing secret is generated for this run and the log says which.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+
+use base64::Engine as _;
+use rand::RngCore as _;
+use secrecy::{SecretBox, SecretString};
+
+/// Production (the default) or local development.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Production,
+    Development,
+}
+
+/// Human-readable text logs or one JSON object per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The validated configuration.
+pub struct Config {
+    pub mode: Mode,
+    /// The app's connection string; its queries run as the application role.
+    pub database_url: SecretString,
+    /// The owner role's connection string for migrations, when different.
+    pub database_admin_url: Option<SecretString>,
+    pub addr: SocketAddr,
+    /// The external base URL, without a trailing slash (e.g. `https://shop.example`).
+    pub public_url: String,
+    /// The AES-256-GCM key for tokens and message bodies at rest.
+    pub data_key: SecretBox<[u8; 32]>,
+    pub meta_app_id: String,
+    pub meta_app_secret: SecretString,
+    pub meta_verify_token: SecretString,
+    pub log_format: LogFormat,
+    pub db_max_connections: u32,
+    /// How many job workers `serve` and `worker` run in-process.
+    pub workers: usize,
+    /// Names of secrets generated for this development run.
+    pub generated: Vec<&'static str>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Secrets stay out of Debug output (secrecy already redacts them).
+        f.debug_struct("Config")
+            .field("mode", &self.mode)
+            .field("addr", &self.addr)
+            .field("public_url", &self.public_url)
+            .field("meta_app_id", &self.meta_app_id)
+            .field("log_format", &self.log_format)
+            .field("db_max_connections", &self.db_max_connections)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every problem found in the environment, each naming its variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the configuration is not valid (see .env.example):")?;
+        for problem in &self.problems {
+            writeln!(f, "  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+struct Vars {
+    map: HashMap<String, String>,
+    problems: Vec<String>,
+}
+
+impl Vars {
+    /// A variable's value; empty counts as unset.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.map
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn problem(&mut self, name: &str, message: impl fmt::Display) {
+        self.problems.push(format!("{name}: {message}"));
+    }
+}
+
+fn random_base64(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Parses `BIKRI_PUBLIC_URL`: scheme and host (and port), nothing after.
+fn parse_public_url(raw: &str, mode: Mode) -> Result<String, String> {
+    let uri: http::Uri = raw.parse().map_err(|_| "is not a URL".to_owned())?;
+    let scheme = uri.scheme_str().ok_or("needs a scheme, e.g. https://")?;
+    match (scheme, mode) {
+        ("https", _) | ("http", Mode::Development) => {}
+        ("http", Mode::Production) => {
+            return Err("must use https:// in production (cookies are Secure)".to_owned());
+        }
+        _ => return Err(format!("has the unsupported scheme {scheme}")),
+    }
+    let authority = uri.authority().ok_or("needs a host")?;
+    if authority.as_str().contains('@') {
+        return Err("must not contain a user name or password".to_owned());
+    }
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return Err("must be only scheme and host, e.g. https://bikri.example.com".to_owned());
+    }
+    Ok(format!("{scheme}://{authority}"))
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Parses the given variables (tests pass a map instead of the real environment).
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut vars = Vars {
+            map: vars.into_iter().collect(),
+            problems: Vec::new(),
+        };
+        let mut generated = Vec::new();
+
+        let mode = match vars.get("BIKRI_ENV") {
+            None | Some("production") => Mode::Production,
+            Some("development") => Mode::Development,
+            Some(other) => {
+                let message = format!("must be `production` or `development`, not `{other}`");
+                vars.problem("BIKRI_ENV", message);
+                Mode::Production
+            }
+        };
+
+        let database_url = match vars.get("DATABASE_URL") {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Some(SecretString::from(url.to_owned()))
+            }
+            Some(_) => {
+                vars.problem(
+                    "DATABASE_URL",
+                    "must start with postgres:// or postgresql://",
+                );
+                None
+            }
+            None => {
+                vars.problem(
+                    "DATABASE_URL",
+                    "is missing: the PostgreSQL connection string",
+                );
+                None
+            }
+        };
+        let database_admin_url = match vars.get("DATABASE_ADMIN_URL") {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Some(SecretString::from(url.to_owned()))
+            }
+            Some(_) => {
+                vars.problem(
+                    "DATABASE_ADMIN_URL",
+                    "must start with postgres:// or postgresql://",
+                );
+                None
+            }
+            None => None,
+        };
+
+        let addr = match vars
+            .get("BIKRI_ADDR")
+            .unwrap_or("127.0.0.1:3000")
+            .parse::<SocketAddr>()
+        {
+            Ok(addr) => addr,
+            Err(_) => {
+                vars.problem(
+                    "BIKRI_ADDR",
+                    "must be an address and port such as 127.0.0.1:3000",
+                );
+                SocketAddr::from(([127, 0, 0, 1], 3000))
+            }
+        };
+
+        let public_url = match vars.get("BIKRI_PUBLIC_URL") {
+            Some(raw) => match parse_public_url(raw, mode) {
+                Ok(url) => url,
+                Err(message) => {
+                    vars.problem("BIKRI_PUBLIC_URL", message);
+                    String::new()
+                }
+            },
+            None if mode == Mode::Development => format!("http://{addr}"),
+            None => {
+                vars.problem(
+                    "BIKRI_PUBLIC_URL",
+                    "is missing: the external https:// URL of this site",
+                );
+                String::new()
+            }
+        };
+
+        let data_key = match vars.get("BIKRI_DATA_KEY") {
+            Some(raw) => match base64::engine::general_purpose::STANDARD.decode(raw) {
+                Ok(bytes) if bytes.len() == 32 => {
+                    let mut key = [0u8; 32];
+                    key.copy_from_slice(&bytes);
+                    Some(key)
+                }
+                Ok(bytes) => {
+                    let message = format!("must decode to 32 bytes, not {}", bytes.len());
+                    vars.problem("BIKRI_DATA_KEY", message);
+                    None
+                }
+                Err(_) => {
+                    vars.problem(
+                        "BIKRI_DATA_KEY",
+                        "is not valid base64 (e.g. `openssl rand -base64 32`)",
+                    );
+                    None
+                }
+            },
+            None if mode == Mode::Development => {
+                generated.push("BIKRI_DATA_KEY");
+                let mut key = [0u8; 32];
+                rand::rng().fill_bytes(&mut key);
+                Some(key)
+            }
+            None => {
+                vars.problem(
+                    "BIKRI_DATA_KEY",
+                    "is missing: base64 of 32 random bytes (`openssl rand -base64 32`)",
+                );
+                None
+            }
+        };
+
+        let mut secret = |vars: &mut Vars, name: &'static str, what: &str| match vars.get(name) {
+            Some(value) => SecretString::from(value.to_owned()),
+            None if mode == Mode::Development => {
+                generated.push(name);
+                SecretString::from(random_base64(24))
+            }
+            None => {
+                vars.problem(name, format!("is missing: {what}"));
+                SecretString::from(String::new())
+            }
+        };
+        let meta_app_secret = secret(&mut vars, "META_APP_SECRET", "the Meta app's secret");
+        let meta_verify_token = secret(
+            &mut vars,
+            "META_VERIFY_TOKEN",
+            "the webhook verify token you set in Meta's dashboard",
+        );
+
+        let meta_app_id = match vars.get("META_APP_ID") {
+            Some(id) if id.chars().all(|c| c.is_ascii_digit()) => id.to_owned(),
+            Some(_) => {
+                vars.problem("META_APP_ID", "must be the numeric Meta app id");
+                String::new()
+            }
+            None if mode == Mode::Development => "1234567890".to_owned(),
+            None => {
+                vars.problem("META_APP_ID", "is missing: the numeric Meta app id");
+                String::new()
+            }
+        };
+
+        let log_format = match vars.get("BIKRI_LOG_FORMAT") {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(_) => {
+                vars.problem("BIKRI_LOG_FORMAT", "must be `text` or `json`");
+                LogFormat::Text
+            }
+        };
+
+        let number = |vars: &mut Vars, name: &str, default: u32, max: u32| -> u32 {
+            match vars.get(name).map(str::parse::<u32>) {
+                None => default,
+                Some(Ok(n)) if (1..=max).contains(&n) => n,
+                Some(_) => {
+                    vars.problem(name, format!("must be a whole number from 1 to {max}"));
+                    default
+                }
+            }
+        };
+        let db_max_connections = number(&mut vars, "BIKRI_DB_MAX_CONNECTIONS", 20, 1000);
+        let workers = number(&mut vars, "BIKRI_WORKERS", 2, 64) as usize;
+
+        if !vars.problems.is_empty() {
+            return Err(ConfigError {
+                problems: vars.problems,
+            });
+        }
+        Ok(Config {
+            mode,
+            database_url: database_url.expect("checked above"),
+            database_admin_url,
+            addr,
+            public_url,
+            data_key: SecretBox::new(Box::new(data_key.expect("checked above"))),
+            meta_app_id,
+            meta_app_secret,
+            meta_verify_token,
+            log_format,
+            db_max_connections,
+            workers,
+            generated,
+        })
+    }
+
+    /// The connection string migrations run with: the admin URL when given.
+    pub fn migration_url(&self) -> &SecretString {
+        self.database_admin_url
+            .as_ref()
+            .unwrap_or(&self.database_url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    fn production() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("DATABASE_URL", "postgres://app@localhost/bikri"),
+            ("BIKRI_PUBLIC_URL", "https://bikri.example.com/"),
+            ("BIKRI_DATA_KEY", KEY),
+            ("META_APP_ID", "1234567890"),
+            ("META_APP_SECRET", "s3cret"),
+            ("META_VERIFY_TOKEN", "verify-me"),
+        ]
+    }
+
+    fn errors(pairs: &[(&str, &str)]) -> Vec<String> {
+        Config::from_vars(vars(pairs))
+            .expect_err("should be refused")
+            .problems
+    }
+
+    #[test]
+    fn a_complete_production_environment_parses() {
+        let config = Config::from_vars(vars(&production())).expect("valid");
+        assert_eq!(config.mode, Mode::Production);
+        assert_eq!(config.public_url, "https://bikri.example.com");
+        assert_eq!(config.addr, "127.0.0.1:3000".parse().unwrap());
+        assert!(config.generated.is_empty());
+    }
+
+    #[test]
+    fn production_secrets_have_no_defaults_and_each_missing_one_is_named() {
+        let problems = errors(&[("DATABASE_URL", "postgres://x@y/z")]);
+        for name in [
+            "BIKRI_PUBLIC_URL",
+            "BIKRI_DATA_KEY",
+            "META_APP_ID",
+            "META_APP_SECRET",
+            "META_VERIFY_TOKEN",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.starts_with(&format!("{name}:"))),
+                "{name} not named in {problems:?}"
+            );
+        }
+        assert!(!problems.iter().any(|p| p.starts_with("DATABASE_URL")));
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        let cases = [
+            ("DATABASE_URL", "mysql://x", "DATABASE_URL:"),
+            ("BIKRI_ADDR", "not-an-addr", "BIKRI_ADDR:"),
+            (
+                "BIKRI_PUBLIC_URL",
+                "http://bikri.example.com",
+                "BIKRI_PUBLIC_URL:",
+            ),
+            (
+                "BIKRI_PUBLIC_URL",
+                "https://bikri.example.com/app",
+                "BIKRI_PUBLIC_URL:",
+            ),
+            (
+                "BIKRI_DATA_KEY",
+                "c2hvcnQ=",
+                "BIKRI_DATA_KEY: must decode to 32 bytes",
+            ),
+            (
+                "BIKRI_DATA_KEY",
+                "%%%",
+                "BIKRI_DATA_KEY: is not valid base64",
+            ),
+            ("BIKRI_ENV", "staging", "BIKRI_ENV:"),
+            ("BIKRI_LOG_FORMAT", "xml", "BIKRI_LOG_FORMAT:"),
+            ("BIKRI_WORKERS", "0", "BIKRI_WORKERS:"),
+            ("META_APP_ID", "abc", "META_APP_ID:"),
+        ];
+        for (name, value, expected) in cases {
+            let mut env = production();
+            env.retain(|(k, _)| *k != name);
+            env.push((name, value));
+            let problems = errors(&env);
+            assert_eq!(problems.len(), 1, "{name}={value}: {problems:?}");
+            assert!(
+                problems[0].starts_with(expected),
+                "{name}={value}: {problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_error_message_lists_every_problem() {
+        let message = Config::from_vars(vars(&[]))
+            .expect_err("empty env")
+            .to_string();
+        assert!(message.contains("DATABASE_URL: is missing"));
+        assert!(message.contains("BIKRI_DATA_KEY: is missing"));
+    }
+
+    #[test]
+    fn development_generates_missing_secrets_and_says_which() {
+        let config = Config::from_vars(vars(&[
+            ("BIKRI_ENV", "development"),
+            ("DATABASE_URL", "postgres://x@y/z"),
+        ]))
+        .expect("development fills in secrets");
+        assert_eq!(config.mode, Mode::Development);
+        assert_eq!(
+            config.generated,
+            vec!["BIKRI_DATA_KEY", "META_APP_SECRET", "META_VERIFY_TOKEN"]
+        );
+        assert_eq!(config.public_url, "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn development_still_requires_a_database() {
+        let problems = errors(&[("BIKRI_ENV", "development")]);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].starts_with("DATABASE_URL:"));
+    }
+}

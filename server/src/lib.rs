@@ -1,0 +1,9 @@
+//! The `bikriagent` binary's library: configuration, telemetry, the HTTP
+//! router and the process lifecycle. Integration tests build the same
+//! [`startup::Application`] the binary runs.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,187 @@
+//! Building and running the application: migrations, pools, the listener,
+//! the workers, and a graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bikriagent::db;
+use bikriagent::jobs::{self, Registry, WorkerOptions};
+use leptos::config::LeptosOptions;
+use secrecy::ExposeSecret as _;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::config::{Config, Mode};
+use crate::http::{self, AppState};
+
+/// Why the application could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] db::DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server stopped with an error: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Applies migrations as the owner role; the app refuses to start if one fails.
+pub async fn migrate(config: &Config) -> Result<(), db::DbError> {
+    db::migrate(config.migration_url().expose_secret()).await
+}
+
+/// The job handlers of this binary.
+pub fn job_registry(_pool: &PgPool, _config: &Arc<Config>) -> Registry {
+    Registry::new()
+}
+
+/// Starts `count` workers; each stops after its current job once `shutdown` is set.
+pub fn spawn_workers(
+    pool: &PgPool,
+    config: &Arc<Config>,
+    count: usize,
+    shutdown: &watch::Receiver<bool>,
+) -> JoinSet<()> {
+    let registry = job_registry(pool, config);
+    let mut workers = JoinSet::new();
+    for _ in 0..count {
+        workers.spawn(jobs::run_worker(
+            pool.clone(),
+            registry.clone(),
+            WorkerOptions::default(),
+            shutdown.clone(),
+        ));
+    }
+    workers
+}
+
+/// A built application, bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    workers: usize,
+}
+
+impl Application {
+    /// Migrates, connects as the application role and binds the listener.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        migrate(&config).await?;
+        let pool = db::connect_app_pool(
+            config.database_url.expose_secret(),
+            config.db_max_connections,
+        )
+        .await?;
+        let addr = config.addr;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Listen { addr, source })?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name("bikriagent")
+            .site_root("public")
+            .site_addr(listener.local_addr().unwrap_or(addr))
+            .build();
+        let workers = config.workers;
+        let state = AppState {
+            pool,
+            config: Arc::new(config),
+            leptos_options,
+        };
+        Ok(Self {
+            listener,
+            state,
+            workers,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.state.config.addr)
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.state.pool
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then stops accepting, finishes
+    /// in-flight requests and jobs, and returns.
+    pub async fn run_until_stopped(self) -> Result<(), StartError> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        });
+        self.run_until(stop_rx).await
+    }
+
+    /// Serves until `stop` turns true.
+    pub async fn run_until(self, stop: watch::Receiver<bool>) -> Result<(), StartError> {
+        let Application {
+            listener,
+            state,
+            workers,
+        } = self;
+        let mut worker_set = spawn_workers(&state.pool, &state.config, workers, &stop);
+        let addr = listener.local_addr().map_err(StartError::Serve)?;
+        let config = state.config.clone();
+        tracing::info!(%addr, public_url = %config.public_url, mode = ?config.mode, "serving");
+        if config.mode == Mode::Development {
+            tracing::info!("development mode: open {}", config.public_url);
+        }
+        let pool = state.pool.clone();
+        let app = http::router(state);
+        let mut server_stop = stop.clone();
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = server_stop.wait_for(|stop| *stop).await;
+            tracing::info!("shutting down: no new connections, finishing requests in flight");
+        })
+        .await
+        .map_err(StartError::Serve)?;
+        finish_workers(&mut worker_set).await;
+        pool.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Waits for the workers to finish their current jobs (at most 30 s).
+pub async fn finish_workers(workers: &mut JoinSet<()>) {
+    let drained = tokio::time::timeout(Duration::from_secs(30), async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("workers did not finish within 30 s; their jobs will be retried");
+        workers.abort_all();
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}

@@ -1,0 +1,258 @@
+//! Test support: fresh databases cloned from a migrated template, and the
+//! real application spawned on a random port.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine as _;
+use bikriagent::db::MIGRATOR;
+use bikriagent_server::config::Config;
+use bikriagent_server::startup::Application;
+use rand::RngCore as _;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tokio::sync::watch;
+
+/// The server tests run against (`scripts/test.sh` starts one and sets this).
+pub fn server_url() -> String {
+    std::env::var("DATABASE_URL")
+        .expect("tests need DATABASE_URL: run scripts/test.sh, which starts a throwaway PostgreSQL")
+}
+
+/// `url` with its database name replaced by `database`.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let host_start = head.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = head[host_start..]
+        .find('/')
+        .map(|i| i + host_start)
+        .unwrap_or(head.len());
+    let mut out = format!("{}/{}", &head[..path_start], database);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// The template's name changes whenever a migration changes.
+fn template_name() -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for migration in MIGRATOR.iter() {
+        for byte in migration
+            .version
+            .to_le_bytes()
+            .iter()
+            .chain(migration.checksum.iter())
+        {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("bikri_template_{:012x}", hash & 0xffff_ffff_ffff)
+}
+
+async fn admin_pool(url: &str) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect(url)
+        .await
+        .expect("connect to the test server as its admin role")
+}
+
+/// Creates the migrated template once per migration set, across parallel test processes.
+async fn ensure_template(admin: &PgPool, server: &str, template: &str) {
+    let mut conn = admin.acquire().await.expect("admin connection");
+    sqlx::query("select pg_advisory_lock(727272)")
+        .execute(&mut *conn)
+        .await
+        .expect("lock");
+    let exists: bool =
+        sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+            .bind(template)
+            .fetch_one(&mut *conn)
+            .await
+            .expect("query pg_database");
+    if !exists {
+        sqlx::query(&format!("create database {template}"))
+            .execute(&mut *conn)
+            .await
+            .expect("create template");
+        if let Err(error) = bikriagent::db::migrate(&with_database(server, template)).await {
+            let _ = sqlx::query(&format!("drop database {template} with (force)"))
+                .execute(&mut *conn)
+                .await;
+            panic!("migrations failed on the template: {error}");
+        }
+    }
+    sqlx::query("select pg_advisory_unlock(727272)")
+        .execute(&mut *conn)
+        .await
+        .expect("unlock");
+}
+
+/// A database of its own for one test, dropped when the test ends.
+pub struct TestDb {
+    pub name: String,
+    /// Connection string as the cluster's admin role.
+    pub url: String,
+    server: String,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let server = server_url();
+        let admin = admin_pool(&server).await;
+        let template = template_name();
+        ensure_template(&admin, &server, &template).await;
+        let name = format!("bikri_test_{}", uuid::Uuid::new_v4().simple());
+        let mut attempt = 0;
+        loop {
+            // Two clones of one template at the same instant can collide; retry.
+            match sqlx::query(&format!("create database {name} template {template}"))
+                .execute(&admin)
+                .await
+            {
+                Ok(_) => break,
+                Err(error) if attempt < 50 => {
+                    attempt += 1;
+                    let _ = error;
+                    tokio::time::sleep(Duration::from_millis(50 + 20 * attempt)).await;
+                }
+                Err(error) => panic!("could not create a test database: {error}"),
+            }
+        }
+        admin.close().await;
+        let url = with_database(&server, &name);
+        Self { name, url, server }
+    }
+
+    /// A pool as the admin (owner) role: for seeding and for inspecting what the app cannot see.
+    pub async fn admin_pool(&self) -> PgPool {
+        admin_pool(&self.url).await
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime: use a thread with its own. Tests
+        // use the multi-threaded runtime so the app's pool keeps running while
+        // this blocks (a connection frozen mid-authentication would stall
+        // DROP DATABASE for a minute).
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(pool) = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&server)
+                    .await
+                {
+                    let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
+                        .execute(&pool)
+                        .await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub fn random_key() -> String {
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
+
+/// The environment of a test app: production mode with explicit secrets.
+pub fn test_env(database_url: &str) -> Vec<(String, String)> {
+    [
+        ("DATABASE_URL", database_url.to_owned()),
+        ("BIKRI_ADDR", "127.0.0.1:0".to_owned()),
+        ("BIKRI_PUBLIC_URL", "https://bikri.test".to_owned()),
+        ("BIKRI_DATA_KEY", random_key()),
+        ("META_APP_ID", "1234567890".to_owned()),
+        ("META_APP_SECRET", "test-app-secret".to_owned()),
+        ("META_VERIFY_TOKEN", "test-verify-token".to_owned()),
+        ("BIKRI_DB_MAX_CONNECTIONS", "5".to_owned()),
+        ("BIKRI_WORKERS", "1".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The real application, serving on a random loopback port.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    /// The app's pool (application role, RLS applies).
+    pub pool: PgPool,
+    pub db: TestDb,
+    pub client: reqwest::Client,
+    stop: watch::Sender<bool>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Stops the server and its workers.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the app after `adjust` edits its environment.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -> TestApp {
+    let db = TestDb::new().await;
+    let mut env = test_env(&db.url);
+    adjust(&mut env);
+    let config = Config::from_vars(env).expect("test config is valid");
+    let app = Application::build(config).await.expect("the app builds");
+    let addr = app.local_addr();
+    let pool = app.pool().clone();
+    let (stop, stop_rx) = watch::channel(false);
+    tokio::spawn(app.run_until(stop_rx));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    TestApp {
+        addr,
+        pool,
+        db,
+        client,
+        stop,
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests: the real application on port 0 against a fresh
+//! PostgreSQL database per test, spoken to over HTTP. One test binary, so
+//! the crate graph is linked once.
+
+#![allow(clippy::unwrap_used, reason = "a test that fails should fail loudly")]
+
+mod helpers;
+
+mod headers;
+mod health;
+mod jobs;
+mod pages;
+mod rls;

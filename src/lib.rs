@@ -1,0 +1,9 @@
+//! BikriAgent's domain logic, store and clients.
+//!
+//! Everything that decides or talks to the database or the outside world lives
+//! here, free of HTTP and of Leptos, so tests can drive it directly. The web
+//! layer (`app/`, `server/`) only extracts, calls and maps.
+
+pub mod db;
+pub mod jobs;
+pub mod tenancy;
