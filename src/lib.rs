@@ -4,6 +4,7 @@
 //! here, free of HTTP and of Leptos, so tests can drive it directly. The web
 //! layer (`app/`, `server/`) only extracts, calls and maps.
 
+pub mod auth;
 pub mod db;
 pub mod jobs;
 pub mod tenancy;

@@ -1,0 +1,7 @@
+//! Accounts and authentication: identities, passwords, tokens, sessions
+//! policy, second factors. Pure modules (`identity`, `password_policy`,
+//! `totp`) take plain values and return plain values.
+
+pub mod identity;
+pub mod password_policy;
+pub mod totp;
