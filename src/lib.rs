@@ -4,7 +4,11 @@
 //! here, free of HTTP and of Leptos, so tests can drive it directly. The web
 //! layer (`app/`, `server/`) only extracts, calls and maps.
 
+pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod db;
 pub mod jobs;
+pub mod mail;
+pub mod ratelimit;
 pub mod tenancy;

@@ -6,6 +6,13 @@ use crate::assets;
 
 #[component]
 pub fn Header() -> impl IntoView {
+    let ctx = crate::web::request_context();
+    let signed_in = ctx.principal.is_some();
+    let home = if ctx.staff().is_some() {
+        "/staff"
+    } else {
+        "/dashboard"
+    };
     view! {
         <header class="site-header">
             <a class="brand" href="/">
@@ -13,8 +20,15 @@ pub fn Header() -> impl IntoView {
                 "BikriAgent"
             </a>
             <nav class="nav" aria-label="Account">
-                <a class="button secondary" href="/login">"Log in"</a>
-                <a class="button" href="/signup">"Sign up"</a>
+                {if signed_in {
+                    view! { <a class="button secondary" href=home>"Your dashboard"</a> }.into_any()
+                } else {
+                    view! {
+                        <a class="button secondary" href="/login">"Log in"</a>
+                        <a class="button" href="/signup">"Sign up"</a>
+                    }
+                        .into_any()
+                }}
             </nav>
         </header>
     }

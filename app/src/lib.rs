@@ -4,9 +4,13 @@
 //! form posts to a server function and is answered with a redirect, so the
 //! Content-Security-Policy can forbid all script.
 
+pub mod account_fns;
+mod account_pages;
 pub mod assets;
+mod forms;
 mod layout;
 mod pages;
+pub mod web;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, provide_meta_context};
@@ -45,6 +49,11 @@ pub fn App() -> impl IntoView {
             <main id="main">
                 <Routes fallback=pages::NotFound>
                     <Route path=path!("/") view=pages::Landing/>
+                    <Route path=path!("/signup") view=account_pages::SignupPage/>
+                    <Route path=path!("/login") view=account_pages::LoginPage/>
+                    <Route path=path!("/verify-email") view=account_pages::VerifyEmailPage/>
+                    <Route path=path!("/dashboard") view=account_pages::DashboardPage/>
+                    <Route path=path!("/suspended") view=account_pages::SuspendedPage/>
                 </Routes>
             </main>
             <layout::Footer/>

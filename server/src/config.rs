@@ -46,6 +46,12 @@ pub struct Config {
     pub db_max_connections: u32,
     /// How many job workers `serve` and `worker` run in-process.
     pub workers: usize,
+    /// Development over plain http: drop `Secure` and the `__Host-` prefix.
+    pub insecure_cookies: bool,
+    /// Take the client address from the last `X-Forwarded-For` hop.
+    pub trust_proxy: bool,
+    /// Where mail is written when no SMTP server is configured.
+    pub mailbox_dir: std::path::PathBuf,
     /// Names of secrets generated for this development run.
     pub generated: Vec<&'static str>,
 }
@@ -306,6 +312,30 @@ impl Config {
                 }
             }
         };
+        let flag = |vars: &mut Vars, name: &str| -> bool {
+            match vars.get(name) {
+                None | Some("false" | "0") => false,
+                Some("true" | "1") => true,
+                Some(_) => {
+                    vars.problem(name, "must be `true` or `false`");
+                    false
+                }
+            }
+        };
+        let insecure_cookies = flag(&mut vars, "BIKRI_INSECURE_COOKIES");
+        let trust_proxy = flag(&mut vars, "BIKRI_TRUST_PROXY");
+        if insecure_cookies && mode == Mode::Production {
+            vars.problem(
+                "BIKRI_INSECURE_COOKIES",
+                "is only allowed with BIKRI_ENV=development",
+            );
+        }
+        let mailbox_dir =
+            std::path::PathBuf::from(vars.get("BIKRI_MAILBOX_DIR").unwrap_or(match mode {
+                Mode::Development => ".dev/mailbox",
+                Mode::Production => "mailbox",
+            }));
+
         let db_max_connections = number(&mut vars, "BIKRI_DB_MAX_CONNECTIONS", 20, 1000);
         let workers = number(&mut vars, "BIKRI_WORKERS", 2, 64) as usize;
 
@@ -327,6 +357,9 @@ impl Config {
             log_format,
             db_max_connections,
             workers,
+            insecure_cookies,
+            trust_proxy,
+            mailbox_dir,
             generated,
         })
     }

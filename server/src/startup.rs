@@ -5,8 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bikriagent::auth::accounts::Accounts;
+use bikriagent::auth::hashing::PasswordHasher;
+use bikriagent::clock::{SharedClock, SystemClock};
 use bikriagent::db;
 use bikriagent::jobs::{self, Registry, WorkerOptions};
+use bikriagent::mail;
+use bikriagent_app::web::Services;
 use leptos::config::LeptosOptions;
 use secrecy::ExposeSecret as _;
 use sqlx::PgPool;
@@ -37,8 +42,33 @@ pub async fn migrate(config: &Config) -> Result<(), db::DbError> {
 }
 
 /// The job handlers of this binary.
-pub fn job_registry(_pool: &PgPool, _config: &Arc<Config>) -> Registry {
-    Registry::new()
+pub fn job_registry(pool: &PgPool, config: &Arc<Config>) -> Registry {
+    let transport = mail::Transport::Mailbox(config.mailbox_dir.clone());
+    let mail_pool = pool.clone();
+    Registry::new().on(mail::SEND_MAIL_JOB, move |job| {
+        let pool = mail_pool.clone();
+        let transport = transport.clone();
+        async move { mail::send_job(&pool, &transport, &job.payload).await }
+    })
+}
+
+/// How many argon2 hashes may run at once: one per core, so logins queue
+/// instead of taking every core from the rest of the app.
+fn hash_permits() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+/// The services pages and server functions use.
+pub fn services(pool: &PgPool, config: &Config, clock: SharedClock) -> Services {
+    let accounts = Accounts {
+        pool: pool.clone(),
+        hasher: PasswordHasher::new(hash_permits()),
+        clock: clock.clone(),
+        public_url: config.public_url.clone(),
+    };
+    Services { accounts, clock }
 }
 
 /// Starts `count` workers; each stops after its current job once `shutdown` is set.
@@ -71,6 +101,11 @@ pub struct Application {
 impl Application {
     /// Migrates, connects as the application role and binds the listener.
     pub async fn build(config: Config) -> Result<Self, StartError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`Application::build`] with a given clock (tests move time).
+    pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         migrate(&config).await?;
         let pool = db::connect_app_pool(
             config.database_url.expose_secret(),
@@ -87,10 +122,12 @@ impl Application {
             .site_addr(listener.local_addr().unwrap_or(addr))
             .build();
         let workers = config.workers;
+        let services = services(&pool, &config, clock);
         let state = AppState {
             pool,
             config: Arc::new(config),
             leptos_options,
+            services,
         };
         Ok(Self {
             listener,

@@ -2,6 +2,10 @@
 //! policy, second factors. Pure modules (`identity`, `password_policy`,
 //! `totp`) take plain values and return plain values.
 
+pub mod accounts;
+pub mod hashing;
 pub mod identity;
 pub mod password_policy;
+pub mod session_store;
+pub mod tokens;
 pub mod totp;

@@ -4,6 +4,7 @@
 mod assets;
 pub mod headers;
 mod health;
+pub mod identity;
 mod pages;
 mod request_id;
 mod webhooks;
@@ -11,11 +12,18 @@ mod webhooks;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::FromRef;
+use axum::extract::{FromRef, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use bikriagent::auth::session_store::PgSessionStore;
+use bikriagent_app::web::Services;
 use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
 use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::Config;
 
@@ -32,6 +40,7 @@ pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
+    pub services: Services,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -44,13 +53,38 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn router(state: AppState) -> Router {
     let headers = headers::SecurityHeaders::new(&state.config);
     let webhooks = webhooks::router().layer(RequestBodyLimitLayer::new(WEBHOOK_BODY_LIMIT));
+    let (cookie_name, secure) = if state.config.insecure_cookies {
+        ("bikri_session", false)
+    } else {
+        ("__Host-bikri_session", true)
+    };
+    let sessions = SessionManagerLayer::new(PgSessionStore::new(state.pool.clone()))
+        .with_name(cookie_name)
+        .with_secure(secure)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(identity::IDLE_TIMEOUT));
     let site = Router::new()
+        .merge(pages::router())
+        .route("/api/{*fn_name}", post(server_fn))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            identity::guard_api,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            identity::load_identity,
+        ))
+        .layer(sessions)
+        .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT));
+    let static_routes = Router::new()
         .merge(health::router())
         .merge(assets::router())
-        .merge(pages::router())
         .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT));
     Router::new()
         .merge(webhooks)
+        .merge(static_routes)
         .merge(site)
         .with_state(state)
         .layer(CatchPanicLayer::custom(pages::panic_response))
@@ -59,4 +93,24 @@ pub fn router(state: AppState) -> Router {
             async move { headers.apply(req, next).await }
         }))
         .layer(axum::middleware::from_fn(request_id::trace_request))
+}
+
+/// Runs a Leptos server function. Its role and CSRF checks already passed in
+/// [`identity::guard_api`]. An unexpected error becomes the generic 500 page
+/// instead of leptos' redirect with the error text in the URL.
+async fn server_fn(State(state): State<AppState>, req: Request) -> Response {
+    let services = state.services.clone();
+    let response =
+        leptos_axum::handle_server_fns_with_context(move || provide_context(services.clone()), req)
+            .await
+            .into_response();
+    let leaked_error = response
+        .headers()
+        .get(axum::http::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .is_some_and(|l| l.contains("__err="));
+    if leaked_error || response.status().is_server_error() {
+        return pages::internal_error_response();
+    }
+    response
 }

@@ -30,8 +30,7 @@ pub fn router() -> Router<AppState> {
 /// Renders the Leptos app for this request, with the shared state in context.
 pub async fn render_page(State(state): State<AppState>, req: Request<Body>) -> Response {
     let context = move || {
-        provide_context(state.pool.clone());
-        provide_context(state.config.clone());
+        provide_context(state.services.clone());
     };
     leptos_axum::handle_response_inner(context, bikriagent_app::shell, req, html_only).await
 }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use base64::Engine as _;
+use bikriagent::clock::OffsetClock;
 use bikriagent::db::MIGRATOR;
 use bikriagent_server::config::Config;
 use bikriagent_server::startup::Application;
@@ -179,8 +180,18 @@ pub fn random_key() -> String {
 pub fn test_env(database_url: &str) -> Vec<(String, String)> {
     [
         ("DATABASE_URL", database_url.to_owned()),
+        ("BIKRI_ENV", "development".to_owned()),
+        ("BIKRI_INSECURE_COOKIES", "true".to_owned()),
+        ("BIKRI_TRUST_PROXY", "true".to_owned()),
+        (
+            "BIKRI_MAILBOX_DIR",
+            std::env::temp_dir()
+                .join("bikri-test-mailbox")
+                .display()
+                .to_string(),
+        ),
         ("BIKRI_ADDR", "127.0.0.1:0".to_owned()),
-        ("BIKRI_PUBLIC_URL", "https://bikri.test".to_owned()),
+        ("BIKRI_PUBLIC_URL", PUBLIC_URL.to_owned()),
         ("BIKRI_DATA_KEY", random_key()),
         ("META_APP_ID", "1234567890".to_owned()),
         ("META_APP_SECRET", "test-app-secret".to_owned()),
@@ -193,8 +204,12 @@ pub fn test_env(database_url: &str) -> Vec<(String, String)> {
     .collect()
 }
 
+pub const PUBLIC_URL: &str = "http://bikri.test";
+
 /// The real application, serving on a random loopback port.
 pub struct TestApp {
+    /// The app's clock: tests advance it to expire sessions and locks.
+    pub clock: OffsetClock,
     pub addr: SocketAddr,
     /// The app's pool (application role, RLS applies).
     pub pool: PgPool,
@@ -214,6 +229,46 @@ impl TestApp {
             .send()
             .await
             .expect("request")
+    }
+
+    /// GETs a page and returns its HTML.
+    pub async fn page(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("body")
+    }
+
+    /// Loads `page` (for its CSRF token) and posts `fields` to `action` like a browser would.
+    pub async fn submit(
+        &self,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let html = self.page(page).await;
+        let token = csrf_token(&html).unwrap_or_default();
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        self.client
+            .post(self.url(action))
+            .header("origin", PUBLIC_URL)
+            .header("referer", format!("{PUBLIC_URL}{page}"))
+            .form(&form)
+            .send()
+            .await
+            .expect("post")
+    }
+
+    /// The newest mail of `kind` to `to` in the outbox: (subject, body).
+    pub async fn last_mail(&self, to: &str, kind: &str) -> Option<(String, String)> {
+        let admin = self.db.admin_pool().await;
+        sqlx::query_as(
+            "select subject, body_text from mail_outbox where lower(to_address) = lower($1) and kind = $2 \
+             order by id desc limit 1",
+        )
+        .bind(to)
+        .bind(kind)
+        .fetch_optional(&admin)
+        .await
+        .expect("outbox query")
     }
 
     /// Stops the server and its workers.
@@ -238,21 +293,53 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -> 
     let mut env = test_env(&db.url);
     adjust(&mut env);
     let config = Config::from_vars(env).expect("test config is valid");
-    let app = Application::build(config).await.expect("the app builds");
+    let clock = OffsetClock::default();
+    let app = Application::build_with_clock(config, std::sync::Arc::new(clock.clone()))
+        .await
+        .expect("the app builds");
     let addr = app.local_addr();
     let pool = app.pool().clone();
     let (stop, stop_rx) = watch::channel(false);
     tokio::spawn(app.run_until(stop_rx));
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .expect("client");
     TestApp {
+        clock,
         addr,
         pool,
         db,
-        client,
+        client: browser(),
         stop,
     }
+}
+
+/// An HTTP client that behaves like a browser with JavaScript off: keeps
+/// cookies, asks for HTML, does not follow redirects (tests look at them).
+pub fn browser() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT,
+        "text/html,application/xhtml+xml".parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+/// The CSRF token of the first form in `html`.
+pub fn csrf_token(html: &str) -> Option<String> {
+    let start = html.find(r#"name="csrf_token" value=""#)? + r#"name="csrf_token" value=""#.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// The `token=` value of the first link in a mail body.
+pub fn link_token(body: &str) -> String {
+    let start = body.find("token=").expect("a link with a token") + "token=".len();
+    body[start..]
+        .split_whitespace()
+        .next()
+        .expect("token")
+        .to_owned()
 }

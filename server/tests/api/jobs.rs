@@ -56,7 +56,9 @@ async fn dedupe_keys_keep_one_job() {
 async fn failures_are_retried_with_backoff_then_given_up() {
     let app = spawn_app().await;
     app.stop();
-    let pool = bikriagent::db::connect_app_pool(&app.db.url, 2).await.unwrap();
+    let pool = bikriagent::db::connect_app_pool(&app.db.url, 2)
+        .await
+        .unwrap();
     let id = jobs::enqueue(&pool, "flaky", &json!({}), None)
         .await
         .unwrap()
@@ -116,7 +118,9 @@ async fn failures_are_retried_with_backoff_then_given_up() {
 async fn an_expired_lease_lets_another_worker_take_the_job() {
     let app = spawn_app().await;
     app.stop();
-    let pool = bikriagent::db::connect_app_pool(&app.db.url, 2).await.unwrap();
+    let pool = bikriagent::db::connect_app_pool(&app.db.url, 2)
+        .await
+        .unwrap();
     let id = jobs::enqueue(&pool, "slow", &json!({}), None)
         .await
         .unwrap()

@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod accounts;
 mod headers;
 mod health;
 mod jobs;

@@ -17,6 +17,22 @@ const GLOBAL_TABLES: &[(&str, &str)] = &[
         "jobs",
         "the shared queue; payloads carry ids and handlers open tenant transactions",
     ),
+    ("sessions", "looked up by cookie before the owner is known"),
+    (
+        "auth_tokens",
+        "looked up by token before the owner is known",
+    ),
+    (
+        "login_attempts",
+        "keyed by email so unknown emails are throttled alike",
+    ),
+    ("rate_limits", "keyed by IP, email or account"),
+    ("mail_outbox", "sent by a worker for every account"),
+    (
+        "recovery_codes",
+        "staff second factor, used before a session exists",
+    ),
+    ("security_events", "platform audit log, read by staff"),
 ];
 
 async fn seed_owner(admin: &PgPool, email: &str, business: &str) -> Uuid {

@@ -1,0 +1,142 @@
+//! What every page and server function gets from the request: the signed-in
+//! principal, the CSRF token, a one-time flash message, and the services.
+//!
+//! The server's identity middleware builds a [`RequestContext`] from the
+//! session and puts it in the request's extensions before any page renders
+//! or any server function runs.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bikriagent::audit::RequestMeta;
+use bikriagent::auth::accounts::{Accounts, FieldErrors, Principal, Role};
+use bikriagent::clock::SharedClock;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Session data keys.
+pub mod keys {
+    pub use bikriagent::auth::session_store::{ACCOUNT_ID, IP, USER_AGENT};
+    /// Unix time of the login (absolute lifetime).
+    pub const AUTH_AT: &str = "auth_at";
+    /// Unix time of the last request (idle timeout).
+    pub const LAST_SEEN: &str = "last_seen";
+    pub const CSRF: &str = "csrf";
+    pub const FLASH: &str = "flash";
+    /// Staff passed their TOTP check in this session.
+    pub const SECOND_FACTOR: &str = "second_factor";
+}
+
+/// Name of the hidden form field carrying the CSRF token.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// Shared services, provided to pages and server functions.
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub accounts: Accounts,
+    pub clock: SharedClock,
+}
+
+/// A one-time message carried across the redirect after a form post: the
+/// outcome, and for a failed form its values (never passwords) and errors.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Flash {
+    pub form: Option<String>,
+    pub values: BTreeMap<String, String>,
+    pub errors: BTreeMap<String, String>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Flash {
+    pub fn notice(message: impl Into<String>) -> Self {
+        Self {
+            notice: Some(message.into()),
+            ..Self::default()
+        }
+    }
+
+    /// An error message not tied to a form.
+    pub fn error(message: impl Into<String>) -> Self {
+        Self {
+            error: Some(message.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn form_error(form: &str, message: impl Into<String>) -> Self {
+        Self {
+            form: Some(form.to_owned()),
+            error: Some(message.into()),
+            ..Self::default()
+        }
+    }
+
+    pub fn fields(form: &str, errors: &FieldErrors) -> Self {
+        Self {
+            form: Some(form.to_owned()),
+            errors: errors
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Keeps what the person typed (not secrets) to refill the form.
+    pub fn keep(mut self, field: &str, value: &str) -> Self {
+        self.values
+            .insert(field.to_owned(), value.chars().take(500).collect());
+        self
+    }
+
+    pub fn value(&self, field: &str) -> String {
+        self.values.get(field).cloned().unwrap_or_default()
+    }
+
+    pub fn field_error(&self, field: &str) -> Option<String> {
+        self.errors.get(field).cloned()
+    }
+}
+
+/// The request as pages and server functions see it.
+#[derive(Clone, Debug, Default)]
+pub struct RequestContext {
+    pub principal: Option<Principal>,
+    pub csrf: Option<String>,
+    pub flash: Option<Flash>,
+    pub meta: RequestMeta,
+    pub second_factor: bool,
+}
+
+impl RequestContext {
+    pub fn owner(&self) -> Option<&Principal> {
+        self.principal.as_ref().filter(|p| p.role == Role::Owner)
+    }
+
+    pub fn staff(&self) -> Option<&Principal> {
+        self.principal.as_ref().filter(|p| p.role.is_staff())
+    }
+}
+
+/// The context of the request being rendered.
+pub fn request_context() -> RequestContext {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| {
+            parts
+                .extensions
+                .get::<Arc<RequestContext>>()
+                .map(|c| (**c).clone())
+        })
+        .unwrap_or_default()
+}
+
+pub fn services() -> Result<Services, ServerFnError> {
+    use_context::<Services>().ok_or_else(|| ServerFnError::new("services missing"))
+}
+
+/// Logs an unexpected error once and gives the person a generic message.
+pub fn internal(error: impl std::fmt::Display) -> ServerFnError {
+    tracing::error!(%error, "server function failed");
+    ServerFnError::new("Something went wrong on our side. Please try again.")
+}

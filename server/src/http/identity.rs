@@ -1,0 +1,292 @@
+//! Sessions, identity, CSRF and the API guard.
+//!
+//! For every page and server-function request: load the session, end it if
+//! it is idle for 30 minutes or older than 12 hours (checked here against the
+//! app's clock, tower-sessions has no absolute lifetime), load the account
+//! fresh (a suspended account loses its session at once), and hand pages and
+//! server functions a [`RequestContext`]. State-changing requests must come
+//! from our own origin and carry the session's CSRF token.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bikriagent::audit::RequestMeta;
+use bikriagent::auth::accounts::{Role, Status};
+use bikriagent::auth::tokens::{constant_time_eq, random_token};
+use bikriagent::ratelimit;
+use bikriagent_app::account_fns::{ACCESS, Access};
+use bikriagent_app::web::{CSRF_FIELD, Flash, RequestContext, keys};
+use time::Duration;
+use tower_sessions::Session;
+
+use super::{AppState, FORM_BODY_LIMIT};
+
+pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
+pub const ABSOLUTE_LIFETIME: Duration = Duration::hours(12);
+/// How stale `last_seen` may get before it is written again.
+const TOUCH_EVERY: i64 = 60;
+
+/// Pages whose forms need a CSRF token before anyone is signed in.
+const ANONYMOUS_FORM_PAGES: &[&str] = &[
+    "/login",
+    "/signup",
+    "/verify-email",
+    "/forgot-password",
+    "/reset-password",
+];
+
+fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        bikriagent_app::error_document(status.as_u16(), title, message),
+    )
+        .into_response()
+}
+
+/// The client's address: the socket peer, or with `BIKRI_TRUST_PROXY` the
+/// last hop of `X-Forwarded-For` (the one our proxy appended).
+pub fn client_meta(req: &Request, trust_proxy: bool) -> RequestMeta {
+    let forwarded = trust_proxy
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+        })
+        .flatten()
+        .and_then(|v| v.rsplit(',').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(300).collect());
+    RequestMeta {
+        ip: forwarded.or(peer),
+        user_agent,
+    }
+}
+
+async fn session_i64(session: &Session, key: &str) -> Option<i64> {
+    session.get::<i64>(key).await.ok().flatten()
+}
+
+/// Loads the principal and builds the [`RequestContext`].
+pub async fn load_identity(
+    State(state): State<AppState>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let meta = client_meta(&req, state.config.trust_proxy);
+    let now = state.services.clock.now().unix_timestamp();
+    let mut ctx = RequestContext {
+        meta,
+        ..RequestContext::default()
+    };
+
+    let account: Option<uuid::Uuid> = session
+        .get::<String>(keys::ACCOUNT_ID)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|id| id.parse().ok());
+    if let Some(account) = account {
+        let auth_at = session_i64(&session, keys::AUTH_AT).await.unwrap_or(0);
+        let last_seen = session_i64(&session, keys::LAST_SEEN).await.unwrap_or(0);
+        let expired = now - auth_at > ABSOLUTE_LIFETIME.whole_seconds()
+            || now - last_seen > IDLE_TIMEOUT.whole_seconds();
+        let principal = if expired {
+            None
+        } else {
+            match state.services.accounts.principal(account).await {
+                Ok(principal) => principal,
+                Err(error) => {
+                    tracing::error!(%error, "could not load the session's account");
+                    return error_page(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "We are having trouble right now",
+                        "Please try again in a minute.",
+                    );
+                }
+            }
+        };
+        match principal {
+            Some(principal) if principal.status != Status::Suspended => {
+                if now - last_seen >= TOUCH_EVERY {
+                    let _ = session.insert(keys::LAST_SEEN, now).await;
+                }
+                ctx.second_factor = session
+                    .get::<bool>(keys::SECOND_FACTOR)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or(false);
+                ctx.principal = Some(principal);
+            }
+            _ => {
+                let _ = session.flush().await;
+            }
+        }
+    }
+
+    let is_get = req.method() == Method::GET || req.method() == Method::HEAD;
+    let path = req.uri().path().to_owned();
+    let mut csrf = session.get::<String>(keys::CSRF).await.ok().flatten();
+    if csrf.is_none() && is_get && ANONYMOUS_FORM_PAGES.contains(&path.as_str()) {
+        let token = random_token();
+        if session.insert(keys::CSRF, &token).await.is_ok() {
+            csrf = Some(token);
+        }
+    }
+    ctx.csrf = csrf;
+    if is_get && !path.starts_with("/api/") {
+        ctx.flash = session.remove::<Flash>(keys::FLASH).await.ok().flatten();
+    }
+    req.extensions_mut().insert(session);
+    req.extensions_mut().insert(Arc::new(ctx));
+    next.run(req).await
+}
+
+/// Refuses cross-site state changes, checks the CSRF token, applies per-IP
+/// limits, and checks the role a server function needs before it runs.
+pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() == Method::GET
+        || req.method() == Method::HEAD
+        || req.method() == Method::OPTIONS
+    {
+        if req.uri().path().starts_with("/api/") {
+            return error_page(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Not allowed",
+                "This address only accepts forms.",
+            );
+        }
+        return next.run(req).await;
+    }
+    let ctx = req
+        .extensions()
+        .get::<Arc<RequestContext>>()
+        .cloned()
+        .unwrap_or_default();
+    let headers = req.headers();
+    let cross_site =
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
+    let foreign_origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| origin != state.config.public_url);
+    if cross_site || foreign_origin {
+        tracing::warn!(
+            security_event = "csrf_foreign_origin",
+            "refused a cross-site form post"
+        );
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "This form was sent from another website.",
+        );
+    }
+
+    let path = req.uri().path().to_owned();
+    let Some(access) = ACCESS.iter().find(|(p, _)| *p == path).map(|(_, a)| *a) else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "We could not find that page",
+            "There is no form at this address.",
+        );
+    };
+    let allowed = match access {
+        Access::Public => true,
+        Access::Owner => ctx.owner().is_some(),
+        Access::Staff => ctx.staff().is_some() && ctx.second_factor,
+        Access::Admin => {
+            ctx.principal
+                .as_ref()
+                .is_some_and(|p| p.role == Role::Admin)
+                && ctx.second_factor
+        }
+    };
+    if !allowed {
+        return if ctx.principal.is_none() {
+            error_page(
+                StatusCode::UNAUTHORIZED,
+                "Please log in",
+                "Log in to do this.",
+            )
+        } else {
+            error_page(
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                "Your account cannot do this.",
+            )
+        };
+    }
+
+    let ip = ctx.meta.ip.clone().unwrap_or_default();
+    let now = state.services.clock.now();
+    let limit = match path.as_str() {
+        "/api/login" => Some(ratelimit::LOGIN_PER_IP),
+        "/api/signup" => Some(ratelimit::SIGNUP_PER_IP),
+        "/api/request_password_reset" => Some(ratelimit::RESET_PER_IP),
+        _ => None,
+    };
+    if let Some(limit) = limit
+        && let Err(retry_after) = ratelimit::hit(&state.pool, limit, &ip, now).await
+    {
+        tracing::warn!(
+            security_event = "rate_limited",
+            limit = limit.name,
+            "rate limit reached"
+        );
+        let mut response = error_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            "You have tried this too many times from this network. Please wait a while and try again.",
+        );
+        if let Ok(value) = retry_after.to_string().parse() {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
+
+    // The CSRF token is a form field: read the (size-limited) body, check it, put it back.
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, FORM_BODY_LIMIT).await else {
+        return error_page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too much data",
+            "The form sent too much data.",
+        );
+    };
+    let submitted = form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == CSRF_FIELD)
+        .map(|(_, v)| v.into_owned());
+    let valid = match (&ctx.csrf, &submitted) {
+        (Some(expected), Some(given)) => constant_time_eq(expected, given),
+        _ => false,
+    };
+    if !valid {
+        tracing::warn!(
+            security_event = "csrf_token_invalid",
+            "refused a form post without a valid CSRF token"
+        );
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "Go back, reload the page and send the form again.",
+        );
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}

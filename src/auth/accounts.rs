@@ -1,0 +1,870 @@
+//! Account operations: signup, email verification, login with throttling,
+//! password reset and change. Each takes plain input and returns a plain
+//! outcome; the web layer only maps them to pages.
+
+use std::collections::BTreeMap;
+
+use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::json;
+use sqlx::PgPool;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::hashing::{PasswordHasher, Verification};
+use super::identity::{Email, Phone};
+use super::password_policy::{self, PersonalInfo};
+use super::session_store;
+use super::tokens::{random_token, token_hash};
+use crate::audit::{self, RequestMeta};
+use crate::clock::SharedClock;
+use crate::mail;
+use crate::tenancy::{OwnerId, begin_tenant_tx};
+
+/// Field name → message for people, shown next to the field.
+pub type FieldErrors = BTreeMap<&'static str, String>;
+
+/// Platform role of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Staff,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(raw: &str) -> Option<Role> {
+        match raw {
+            "owner" => Some(Role::Owner),
+            "staff" => Some(Role::Staff),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Staff => "staff",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Staff | Role::Admin)
+    }
+}
+
+/// Account status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    PendingVerification,
+    Active,
+    Suspended,
+}
+
+impl Status {
+    fn parse(raw: &str) -> Status {
+        match raw {
+            "active" => Status::Active,
+            "suspended" => Status::Suspended,
+            _ => Status::PendingVerification,
+        }
+    }
+}
+
+/// The signed-in account as the web layer sees it, loaded fresh per request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub id: Uuid,
+    pub role: Role,
+    pub status: Status,
+    pub name: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub totp_enabled: bool,
+}
+
+impl Principal {
+    /// The tenant scope of an owner; `None` for staff.
+    pub fn owner_id(&self) -> Option<OwnerId> {
+        (self.role == Role::Owner).then(|| OwnerId::from_verified(self.id))
+    }
+}
+
+/// Errors of account operations. Client-safe variants carry what people see.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("some fields need attention")]
+    Invalid(FieldErrors),
+    /// Unknown email or wrong password: one answer for both.
+    #[error("That email and password don't match an account.")]
+    InvalidCredentials,
+    /// Too many attempts for this email: the same answer whether it exists or not.
+    #[error("Too many attempts. Please wait {retry_after_secs} seconds, or reset your password.")]
+    Throttled { retry_after_secs: i64 },
+    #[error("This account is suspended.")]
+    Suspended,
+    #[error("This link has expired or was already used. Ask for a new one.")]
+    TokenInvalid,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<sqlx::Error> for AuthError {
+    fn from(error: sqlx::Error) -> Self {
+        AuthError::Internal(error.to_string())
+    }
+}
+
+impl From<super::hashing::HashError> for AuthError {
+    fn from(error: super::hashing::HashError) -> Self {
+        AuthError::Internal(error.to_string())
+    }
+}
+
+/// What the signup form sends.
+#[derive(Debug)]
+pub struct SignupInput {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub business_name: String,
+    pub password: SecretString,
+    pub password_confirm: SecretString,
+}
+
+pub const VERIFY_EMAIL_TTL: Duration = Duration::hours(24);
+pub const RESET_TTL: Duration = Duration::minutes(30);
+/// Failures in [`LOCK_WINDOW`] that lock an email for [`LOCK_DURATION`].
+pub const LOCK_THRESHOLD: i64 = 10;
+pub const LOCK_WINDOW: Duration = Duration::minutes(15);
+pub const LOCK_DURATION: Duration = Duration::minutes(15);
+/// Consecutive failures after which each attempt must wait longer.
+pub const DELAY_AFTER: i64 = 5;
+pub const HOURLY_CAP: i64 = 100;
+
+/// The account service.
+#[derive(Clone, Debug)]
+pub struct Accounts {
+    pub pool: PgPool,
+    pub hasher: PasswordHasher,
+    pub clock: SharedClock,
+    /// Base of links in mail, e.g. `https://bikri.example.com`.
+    pub public_url: String,
+}
+
+fn check_password(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    password: &SecretString,
+    confirm: &SecretString,
+    personal: &PersonalInfo<'_>,
+) {
+    let problems = password_policy::check(password.expose_secret(), personal);
+    if !problems.is_empty() {
+        errors.insert(
+            field,
+            problems
+                .iter()
+                .map(|p| p.message())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    } else if password.expose_secret() != confirm.expose_secret() {
+        errors.insert(
+            "password_confirm",
+            "The two passwords don't match.".to_owned(),
+        );
+    }
+}
+
+fn text_field(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    value: &str,
+    label: &str,
+    max: usize,
+) -> String {
+    let value = value.trim();
+    if value.is_empty() {
+        errors.insert(field, format!("Enter your {label}."));
+    } else if value.chars().count() > max {
+        errors.insert(field, format!("Keep the {label} under {max} characters."));
+    } else if value.chars().any(char::is_control) {
+        errors.insert(
+            field,
+            format!("The {label} contains characters we can't accept."),
+        );
+    }
+    value.to_owned()
+}
+
+/// Normalised key for throttling logins by email.
+pub fn email_key(raw: &str) -> String {
+    raw.trim().to_lowercase()
+}
+
+/// Delay required after `consecutive` failures: 1 s after the 5th, doubling, at most 60 s.
+pub fn login_delay(consecutive: i64) -> Duration {
+    if consecutive < DELAY_AFTER {
+        return Duration::ZERO;
+    }
+    let exponent = (consecutive - DELAY_AFTER).min(6) as u32;
+    Duration::seconds(2i64.pow(exponent).min(60))
+}
+
+impl Accounts {
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    fn link(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.public_url, path_and_query)
+    }
+
+    /// Creates an owner account and its business, and mails a verification
+    /// link. An email that already has an account gets a notice by mail
+    /// instead, and the caller sees the same success: no enumeration.
+    pub async fn signup(&self, input: SignupInput, meta: &RequestMeta) -> Result<(), AuthError> {
+        let mut errors = FieldErrors::new();
+        let name = text_field(&mut errors, "name", &input.name, "name", 100);
+        let business_name = text_field(
+            &mut errors,
+            "business_name",
+            &input.business_name,
+            "business name",
+            200,
+        );
+        let email = match Email::parse(&input.email) {
+            Ok(email) => Some(email),
+            Err(error) => {
+                errors.insert("email", error.to_string());
+                None
+            }
+        };
+        let phone = match Phone::parse(&input.phone) {
+            Ok(phone) => Some(phone),
+            Err(error) => {
+                errors.insert("phone", error.to_string());
+                None
+            }
+        };
+        let personal = PersonalInfo {
+            name: &name,
+            email: email
+                .as_ref()
+                .map(Email::as_str)
+                .unwrap_or(input.email.trim()),
+            business_name: &business_name,
+            phone: phone.as_ref().map(Phone::as_str).unwrap_or(""),
+        };
+        check_password(
+            &mut errors,
+            "password",
+            &input.password,
+            &input.password_confirm,
+            &personal,
+        );
+        let (Some(email), Some(phone)) = (email, phone) else {
+            return Err(AuthError::Invalid(errors));
+        };
+        if !errors.is_empty() {
+            return Err(AuthError::Invalid(errors));
+        }
+
+        let password_hash = self.hasher.hash(&input.password).await?;
+        let mut tx = self.pool.begin().await?;
+        let created: Option<Uuid> = sqlx::query_scalar(
+            "insert into accounts (role, email, name, phone, password_hash) values ('owner', $1, $2, $3, $4) \
+             on conflict ((lower(email))) do nothing returning id",
+        )
+        .bind(email.as_str())
+        .bind(&name)
+        .bind(phone.as_str())
+        .bind(&password_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(account) = created else {
+            let existing: Option<Uuid> =
+                sqlx::query_scalar("select id from accounts where lower(email) = lower($1)")
+                    .bind(email.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            mail::enqueue(
+                &mut tx,
+                existing,
+                "signup_existing",
+                email.as_str(),
+                "Someone tried to sign up with your email",
+                &format!(
+                    "Someone (maybe you) tried to create a BikriAgent account with this email address, \
+                     which already has one.\n\nIf it was you, log in at {}\nForgot your password? Reset it at {}\n\n\
+                     If it wasn't you, you can ignore this message.",
+                    self.link("/login"),
+                    self.link("/forgot-password")
+                ),
+            )
+            .await?;
+            audit::record(
+                &mut *tx,
+                "signup_existing_email",
+                existing,
+                None,
+                meta,
+                json!({}),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        };
+        tx.commit().await?;
+
+        let mut tenant = begin_tenant_tx(&self.pool, OwnerId::from_verified(account)).await?;
+        sqlx::query("insert into business_profiles (owner_id, name) values ($1, $2)")
+            .bind(account)
+            .bind(&business_name)
+            .execute(&mut *tenant)
+            .await?;
+        tenant.commit().await?;
+
+        let mut tx = self.pool.begin().await?;
+        self.send_verification(&mut tx, account, email.as_str())
+            .await?;
+        audit::record(
+            &mut *tx,
+            "signup",
+            Some(account),
+            Some(account),
+            meta,
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn issue_token(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        account: Uuid,
+        purpose: &str,
+        ttl: Duration,
+    ) -> Result<String, AuthError> {
+        // A new link replaces older unused ones of the same purpose.
+        sqlx::query(
+            "delete from auth_tokens where account_id = $1 and purpose = $2 and used_at is null",
+        )
+        .bind(account)
+        .bind(purpose)
+        .execute(&mut *conn)
+        .await?;
+        let token = random_token();
+        sqlx::query("insert into auth_tokens (token_hash, account_id, purpose, expires_at) values ($1, $2, $3, $4)")
+            .bind(token_hash(&token))
+            .bind(account)
+            .bind(purpose)
+            .bind(self.now() + ttl)
+            .execute(&mut *conn)
+            .await?;
+        Ok(token)
+    }
+
+    async fn send_verification(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        account: Uuid,
+        email: &str,
+    ) -> Result<(), AuthError> {
+        let token = self
+            .issue_token(conn, account, "verify_email", VERIFY_EMAIL_TTL)
+            .await?;
+        mail::enqueue(
+            conn,
+            Some(account),
+            "verify_email",
+            email,
+            "Confirm your email for BikriAgent",
+            &format!(
+                "Welcome to BikriAgent!\n\nConfirm your email address by opening this link within 24 hours:\n{}\n\n\
+                 If you did not sign up, ignore this message.",
+                self.link(&format!("/verify-email?token={token}"))
+            ),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Mails a fresh verification link to a signed-in, unverified owner.
+    pub async fn resend_verification(&self, account: Uuid) -> Result<(), AuthError> {
+        let row: Option<(String, Option<OffsetDateTime>)> =
+            sqlx::query_as("select email, email_verified_at from accounts where id = $1")
+                .bind(account)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some((email, None)) = row else {
+            return Ok(());
+        };
+        let mut tx = self.pool.begin().await?;
+        self.send_verification(&mut tx, account, &email).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Consumes a single-use token; returns its account.
+    async fn take_token(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        token: &str,
+        purpose: &str,
+    ) -> Result<Uuid, AuthError> {
+        let account: Option<Uuid> = sqlx::query_scalar(
+            "update auth_tokens set used_at = $3 \
+              where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3 \
+              returning account_id",
+        )
+        .bind(token_hash(token.trim()))
+        .bind(purpose)
+        .bind(self.now())
+        .fetch_optional(&mut *conn)
+        .await?;
+        account.ok_or(AuthError::TokenInvalid)
+    }
+
+    /// Marks the email verified (and the account active unless suspended).
+    pub async fn verify_email(&self, token: &str, meta: &RequestMeta) -> Result<Uuid, AuthError> {
+        let mut tx = self.pool.begin().await?;
+        let account = self.take_token(&mut tx, token, "verify_email").await?;
+        sqlx::query(
+            "update accounts set email_verified_at = coalesce(email_verified_at, $2), \
+                    status = case when status = 'pending_verification' then 'active' else status end, \
+                    updated_at = $2 where id = $1",
+        )
+        .bind(account)
+        .bind(self.now())
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut *tx,
+            "email_verified",
+            Some(account),
+            Some(account),
+            meta,
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    /// `Err(Throttled)` when this email may not try now; same for unknown emails.
+    async fn check_throttle(&self, key: &str) -> Result<(), AuthError> {
+        let now = self.now();
+        let (hourly, consecutive, last_failure): (i64, i64, Option<OffsetDateTime>) = sqlx::query_as(
+            "select (select count(*) from login_attempts \
+                      where email_key = $1 and not succeeded and at > $2 - interval '1 hour'), \
+                    count(*), max(at) \
+               from login_attempts \
+              where email_key = $1 and not succeeded and at > $2 - interval '1 day' \
+                and at > coalesce((select max(at) from login_attempts where email_key = $1 and succeeded), \
+                                  '-infinity'::timestamptz)",
+        )
+        .bind(key)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        if hourly >= HOURLY_CAP {
+            return Err(AuthError::Throttled {
+                retry_after_secs: 3600,
+            });
+        }
+        if let Some(until) = self.locked_until(key).await?
+            && until > now
+        {
+            return Err(AuthError::Throttled {
+                retry_after_secs: (until - now).whole_seconds().max(1),
+            });
+        }
+        if let Some(last) = last_failure {
+            let wait_until = last + login_delay(consecutive);
+            if wait_until > now {
+                return Err(AuthError::Throttled {
+                    retry_after_secs: (wait_until - now).whole_seconds().max(1),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// When the lock of this email ends, if [`LOCK_THRESHOLD`] failures fell within [`LOCK_WINDOW`].
+    async fn locked_until(&self, key: &str) -> Result<Option<OffsetDateTime>, AuthError> {
+        let until: Option<OffsetDateTime> = sqlx::query_scalar(
+            "select max(at) + $4 from ( \
+                select at, count(*) over (order by at range between $3 preceding and current row) as n \
+                  from login_attempts \
+                 where email_key = $1 and not succeeded and at > $2 - ($3 + $4) \
+             ) w where n >= $5",
+        )
+        .bind(key)
+        .bind(self.now())
+        .bind(LOCK_WINDOW)
+        .bind(LOCK_DURATION)
+        .bind(LOCK_THRESHOLD)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(until)
+    }
+
+    async fn record_attempt(
+        &self,
+        key: &str,
+        succeeded: bool,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        sqlx::query(
+            "insert into login_attempts (email_key, succeeded, ip, at) values ($1, $2, $3, $4)",
+        )
+        .bind(key)
+        .bind(succeeded)
+        .bind(&meta.ip)
+        .bind(self.now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Checks credentials. Unknown emails cost one dummy hash and get the
+    /// same answer as a wrong password.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &SecretString,
+        meta: &RequestMeta,
+    ) -> Result<Principal, AuthError> {
+        let key = email_key(email);
+        if let Err(error) = self.check_throttle(&key).await {
+            audit::record(&self.pool, "login_throttled", None, None, meta, json!({})).await?;
+            return Err(error);
+        }
+        let account: Option<(Uuid, String)> =
+            sqlx::query_as("select id, password_hash from accounts where lower(email) = $1")
+                .bind(&key)
+                .fetch_optional(&self.pool)
+                .await?;
+        let verification = self
+            .hasher
+            .verify(password, account.as_ref().map(|(_, h)| h.as_str()))
+            .await?;
+        let account_id = account.as_ref().map(|(id, _)| *id);
+        let Verification::Valid { needs_rehash } = verification else {
+            self.record_attempt(&key, false, meta).await?;
+            audit::record(
+                &self.pool,
+                "login_failed",
+                account_id,
+                None,
+                meta,
+                json!({}),
+            )
+            .await?;
+            if let Some(id) = account_id
+                && let Some(until) = self.locked_until(&key).await?
+                && until > self.now()
+            {
+                self.on_locked(id, &key, meta).await?;
+            }
+            return Err(AuthError::InvalidCredentials);
+        };
+        let id =
+            account_id.ok_or_else(|| AuthError::Internal("verified without an account".into()))?;
+        let principal = self
+            .principal(id)
+            .await?
+            .ok_or(AuthError::InvalidCredentials)?;
+        if principal.status == Status::Suspended {
+            audit::record(
+                &self.pool,
+                "login_refused_suspended",
+                Some(id),
+                None,
+                meta,
+                json!({}),
+            )
+            .await?;
+            return Err(AuthError::Suspended);
+        }
+        self.record_attempt(&key, true, meta).await?;
+        if needs_rehash {
+            let rehashed = self.hasher.hash(password).await?;
+            sqlx::query("update accounts set password_hash = $2 where id = $1")
+                .bind(id)
+                .bind(rehashed)
+                .execute(&self.pool)
+                .await?;
+        }
+        audit::record(
+            &self.pool,
+            "login_succeeded",
+            Some(id),
+            Some(id),
+            meta,
+            json!({}),
+        )
+        .await?;
+        Ok(principal)
+    }
+
+    /// The failure that reached the threshold: audit once and mail the owner a reset link.
+    async fn on_locked(
+        &self,
+        account: Uuid,
+        key: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let already: bool = sqlx::query_scalar(
+            "select exists(select 1 from security_events where account_id = $1 and kind = 'account_locked' \
+                            and created_at > now() - $2)",
+        )
+        .bind(account)
+        .bind(LOCK_DURATION)
+        .fetch_one(&self.pool)
+        .await?;
+        if already {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        audit::record(
+            &mut *tx,
+            "account_locked",
+            Some(account),
+            None,
+            meta,
+            json!({}),
+        )
+        .await?;
+        let token = self
+            .issue_token(&mut tx, account, "reset_password", RESET_TTL)
+            .await?;
+        mail::enqueue(
+            &mut tx,
+            Some(account),
+            "account_locked",
+            key,
+            "Your BikriAgent account was locked for 15 minutes",
+            &format!(
+                "We saw {LOCK_THRESHOLD} wrong passwords for your account in 15 minutes, so we locked it for \
+                 15 minutes.\n\nIf this wasn't you, someone may be guessing your password. You can set a new one \
+                 now (link valid 30 minutes):\n{}\n",
+                self.link(&format!("/reset-password?token={token}"))
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Loads the account behind a session.
+    pub async fn principal(&self, id: Uuid) -> Result<Option<Principal>, AuthError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: Uuid,
+            role: String,
+            status: String,
+            name: String,
+            email: String,
+            email_verified_at: Option<OffsetDateTime>,
+            totp_enabled_at: Option<OffsetDateTime>,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "select id, role, status, name, email, email_verified_at, totp_enabled_at from accounts where id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| Principal {
+            id: row.id,
+            role: Role::parse(&row.role).unwrap_or(Role::Owner),
+            status: Status::parse(&row.status),
+            name: row.name,
+            email: row.email,
+            email_verified: row.email_verified_at.is_some(),
+            totp_enabled: row.totp_enabled_at.is_some(),
+        }))
+    }
+
+    /// Mails a reset link if the email has an account. Always succeeds the
+    /// same way, so the form reveals nothing.
+    pub async fn request_password_reset(
+        &self,
+        email: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let key = email_key(email);
+        let account: Option<(Uuid, String)> = sqlx::query_as(
+            "select id, email from accounts where lower(email) = $1 and status <> 'suspended'",
+        )
+        .bind(&key)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((account, address)) = account else {
+            return Ok(());
+        };
+        let mut tx = self.pool.begin().await?;
+        let token = self
+            .issue_token(&mut tx, account, "reset_password", RESET_TTL)
+            .await?;
+        mail::enqueue(
+            &mut tx,
+            Some(account),
+            "reset_password",
+            &address,
+            "Reset your BikriAgent password",
+            &format!(
+                "Someone asked to reset the password of your BikriAgent account.\n\n\
+                 Set a new password within 30 minutes:\n{}\n\nIf this wasn't you, ignore this message: your \
+                 password stays the same.",
+                self.link(&format!("/reset-password?token={token}"))
+            ),
+        )
+        .await?;
+        audit::record(
+            &mut *tx,
+            "password_reset_requested",
+            Some(account),
+            None,
+            meta,
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn personal_info(
+        &self,
+        account: Uuid,
+    ) -> Result<(String, String, String, String), AuthError> {
+        let row: (String, String, Option<String>, Option<String>) = sqlx::query_as(
+            "select a.name, a.email, a.phone, \
+                    (select name from business_profiles b where b.owner_id = a.id) \
+               from accounts a where a.id = $1",
+        )
+        .bind(account)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((
+            row.0,
+            row.1,
+            row.2.unwrap_or_default(),
+            row.3.unwrap_or_default(),
+        ))
+    }
+
+    async fn set_password(
+        &self,
+        account: Uuid,
+        password: &SecretString,
+        confirm: &SecretString,
+    ) -> Result<(), AuthError> {
+        let (name, email, phone, business) = self.personal_info(account).await?;
+        let mut errors = FieldErrors::new();
+        let personal = PersonalInfo {
+            name: &name,
+            email: &email,
+            business_name: &business,
+            phone: &phone,
+        };
+        check_password(&mut errors, "password", password, confirm, &personal);
+        if !errors.is_empty() {
+            return Err(AuthError::Invalid(errors));
+        }
+        let hash = self.hasher.hash(password).await?;
+        sqlx::query("update accounts set password_hash = $2, password_changed_at = $3, updated_at = $3 where id = $1")
+            .bind(account)
+            .bind(hash)
+            .bind(self.now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets a new password with a reset token and ends every session of the account.
+    pub async fn reset_password(
+        &self,
+        token: &str,
+        password: &SecretString,
+        confirm: &SecretString,
+        meta: &RequestMeta,
+    ) -> Result<Uuid, AuthError> {
+        // Check the token without using it up, so a policy error lets the person retry.
+        let account: Option<Uuid> = sqlx::query_scalar(
+            "select account_id from auth_tokens where token_hash = $1 and purpose = 'reset_password' \
+               and used_at is null and expires_at > $2",
+        )
+        .bind(token_hash(token.trim()))
+        .bind(self.now())
+        .fetch_optional(&self.pool)
+        .await?;
+        let account = account.ok_or(AuthError::TokenInvalid)?;
+        self.set_password(account, password, confirm).await?;
+        let mut tx = self.pool.begin().await?;
+        self.take_token(&mut tx, token, "reset_password").await?;
+        // A password reset proves the mailbox: it also verifies the email.
+        sqlx::query(
+            "update accounts set email_verified_at = coalesce(email_verified_at, $2), \
+                    status = case when status = 'pending_verification' then 'active' else status end \
+              where id = $1",
+        )
+        .bind(account)
+        .bind(self.now())
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut *tx,
+            "password_reset",
+            Some(account),
+            Some(account),
+            meta,
+            json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        session_store::delete_account_sessions(&self.pool, account).await?;
+        Ok(account)
+    }
+
+    /// Changes the password after checking the current one. The caller ends
+    /// the account's other sessions and rotates the current one.
+    pub async fn change_password(
+        &self,
+        account: Uuid,
+        current: &SecretString,
+        password: &SecretString,
+        confirm: &SecretString,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let stored: String = sqlx::query_scalar("select password_hash from accounts where id = $1")
+            .bind(account)
+            .fetch_one(&self.pool)
+            .await?;
+        if self.hasher.verify(current, Some(&stored)).await? == Verification::Invalid {
+            let mut errors = FieldErrors::new();
+            errors.insert(
+                "current_password",
+                "That is not your current password.".to_owned(),
+            );
+            return Err(AuthError::Invalid(errors));
+        }
+        self.set_password(account, password, confirm).await?;
+        audit::record(
+            &self.pool,
+            "password_changed",
+            Some(account),
+            Some(account),
+            meta,
+            json!({}),
+        )
+        .await?;
+        Ok(())
+    }
+}

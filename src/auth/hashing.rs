@@ -1,0 +1,191 @@
+//! Password hashing with argon2id (m = 19456 KiB, t = 2, p = 1, OWASP's
+//! recommendation), run off the async runtime with a bounded number of
+//! hashes at once so a login flood cannot starve other requests.
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret as _, SecretString};
+use tokio::sync::Semaphore;
+
+pub const MEMORY_KIB: u32 = 19_456;
+pub const ITERATIONS: u32 = 2;
+pub const PARALLELISM: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error("the hashing pool is shut down")]
+    Closed,
+}
+
+/// Whether a password matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    Invalid,
+    /// Matched; `needs_rehash` when the stored parameters are weaker than ours.
+    Valid {
+        needs_rehash: bool,
+    },
+}
+
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
+        .expect("constant parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn hash_blocking(password: &str) -> Result<String, HashError> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| HashError::Hash(e.to_string()))
+}
+
+/// True when `phc` was made with weaker settings than the current ones.
+pub fn needs_rehash(phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return true;
+    };
+    if parsed.algorithm.as_str() != "argon2id" || parsed.version != Some(0x13) {
+        return true;
+    }
+    let Ok(params) = Params::try_from(&parsed) else {
+        return true;
+    };
+    params.m_cost() < MEMORY_KIB || params.t_cost() < ITERATIONS || params.p_cost() < PARALLELISM
+}
+
+fn verify_blocking(password: &str, phc: &str) -> Verification {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return Verification::Invalid;
+    };
+    // Verify with the parameters stored in the hash (they may be older ones).
+    match Argon2::default().verify_password(password.as_bytes(), &parsed) {
+        Ok(()) => Verification::Valid {
+            needs_rehash: needs_rehash(phc),
+        },
+        Err(_) => Verification::Invalid,
+    }
+}
+
+/// Hashes and verifies passwords on the blocking pool, at most `permits` at a time.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+    /// A real hash of a random password: unknown emails are verified against
+    /// it so they cost the same time as real accounts.
+    dummy: Arc<String>,
+}
+
+impl std::fmt::Debug for PasswordHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHasher")
+            .field("available", &self.permits.available_permits())
+            .finish()
+    }
+}
+
+impl PasswordHasher {
+    /// `max_concurrent` hashes at once (the rest wait their turn).
+    pub fn new(max_concurrent: usize) -> Self {
+        let random: String = {
+            use rand::RngCore as _;
+            let mut bytes = [0u8; 24];
+            rand::rng().fill_bytes(&mut bytes);
+            bytes.iter().map(|b| format!("{b:02x}")).collect()
+        };
+        let dummy = hash_blocking(&random).expect("hashing a fixed-size random string works");
+        Self {
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            dummy: Arc::new(dummy),
+        }
+    }
+
+    pub async fn hash(&self, password: &SecretString) -> Result<String, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| HashError::Closed)?;
+        let password = password.expose_secret().to_owned();
+        tokio::task::spawn_blocking(move || hash_blocking(&password))
+            .await
+            .map_err(|e| HashError::Hash(e.to_string()))?
+    }
+
+    /// Verifies against `stored`, or against the dummy hash when there is no
+    /// account, doing the same work either way.
+    pub async fn verify(
+        &self,
+        password: &SecretString,
+        stored: Option<&str>,
+    ) -> Result<Verification, HashError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| HashError::Closed)?;
+        let password = password.expose_secret().to_owned();
+        let (phc, real) = match stored {
+            Some(phc) => (phc.to_owned(), true),
+            None => (self.dummy.as_str().to_owned(), false),
+        };
+        let outcome = tokio::task::spawn_blocking(move || verify_blocking(&password, &phc))
+            .await
+            .map_err(|e| HashError::Hash(e.to_string()))?;
+        Ok(if real { outcome } else { Verification::Invalid })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_carry_the_required_parameters_and_verify() {
+        let hasher = PasswordHasher::new(2);
+        let password = SecretString::from("purple-river-lamp-9417".to_owned());
+        let phc = hasher.hash(&password).await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert_eq!(
+            hasher.verify(&password, Some(&phc)).await.unwrap(),
+            Verification::Valid {
+                needs_rehash: false
+            }
+        );
+        let wrong = SecretString::from("purple-river-lamp-9418".to_owned());
+        assert_eq!(
+            hasher.verify(&wrong, Some(&phc)).await.unwrap(),
+            Verification::Invalid
+        );
+        assert_eq!(
+            hasher.verify(&password, None).await.unwrap(),
+            Verification::Invalid
+        );
+    }
+
+    #[test]
+    fn weaker_hashes_need_rehashing() {
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 1, 1, None).unwrap(),
+        );
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        let phc = weak
+            .hash_password(b"purple-river-lamp-9417", &salt)
+            .unwrap()
+            .to_string();
+        assert!(needs_rehash(&phc));
+        assert_eq!(
+            verify_blocking("purple-river-lamp-9417", &phc),
+            Verification::Valid { needs_rehash: true }
+        );
+        let strong = hash_blocking("x").unwrap();
+        assert!(!needs_rehash(&strong));
+    }
+}

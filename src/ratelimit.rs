@@ -1,0 +1,75 @@
+//! Fixed-window rate limits kept in PostgreSQL, so every app instance shares them.
+
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+/// One limit: at most `max` hits per `window_secs` for a key.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub name: &'static str,
+    pub max: i32,
+    pub window_secs: i64,
+}
+
+pub const LOGIN_PER_IP: Limit = Limit {
+    name: "login-ip",
+    max: 30,
+    window_secs: 600,
+};
+pub const SIGNUP_PER_IP: Limit = Limit {
+    name: "signup-ip",
+    max: 10,
+    window_secs: 3600,
+};
+pub const RESET_PER_IP: Limit = Limit {
+    name: "reset-ip",
+    max: 20,
+    window_secs: 3600,
+};
+pub const RESET_PER_EMAIL: Limit = Limit {
+    name: "reset-email",
+    max: 5,
+    window_secs: 3600,
+};
+pub const SECURITY_MAIL_PER_ACCOUNT: Limit = Limit {
+    name: "security-mail",
+    max: 10,
+    window_secs: 3600,
+};
+
+/// Counts a hit; `Err(retry_after_secs)` when the limit is already reached.
+pub async fn hit(pool: &PgPool, limit: Limit, key: &str, now: OffsetDateTime) -> Result<(), i64> {
+    let epoch = now.unix_timestamp();
+    let start = epoch - epoch.rem_euclid(limit.window_secs);
+    let window_start = OffsetDateTime::from_unix_timestamp(start).unwrap_or(now);
+    let full_key = format!("{}:{}", limit.name, key);
+    let hits: Result<i32, sqlx::Error> = sqlx::query_scalar(
+        "insert into rate_limits (key, window_start, hits) values ($1, $2, 1) \
+         on conflict (key, window_start) do update set hits = rate_limits.hits + 1 \
+         returning hits",
+    )
+    .bind(&full_key)
+    .bind(window_start)
+    .fetch_one(pool)
+    .await;
+    match hits {
+        Ok(hits) if hits > limit.max => Err((start + limit.window_secs - epoch).max(1)),
+        Ok(_) => Ok(()),
+        Err(error) => {
+            // Fail open on a database hiccup: the limit protects capacity, and
+            // every protected action hits the same database right after anyway.
+            tracing::warn!(%error, limit = limit.name, "rate limit check failed");
+            Ok(())
+        }
+    }
+}
+
+/// Drops windows older than a day (run by a periodic job).
+pub async fn prune(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("delete from rate_limits where window_start < now() - interval '1 day'")
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
