@@ -44,10 +44,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets this"));
-    let root = manifest
-        .parent()
-        .expect("app/ sits in the workspace")
-        .to_path_buf();
+    let root = manifest.parent().expect("app/ sits in the workspace").to_path_buf();
     let mut code = String::from("pub static ASSETS: &[Asset] = &[\n");
     for folder in ["style", "public"] {
         let base = root.join(folder);

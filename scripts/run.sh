@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 source scripts/pg.sh
 
 export BIKRI_ENV=${BIKRI_ENV:-development}
+# Plain http on localhost: cookies cannot be Secure/__Host- there.
+if [ -z "${BIKRI_PUBLIC_URL:-}" ]; then export BIKRI_INSECURE_COOKIES=${BIKRI_INSECURE_COOKIES:-true}; fi
 mkdir -p .dev
 
 # Development secrets: generated once, kept in .dev (git-ignored) so data
@@ -37,8 +39,6 @@ fi
 
 cargo build --release --bin bikriagent
 ./target/release/bikriagent migrate
-if ./target/release/bikriagent help | grep -q seed-demo; then
-  ./target/release/bikriagent seed-demo
-fi
+./target/release/bikriagent seed-demo
 echo "Open ${BIKRI_PUBLIC_URL:-http://${BIKRI_ADDR:-127.0.0.1:3000}} (Ctrl-C stops the server)."
 ./target/release/bikriagent serve

@@ -26,10 +26,7 @@ pub async fn record<'e, E>(
 where
     E: sqlx::PgExecutor<'e>,
 {
-    let user_agent: Option<String> = meta
-        .user_agent
-        .as_ref()
-        .map(|ua| ua.chars().take(300).collect());
+    let user_agent: Option<String> = meta.user_agent.as_ref().map(|ua| ua.chars().take(300).collect());
     sqlx::query(
         "insert into security_events (kind, account_id, actor_id, ip, user_agent, detail) \
          values ($1, $2, $3, $4, $5, $6)",

@@ -40,5 +40,8 @@ impl Clock for OffsetClock {
     }
 }
 
+/// A point in time, as the rest of the app names it.
+pub type Timestamp = OffsetDateTime;
+
 /// The clock shared by the app.
 pub type SharedClock = Arc<dyn Clock>;

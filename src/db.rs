@@ -53,8 +53,7 @@ pub async fn connect_app_pool(url: &str, max_connections: u32) -> Result<PgPool,
         .acquire_timeout(Duration::from_secs(5))
         .after_connect(|conn, _meta| {
             Box::pin(async move {
-                conn.execute(format!("SET ROLE {APP_ROLE}").as_str())
-                    .await?;
+                conn.execute(format!("SET ROLE {APP_ROLE}").as_str()).await?;
                 Ok(())
             })
         })
@@ -122,10 +121,7 @@ pub async fn readiness(pool: &PgPool) -> Readiness {
     let expected = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
     let probe = tokio::time::timeout(
         Duration::from_secs(2),
-        sqlx::query_scalar::<_, Option<i64>>(
-            "select max(version) from _sqlx_migrations where success",
-        )
-        .fetch_one(pool),
+        sqlx::query_scalar::<_, Option<i64>>("select max(version) from _sqlx_migrations where success").fetch_one(pool),
     )
     .await;
     match probe {

@@ -157,10 +157,8 @@ impl Registry {
         F: Fn(Job) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), JobError>> + Send + 'static,
     {
-        self.handlers.insert(
-            kind,
-            Arc::new(move |job| Box::pin(handler(job)) as HandlerFuture),
-        );
+        self.handlers
+            .insert(kind, Arc::new(move |job| Box::pin(handler(job)) as HandlerFuture));
         self
     }
 
@@ -168,10 +166,7 @@ impl Registry {
     pub async fn run_one(&self, pool: &PgPool, job: Job) -> Result<(), sqlx::Error> {
         let outcome = match self.handlers.get(job.kind.as_str()) {
             Some(handler) => handler(job.clone()).await,
-            None => Err(JobError::Permanent(format!(
-                "no handler for job kind {}",
-                job.kind
-            ))),
+            None => Err(JobError::Permanent(format!("no handler for job kind {}", job.kind))),
         };
         match outcome {
             Ok(()) => complete(pool, job.id).await,
@@ -203,12 +198,7 @@ impl Default for WorkerOptions {
 
 /// Claims and runs jobs until `shutdown` turns true. A job in progress when
 /// shutdown is asked for is finished first.
-pub async fn run_worker(
-    pool: PgPool,
-    registry: Registry,
-    options: WorkerOptions,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn run_worker(pool: PgPool, registry: Registry, options: WorkerOptions, mut shutdown: watch::Receiver<bool>) {
     loop {
         if *shutdown.borrow() {
             break;

@@ -53,23 +53,17 @@ pub enum Transport {
 }
 
 /// Sends the outbox message named by a `send_mail` job.
-pub async fn send_job(
-    pool: &PgPool,
-    transport: &Transport,
-    payload: &serde_json::Value,
-) -> Result<(), JobError> {
+pub async fn send_job(pool: &PgPool, transport: &Transport, payload: &serde_json::Value) -> Result<(), JobError> {
     let id = payload
         .get("id")
         .and_then(|v| v.as_i64())
         .ok_or_else(|| JobError::Permanent("no id".into()))?;
     let row: Option<(String, String, String, String, Option<time::OffsetDateTime>)> =
-        sqlx::query_as(
-            "select kind, to_address, subject, body_text, sent_at from mail_outbox where id = $1",
-        )
-        .bind(id)
-        .fetch_optional(pool)
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
+        sqlx::query_as("select kind, to_address, subject, body_text, sent_at from mail_outbox where id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))?;
     let Some((kind, to, subject, body, sent_at)) = row else {
         return Err(JobError::Permanent(format!("mail {id} is gone")));
     };

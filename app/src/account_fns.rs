@@ -21,9 +21,7 @@ mod imp {
     use crate::web::{Flash, RequestContext, keys};
 
     pub async fn session() -> Result<Session, ServerFnError> {
-        leptos_axum::extract::<Session>()
-            .await
-            .map_err(crate::web::internal)
+        leptos_axum::extract::<Session>().await.map_err(crate::web::internal)
     }
 
     pub async fn context() -> RequestContext {
@@ -34,10 +32,7 @@ mod imp {
     }
 
     pub async fn flash(session: &Session, flash: Flash) -> Result<(), ServerFnError> {
-        session
-            .insert(keys::FLASH, flash)
-            .await
-            .map_err(crate::web::internal)
+        session.insert(keys::FLASH, flash).await.map_err(crate::web::internal)
     }
 
     /// Starts an authenticated session: a new id (no fixation), a new CSRF token.
@@ -55,16 +50,10 @@ mod imp {
             (keys::LAST_SEEN, now.into()),
             (keys::CSRF, random_token().into()),
             (keys::IP, ctx.meta.ip.clone().unwrap_or_default().into()),
-            (
-                keys::USER_AGENT,
-                ctx.meta.user_agent.clone().unwrap_or_default().into(),
-            ),
+            (keys::USER_AGENT, ctx.meta.user_agent.clone().unwrap_or_default().into()),
         ];
         for (key, value) in entries {
-            session
-                .insert(key, value)
-                .await
-                .map_err(crate::web::internal)?;
+            session.insert(key, value).await.map_err(crate::web::internal)?;
         }
         Ok(())
     }
@@ -78,10 +67,7 @@ mod imp {
         impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Ctx {
             type Rejection = std::convert::Infallible;
 
-            async fn from_request_parts(
-                parts: &mut http::request::Parts,
-                _: &S,
-            ) -> Result<Self, Self::Rejection> {
+            async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
                 Ok(Ctx(parts
                     .extensions
                     .get::<Arc<RequestContext>>()
@@ -122,9 +108,7 @@ pub async fn signup(
         Ok(()) => {
             imp::flash(
                 &session,
-                Flash::notice(
-                    "Thanks! We sent a link to your email. Open it to confirm your address, then log in.",
-                ),
+                Flash::notice("Thanks! We sent a link to your email. Open it to confirm your address, then log in."),
             )
             .await?;
             leptos_axum::redirect("/login");
@@ -264,6 +248,319 @@ pub async fn resend_verification() -> Result<(), ServerFnError> {
     Ok(())
 }
 
+/// Mails a reset link; answers the same whether or not the email has an account.
+#[server(endpoint = "request_password_reset")]
+pub async fn request_password_reset(email: String) -> Result<(), ServerFnError> {
+    use bikriagent::ratelimit;
+
+    use crate::web::{Flash, services};
+
+    let services = services()?;
+    let ctx = imp::context().await;
+    let session = imp::session().await?;
+    let key = bikriagent::auth::accounts::email_key(&email);
+    // Per-email limit, silent: the answer must not differ for real accounts.
+    if ratelimit::hit(
+        &services.accounts.pool,
+        ratelimit::RESET_PER_EMAIL,
+        &key,
+        services.clock.now(),
+    )
+    .await
+    .is_ok()
+    {
+        services
+            .accounts
+            .request_password_reset(&email, &ctx.meta)
+            .await
+            .map_err(crate::web::internal)?;
+    }
+    imp::flash(
+        &session,
+        Flash::notice(
+            "If that email has an account, we sent it a link to set a new password. It works for 30 minutes.",
+        ),
+    )
+    .await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Sets a new password from a reset link; every session of the account ends.
+#[server(endpoint = "reset_password")]
+pub async fn reset_password(token: String, password: String, password_confirm: String) -> Result<(), ServerFnError> {
+    use bikriagent::auth::accounts::AuthError;
+    use secrecy::SecretString;
+
+    use crate::web::{Flash, services};
+
+    let services = services()?;
+    let ctx = imp::context().await;
+    let session = imp::session().await?;
+    let outcome = services
+        .accounts
+        .reset_password(
+            &token,
+            &SecretString::from(password),
+            &SecretString::from(password_confirm),
+            &ctx.meta,
+        )
+        .await;
+    match outcome {
+        Ok(_) => {
+            session.flush().await.map_err(crate::web::internal)?;
+            imp::flash(
+                &session,
+                Flash::notice("Your password is changed. Log in with the new one."),
+            )
+            .await?;
+            leptos_axum::redirect("/login");
+        }
+        Err(AuthError::Invalid(errors)) => {
+            imp::flash(&session, Flash::fields("reset", &errors)).await?;
+            leptos_axum::redirect(&format!("/reset-password?token={}", urlencode(&token)));
+        }
+        Err(error @ AuthError::TokenInvalid) => {
+            imp::flash(&session, Flash::error(error.to_string())).await?;
+            leptos_axum::redirect("/forgot-password");
+        }
+        Err(error) => return Err(crate::web::internal(error)),
+    }
+    Ok(())
+}
+
+/// Changes the password of the signed-in account; other sessions end and this one gets a new id.
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    password: String,
+    password_confirm: String,
+) -> Result<(), ServerFnError> {
+    use bikriagent::auth::accounts::AuthError;
+    use bikriagent::auth::sessions;
+    use secrecy::SecretString;
+
+    use crate::web::{Flash, keys, services};
+
+    let ctx = imp::context().await;
+    let Some(principal) = ctx.principal.clone() else {
+        return Err(ServerFnError::new("Log in first."));
+    };
+    let services = services()?;
+    let session = imp::session().await?;
+    let outcome = services
+        .accounts
+        .change_password(
+            principal.id,
+            &SecretString::from(current_password),
+            &SecretString::from(password),
+            &SecretString::from(password_confirm),
+            &ctx.meta,
+        )
+        .await;
+    match outcome {
+        Ok(()) => {
+            session.cycle_id().await.map_err(crate::web::internal)?;
+            session
+                .insert(keys::CSRF, bikriagent::auth::tokens::random_token())
+                .await
+                .map_err(crate::web::internal)?;
+            session.save().await.map_err(crate::web::internal)?;
+            let current = session.id().map(|id| bikriagent::auth::session_store::session_key(&id));
+            sessions::revoke_others(&services.accounts.pool, principal.id, current.as_deref())
+                .await
+                .map_err(crate::web::internal)?;
+            imp::flash(
+                &session,
+                Flash::notice("Your password is changed. Your other sessions were logged out."),
+            )
+            .await?;
+        }
+        Err(AuthError::Invalid(errors)) => imp::flash(&session, Flash::fields("password", &errors)).await?,
+        Err(error) => return Err(crate::web::internal(error)),
+    }
+    leptos_axum::redirect("/account/security");
+    Ok(())
+}
+
+/// Ends every session of the signed-in account, this one included.
+#[server(endpoint = "logout_everywhere")]
+pub async fn logout_everywhere() -> Result<(), ServerFnError> {
+    use crate::web::{Flash, services};
+
+    let ctx = imp::context().await;
+    let Some(principal) = ctx.principal.clone() else {
+        return Err(ServerFnError::new("Log in first."));
+    };
+    let services = services()?;
+    let session = imp::session().await?;
+    let ended = bikriagent::auth::session_store::delete_account_sessions(&services.accounts.pool, principal.id)
+        .await
+        .map_err(crate::web::internal)?;
+    bikriagent::audit::record(
+        &services.accounts.pool,
+        "sessions_revoked_all",
+        Some(principal.id),
+        Some(principal.id),
+        &ctx.meta,
+        serde_json::json!({ "sessions": ended }),
+    )
+    .await
+    .map_err(crate::web::internal)?;
+    session.flush().await.map_err(crate::web::internal)?;
+    imp::flash(&session, Flash::notice("You are logged out on every device.")).await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Ends one of the signed-in account's sessions.
+#[server(endpoint = "revoke_session")]
+pub async fn revoke_session(key: String) -> Result<(), ServerFnError> {
+    use crate::web::{Flash, services};
+
+    let ctx = imp::context().await;
+    let Some(principal) = ctx.principal.clone() else {
+        return Err(ServerFnError::new("Log in first."));
+    };
+    let services = services()?;
+    let session = imp::session().await?;
+    let ended = bikriagent::auth::sessions::revoke(&services.accounts.pool, principal.id, &key)
+        .await
+        .map_err(crate::web::internal)?;
+    if ended {
+        bikriagent::audit::record(
+            &services.accounts.pool,
+            "session_revoked",
+            Some(principal.id),
+            Some(principal.id),
+            &ctx.meta,
+            serde_json::json!({}),
+        )
+        .await
+        .map_err(crate::web::internal)?;
+    }
+    let current = session.id().map(|id| bikriagent::auth::session_store::session_key(&id));
+    if current.as_deref() == Some(key.as_str()) {
+        session.flush().await.map_err(crate::web::internal)?;
+        leptos_axum::redirect("/login");
+        return Ok(());
+    }
+    imp::flash(
+        &session,
+        Flash::notice(if ended {
+            "That session is logged out."
+        } else {
+            "That session had already ended."
+        }),
+    )
+    .await?;
+    leptos_axum::redirect("/account/security");
+    Ok(())
+}
+
+/// Starts (or restarts) a staff member's authenticator set-up: a new secret.
+#[server(endpoint = "totp_begin")]
+pub async fn totp_begin() -> Result<(), ServerFnError> {
+    use bikriagent::auth::accounts::AuthError;
+
+    use crate::web::{Flash, services};
+
+    let ctx = imp::context().await;
+    let Some(staff) = ctx.staff().cloned() else {
+        return Err(ServerFnError::new("Staff only."));
+    };
+    let services = services()?;
+    match services.accounts.begin_totp_enrolment(staff.id).await {
+        Ok(_) => {}
+        Err(AuthError::Invalid(errors)) => {
+            let session = imp::session().await?;
+            imp::flash(&session, Flash::fields("totp", &errors)).await?;
+        }
+        Err(error) => return Err(crate::web::internal(error)),
+    }
+    leptos_axum::redirect("/staff/totp");
+    Ok(())
+}
+
+/// Confirms a staff member's authenticator with a first code.
+#[server(endpoint = "totp_confirm")]
+pub async fn totp_confirm(code: String) -> Result<(), ServerFnError> {
+    use bikriagent::auth::accounts::AuthError;
+
+    use crate::web::{Flash, keys, services};
+
+    let ctx = imp::context().await;
+    let Some(staff) = ctx.staff().cloned() else {
+        return Err(ServerFnError::new("Staff only."));
+    };
+    let services = services()?;
+    let session = imp::session().await?;
+    match services.accounts.confirm_totp(staff.id, &code, &ctx.meta).await {
+        Ok(codes) => {
+            // A privilege change: new session id.
+            session.cycle_id().await.map_err(crate::web::internal)?;
+            session
+                .insert(keys::SECOND_FACTOR, true)
+                .await
+                .map_err(crate::web::internal)?;
+            let mut flash = Flash::notice(
+                "Two-step verification is on. Keep these recovery codes somewhere safe: each works once if you lose your phone.",
+            );
+            flash.values.insert("recovery_codes".into(), codes.join(" "));
+            imp::flash(&session, flash).await?;
+            leptos_axum::redirect("/staff");
+        }
+        Err(AuthError::Invalid(errors)) => {
+            imp::flash(&session, Flash::fields("totp", &errors)).await?;
+            leptos_axum::redirect("/staff/totp");
+        }
+        Err(error) => return Err(crate::web::internal(error)),
+    }
+    Ok(())
+}
+
+/// Checks a staff member's code (or recovery code) after the password.
+#[server(endpoint = "totp_verify")]
+pub async fn totp_verify(code: String) -> Result<(), ServerFnError> {
+    use bikriagent::auth::accounts::AuthError;
+
+    use crate::web::{Flash, keys, services};
+
+    let ctx = imp::context().await;
+    let Some(staff) = ctx.staff().cloned() else {
+        return Err(ServerFnError::new("Staff only."));
+    };
+    let services = services()?;
+    let session = imp::session().await?;
+    match services.accounts.verify_second_factor(staff.id, &code, &ctx.meta).await {
+        Ok(()) => {
+            session.cycle_id().await.map_err(crate::web::internal)?;
+            session
+                .insert(keys::SECOND_FACTOR, true)
+                .await
+                .map_err(crate::web::internal)?;
+            leptos_axum::redirect("/staff");
+        }
+        Err(AuthError::Invalid(errors)) => {
+            imp::flash(&session, Flash::fields("totp", &errors)).await?;
+            leptos_axum::redirect("/staff/totp");
+        }
+        Err(error) => return Err(crate::web::internal(error)),
+    }
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Every server function's path and the least role it requires. The API
 /// guard refuses any path missing here, so a new function is closed until
 /// it is listed. `public` ones need no session (they still need CSRF).
@@ -273,13 +570,25 @@ pub const ACCESS: &[(&str, Access)] = &[
     ("/api/logout", Access::Public),
     ("/api/verify_email", Access::Public),
     ("/api/resend_verification", Access::Owner),
+    ("/api/request_password_reset", Access::Public),
+    ("/api/reset_password", Access::Public),
+    ("/api/change_password", Access::Authenticated),
+    ("/api/logout_everywhere", Access::Authenticated),
+    ("/api/revoke_session", Access::Authenticated),
+    ("/api/totp_begin", Access::StaffPassword),
+    ("/api/totp_confirm", Access::StaffPassword),
+    ("/api/totp_verify", Access::StaffPassword),
 ];
 
 /// Who may call a server function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Public,
+    /// Any signed-in account (staff after their second factor).
+    Authenticated,
     Owner,
+    /// Staff who passed the password but not yet the second factor.
+    StaffPassword,
     Staff,
     Admin,
 }

@@ -47,6 +47,7 @@ pub fn LoginPage() -> impl IntoView {
             <Field flash=flash.clone() name="password" label="Password" kind="password" autocomplete="current-password"/>
             <button type="submit">"Log in"</button>
         </ActionForm>
+        <p><a href="/forgot-password">"Forgot your password?"</a></p>
         <p><a href="/signup">"Create an account"</a></p>
     }
 }
@@ -94,6 +95,7 @@ pub fn DashboardPage() -> impl IntoView {
             </div>
         })}
         <p>{format!("Signed in as {}", owner.email)}</p>
+        <p><a href="/account/security">"Account security"</a></p>
         <ActionForm action=logout>
             <CsrfField/>
             <button type="submit" class="button secondary">"Log out"</button>

@@ -8,11 +8,7 @@ use crate::assets;
 pub fn Header() -> impl IntoView {
     let ctx = crate::web::request_context();
     let signed_in = ctx.principal.is_some();
-    let home = if ctx.staff().is_some() {
-        "/staff"
-    } else {
-        "/dashboard"
-    };
+    let home = if ctx.staff().is_some() { "/staff" } else { "/dashboard" };
     view! {
         <header class="site-header">
             <a class="brand" href="/">

@@ -10,6 +10,7 @@ pub mod assets;
 mod forms;
 mod layout;
 mod pages;
+mod security_pages;
 pub mod web;
 
 use leptos::prelude::*;
@@ -54,6 +55,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/verify-email") view=account_pages::VerifyEmailPage/>
                     <Route path=path!("/dashboard") view=account_pages::DashboardPage/>
                     <Route path=path!("/suspended") view=account_pages::SuspendedPage/>
+                    <Route path=path!("/forgot-password") view=security_pages::ForgotPasswordPage/>
+                    <Route path=path!("/reset-password") view=security_pages::ResetPasswordPage/>
+                    <Route path=path!("/account/security") view=security_pages::AccountSecurityPage/>
+                    <Route path=path!("/staff") view=security_pages::StaffHomePage/>
+                    <Route path=path!("/staff/totp") view=security_pages::StaffTotpPage/>
                 </Routes>
             </main>
             <layout::Footer/>

@@ -75,18 +75,14 @@ impl Flash {
     pub fn fields(form: &str, errors: &FieldErrors) -> Self {
         Self {
             form: Some(form.to_owned()),
-            errors: errors
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect(),
+            errors: errors.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
             ..Self::default()
         }
     }
 
     /// Keeps what the person typed (not secrets) to refill the form.
     pub fn keep(mut self, field: &str, value: &str) -> Self {
-        self.values
-            .insert(field.to_owned(), value.chars().take(500).collect());
+        self.values.insert(field.to_owned(), value.chars().take(500).collect());
         self
     }
 
@@ -122,12 +118,7 @@ impl RequestContext {
 /// The context of the request being rendered.
 pub fn request_context() -> RequestContext {
     use_context::<http::request::Parts>()
-        .and_then(|parts| {
-            parts
-                .extensions
-                .get::<Arc<RequestContext>>()
-                .map(|c| (**c).clone())
-        })
+        .and_then(|parts| parts.extensions.get::<Arc<RequestContext>>().map(|c| (**c).clone()))
         .unwrap_or_default()
 }
 

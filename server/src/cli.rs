@@ -18,6 +18,10 @@ commands:
   serve     web pages, OAuth callbacks, webhooks and background workers (default)
   migrate   apply database migrations and exit
   worker    background workers only (run more of them on other machines)
+  create-staff --email EMAIL --role staff|admin [--name NAME]
+            create a staff or admin account; the password is read from
+            BIKRI_STAFF_PASSWORD or from the first line of standard input
+  seed-demo create the demo owner (development mode only)
   help      show this message
 
 Configuration comes from environment variables; see .env.example.";
@@ -28,6 +32,8 @@ pub enum Command {
     Serve,
     Migrate,
     Worker,
+    CreateStaff { email: String, role: String, name: String },
+    SeedDemo,
     Help,
 }
 
@@ -38,6 +44,27 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("migrate") => Ok(Command::Migrate),
         Some("worker") => Ok(Command::Worker),
         Some("help" | "--help" | "-h") => Ok(Command::Help),
+        Some("seed-demo") => Ok(Command::SeedDemo),
+        Some("create-staff") => {
+            let (mut email, mut role, mut name) = (None, None, None);
+            let mut rest = args[1..].iter();
+            while let Some(flag) = rest.next() {
+                let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?.clone();
+                match flag.as_str() {
+                    "--email" => email = Some(value),
+                    "--role" => role = Some(value),
+                    "--name" => name = Some(value),
+                    other => return Err(format!("create-staff: unknown option `{other}`")),
+                }
+            }
+            let email = email.ok_or("create-staff needs --email")?;
+            let role = role.ok_or("create-staff needs --role staff|admin")?;
+            if role != "staff" && role != "admin" {
+                return Err("--role must be `staff` or `admin`".to_owned());
+            }
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("Staff").to_owned());
+            Ok(Command::CreateStaff { email, role, name })
+        }
         Some(other) => Err(format!("unknown command `{other}`")),
     }
 }
@@ -69,10 +96,7 @@ pub fn main() -> ExitCode {
             "development mode: generated these secrets for this run only; set them in the environment to keep data readable across restarts"
         );
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("bikriagent: cannot start the async runtime: {error}");
@@ -99,19 +123,72 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Serve => {
-            let app = Application::build(config)
+            let app = Application::build(config).await.map_err(|e| e.to_string())?;
+            app.run_until_stopped().await.map_err(|e| e.to_string())
+        }
+        Command::CreateStaff { email, role, name } => {
+            let password = match std::env::var("BIKRI_STAFF_PASSWORD") {
+                Ok(password) if !password.is_empty() => password,
+                _ => {
+                    eprintln!("Password for {email} (one line on standard input):");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            startup::migrate(&config).await.map_err(|e| e.to_string())?;
+            let pool = db::connect_app_pool(config.database_url.expose_secret(), 2)
                 .await
                 .map_err(|e| e.to_string())?;
-            app.run_until_stopped().await.map_err(|e| e.to_string())
+            let services = startup::services(&pool, &config, Arc::new(bikriagent::clock::SystemClock));
+            let role = bikriagent::auth::accounts::Role::parse(&role).ok_or("unknown role")?;
+            let created = services
+                .accounts
+                .create_staff(&email, &name, role, &secrecy::SecretString::from(password))
+                .await;
+            pool.close().await;
+            match created {
+                Ok(_) => {
+                    println!(
+                        "Created {} account {email}. It must set up two-step verification at first login.",
+                        role.as_str()
+                    );
+                    Ok(())
+                }
+                Err(bikriagent::auth::accounts::AuthError::Invalid(errors)) => Err(errors
+                    .into_iter()
+                    .map(|(field, message)| format!("{field}: {message}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")),
+                Err(error) => Err(error.to_string()),
+            }
+        }
+        Command::SeedDemo => {
+            if config.mode != Mode::Development {
+                return Err("seed-demo only runs with BIKRI_ENV=development".to_owned());
+            }
+            startup::migrate(&config).await.map_err(|e| e.to_string())?;
+            let pool = db::connect_app_pool(config.database_url.expose_secret(), 2)
+                .await
+                .map_err(|e| e.to_string())?;
+            let services = startup::services(&pool, &config, Arc::new(bikriagent::clock::SystemClock));
+            let created = services.accounts.seed_demo_owner().await.map_err(|e| e.to_string())?;
+            pool.close().await;
+            let (email, password) = (
+                bikriagent::auth::accounts::DEMO_EMAIL,
+                bikriagent::auth::accounts::DEMO_PASSWORD,
+            );
+            if created {
+                println!("Created the demo owner.");
+            }
+            println!("Demo owner: log in as {email} with the password {password}");
+            Ok(())
         }
         Command::Worker => {
             startup::migrate(&config).await.map_err(|e| e.to_string())?;
-            let pool = db::connect_app_pool(
-                config.database_url.expose_secret(),
-                config.db_max_connections,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let pool = db::connect_app_pool(config.database_url.expose_secret(), config.db_max_connections)
+                .await
+                .map_err(|e| e.to_string())?;
             let config = Arc::new(config);
             let (stop_tx, stop_rx) = watch::channel(false);
             let mut workers = startup::spawn_workers(&pool, &config, config.workers, &stop_rx);

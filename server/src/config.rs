@@ -97,10 +97,7 @@ struct Vars {
 impl Vars {
     /// A variable's value; empty counts as unset.
     fn get(&self, name: &str) -> Option<&str> {
-        self.map
-            .get(name)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
+        self.map.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
     fn problem(&mut self, name: &str, message: impl fmt::Display) {
@@ -142,9 +139,7 @@ impl Config {
     }
 
     /// Parses the given variables (tests pass a map instead of the real environment).
-    pub fn from_vars(
-        vars: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let mut vars = Vars {
             map: vars.into_iter().collect(),
             problems: Vec::new(),
@@ -166,17 +161,11 @@ impl Config {
                 Some(SecretString::from(url.to_owned()))
             }
             Some(_) => {
-                vars.problem(
-                    "DATABASE_URL",
-                    "must start with postgres:// or postgresql://",
-                );
+                vars.problem("DATABASE_URL", "must start with postgres:// or postgresql://");
                 None
             }
             None => {
-                vars.problem(
-                    "DATABASE_URL",
-                    "is missing: the PostgreSQL connection string",
-                );
+                vars.problem("DATABASE_URL", "is missing: the PostgreSQL connection string");
                 None
             }
         };
@@ -185,26 +174,16 @@ impl Config {
                 Some(SecretString::from(url.to_owned()))
             }
             Some(_) => {
-                vars.problem(
-                    "DATABASE_ADMIN_URL",
-                    "must start with postgres:// or postgresql://",
-                );
+                vars.problem("DATABASE_ADMIN_URL", "must start with postgres:// or postgresql://");
                 None
             }
             None => None,
         };
 
-        let addr = match vars
-            .get("BIKRI_ADDR")
-            .unwrap_or("127.0.0.1:3000")
-            .parse::<SocketAddr>()
-        {
+        let addr = match vars.get("BIKRI_ADDR").unwrap_or("127.0.0.1:3000").parse::<SocketAddr>() {
             Ok(addr) => addr,
             Err(_) => {
-                vars.problem(
-                    "BIKRI_ADDR",
-                    "must be an address and port such as 127.0.0.1:3000",
-                );
+                vars.problem("BIKRI_ADDR", "must be an address and port such as 127.0.0.1:3000");
                 SocketAddr::from(([127, 0, 0, 1], 3000))
             }
         };
@@ -219,10 +198,7 @@ impl Config {
             },
             None if mode == Mode::Development => format!("http://{addr}"),
             None => {
-                vars.problem(
-                    "BIKRI_PUBLIC_URL",
-                    "is missing: the external https:// URL of this site",
-                );
+                vars.problem("BIKRI_PUBLIC_URL", "is missing: the external https:// URL of this site");
                 String::new()
             }
         };
@@ -240,10 +216,7 @@ impl Config {
                     None
                 }
                 Err(_) => {
-                    vars.problem(
-                        "BIKRI_DATA_KEY",
-                        "is not valid base64 (e.g. `openssl rand -base64 32`)",
-                    );
+                    vars.problem("BIKRI_DATA_KEY", "is not valid base64 (e.g. `openssl rand -base64 32`)");
                     None
                 }
             },
@@ -325,16 +298,12 @@ impl Config {
         let insecure_cookies = flag(&mut vars, "BIKRI_INSECURE_COOKIES");
         let trust_proxy = flag(&mut vars, "BIKRI_TRUST_PROXY");
         if insecure_cookies && mode == Mode::Production {
-            vars.problem(
-                "BIKRI_INSECURE_COOKIES",
-                "is only allowed with BIKRI_ENV=development",
-            );
+            vars.problem("BIKRI_INSECURE_COOKIES", "is only allowed with BIKRI_ENV=development");
         }
-        let mailbox_dir =
-            std::path::PathBuf::from(vars.get("BIKRI_MAILBOX_DIR").unwrap_or(match mode {
-                Mode::Development => ".dev/mailbox",
-                Mode::Production => "mailbox",
-            }));
+        let mailbox_dir = std::path::PathBuf::from(vars.get("BIKRI_MAILBOX_DIR").unwrap_or(match mode {
+            Mode::Development => ".dev/mailbox",
+            Mode::Production => "mailbox",
+        }));
 
         let db_max_connections = number(&mut vars, "BIKRI_DB_MAX_CONNECTIONS", 20, 1000);
         let workers = number(&mut vars, "BIKRI_WORKERS", 2, 64) as usize;
@@ -366,9 +335,7 @@ impl Config {
 
     /// The connection string migrations run with: the admin URL when given.
     pub fn migration_url(&self) -> &SecretString {
-        self.database_admin_url
-            .as_ref()
-            .unwrap_or(&self.database_url)
+        self.database_admin_url.as_ref().unwrap_or(&self.database_url)
     }
 }
 
@@ -377,10 +344,7 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -397,9 +361,7 @@ mod tests {
     }
 
     fn errors(pairs: &[(&str, &str)]) -> Vec<String> {
-        Config::from_vars(vars(pairs))
-            .expect_err("should be refused")
-            .problems
+        Config::from_vars(vars(pairs)).expect_err("should be refused").problems
     }
 
     #[test]
@@ -434,26 +396,10 @@ mod tests {
         let cases = [
             ("DATABASE_URL", "mysql://x", "DATABASE_URL:"),
             ("BIKRI_ADDR", "not-an-addr", "BIKRI_ADDR:"),
-            (
-                "BIKRI_PUBLIC_URL",
-                "http://bikri.example.com",
-                "BIKRI_PUBLIC_URL:",
-            ),
-            (
-                "BIKRI_PUBLIC_URL",
-                "https://bikri.example.com/app",
-                "BIKRI_PUBLIC_URL:",
-            ),
-            (
-                "BIKRI_DATA_KEY",
-                "c2hvcnQ=",
-                "BIKRI_DATA_KEY: must decode to 32 bytes",
-            ),
-            (
-                "BIKRI_DATA_KEY",
-                "%%%",
-                "BIKRI_DATA_KEY: is not valid base64",
-            ),
+            ("BIKRI_PUBLIC_URL", "http://bikri.example.com", "BIKRI_PUBLIC_URL:"),
+            ("BIKRI_PUBLIC_URL", "https://bikri.example.com/app", "BIKRI_PUBLIC_URL:"),
+            ("BIKRI_DATA_KEY", "c2hvcnQ=", "BIKRI_DATA_KEY: must decode to 32 bytes"),
+            ("BIKRI_DATA_KEY", "%%%", "BIKRI_DATA_KEY: is not valid base64"),
             ("BIKRI_ENV", "staging", "BIKRI_ENV:"),
             ("BIKRI_LOG_FORMAT", "xml", "BIKRI_LOG_FORMAT:"),
             ("BIKRI_WORKERS", "0", "BIKRI_WORKERS:"),
@@ -465,18 +411,13 @@ mod tests {
             env.push((name, value));
             let problems = errors(&env);
             assert_eq!(problems.len(), 1, "{name}={value}: {problems:?}");
-            assert!(
-                problems[0].starts_with(expected),
-                "{name}={value}: {problems:?}"
-            );
+            assert!(problems[0].starts_with(expected), "{name}={value}: {problems:?}");
         }
     }
 
     #[test]
     fn the_error_message_lists_every_problem() {
-        let message = Config::from_vars(vars(&[]))
-            .expect_err("empty env")
-            .to_string();
+        let message = Config::from_vars(vars(&[])).expect_err("empty env").to_string();
         assert!(message.contains("DATABASE_URL: is missing"));
         assert!(message.contains("BIKRI_DATA_KEY: is missing"));
     }

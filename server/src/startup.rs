@@ -28,10 +28,7 @@ pub enum StartError {
     #[error(transparent)]
     Database(#[from] db::DbError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Listen { addr: SocketAddr, source: std::io::Error },
     #[error("the server stopped with an error: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -55,9 +52,7 @@ pub fn job_registry(pool: &PgPool, config: &Arc<Config>) -> Registry {
 /// How many argon2 hashes may run at once: one per core, so logins queue
 /// instead of taking every core from the rest of the app.
 fn hash_permits() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
 }
 
 /// The services pages and server functions use.
@@ -66,6 +61,7 @@ pub fn services(pool: &PgPool, config: &Config, clock: SharedClock) -> Services 
         pool: pool.clone(),
         hasher: PasswordHasher::new(hash_permits()),
         clock: clock.clone(),
+        keys: bikriagent::crypto::DataKeys::new(1, config.data_key.expose_secret(), &[]),
         public_url: config.public_url.clone(),
     };
     Services { accounts, clock }
@@ -107,11 +103,7 @@ impl Application {
     /// [`Application::build`] with a given clock (tests move time).
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> Result<Self, StartError> {
         migrate(&config).await?;
-        let pool = db::connect_app_pool(
-            config.database_url.expose_secret(),
-            config.db_max_connections,
-        )
-        .await?;
+        let pool = db::connect_app_pool(config.database_url.expose_secret(), config.db_max_connections).await?;
         let addr = config.addr;
         let listener = TcpListener::bind(addr)
             .await
@@ -172,16 +164,13 @@ impl Application {
         let pool = state.pool.clone();
         let app = http::router(state);
         let mut server_stop = stop.clone();
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = server_stop.wait_for(|stop| *stop).await;
-            tracing::info!("shutting down: no new connections, finishing requests in flight");
-        })
-        .await
-        .map_err(StartError::Serve)?;
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = server_stop.wait_for(|stop| *stop).await;
+                tracing::info!("shutting down: no new connections, finishing requests in flight");
+            })
+            .await
+            .map_err(StartError::Serve)?;
         finish_workers(&mut worker_set).await;
         pool.close().await;
         tracing::info!("stopped");

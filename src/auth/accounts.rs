@@ -150,6 +150,8 @@ pub struct Accounts {
     pub pool: PgPool,
     pub hasher: PasswordHasher,
     pub clock: SharedClock,
+    /// Keys for secrets at rest (TOTP secrets).
+    pub keys: crate::crypto::DataKeys,
     /// Base of links in mail, e.g. `https://bikri.example.com`.
     pub public_url: String,
 }
@@ -165,37 +167,21 @@ fn check_password(
     if !problems.is_empty() {
         errors.insert(
             field,
-            problems
-                .iter()
-                .map(|p| p.message())
-                .collect::<Vec<_>>()
-                .join(" "),
+            problems.iter().map(|p| p.message()).collect::<Vec<_>>().join(" "),
         );
     } else if password.expose_secret() != confirm.expose_secret() {
-        errors.insert(
-            "password_confirm",
-            "The two passwords don't match.".to_owned(),
-        );
+        errors.insert("password_confirm", "The two passwords don't match.".to_owned());
     }
 }
 
-fn text_field(
-    errors: &mut FieldErrors,
-    field: &'static str,
-    value: &str,
-    label: &str,
-    max: usize,
-) -> String {
+fn text_field(errors: &mut FieldErrors, field: &'static str, value: &str, label: &str, max: usize) -> String {
     let value = value.trim();
     if value.is_empty() {
         errors.insert(field, format!("Enter your {label}."));
     } else if value.chars().count() > max {
         errors.insert(field, format!("Keep the {label} under {max} characters."));
     } else if value.chars().any(char::is_control) {
-        errors.insert(
-            field,
-            format!("The {label} contains characters we can't accept."),
-        );
+        errors.insert(field, format!("The {label} contains characters we can't accept."));
     }
     value.to_owned()
 }
@@ -229,13 +215,7 @@ impl Accounts {
     pub async fn signup(&self, input: SignupInput, meta: &RequestMeta) -> Result<(), AuthError> {
         let mut errors = FieldErrors::new();
         let name = text_field(&mut errors, "name", &input.name, "name", 100);
-        let business_name = text_field(
-            &mut errors,
-            "business_name",
-            &input.business_name,
-            "business name",
-            200,
-        );
+        let business_name = text_field(&mut errors, "business_name", &input.business_name, "business name", 200);
         let email = match Email::parse(&input.email) {
             Ok(email) => Some(email),
             Err(error) => {
@@ -252,10 +232,7 @@ impl Accounts {
         };
         let personal = PersonalInfo {
             name: &name,
-            email: email
-                .as_ref()
-                .map(Email::as_str)
-                .unwrap_or(input.email.trim()),
+            email: email.as_ref().map(Email::as_str).unwrap_or(input.email.trim()),
             business_name: &business_name,
             phone: phone.as_ref().map(Phone::as_str).unwrap_or(""),
         };
@@ -286,11 +263,10 @@ impl Accounts {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(account) = created else {
-            let existing: Option<Uuid> =
-                sqlx::query_scalar("select id from accounts where lower(email) = lower($1)")
-                    .bind(email.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let existing: Option<Uuid> = sqlx::query_scalar("select id from accounts where lower(email) = lower($1)")
+                .bind(email.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
             mail::enqueue(
                 &mut tx,
                 existing,
@@ -306,15 +282,7 @@ impl Accounts {
                 ),
             )
             .await?;
-            audit::record(
-                &mut *tx,
-                "signup_existing_email",
-                existing,
-                None,
-                meta,
-                json!({}),
-            )
-            .await?;
+            audit::record(&mut *tx, "signup_existing_email", existing, None, meta, json!({})).await?;
             tx.commit().await?;
             return Ok(());
         };
@@ -329,17 +297,8 @@ impl Accounts {
         tenant.commit().await?;
 
         let mut tx = self.pool.begin().await?;
-        self.send_verification(&mut tx, account, email.as_str())
-            .await?;
-        audit::record(
-            &mut *tx,
-            "signup",
-            Some(account),
-            Some(account),
-            meta,
-            json!({}),
-        )
-        .await?;
+        self.send_verification(&mut tx, account, email.as_str()).await?;
+        audit::record(&mut *tx, "signup", Some(account), Some(account), meta, json!({})).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -352,13 +311,11 @@ impl Accounts {
         ttl: Duration,
     ) -> Result<String, AuthError> {
         // A new link replaces older unused ones of the same purpose.
-        sqlx::query(
-            "delete from auth_tokens where account_id = $1 and purpose = $2 and used_at is null",
-        )
-        .bind(account)
-        .bind(purpose)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query("delete from auth_tokens where account_id = $1 and purpose = $2 and used_at is null")
+            .bind(account)
+            .bind(purpose)
+            .execute(&mut *conn)
+            .await?;
         let token = random_token();
         sqlx::query("insert into auth_tokens (token_hash, account_id, purpose, expires_at) values ($1, $2, $3, $4)")
             .bind(token_hash(&token))
@@ -412,12 +369,7 @@ impl Accounts {
     }
 
     /// Consumes a single-use token; returns its account.
-    async fn take_token(
-        &self,
-        conn: &mut sqlx::PgConnection,
-        token: &str,
-        purpose: &str,
-    ) -> Result<Uuid, AuthError> {
+    async fn take_token(&self, conn: &mut sqlx::PgConnection, token: &str, purpose: &str) -> Result<Uuid, AuthError> {
         let account: Option<Uuid> = sqlx::query_scalar(
             "update auth_tokens set used_at = $3 \
               where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3 \
@@ -474,9 +426,7 @@ impl Accounts {
         .fetch_one(&self.pool)
         .await?;
         if hourly >= HOURLY_CAP {
-            return Err(AuthError::Throttled {
-                retry_after_secs: 3600,
-            });
+            return Err(AuthError::Throttled { retry_after_secs: 3600 });
         }
         if let Some(until) = self.locked_until(key).await?
             && until > now
@@ -515,21 +465,14 @@ impl Accounts {
         Ok(until)
     }
 
-    async fn record_attempt(
-        &self,
-        key: &str,
-        succeeded: bool,
-        meta: &RequestMeta,
-    ) -> Result<(), AuthError> {
-        sqlx::query(
-            "insert into login_attempts (email_key, succeeded, ip, at) values ($1, $2, $3, $4)",
-        )
-        .bind(key)
-        .bind(succeeded)
-        .bind(&meta.ip)
-        .bind(self.now())
-        .execute(&self.pool)
-        .await?;
+    async fn record_attempt(&self, key: &str, succeeded: bool, meta: &RequestMeta) -> Result<(), AuthError> {
+        sqlx::query("insert into login_attempts (email_key, succeeded, ip, at) values ($1, $2, $3, $4)")
+            .bind(key)
+            .bind(succeeded)
+            .bind(&meta.ip)
+            .bind(self.now())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -558,15 +501,7 @@ impl Accounts {
         let account_id = account.as_ref().map(|(id, _)| *id);
         let Verification::Valid { needs_rehash } = verification else {
             self.record_attempt(&key, false, meta).await?;
-            audit::record(
-                &self.pool,
-                "login_failed",
-                account_id,
-                None,
-                meta,
-                json!({}),
-            )
-            .await?;
+            audit::record(&self.pool, "login_failed", account_id, None, meta, json!({})).await?;
             if let Some(id) = account_id
                 && let Some(until) = self.locked_until(&key).await?
                 && until > self.now()
@@ -575,22 +510,10 @@ impl Accounts {
             }
             return Err(AuthError::InvalidCredentials);
         };
-        let id =
-            account_id.ok_or_else(|| AuthError::Internal("verified without an account".into()))?;
-        let principal = self
-            .principal(id)
-            .await?
-            .ok_or(AuthError::InvalidCredentials)?;
+        let id = account_id.ok_or_else(|| AuthError::Internal("verified without an account".into()))?;
+        let principal = self.principal(id).await?.ok_or(AuthError::InvalidCredentials)?;
         if principal.status == Status::Suspended {
-            audit::record(
-                &self.pool,
-                "login_refused_suspended",
-                Some(id),
-                None,
-                meta,
-                json!({}),
-            )
-            .await?;
+            audit::record(&self.pool, "login_refused_suspended", Some(id), None, meta, json!({})).await?;
             return Err(AuthError::Suspended);
         }
         self.record_attempt(&key, true, meta).await?;
@@ -602,25 +525,12 @@ impl Accounts {
                 .execute(&self.pool)
                 .await?;
         }
-        audit::record(
-            &self.pool,
-            "login_succeeded",
-            Some(id),
-            Some(id),
-            meta,
-            json!({}),
-        )
-        .await?;
+        audit::record(&self.pool, "login_succeeded", Some(id), Some(id), meta, json!({})).await?;
         Ok(principal)
     }
 
     /// The failure that reached the threshold: audit once and mail the owner a reset link.
-    async fn on_locked(
-        &self,
-        account: Uuid,
-        key: &str,
-        meta: &RequestMeta,
-    ) -> Result<(), AuthError> {
+    async fn on_locked(&self, account: Uuid, key: &str, meta: &RequestMeta) -> Result<(), AuthError> {
         let already: bool = sqlx::query_scalar(
             "select exists(select 1 from security_events where account_id = $1 and kind = 'account_locked' \
                             and created_at > now() - $2)",
@@ -633,18 +543,8 @@ impl Accounts {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        audit::record(
-            &mut *tx,
-            "account_locked",
-            Some(account),
-            None,
-            meta,
-            json!({}),
-        )
-        .await?;
-        let token = self
-            .issue_token(&mut tx, account, "reset_password", RESET_TTL)
-            .await?;
+        audit::record(&mut *tx, "account_locked", Some(account), None, meta, json!({})).await?;
+        let token = self.issue_token(&mut tx, account, "reset_password", RESET_TTL).await?;
         mail::enqueue(
             &mut tx,
             Some(account),
@@ -694,25 +594,18 @@ impl Accounts {
 
     /// Mails a reset link if the email has an account. Always succeeds the
     /// same way, so the form reveals nothing.
-    pub async fn request_password_reset(
-        &self,
-        email: &str,
-        meta: &RequestMeta,
-    ) -> Result<(), AuthError> {
+    pub async fn request_password_reset(&self, email: &str, meta: &RequestMeta) -> Result<(), AuthError> {
         let key = email_key(email);
-        let account: Option<(Uuid, String)> = sqlx::query_as(
-            "select id, email from accounts where lower(email) = $1 and status <> 'suspended'",
-        )
-        .bind(&key)
-        .fetch_optional(&self.pool)
-        .await?;
+        let account: Option<(Uuid, String)> =
+            sqlx::query_as("select id, email from accounts where lower(email) = $1 and status <> 'suspended'")
+                .bind(&key)
+                .fetch_optional(&self.pool)
+                .await?;
         let Some((account, address)) = account else {
             return Ok(());
         };
         let mut tx = self.pool.begin().await?;
-        let token = self
-            .issue_token(&mut tx, account, "reset_password", RESET_TTL)
-            .await?;
+        let token = self.issue_token(&mut tx, account, "reset_password", RESET_TTL).await?;
         mail::enqueue(
             &mut tx,
             Some(account),
@@ -740,10 +633,7 @@ impl Accounts {
         Ok(())
     }
 
-    async fn personal_info(
-        &self,
-        account: Uuid,
-    ) -> Result<(String, String, String, String), AuthError> {
+    async fn personal_info(&self, account: Uuid) -> Result<(String, String, String, String), AuthError> {
         let row: (String, String, Option<String>, Option<String>) = sqlx::query_as(
             "select a.name, a.email, a.phone, \
                     (select name from business_profiles b where b.owner_id = a.id) \
@@ -752,12 +642,7 @@ impl Accounts {
         .bind(account)
         .fetch_one(&self.pool)
         .await?;
-        Ok((
-            row.0,
-            row.1,
-            row.2.unwrap_or_default(),
-            row.3.unwrap_or_default(),
-        ))
+        Ok((row.0, row.1, row.2.unwrap_or_default(), row.3.unwrap_or_default()))
     }
 
     async fn set_password(
@@ -849,10 +734,7 @@ impl Accounts {
             .await?;
         if self.hasher.verify(current, Some(&stored)).await? == Verification::Invalid {
             let mut errors = FieldErrors::new();
-            errors.insert(
-                "current_password",
-                "That is not your current password.".to_owned(),
-            );
+            errors.insert("current_password", "That is not your current password.".to_owned());
             return Err(AuthError::Invalid(errors));
         }
         self.set_password(account, password, confirm).await?;
@@ -866,5 +748,40 @@ impl Accounts {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// The demo owner that `bikriagent seed-demo` creates for local runs.
+pub const DEMO_EMAIL: &str = "demo@bikriagent.local";
+pub const DEMO_PASSWORD: &str = "lantern-harbor-violet-2048";
+
+impl Accounts {
+    /// Creates the verified demo owner and its business, once (development only).
+    pub async fn seed_demo_owner(&self) -> Result<bool, AuthError> {
+        let exists: bool = sqlx::query_scalar("select exists(select 1 from accounts where lower(email) = $1)")
+            .bind(DEMO_EMAIL)
+            .fetch_one(&self.pool)
+            .await?;
+        if exists {
+            return Ok(false);
+        }
+        let hash = self.hasher.hash(&SecretString::from(DEMO_PASSWORD.to_owned())).await?;
+        let id: Uuid = sqlx::query_scalar(
+            "insert into accounts (role, email, name, phone, password_hash, status, email_verified_at) \
+             values ('owner', $1, 'Nusrat Jahan', '+8801711000000', $2, 'active', now()) returning id",
+        )
+        .bind(DEMO_EMAIL)
+        .bind(hash)
+        .fetch_one(&self.pool)
+        .await?;
+        let mut tenant = begin_tenant_tx(&self.pool, OwnerId::from_verified(id)).await?;
+        sqlx::query("insert into business_profiles (owner_id, name, description) values ($1, $2, $3)")
+            .bind(id)
+            .bind("Nusrat's Saree Corner")
+            .bind("Handloom sarees and three-pieces from Tangail, delivered across Bangladesh.")
+            .execute(&mut *tenant)
+            .await?;
+        tenant.commit().await?;
+        Ok(true)
     }
 }

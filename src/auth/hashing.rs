@@ -32,8 +32,7 @@ pub enum Verification {
 }
 
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
-        .expect("constant parameters are valid");
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None).expect("constant parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -106,11 +105,7 @@ impl PasswordHasher {
     }
 
     pub async fn hash(&self, password: &SecretString) -> Result<String, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| HashError::Closed)?;
+        let _permit = self.permits.acquire().await.map_err(|_| HashError::Closed)?;
         let password = password.expose_secret().to_owned();
         tokio::task::spawn_blocking(move || hash_blocking(&password))
             .await
@@ -119,16 +114,8 @@ impl PasswordHasher {
 
     /// Verifies against `stored`, or against the dummy hash when there is no
     /// account, doing the same work either way.
-    pub async fn verify(
-        &self,
-        password: &SecretString,
-        stored: Option<&str>,
-    ) -> Result<Verification, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| HashError::Closed)?;
+    pub async fn verify(&self, password: &SecretString, stored: Option<&str>) -> Result<Verification, HashError> {
+        let _permit = self.permits.acquire().await.map_err(|_| HashError::Closed)?;
         let password = password.expose_secret().to_owned();
         let (phc, real) = match stored {
             Some(phc) => (phc.to_owned(), true),
@@ -153,19 +140,11 @@ mod tests {
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert_eq!(
             hasher.verify(&password, Some(&phc)).await.unwrap(),
-            Verification::Valid {
-                needs_rehash: false
-            }
+            Verification::Valid { needs_rehash: false }
         );
         let wrong = SecretString::from("purple-river-lamp-9418".to_owned());
-        assert_eq!(
-            hasher.verify(&wrong, Some(&phc)).await.unwrap(),
-            Verification::Invalid
-        );
-        assert_eq!(
-            hasher.verify(&password, None).await.unwrap(),
-            Verification::Invalid
-        );
+        assert_eq!(hasher.verify(&wrong, Some(&phc)).await.unwrap(), Verification::Invalid);
+        assert_eq!(hasher.verify(&password, None).await.unwrap(), Verification::Invalid);
     }
 
     #[test]

@@ -47,9 +47,7 @@ pub enum IdentityError {
     EmailLocalPartTooLong,
     #[error("Enter your mobile number.")]
     PhoneMissing,
-    #[error(
-        "Enter a Bangladesh mobile number like 01711-000000, or an international number starting with +."
-    )]
+    #[error("Enter a Bangladesh mobile number like 01711-000000, or an international number starting with +.")]
     PhoneInvalid,
     #[error("Bangladesh mobile numbers look like 01711-000000 or +880 1711-000000.")]
     PhoneNotBangladeshMobile,
@@ -116,9 +114,7 @@ impl Email {
     /// refuse passwords built from the address.
     pub fn local_part(&self) -> &str {
         // `parse` guarantees exactly one '@'.
-        self.0
-            .split_once('@')
-            .map_or(self.0.as_str(), |(local, _)| local)
+        self.0.split_once('@').map_or(self.0.as_str(), |(local, _)| local)
     }
 
     fn domain(&self) -> &str {
@@ -302,10 +298,7 @@ impl From<Phone> for String {
 /// then 8 more digits; landlines cannot receive the verification SMS.
 fn is_bd_mobile(subscriber: &str) -> bool {
     let bytes = subscriber.as_bytes();
-    bytes.len() == 10
-        && bytes[0] == b'1'
-        && (b'3'..=b'9').contains(&bytes[1])
-        && bytes.iter().all(u8::is_ascii_digit)
+    bytes.len() == 10 && bytes[0] == b'1' && (b'3'..=b'9').contains(&bytes[1]) && bytes.iter().all(u8::is_ascii_digit)
 }
 
 /// Keeps the first and last three of `digits` (ASCII digits only) and stars
@@ -339,9 +332,7 @@ pub fn mask_email(raw: &str) -> String {
         .unwrap_or_default();
     let domain_looks_safe = !domain.is_empty()
         && domain.chars().count() <= EMAIL_MAX_CHARS
-        && domain
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
     let domain = if domain_looks_safe {
         domain.to_lowercase()
     } else {
@@ -370,10 +361,7 @@ mod tests {
         let cases = [
             ("rahima@example.com", "rahima@example.com"),
             ("  Rahima@Example.COM \n", "Rahima@example.com"),
-            (
-                "r.khatun+shop@mail.example.com.bd",
-                "r.khatun+shop@mail.example.com.bd",
-            ),
+            ("r.khatun+shop@mail.example.com.bd", "r.khatun+shop@mail.example.com.bd"),
             ("a@b.co", "a@b.co"),
             ("o'neil@my-shop.com", "o'neil@my-shop.com"),
             ("রহিমা@উদাহরণ.বাংলা", "রহিমা@উদাহরণ.বাংলা"),
@@ -413,28 +401,13 @@ mod tests {
             ("rahima@exa_mple.com".into(), IdentityError::EmailInvalid),
             ("rahi ma@example.com".into(), IdentityError::EmailInvalid),
             ("rahima@exam ple.com".into(), IdentityError::EmailInvalid),
-            (
-                "rahima\u{0}@example.com".into(),
-                IdentityError::EmailInvalid,
-            ),
-            (
-                "rahima@example.com\r\nBcc: x@y.z".into(),
-                IdentityError::EmailInvalid,
-            ),
-            (
-                "Rahima <rahima@example.com>".into(),
-                IdentityError::EmailInvalid,
-            ),
+            ("rahima\u{0}@example.com".into(), IdentityError::EmailInvalid),
+            ("rahima@example.com\r\nBcc: x@y.z".into(), IdentityError::EmailInvalid),
+            ("Rahima <rahima@example.com>".into(), IdentityError::EmailInvalid),
             ("<rahima@example.com>".into(), IdentityError::EmailInvalid),
             ("\"rahima\"@example.com".into(), IdentityError::EmailInvalid),
-            (
-                format!("{local_65}@example.com"),
-                IdentityError::EmailLocalPartTooLong,
-            ),
-            (
-                format!("{local_64}@{long_domain}"),
-                IdentityError::EmailTooLong,
-            ),
+            (format!("{local_65}@example.com"), IdentityError::EmailLocalPartTooLong),
+            (format!("{local_64}@{long_domain}"), IdentityError::EmailTooLong),
         ];
         for (raw, want) in cases {
             assert_eq!(Email::parse(&raw), Err(want), "{raw:?}");
@@ -445,10 +418,7 @@ mod tests {
     #[test]
     fn email_length_limit_is_254_chars() {
         // 64 + 1 + 189 = 254.
-        let domain_189 = format!(
-            "{}.com",
-            "d".repeat(63) + "." + &"e".repeat(63) + "." + &"f".repeat(57)
-        );
+        let domain_189 = format!("{}.com", "d".repeat(63) + "." + &"e".repeat(63) + "." + &"f".repeat(57));
         assert_eq!(domain_189.len(), 189);
         let ok = format!("{}@{domain_189}", "a".repeat(64));
         assert_eq!(ok.chars().count(), 254);
@@ -503,10 +473,7 @@ mod tests {
         }
         for operator in 3..=9 {
             let raw = format!("01{operator}12345678");
-            assert_eq!(
-                Phone::parse(&raw).unwrap().as_str(),
-                format!("+8801{operator}12345678")
-            );
+            assert_eq!(Phone::parse(&raw).unwrap().as_str(), format!("+8801{operator}12345678"));
         }
     }
 
@@ -584,16 +551,10 @@ mod tests {
     #[test]
     fn serde_round_trips_and_rejects_invalid() {
         let email: Email = serde_json::from_str(r#"" Rahima@Example.COM ""#).unwrap();
-        assert_eq!(
-            serde_json::to_string(&email).unwrap(),
-            r#""Rahima@example.com""#
-        );
+        assert_eq!(serde_json::to_string(&email).unwrap(), r#""Rahima@example.com""#);
         assert!(serde_json::from_str::<Email>(r#""nope""#).is_err());
         let phone: Phone = serde_json::from_str(r#""01711-000000""#).unwrap();
-        assert_eq!(
-            serde_json::to_string(&phone).unwrap(),
-            r#""+8801711000000""#
-        );
+        assert_eq!(serde_json::to_string(&phone).unwrap(), r#""+8801711000000""#);
         assert!(serde_json::from_str::<Phone>(r#""12""#).is_err());
     }
 
@@ -625,9 +586,7 @@ mod tests {
         let mut rng = Lcg(7);
         for _ in 0..500 {
             let local = rng.word(local_alphabet, 1, 20);
-            let labels: Vec<String> = (0..2 + rng.next(3))
-                .map(|_| rng.word(label_alphabet, 1, 10))
-                .collect();
+            let labels: Vec<String> = (0..2 + rng.next(3)).map(|_| rng.word(label_alphabet, 1, 10)).collect();
             let raw = format!("  {local}@{}\t", labels.join("."));
             let email = Email::parse(&raw).unwrap_or_else(|e| panic!("{raw:?}: {e}"));
             // Normalising is idempotent and keeps the local part as typed.
@@ -677,10 +636,7 @@ mod tests {
             assert_eq!(mask_phone(&raw), phone.masked());
             // Dropping or adding a digit always fails.
             let shorter = &national[..national.len() - 1];
-            assert_eq!(
-                Phone::parse(shorter),
-                Err(IdentityError::PhoneNotBangladeshMobile)
-            );
+            assert_eq!(Phone::parse(shorter), Err(IdentityError::PhoneNotBangladeshMobile));
             assert_eq!(
                 Phone::parse(&format!("{national}7")),
                 Err(IdentityError::PhoneNotBangladeshMobile)

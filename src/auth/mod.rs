@@ -7,5 +7,7 @@ pub mod hashing;
 pub mod identity;
 pub mod password_policy;
 pub mod session_store;
+pub mod sessions;
+pub mod staff;
 pub mod tokens;
 pub mod totp;

@@ -86,8 +86,7 @@ impl PasswordProblem {
                  symbols doesn't change that: choose something less predictable."
                 .to_owned(),
             PasswordProblem::Weak => {
-                "This password is too easy to guess: try a longer phrase of unrelated words."
-                    .to_owned()
+                "This password is too easy to guess: try a longer phrase of unrelated words.".to_owned()
             }
             PasswordProblem::ContainsPersonalInfo(what) => {
                 format!("Don't use your {what} in your password.")
@@ -266,9 +265,7 @@ impl PersonalNeedles {
     }
 
     fn by_field(&self) -> [(&'static str, Vec<Vec<char>>); 4] {
-        let chars = |needles: &[String]| -> Vec<Vec<char>> {
-            needles.iter().map(|n| n.chars().collect()).collect()
-        };
+        let chars = |needles: &[String]| -> Vec<Vec<char>> { needles.iter().map(|n| n.chars().collect()).collect() };
         [
             ("name", chars(&self.name)),
             ("email", chars(&self.email)),
@@ -309,23 +306,15 @@ fn words_needles(name: &str) -> Vec<String> {
             push_needle(&mut needles, word.to_owned());
         }
     }
-    push_needle(
-        &mut needles,
-        lower.chars().filter(|c| !c.is_whitespace()).collect(),
-    );
-    push_needle(
-        &mut needles,
-        lower.chars().filter(|c| c.is_alphanumeric()).collect(),
-    );
+    push_needle(&mut needles, lower.chars().filter(|c| !c.is_whitespace()).collect());
+    push_needle(&mut needles, lower.chars().filter(|c| c.is_alphanumeric()).collect());
     needles
 }
 
 /// The local part, and its base without a `+tag` subaddress. The domain is
 /// left out: it is usually a mail provider shared by millions.
 fn email_needles(lower_email: &str) -> Vec<String> {
-    let local = lower_email
-        .rsplit_once('@')
-        .map_or(lower_email, |(local, _)| local);
+    let local = lower_email.rsplit_once('@').map_or(lower_email, |(local, _)| local);
     let mut needles = Vec::new();
     push_needle(&mut needles, local.to_owned());
     if let Some((base, _tag)) = local.split_once('+') {
@@ -352,10 +341,7 @@ fn phone_needles(raw: &str) -> Vec<String> {
     }
     push_needle(&mut needles, digits.clone());
     // ASCII digits only, so any byte offset is a char boundary.
-    push_needle(
-        &mut needles,
-        digits[digits.len() - PHONE_TAIL_DIGITS..].to_owned(),
-    );
+    push_needle(&mut needles, digits[digits.len() - PHONE_TAIL_DIGITS..].to_owned());
     needles
 }
 
@@ -411,31 +397,13 @@ mod tests {
             ("abcdefghijklmnop", vec![Weak]),
             // Personal info: name, reversed, leetspeak.
             ("rahimasecurepassword7!", vec![ContainsPersonalInfo("name")]),
-            (
-                "amihar-glacier-velvet-orbit",
-                vec![ContainsPersonalInfo("name")],
-            ),
-            (
-                "r4h1m4-glacier-velvet-orbit",
-                vec![ContainsPersonalInfo("name")],
-            ),
-            (
-                "glacier-KHATUN-velvet-orbit",
-                vec![ContainsPersonalInfo("name")],
-            ),
-            (
-                "glacier-rahimakhatun-orbit",
-                vec![ContainsPersonalInfo("name")],
-            ),
+            ("amihar-glacier-velvet-orbit", vec![ContainsPersonalInfo("name")]),
+            ("r4h1m4-glacier-velvet-orbit", vec![ContainsPersonalInfo("name")]),
+            ("glacier-KHATUN-velvet-orbit", vec![ContainsPersonalInfo("name")]),
+            ("glacier-rahimakhatun-orbit", vec![ContainsPersonalInfo("name")]),
             // Email local part.
-            (
-                "glacier-tigerlily84-orbit",
-                vec![ContainsPersonalInfo("email")],
-            ),
-            (
-                "48ylilregit-glacier-orbit",
-                vec![ContainsPersonalInfo("email")],
-            ),
+            ("glacier-tigerlily84-orbit", vec![ContainsPersonalInfo("email")]),
+            ("48ylilregit-glacier-orbit", vec![ContainsPersonalInfo("email")]),
             // Business name, each word and run together.
             (
                 "glacier-sonali-velvet-orbit",
@@ -446,14 +414,8 @@ mod tests {
                 vec![ContainsPersonalInfo("business name")],
             ),
             // Phone number digits.
-            (
-                "glacier-velvet-01711000000",
-                vec![ContainsPersonalInfo("phone number")],
-            ),
-            (
-                "glacier-velvet-1711000000",
-                vec![ContainsPersonalInfo("phone number")],
-            ),
+            ("glacier-velvet-01711000000", vec![ContainsPersonalInfo("phone number")]),
+            ("glacier-velvet-1711000000", vec![ContainsPersonalInfo("phone number")]),
             (
                 "glacier-velvet-orbit-000000",
                 vec![ContainsPersonalInfo("phone number")],

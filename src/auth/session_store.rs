@@ -27,6 +27,11 @@ impl PgSessionStore {
     }
 }
 
+/// The hex key of a session id, as stored (see `sessions::SessionInfo::key`).
+pub fn session_key(id: &Id) -> String {
+    hex::encode(id_hash(id))
+}
+
 fn id_hash(id: &Id) -> Vec<u8> {
     Sha256::digest(id.0.to_le_bytes()).to_vec()
 }
@@ -36,13 +41,7 @@ fn backend(error: impl std::fmt::Display) -> Error {
 }
 
 fn columns(record: &Record) -> (Option<Uuid>, Option<String>, Option<String>) {
-    let text = |key: &str| {
-        record
-            .data
-            .get(key)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
+    let text = |key: &str| record.data.get(key).and_then(|v| v.as_str()).map(str::to_owned);
     let account = text(ACCOUNT_ID).and_then(|s| s.parse().ok());
     (
         account,
@@ -56,8 +55,7 @@ impl SessionStore for PgSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
         loop {
             let (account, ip, user_agent) = columns(record);
-            let data =
-                serde_json::to_value(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
+            let data = serde_json::to_value(&record.data).map_err(|e| Error::Encode(e.to_string()))?;
             let inserted = sqlx::query(
                 "insert into sessions (id_hash, account_id, data, expires_at, ip, user_agent) \
                  values ($1, $2, $3, $4, $5, $6) on conflict (id_hash) do nothing",
@@ -102,17 +100,15 @@ impl SessionStore for PgSessionStore {
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        let row: Option<(serde_json::Value, time::OffsetDateTime)> = sqlx::query_as(
-            "select data, expires_at from sessions where id_hash = $1 and expires_at > now()",
-        )
-        .bind(id_hash(id))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
+        let row: Option<(serde_json::Value, time::OffsetDateTime)> =
+            sqlx::query_as("select data, expires_at from sessions where id_hash = $1 and expires_at > now()")
+                .bind(id_hash(id))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
         match row {
             Some((data, expiry_date)) => {
-                let data =
-                    serde_json::from_value(data).map_err(|e| Error::Decode(e.to_string()))?;
+                let data = serde_json::from_value(data).map_err(|e| Error::Decode(e.to_string()))?;
                 Ok(Some(Record {
                     id: *id,
                     data,
@@ -134,10 +130,7 @@ impl SessionStore for PgSessionStore {
 }
 
 /// Ends every session of an account (logout everywhere, password reset, suspension).
-pub async fn delete_account_sessions(
-    pool: &PgPool,
-    account: Uuid,
-) -> std::result::Result<u64, sqlx::Error> {
+pub async fn delete_account_sessions(pool: &PgPool, account: Uuid) -> std::result::Result<u64, sqlx::Error> {
     Ok(sqlx::query("delete from sessions where account_id = $1")
         .bind(account)
         .execute(pool)
@@ -147,10 +140,8 @@ pub async fn delete_account_sessions(
 
 /// Removes expired sessions (run by a periodic job).
 pub async fn delete_expired(pool: &PgPool) -> std::result::Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("delete from sessions where expires_at <= now()")
-            .execute(pool)
-            .await?
-            .rows_affected(),
-    )
+    Ok(sqlx::query("delete from sessions where expires_at <= now()")
+        .execute(pool)
+        .await?
+        .rows_affected())
 }

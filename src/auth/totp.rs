@@ -46,9 +46,7 @@ pub enum TotpError {
     #[error("the secret key is not valid base32; check that it was copied completely")]
     Malformed,
     /// Valid base32, but not a 160-bit secret.
-    #[error(
-        "the secret key must be 160 bits long (32 base32 characters), but this one is {bits} bits"
-    )]
+    #[error("the secret key must be 160 bits long (32 base32 characters), but this one is {bits} bits")]
     WrongLength {
         /// Number of bits the given secret decoded to.
         bits: usize,
@@ -142,12 +140,7 @@ pub fn code_at(secret: &TotpSecret, unix_time: u64) -> String {
 /// (and any earlier one) works only once. On success the caller must store
 /// the returned step as the new `last_used_step`, atomically with the login.
 #[must_use]
-pub fn verify(
-    secret: &TotpSecret,
-    code: &str,
-    unix_time: u64,
-    last_used_step: Option<i64>,
-) -> Option<i64> {
+pub fn verify(secret: &TotpSecret, code: &str, unix_time: u64, last_used_step: Option<i64>) -> Option<i64> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -274,16 +267,12 @@ fn base32_encode(data: &[u8]) -> String {
         bits += 8;
         while bits >= 5 {
             bits -= 5;
-            out.push(char::from(
-                BASE32_ALPHABET[usize::from((buffer >> bits) & 0x1f)],
-            ));
+            out.push(char::from(BASE32_ALPHABET[usize::from((buffer >> bits) & 0x1f)]));
         }
         buffer &= (1 << bits) - 1;
     }
     if bits > 0 {
-        out.push(char::from(
-            BASE32_ALPHABET[usize::from((buffer << (5 - bits)) & 0x1f)],
-        ));
+        out.push(char::from(BASE32_ALPHABET[usize::from((buffer << (5 - bits)) & 0x1f)]));
     }
     out
 }
@@ -292,10 +281,7 @@ fn base32_encode(data: &[u8]) -> String {
 /// padding, strict about everything else (no non-canonical trailing bits).
 fn base32_decode(input: &str) -> Result<Vec<u8>, TotpError> {
     let cleaned: Vec<u8> = input.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let unpadded_len = cleaned
-        .iter()
-        .rposition(|&b| b != b'=')
-        .map_or(0, |i| i + 1);
+    let unpadded_len = cleaned.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
     let (symbols, padding) = cleaned.split_at(unpadded_len);
     if !padding.is_empty() && !cleaned.len().is_multiple_of(8) {
         return Err(TotpError::Malformed);
@@ -486,41 +472,23 @@ mod tests {
     fn verify_accepts_current_and_adjacent_steps() {
         let secret = rfc_secret();
         let step = now_step();
-        assert_eq!(
-            verify(&secret, &code_at(&secret, NOW), NOW, None),
-            Some(step)
-        );
-        assert_eq!(
-            verify(&secret, &code_at(&secret, NOW - 30), NOW, None),
-            Some(step - 1)
-        );
-        assert_eq!(
-            verify(&secret, &code_at(&secret, NOW + 30), NOW, None),
-            Some(step + 1)
-        );
+        assert_eq!(verify(&secret, &code_at(&secret, NOW), NOW, None), Some(step));
+        assert_eq!(verify(&secret, &code_at(&secret, NOW - 30), NOW, None), Some(step - 1));
+        assert_eq!(verify(&secret, &code_at(&secret, NOW + 30), NOW, None), Some(step + 1));
     }
 
     #[test]
     fn verify_rejects_two_steps_away() {
         let secret = rfc_secret();
-        assert_eq!(
-            verify(&secret, &code_at(&secret, NOW - 60), NOW, None),
-            None
-        );
-        assert_eq!(
-            verify(&secret, &code_at(&secret, NOW + 60), NOW, None),
-            None
-        );
+        assert_eq!(verify(&secret, &code_at(&secret, NOW - 60), NOW, None), None);
+        assert_eq!(verify(&secret, &code_at(&secret, NOW + 60), NOW, None), None);
     }
 
     #[test]
     fn verify_rejects_wrong_and_malformed_codes() {
         let secret = rfc_secret();
         let good = code_at(&secret, NOW);
-        let window: HashSet<String> = [NOW - 30, NOW, NOW + 30]
-            .iter()
-            .map(|&t| code_at(&secret, t))
-            .collect();
+        let window: HashSet<String> = [NOW - 30, NOW, NOW + 30].iter().map(|&t| code_at(&secret, t)).collect();
         let wrong = (0..1_000_000)
             .map(|n| format!("{n:06}"))
             .find(|c| !window.contains(c))
@@ -590,10 +558,7 @@ mod tests {
             assert_eq!(groups.len(), 3, "{code}");
             for group in groups {
                 assert_eq!(group.len(), 4, "{code}");
-                assert!(
-                    group.bytes().all(|b| RECOVERY_ALPHABET.contains(&b)),
-                    "{code}"
-                );
+                assert!(group.bytes().all(|b| RECOVERY_ALPHABET.contains(&b)), "{code}");
             }
             assert!(!code.contains(['0', 'o', '1', 'l', 'i']), "{code}");
             assert_eq!(normalise_recovery_code(&code), code.replace('-', ""));
@@ -635,10 +600,7 @@ mod tests {
         // SHA-256("abcdefghjkmn") in lowercase hex.
         let hash = hash_recovery_code("abcd-efgh-jkmn");
         assert_eq!(hash.len(), 64);
-        assert!(
-            hash.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        );
+        assert!(hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert_eq!(hash, hex_lower(&Sha256::digest(b"abcdefghjkmn")));
         // Known-answer check of the hex encoding itself.
         assert_eq!(

@@ -17,10 +17,7 @@ async fn serve_asset(Path(file): Path<String>) -> Response {
     match assets::by_url(&format!("/assets/{file}")) {
         Some(asset) => (
             [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(asset.content_type),
-                ),
+                (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
                 (
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("public, max-age=31536000, immutable"),

@@ -30,11 +30,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         }
         Readiness::MigrationsBehind { applied, expected } => {
             tracing::warn!(?applied, expected, "readiness: migrations behind");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "database migrations are not current",
-            )
-                .into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, "database migrations are not current").into_response()
         }
     }
 }

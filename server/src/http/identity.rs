@@ -53,11 +53,7 @@ fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
 /// last hop of `X-Forwarded-For` (the one our proxy appended).
 pub fn client_meta(req: &Request, trust_proxy: bool) -> RequestMeta {
     let forwarded = trust_proxy
-        .then(|| {
-            req.headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-        })
+        .then(|| req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()))
         .flatten()
         .and_then(|v| v.rsplit(',').next())
         .map(|v| v.trim().to_owned())
@@ -82,12 +78,7 @@ async fn session_i64(session: &Session, key: &str) -> Option<i64> {
 }
 
 /// Loads the principal and builds the [`RequestContext`].
-pub async fn load_identity(
-    State(state): State<AppState>,
-    session: Session,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub async fn load_identity(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
     let meta = client_meta(&req, state.config.trust_proxy);
     let now = state.services.clock.now().unix_timestamp();
     let mut ctx = RequestContext {
@@ -104,8 +95,8 @@ pub async fn load_identity(
     if let Some(account) = account {
         let auth_at = session_i64(&session, keys::AUTH_AT).await.unwrap_or(0);
         let last_seen = session_i64(&session, keys::LAST_SEEN).await.unwrap_or(0);
-        let expired = now - auth_at > ABSOLUTE_LIFETIME.whole_seconds()
-            || now - last_seen > IDLE_TIMEOUT.whole_seconds();
+        let expired =
+            now - auth_at > ABSOLUTE_LIFETIME.whole_seconds() || now - last_seen > IDLE_TIMEOUT.whole_seconds();
         let principal = if expired {
             None
         } else {
@@ -158,13 +149,57 @@ pub async fn load_identity(
     next.run(req).await
 }
 
+fn redirect(to: &str) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, to.to_owned())]).into_response()
+}
+
+/// Who may open a page, decided before it renders: anonymous visitors go to
+/// the login page, a signed-in account without the role gets 403, staff
+/// without their second factor go to it.
+pub fn page_refusal(path: &str, ctx: &RequestContext) -> Option<Response> {
+    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    let forbidden = || {
+        Some(error_page(
+            StatusCode::FORBIDDEN,
+            "Not allowed",
+            "Your account cannot open this page.",
+        ))
+    };
+    if under("/staff") {
+        return match (ctx.staff(), ctx.principal.is_some()) {
+            (None, false) => Some(redirect("/login")),
+            (None, true) => forbidden(),
+            (Some(_), _) if path == "/staff/totp" => None,
+            (Some(_), _) if !ctx.second_factor => Some(redirect("/staff/totp")),
+            _ => None,
+        };
+    }
+    if under("/account") {
+        return match (&ctx.principal, ctx.staff().is_some() && !ctx.second_factor) {
+            (None, _) => Some(redirect("/login")),
+            (Some(_), true) => Some(redirect("/staff/totp")),
+            _ => None,
+        };
+    }
+    if under("/dashboard") {
+        return match (ctx.owner(), ctx.staff()) {
+            (Some(_), _) => None,
+            (None, Some(_)) => Some(redirect("/staff")),
+            (None, None) => Some(redirect("/login")),
+        };
+    }
+    None
+}
+
 /// Refuses cross-site state changes, checks the CSRF token, applies per-IP
 /// limits, and checks the role a server function needs before it runs.
 pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if req.method() == Method::GET
-        || req.method() == Method::HEAD
-        || req.method() == Method::OPTIONS
-    {
+    let ctx = req
+        .extensions()
+        .get::<Arc<RequestContext>>()
+        .cloned()
+        .unwrap_or_default();
+    if req.method() == Method::GET || req.method() == Method::HEAD || req.method() == Method::OPTIONS {
         if req.uri().path().starts_with("/api/") {
             return error_page(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -172,25 +207,19 @@ pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) 
                 "This address only accepts forms.",
             );
         }
+        if let Some(refusal) = page_refusal(req.uri().path(), &ctx) {
+            return refusal;
+        }
         return next.run(req).await;
     }
-    let ctx = req
-        .extensions()
-        .get::<Arc<RequestContext>>()
-        .cloned()
-        .unwrap_or_default();
     let headers = req.headers();
-    let cross_site =
-        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
+    let cross_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
     let foreign_origin = headers
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|origin| origin != state.config.public_url);
     if cross_site || foreign_origin {
-        tracing::warn!(
-            security_event = "csrf_foreign_origin",
-            "refused a cross-site form post"
-        );
+        tracing::warn!(security_event = "csrf_foreign_origin", "refused a cross-site form post");
         return error_page(
             StatusCode::FORBIDDEN,
             "Request refused",
@@ -208,28 +237,17 @@ pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) 
     };
     let allowed = match access {
         Access::Public => true,
+        Access::Authenticated => ctx.owner().is_some() || (ctx.staff().is_some() && ctx.second_factor),
         Access::Owner => ctx.owner().is_some(),
+        Access::StaffPassword => ctx.staff().is_some(),
         Access::Staff => ctx.staff().is_some() && ctx.second_factor,
-        Access::Admin => {
-            ctx.principal
-                .as_ref()
-                .is_some_and(|p| p.role == Role::Admin)
-                && ctx.second_factor
-        }
+        Access::Admin => ctx.principal.as_ref().is_some_and(|p| p.role == Role::Admin) && ctx.second_factor,
     };
     if !allowed {
         return if ctx.principal.is_none() {
-            error_page(
-                StatusCode::UNAUTHORIZED,
-                "Please log in",
-                "Log in to do this.",
-            )
+            error_page(StatusCode::UNAUTHORIZED, "Please log in", "Log in to do this.")
         } else {
-            error_page(
-                StatusCode::FORBIDDEN,
-                "Not allowed",
-                "Your account cannot do this.",
-            )
+            error_page(StatusCode::FORBIDDEN, "Not allowed", "Your account cannot do this.")
         };
     }
 
@@ -287,6 +305,5 @@ pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) 
             "Go back, reload the page and send the form again.",
         );
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
 }

@@ -68,10 +68,7 @@ pub fn router(state: AppState) -> Router {
     let site = Router::new()
         .merge(pages::router())
         .route("/api/{*fn_name}", post(server_fn))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            identity::guard_api,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), identity::guard_api))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             identity::load_identity,
@@ -100,10 +97,9 @@ pub fn router(state: AppState) -> Router {
 /// instead of leptos' redirect with the error text in the URL.
 async fn server_fn(State(state): State<AppState>, req: Request) -> Response {
     let services = state.services.clone();
-    let response =
-        leptos_axum::handle_server_fns_with_context(move || provide_context(services.clone()), req)
-            .await
-            .into_response();
+    let response = leptos_axum::handle_server_fns_with_context(move || provide_context(services.clone()), req)
+        .await
+        .into_response();
     let leaked_error = response
         .headers()
         .get(axum::http::header::LOCATION)

@@ -20,10 +20,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/webhooks/meta", get(verify_subscription))
 }
 
-async fn verify_subscription(
-    State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
-) -> Response {
+async fn verify_subscription(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
     let mode_ok = params.get("hub.mode").map(String::as_str) == Some("subscribe");
     let expected = state.config.meta_verify_token.expose_secret().as_bytes();
     let token_ok = params

@@ -44,12 +44,8 @@ async fn signup(app: &TestApp, email: &str) -> reqwest::Response {
 }
 
 async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
-    app.submit(
-        "/login",
-        "/api/login",
-        &[("email", email), ("password", password)],
-    )
-    .await
+    app.submit("/login", "/api/login", &[("email", email), ("password", password)])
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,11 +54,7 @@ async fn signup_verify_login_logout() {
     let response = signup(&app, "rahima@example.com").await;
     assert_eq!(response.status(), 302);
     assert_eq!(location(&response), "/login");
-    assert!(
-        app.page("/login")
-            .await
-            .contains("We sent a link to your email")
-    );
+    assert!(app.page("/login").await.contains("We sent a link to your email"));
 
     let (subject, body) = app
         .last_mail("rahima@example.com", "verify_email")
@@ -75,12 +67,11 @@ async fn signup_verify_login_logout() {
     // The link opens a page; nothing changes until the person confirms (POST).
     let page = app.page(&format!("/verify-email?token={token}")).await;
     assert!(page.contains(&token));
-    let verified_before: Option<time::OffsetDateTime> = sqlx::query_scalar(
-        "select email_verified_at from accounts where email = 'rahima@example.com'",
-    )
-    .fetch_one(&app.db.admin_pool().await)
-    .await
-    .unwrap();
+    let verified_before: Option<time::OffsetDateTime> =
+        sqlx::query_scalar("select email_verified_at from accounts where email = 'rahima@example.com'")
+            .fetch_one(&app.db.admin_pool().await)
+            .await
+            .unwrap();
     assert!(verified_before.is_none());
     let response = app
         .submit(
@@ -90,12 +81,11 @@ async fn signup_verify_login_logout() {
         )
         .await;
     assert_eq!(response.status(), 302);
-    let (status, verified): (String, Option<time::OffsetDateTime>) = sqlx::query_as(
-        "select status, email_verified_at from accounts where email = 'rahima@example.com'",
-    )
-    .fetch_one(&app.db.admin_pool().await)
-    .await
-    .unwrap();
+    let (status, verified): (String, Option<time::OffsetDateTime>) =
+        sqlx::query_as("select status, email_verified_at from accounts where email = 'rahima@example.com'")
+            .fetch_one(&app.db.admin_pool().await)
+            .await
+            .unwrap();
     assert_eq!(status, "active");
     assert!(verified.is_some());
     // Single use.
@@ -107,11 +97,7 @@ async fn signup_verify_login_logout() {
         )
         .await;
     assert_eq!(location(&again), "/login");
-    assert!(
-        app.page("/login")
-            .await
-            .contains("expired or was already used")
-    );
+    assert!(app.page("/login").await.contains("expired or was already used"));
 
     let response = login(&app, "RAHIMA@example.com", PASSWORD).await;
     assert_eq!(response.status(), 302);
@@ -147,18 +133,9 @@ async fn signup_errors_are_shown_next_to_fields_with_input_kept() {
     let page = app.page("/signup").await;
     assert!(page.contains(r#"id="email-error""#), "email error shown");
     assert!(page.contains(r#"id="phone-error""#), "phone error shown");
-    assert!(
-        page.contains(r#"id="password-error""#),
-        "password error shown"
-    );
-    assert!(
-        page.contains(r#"value="Rahima Fashion House""#),
-        "input kept"
-    );
-    assert!(
-        !page.contains("rahimakhatun2024"),
-        "passwords are never echoed back"
-    );
+    assert!(page.contains(r#"id="password-error""#), "password error shown");
+    assert!(page.contains(r#"value="Rahima Fashion House""#), "input kept");
+    assert!(!page.contains("rahimakhatun2024"), "passwords are never echoed back");
     let accounts: i64 = sqlx::query_scalar("select count(*) from accounts")
         .fetch_one(&app.db.admin_pool().await)
         .await
@@ -177,10 +154,7 @@ async fn no_account_enumeration_at_login_or_signup() {
     let unknown = login(&app, "nobody@example.com", "not-the-password-at-all").await;
     assert_eq!(location(&unknown), "/login");
     let unknown_page = app.page("/login").await;
-    assert!(
-        wrong_page.contains("don&#x27;t match an account")
-            || wrong_page.contains("don't match an account")
-    );
+    assert!(wrong_page.contains("don&#x27;t match an account") || wrong_page.contains("don't match an account"));
     assert_eq!(
         wrong_page.replace("rahima@example.com", "EMAIL"),
         unknown_page.replace("nobody@example.com", "EMAIL"),
@@ -190,11 +164,7 @@ async fn no_account_enumeration_at_login_or_signup() {
     // Signing up again with a taken email looks the same and mails the owner instead.
     let again = signup(&app, "Rahima@Example.com").await;
     assert_eq!(location(&again), "/login");
-    assert!(
-        app.last_mail("rahima@example.com", "signup_existing")
-            .await
-            .is_some()
-    );
+    assert!(app.last_mail("rahima@example.com", "signup_existing").await.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,27 +301,17 @@ async fn a_suspended_owner_loses_sessions_and_cannot_log_in() {
     assert_eq!(sessions, 0);
     let response = login(&app, "rahima@example.com", PASSWORD).await;
     assert_eq!(location(&response), "/suspended");
-    assert!(
-        app.page("/suspended")
-            .await
-            .contains("This account is suspended")
-    );
+    assert!(app.page("/suspended").await.contains("This account is suspended"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn production_cookies_are_host_prefixed_secure_httponly_lax() {
     let app = spawn_app_with(|env| {
-        env.retain(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "BIKRI_ENV" | "BIKRI_INSECURE_COOKIES" | "BIKRI_PUBLIC_URL"
-            )
-        });
+        env.retain(|(k, _)| !matches!(k.as_str(), "BIKRI_ENV" | "BIKRI_INSECURE_COOKIES" | "BIKRI_PUBLIC_URL"));
         env.push(("BIKRI_PUBLIC_URL".into(), "https://bikri.test".into()));
     })
     .await;
-    let cookie =
-        session_cookie(&app.get("/login").await).expect("the login form starts a pre-session");
+    let cookie = session_cookie(&app.get("/login").await).expect("the login form starts a pre-session");
     assert!(cookie.starts_with("__Host-bikri_session="), "{cookie}");
     for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(
@@ -359,10 +319,7 @@ async fn production_cookies_are_host_prefixed_secure_httponly_lax() {
             "{attribute} missing in {cookie}"
         );
     }
-    assert!(
-        !cookie.contains("Domain="),
-        "__Host- cookies have no Domain"
-    );
+    assert!(!cookie.contains("Domain="), "__Host- cookies have no Domain");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -459,11 +416,6 @@ async fn every_server_function_is_listed_and_guarded() {
         assert_eq!(response.status(), 401, "{path}");
     }
     // Unknown functions are closed.
-    let unknown = app
-        .client
-        .post(app.url("/api/drop_everything"))
-        .send()
-        .await
-        .unwrap();
+    let unknown = app.client.post(app.url("/api/drop_everything")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
 }

@@ -14,27 +14,15 @@ fn assert_security_headers(what: &str, response: &reqwest::Response) {
         );
     };
     expect("content-security-policy", CSP);
-    expect(
-        "strict-transport-security",
-        "max-age=63072000; includeSubDomains",
-    );
+    expect("strict-transport-security", "max-age=63072000; includeSubDomains");
     expect("x-content-type-options", "nosniff");
     expect("referrer-policy", "strict-origin-when-cross-origin");
-    expect(
-        "permissions-policy",
-        "camera=(), microphone=(), geolocation=()",
-    );
+    expect("permissions-policy", "camera=(), microphone=(), geolocation=()");
     expect("cross-origin-opener-policy", "same-origin");
     expect("cross-origin-resource-policy", "same-origin");
     assert!(headers.get("server").is_none(), "{what}: no server banner");
-    assert!(
-        headers.get("x-powered-by").is_none(),
-        "{what}: no x-powered-by"
-    );
-    let request_id = headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    assert!(headers.get("x-powered-by").is_none(), "{what}: no x-powered-by");
+    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
     assert_eq!(request_id.len(), 32, "{what}: a request id");
 }
 
@@ -42,10 +30,7 @@ fn assert_security_headers(what: &str, response: &reqwest::Response) {
 fn the_policy_constants_are_the_exact_required_values() {
     assert_eq!(HSTS, "max-age=63072000; includeSubDomains");
     assert_eq!(REFERRER_POLICY, "strict-origin-when-cross-origin");
-    assert_eq!(
-        PERMISSIONS_POLICY,
-        "camera=(), microphone=(), geolocation=()"
-    );
+    assert_eq!(PERMISSIONS_POLICY, "camera=(), microphone=(), geolocation=()");
     for directive in [
         "script-src 'none'",
         "object-src 'none'",
@@ -53,10 +38,7 @@ fn the_policy_constants_are_the_exact_required_values() {
         "frame-ancestors 'none'",
         "form-action 'self'",
     ] {
-        assert!(
-            CSP.split("; ").any(|d| d == directive),
-            "CSP lacks {directive}"
-        );
+        assert!(CSP.split("; ").any(|d| d == directive), "CSP lacks {directive}");
     }
     assert!(!CSP.contains("unsafe-inline") && !CSP.contains("unsafe-eval"));
 }
@@ -73,10 +55,7 @@ async fn every_kind_of_response_carries_the_security_headers() {
     let asset = app.get(bikriagent_app::assets::url("main.css")).await;
     assert_eq!(asset.status(), 200);
     assert_security_headers("asset", &asset);
-    assert_eq!(
-        asset.headers()["cache-control"],
-        "public, max-age=31536000, immutable"
-    );
+    assert_eq!(asset.headers()["cache-control"], "public, max-age=31536000, immutable");
     assert_eq!(asset.headers()["content-type"], "text/css; charset=utf-8");
 
     let missing = app.get("/no/such/page").await;
@@ -112,14 +91,8 @@ async fn request_ids_are_ours_and_unique() {
         .await
         .unwrap();
     let second = app.get("/healthz").await;
-    let first_id = forged.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let second_id = second.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let first_id = forged.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let second_id = second.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_ne!(first_id, "forged-id");
     assert!(first_id.chars().all(|c| c.is_ascii_hexdigit()));
     assert_ne!(first_id, second_id);

@@ -43,12 +43,7 @@ pub fn with_database(url: &str, database: &str) -> String {
 fn template_name() -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for migration in MIGRATOR.iter() {
-        for byte in migration
-            .version
-            .to_le_bytes()
-            .iter()
-            .chain(migration.checksum.iter())
-        {
+        for byte in migration.version.to_le_bytes().iter().chain(migration.checksum.iter()) {
             hash ^= u64::from(*byte);
             hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
         }
@@ -72,12 +67,11 @@ async fn ensure_template(admin: &PgPool, server: &str, template: &str) {
         .execute(&mut *conn)
         .await
         .expect("lock");
-    let exists: bool =
-        sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
-            .bind(template)
-            .fetch_one(&mut *conn)
-            .await
-            .expect("query pg_database");
+    let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_database where datname = $1)")
+        .bind(template)
+        .fetch_one(&mut *conn)
+        .await
+        .expect("query pg_database");
     if !exists {
         sqlx::query(&format!("create database {template}"))
             .execute(&mut *conn)
@@ -147,18 +141,11 @@ impl Drop for TestDb {
         // this blocks (a connection frozen mid-authentication would stall
         // DROP DATABASE for a minute).
         let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                 return;
             };
             runtime.block_on(async move {
-                if let Ok(pool) = PgPoolOptions::new()
-                    .max_connections(1)
-                    .connect(&server)
-                    .await
-                {
+                if let Ok(pool) = PgPoolOptions::new().max_connections(1).connect(&server).await {
                     let _ = sqlx::query(&format!("drop database if exists {name} with (force)"))
                         .execute(&pool)
                         .await;
@@ -185,10 +172,7 @@ pub fn test_env(database_url: &str) -> Vec<(String, String)> {
         ("BIKRI_TRUST_PROXY", "true".to_owned()),
         (
             "BIKRI_MAILBOX_DIR",
-            std::env::temp_dir()
-                .join("bikri-test-mailbox")
-                .display()
-                .to_string(),
+            std::env::temp_dir().join("bikri-test-mailbox").display().to_string(),
         ),
         ("BIKRI_ADDR", "127.0.0.1:0".to_owned()),
         ("BIKRI_PUBLIC_URL", PUBLIC_URL.to_owned()),
@@ -224,11 +208,28 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    /// The app clock's current Unix time.
+    pub fn clock_now(&self) -> u64 {
+        use bikriagent::clock::Clock as _;
+        self.clock.now().unix_timestamp() as u64
+    }
+
+    /// Posts `fields` with the CSRF token of the current session (read from `/login`'s form is
+    /// not possible once signed in, so take it from a page the session may open).
+    pub async fn submit_current(&self, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let html = self.page("/staff/totp").await;
+        let token = csrf_token(&html).unwrap_or_default();
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
         self.client
-            .get(self.url(path))
+            .post(self.url(action))
+            .form(&form)
             .send()
             .await
-            .expect("request")
+            .expect("post")
     }
 
     /// GETs a page and returns its HTML.
@@ -237,12 +238,7 @@ impl TestApp {
     }
 
     /// Loads `page` (for its CSRF token) and posts `fields` to `action` like a browser would.
-    pub async fn submit(
-        &self,
-        page: &str,
-        action: &str,
-        fields: &[(&str, &str)],
-    ) -> reqwest::Response {
+    pub async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let html = self.page(page).await;
         let token = csrf_token(&html).unwrap_or_default();
         let mut form: Vec<(&str, &str)> = fields.to_vec();
@@ -337,9 +333,5 @@ pub fn csrf_token(html: &str) -> Option<String> {
 /// The `token=` value of the first link in a mail body.
 pub fn link_token(body: &str) -> String {
     let start = body.find("token=").expect("a link with a token") + "token=".len();
-    body[start..]
-        .split_whitespace()
-        .next()
-        .expect("token")
-        .to_owned()
+    body[start..].split_whitespace().next().expect("token").to_owned()
 }

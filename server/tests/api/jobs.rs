@@ -13,9 +13,7 @@ async fn concurrent_claims_never_share_a_job() {
     app.stop(); // no in-process workers competing with the test
     let pool = app.db.admin_pool().await;
     for n in 0..20 {
-        jobs::enqueue(&pool, "test", &json!({ "n": n }), None)
-            .await
-            .unwrap();
+        jobs::enqueue(&pool, "test", &json!({ "n": n }), None).await.unwrap();
     }
     let mut tasks = Vec::new();
     for _ in 0..5 {
@@ -42,12 +40,8 @@ async fn concurrent_claims_never_share_a_job() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dedupe_keys_keep_one_job() {
     let app = spawn_app().await;
-    let first = jobs::enqueue(&app.pool, "test", &json!({}), Some("k1"))
-        .await
-        .unwrap();
-    let second = jobs::enqueue(&app.pool, "test", &json!({}), Some("k1"))
-        .await
-        .unwrap();
+    let first = jobs::enqueue(&app.pool, "test", &json!({}), Some("k1")).await.unwrap();
+    let second = jobs::enqueue(&app.pool, "test", &json!({}), Some("k1")).await.unwrap();
     assert!(first.is_some());
     assert_eq!(second, None);
 }
@@ -56,42 +50,31 @@ async fn dedupe_keys_keep_one_job() {
 async fn failures_are_retried_with_backoff_then_given_up() {
     let app = spawn_app().await;
     app.stop();
-    let pool = bikriagent::db::connect_app_pool(&app.db.url, 2)
-        .await
-        .unwrap();
-    let id = jobs::enqueue(&pool, "flaky", &json!({}), None)
-        .await
-        .unwrap()
-        .unwrap();
+    let pool = bikriagent::db::connect_app_pool(&app.db.url, 2).await.unwrap();
+    let id = jobs::enqueue(&pool, "flaky", &json!({}), None).await.unwrap().unwrap();
     sqlx::query("update jobs set max_attempts = 2 where id = $1")
         .bind(id)
         .execute(&pool)
         .await
         .unwrap();
-    let registry = Registry::new().on("flaky", |_job| async {
-        Err(JobError::Retry("upstream 503".into()))
-    });
+    let registry = Registry::new().on("flaky", |_job| async { Err(JobError::Retry("upstream 503".into())) });
 
     let job = jobs::claim(&pool, Duration::from_secs(60))
         .await
         .unwrap()
         .expect("claimable");
     registry.run_one(&pool, job).await.unwrap();
-    let (state, run_in, error): (String, f64, Option<String>) = sqlx::query_as(
-        "select state, extract(epoch from run_at - now())::float8, last_error from jobs where id = $1",
-    )
-    .bind(id)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let (state, run_in, error): (String, f64, Option<String>) =
+        sqlx::query_as("select state, extract(epoch from run_at - now())::float8, last_error from jobs where id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(state, "queued");
     assert!(run_in > 1.0, "backed off, runs in {run_in}s");
     assert_eq!(error.as_deref(), Some("retryable: upstream 503"));
     assert!(
-        jobs::claim(&pool, Duration::from_secs(60))
-            .await
-            .unwrap()
-            .is_none(),
+        jobs::claim(&pool, Duration::from_secs(60)).await.unwrap().is_none(),
         "not before its time"
     );
 
@@ -118,23 +101,12 @@ async fn failures_are_retried_with_backoff_then_given_up() {
 async fn an_expired_lease_lets_another_worker_take_the_job() {
     let app = spawn_app().await;
     app.stop();
-    let pool = bikriagent::db::connect_app_pool(&app.db.url, 2)
-        .await
-        .unwrap();
-    let id = jobs::enqueue(&pool, "slow", &json!({}), None)
-        .await
-        .unwrap()
-        .unwrap();
-    let crashed = jobs::claim(&pool, Duration::from_millis(200))
-        .await
-        .unwrap()
-        .unwrap();
+    let pool = bikriagent::db::connect_app_pool(&app.db.url, 2).await.unwrap();
+    let id = jobs::enqueue(&pool, "slow", &json!({}), None).await.unwrap().unwrap();
+    let crashed = jobs::claim(&pool, Duration::from_millis(200)).await.unwrap().unwrap();
     assert_eq!(crashed.id, id);
     assert!(
-        jobs::claim(&pool, Duration::from_secs(60))
-            .await
-            .unwrap()
-            .is_none(),
+        jobs::claim(&pool, Duration::from_secs(60)).await.unwrap().is_none(),
         "leased"
     );
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -12,3 +12,4 @@ mod health;
 mod jobs;
 mod pages;
 mod rls;
+mod security;

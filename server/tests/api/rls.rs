@@ -9,29 +9,17 @@ use crate::helpers::spawn_app;
 /// Tables that are deliberately not tenant-scoped, with the reason.
 const GLOBAL_TABLES: &[(&str, &str)] = &[
     ("_sqlx_migrations", "migration bookkeeping"),
-    (
-        "accounts",
-        "identity is looked up at login, before any tenant is known",
-    ),
+    ("accounts", "identity is looked up at login, before any tenant is known"),
     (
         "jobs",
         "the shared queue; payloads carry ids and handlers open tenant transactions",
     ),
     ("sessions", "looked up by cookie before the owner is known"),
-    (
-        "auth_tokens",
-        "looked up by token before the owner is known",
-    ),
-    (
-        "login_attempts",
-        "keyed by email so unknown emails are throttled alike",
-    ),
+    ("auth_tokens", "looked up by token before the owner is known"),
+    ("login_attempts", "keyed by email so unknown emails are throttled alike"),
     ("rate_limits", "keyed by IP, email or account"),
     ("mail_outbox", "sent by a worker for every account"),
-    (
-        "recovery_codes",
-        "staff second factor, used before a session exists",
-    ),
+    ("recovery_codes", "staff second factor, used before a session exists"),
     ("security_events", "platform audit log, read by staff"),
 ];
 
@@ -59,12 +47,11 @@ async fn the_app_role_sees_no_tenant_rows_without_an_owner_and_only_its_own_with
     let a = seed_owner(&admin, "a@example.com", "Shop A").await;
     let b = seed_owner(&admin, "b@example.com", "Shop B").await;
 
-    let (role, superuser): (String, bool) = sqlx::query_as(
-        "select current_user::text, rolsuper from pg_roles where rolname = current_user",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (role, superuser): (String, bool) =
+        sqlx::query_as("select current_user::text, rolsuper from pg_roles where rolname = current_user")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(role, "bikri_app");
     assert!(!superuser);
 
@@ -74,9 +61,7 @@ async fn the_app_role_sees_no_tenant_rows_without_an_owner_and_only_its_own_with
         .unwrap();
     assert_eq!(unscoped, 0, "no app.owner_id: RLS fails closed");
 
-    let mut tx = begin_tenant_tx(&app.pool, OwnerId::from_verified(a))
-        .await
-        .unwrap();
+    let mut tx = begin_tenant_tx(&app.pool, OwnerId::from_verified(a)).await.unwrap();
     let names: Vec<String> = sqlx::query_scalar("select name from business_profiles")
         .fetch_all(&mut *tx)
         .await
@@ -89,15 +74,11 @@ async fn the_app_role_sees_no_tenant_rows_without_an_owner_and_only_its_own_with
         .unwrap()
         .rows_affected();
     assert_eq!(updated, 0, "cannot touch another owner's row");
-    let insert_for_b =
-        sqlx::query("insert into business_profiles (owner_id, name) values ($1, 'x')")
-            .bind(b)
-            .execute(&mut *tx)
-            .await;
-    assert!(
-        insert_for_b.is_err(),
-        "WITH CHECK refuses rows for another owner"
-    );
+    let insert_for_b = sqlx::query("insert into business_profiles (owner_id, name) values ($1, 'x')")
+        .bind(b)
+        .execute(&mut *tx)
+        .await;
+    assert!(insert_for_b.is_err(), "WITH CHECK refuses rows for another owner");
     tx.rollback().await.unwrap();
 
     // The setting is transaction-local: the pooled connection forgets it.

@@ -1,0 +1,346 @@
+#!/usr/bin/env python3
+"""Browser test of the account journey, with JavaScript disabled.
+
+Drives Debian's /usr/bin/chromium through /usr/bin/chromedriver (Selenium
+Manager never downloads anything). Run by end2end/run.sh, which starts the
+app and passes:
+
+  E2E_BASE_URL     e.g. http://127.0.0.1:40123
+  E2E_MAILBOX_DIR  the app's BIKRI_MAILBOX_DIR (one .eml file per mail)
+  E2E_STARTED      optional: epoch seconds when run.sh started (for timing)
+
+Checks (each counted in the closing "N passed, N failed" line):
+  javascript_disabled  the browser really runs no page script
+  signup_validation    a weak password is refused, the error is next to the field
+  journey              signup -> verify via the mailbox -> login -> dashboard
+                       -> logout -> the dashboard redirects to login
+  no_script            no visited page contains a <script element
+  no_csp_violations    the browser log has no Content Security Policy errors
+"""
+
+import base64
+import glob
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from urllib.parse import urlsplit
+
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+BASE_URL = os.environ.get("E2E_BASE_URL", "http://127.0.0.1:3000").rstrip("/")
+MAILBOX = os.environ.get("E2E_MAILBOX_DIR", "")
+HERE = os.path.dirname(os.path.abspath(__file__))
+SHOTS = os.path.join(HERE, "screenshots")
+
+NAME = "Rahima Khatun"
+EMAIL = "rahima.khatun@example.com"
+PHONE = "01711-000000"
+BUSINESS = "Rahima Fashion House"
+WEAK_PASSWORD = "rahima12345678"
+PASSWORD = "purple-river-lamp-9417"
+
+WAIT = 15  # seconds for any one page or mail to appear
+
+
+class CheckFailed(AssertionError):
+    pass
+
+
+def check(condition, message):
+    if not condition:
+        raise CheckFailed(message)
+
+
+class Browser:
+    """A headless Chromium with JavaScript disabled, recording every page."""
+
+    def __init__(self):
+        self.profile = tempfile.mkdtemp(prefix="bikri-e2e-chrome.")
+        options = Options()
+        options.binary_location = "/usr/bin/chromium"
+        for arg in (
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+            f"--user-data-dir={self.profile}",
+        ):
+            options.add_argument(arg)
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        )
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        service = Service(executable_path="/usr/bin/chromedriver")
+        self.driver = webdriver.Chrome(service=service, options=options)
+        self.driver.set_page_load_timeout(WAIT)
+        self.pages = []  # (label, url, has_script)
+        self.log = []  # browser log entries
+        self.log_supported = True
+
+    def quit(self):
+        try:
+            self.driver.quit()
+        finally:
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+    def drain_log(self):
+        if not self.log_supported:
+            return
+        try:
+            self.log.extend(self.driver.get_log("browser"))
+        except Exception as error:  # the log API is not part of W3C WebDriver
+            self.log_supported = False
+            print(f"  note: browser log unavailable ({type(error).__name__}: {error})")
+
+    def record(self, label):
+        """Notes the current page: its URL, whether it has a <script, the log."""
+        source = self.driver.page_source
+        has_script = "<script" in source.lower()
+        self.pages.append((label, self.driver.current_url, has_script))
+        self.drain_log()
+        return source
+
+    def get(self, path, label):
+        self.driver.get(BASE_URL + path)
+        return self.record(label)
+
+    def path(self):
+        return urlsplit(self.driver.current_url).path
+
+    def text(self):
+        return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def fill(self, fields):
+        for name, value in fields.items():
+            element = self.driver.find_element(By.NAME, name)
+            element.clear()
+            element.send_keys(value)
+
+    def submit(self, button_text, label, expect_path):
+        """Clicks the submit button with this text; waits for the next page."""
+        button = self.driver.find_element(
+            By.XPATH, f"//button[@type='submit'][normalize-space()='{button_text}']"
+        )
+        button.click()
+        WebDriverWait(self.driver, WAIT).until(EC.staleness_of(button))
+        WebDriverWait(self.driver, WAIT).until(lambda d: self.path() == expect_path)
+        return self.record(label)
+
+    def screenshot(self, name):
+        """Saves the whole page (not only the window) as PNG in screenshots/."""
+        os.makedirs(SHOTS, exist_ok=True)
+        path = os.path.join(SHOTS, name)
+        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
+        content, viewport = metrics["cssContentSize"], metrics["cssLayoutViewport"]
+        clip = {
+            "x": 0,
+            "y": 0,
+            # The window's width: the layout loses its scrollbar once the
+            # capture grows to the whole page, so clientWidth is too narrow.
+            "width": max(content["width"], viewport["clientWidth"], self.driver.get_window_size()["width"]),
+            "height": min(max(content["height"], viewport["clientHeight"]), 5000),
+            "scale": 1,
+        }
+        shot = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {"format": "png", "captureBeyondViewport": True, "clip": clip},
+        )
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+        print(f"  screenshot: {os.path.relpath(path)}")
+
+
+def wait_for_mail(kind):
+    """Polls the mailbox for the first message of this kind; returns its text."""
+    check(MAILBOX and os.path.isdir(MAILBOX), f"mailbox folder {MAILBOX!r} is missing")
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        files = sorted(glob.glob(os.path.join(MAILBOX, f"*-{kind}.eml")))
+        if files:
+            with open(files[0], encoding="utf-8") as f:
+                text = f.read()
+            if text.strip():
+                return text
+        time.sleep(0.1)
+    present = sorted(os.listdir(MAILBOX))
+    raise CheckFailed(f"no {kind} mail within {WAIT}s (mailbox holds {present})")
+
+
+def test_javascript_disabled(b):
+    b.driver.get(
+        "data:text/html,<title>js-off</title><body><p id=p>js-off</p>"
+        "<script>document.title='js-on';document.getElementById('p').textContent='js-on'</script>"
+    )
+    text = b.driver.find_element(By.ID, "p").text
+    check(text == "js-off", f"a page script ran (paragraph reads {text!r}): JavaScript is not disabled")
+    b.drain_log()  # this page is ours, not the app's: not recorded
+
+
+def test_signup_validation(b):
+    b.get("/signup", "signup")
+    check(b.path() == "/signup", f"/signup ended at {b.driver.current_url}")
+    b.fill({
+        "name": NAME,
+        "email": EMAIL,
+        "phone": PHONE,
+        "business_name": BUSINESS,
+        "password": WEAK_PASSWORD,
+        "password_confirm": WEAK_PASSWORD,
+    })
+    b.submit("Create account", "signup: weak password refused", "/signup")
+    errors = b.driver.find_elements(By.ID, "password-error")
+    check(errors, "no element with id password-error after a weak password")
+    error = errors[0]
+    check(error.is_displayed() and error.text.strip(), "password-error is empty or hidden")
+    print(f"  password error shown: {error.text.strip()!r}")
+    # "Next to the field": in the same label, and tied to the input.
+    label = error.find_element(By.XPATH, "./ancestor::label[1]")
+    field = label.find_element(By.NAME, "password")
+    check(field.get_attribute("aria-invalid") == "true", "the password input is not aria-invalid")
+    check(
+        field.get_attribute("aria-describedby") == "password-error",
+        "the password input is not described by password-error",
+    )
+    # Values are kept, passwords never refilled.
+    kept = b.driver.find_element(By.NAME, "business_name").get_attribute("value")
+    check(kept == BUSINESS, f"business_name not kept after the error (got {kept!r})")
+    check(field.get_attribute("value") == "", "the password was refilled")
+    check(not b.driver.find_elements(By.ID, "name-error"), "the valid name was marked wrong")
+    b.screenshot("signup-password-error.png")
+
+
+def test_journey(b):
+    # Sign up (fresh form values, whatever the previous attempt kept).
+    if b.path() != "/signup":
+        b.get("/signup", "signup")
+    b.fill({
+        "name": NAME,
+        "email": EMAIL,
+        "phone": PHONE,
+        "business_name": BUSINESS,
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+    })
+    b.submit("Create account", "login after signup", "/login")
+    check("We sent a link to your email" in b.text(), "no 'We sent a link to your email' after signup")
+    b.screenshot("login-after-signup.png")
+
+    # Verify through the link in the mailbox.
+    mail = wait_for_mail("verify_email")
+    check(EMAIL in mail, "the verification mail is not addressed to the new email")
+    links = re.findall(r"https?://[^\s<>\"']+/verify-email\?token=[^\s<>\"']+", mail)
+    check(links, "no /verify-email?token= link in the verification mail")
+    link = links[0]
+    check(link.startswith(BASE_URL + "/"), f"the link {link} does not point at {BASE_URL}")
+    b.driver.get(link)
+    b.record("verify-email")
+    check(b.path() == "/verify-email", f"the link ended at {b.driver.current_url}")
+    b.screenshot("verify-email.png")
+    b.submit("Confirm my email address", "login after verify", "/login")
+    check("Your email is confirmed." in b.text(), "no 'Your email is confirmed.' after verifying")
+
+    # Log in.
+    b.fill({"email": EMAIL, "password": PASSWORD})
+    b.submit("Log in", "dashboard", "/dashboard")
+    check(f"Hello, {NAME}" in b.text(), f"the dashboard does not say 'Hello, {NAME}'")
+    b.screenshot("dashboard.png")
+
+    # Log out; the dashboard is then closed.
+    b.submit("Log out", "login after logout", "/login")
+    check("You are logged out." in b.text(), "no 'You are logged out.' after logging out")
+    b.screenshot("logged-out.png")
+    b.get("/dashboard", "dashboard while logged out")
+    check(b.path() == "/login", f"/dashboard while logged out ended at {b.driver.current_url}")
+
+
+def test_no_script(b):
+    check(b.pages, "no page was visited")
+    bad = [f"{label} ({url})" for label, url, has_script in b.pages if has_script]
+    check(not bad, "pages with <script: " + "; ".join(bad))
+    print(f"  {len(b.pages)} pages checked")
+
+
+def test_no_csp_violations(b):
+    b.drain_log()
+    if not b.log_supported:
+        print("  browser log unsupported by this driver: nothing to check")
+        return
+    print(f"  browser log: {len(b.log)} entries")
+    for entry in b.log:
+        print(f"    [{entry.get('level')}] {entry.get('message')}")
+    csp = [
+        e.get("message", "")
+        for e in b.log
+        if re.search(r"content[ -]security[ -]policy", e.get("message", ""), re.I)
+    ]
+    check(not csp, "CSP violations: " + " | ".join(csp))
+
+
+def main():
+    # Only this run's pictures: drop the ones an earlier run left.
+    for old in glob.glob(os.path.join(SHOTS, "*.png")):
+        os.remove(old)
+    results = []
+    browser = None
+    try:
+        browser = Browser()
+    except WebDriverException as error:
+        print(f"cannot start Chromium through chromedriver: {error}")
+        results.append(("browser start", False))
+    if browser is not None:
+        tests = [
+            test_javascript_disabled,
+            test_signup_validation,
+            test_journey,
+            test_no_script,
+            test_no_csp_violations,
+        ]
+        try:
+            for test in tests:
+                name = test.__name__.removeprefix("test_")
+                print(f"- {name}")
+                try:
+                    test(browser)
+                    results.append((name, True))
+                    print(f"  PASS {name}")
+                except Exception as error:
+                    results.append((name, False))
+                    print(f"  FAIL {name}: {error}")
+                    if not isinstance(error, CheckFailed):
+                        traceback.print_exc(file=sys.stdout)
+                    try:
+                        print(f"  at {browser.driver.current_url}")
+                        shot = os.path.join(SHOTS, f"failure-{name}.png")
+                        os.makedirs(SHOTS, exist_ok=True)
+                        browser.driver.save_screenshot(shot)
+                        print(f"  screenshot: {os.path.relpath(shot)}")
+                    except Exception:
+                        pass
+        finally:
+            browser.quit()
+    passed = sum(1 for _, ok in results if ok)
+    failed = len(results) - passed
+    started = os.environ.get("E2E_STARTED")
+    if started and started.isdigit():
+        print(f"browser test run took {int(time.time()) - int(started)}s in all (install, build, database, app, browser)")
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

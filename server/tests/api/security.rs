@@ -1,0 +1,412 @@
+//! Password reset, the account security page, staff second factor, roles.
+
+use bikriagent::auth::accounts::Role;
+use bikriagent_app::account_fns::{ACCESS, Access};
+use secrecy::SecretString;
+
+use crate::helpers::{TestApp, browser, csrf_token, link_token, spawn_app};
+
+const PASSWORD: &str = "purple-river-lamp-9417";
+const NEW_PASSWORD: &str = "quiet-harbor-stone-5531";
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+async fn owner(app: &TestApp, email: &str) {
+    app.submit(
+        "/signup",
+        "/api/signup",
+        &[
+            ("name", "Karim Uddin"),
+            ("email", email),
+            ("phone", "+8801811000000"),
+            ("business_name", "Karim Electronics"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ],
+    )
+    .await;
+}
+
+async fn login(app: &TestApp, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+    let html = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_token(&html).unwrap();
+    client
+        .post(app.url("/api/login"))
+        .form(&[("email", email), ("password", password), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn sessions_of(app: &TestApp, email: &str) -> i64 {
+    sqlx::query_scalar("select count(*) from sessions s join accounts a on a.id = s.account_id where a.email = $1")
+        .bind(email)
+        .fetch_one(&app.db.admin_pool().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_reset_is_single_use_ends_sessions_and_does_not_enumerate() {
+    let app = spawn_app().await;
+    owner(&app, "karim@example.com").await;
+    let laptop = browser();
+    assert_eq!(
+        location(&login(&app, &laptop, "karim@example.com", PASSWORD).await),
+        "/dashboard"
+    );
+    assert_eq!(sessions_of(&app, "karim@example.com").await, 1);
+
+    let known = app
+        .submit(
+            "/forgot-password",
+            "/api/request_password_reset",
+            &[("email", "karim@example.com")],
+        )
+        .await;
+    let known_page = app.page("/login").await;
+    let unknown = app
+        .submit(
+            "/forgot-password",
+            "/api/request_password_reset",
+            &[("email", "ghost@example.com")],
+        )
+        .await;
+    let unknown_page = app.page("/login").await;
+    assert_eq!(location(&known), location(&unknown));
+    assert_eq!(known_page, unknown_page, "same answer for known and unknown emails");
+    assert!(known_page.contains("If that email has an account"));
+
+    let (_, body) = app
+        .last_mail("karim@example.com", "reset_password")
+        .await
+        .expect("reset mail");
+    let token = link_token(&body);
+    let page = format!("/reset-password?token={token}");
+    // A weak password is refused with the token still usable.
+    let weak = app
+        .submit(
+            &page,
+            "/api/reset_password",
+            &[
+                ("token", &token),
+                ("password", "karimuddin12345"),
+                ("password_confirm", "karimuddin12345"),
+            ],
+        )
+        .await;
+    assert!(location(&weak).starts_with("/reset-password?token="));
+    assert!(app.page(&page).await.contains(r#"id="password-error""#));
+    let ok = app
+        .submit(
+            &page,
+            "/api/reset_password",
+            &[
+                ("token", &token),
+                ("password", NEW_PASSWORD),
+                ("password_confirm", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(location(&ok), "/login");
+    assert_eq!(sessions_of(&app, "karim@example.com").await, 0, "every session ended");
+    let laptop_after = laptop.get(app.url("/dashboard")).send().await.unwrap();
+    assert_eq!(location(&laptop_after), "/login");
+    // Single use.
+    let again = app
+        .submit(
+            &page,
+            "/api/reset_password",
+            &[
+                ("token", &token),
+                ("password", NEW_PASSWORD),
+                ("password_confirm", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(location(&again), "/forgot-password");
+    assert_eq!(
+        location(&login(&app, &browser(), "karim@example.com", PASSWORD).await),
+        "/login"
+    );
+    assert_eq!(
+        location(&login(&app, &browser(), "karim@example.com", NEW_PASSWORD).await),
+        "/dashboard"
+    );
+    let events: Vec<String> = sqlx::query_scalar("select kind from security_events order by id")
+        .fetch_all(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    assert!(events.contains(&"password_reset".to_owned()), "{events:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_page_lists_and_ends_sessions() {
+    let app = spawn_app().await;
+    owner(&app, "karim@example.com").await;
+    let phone = browser();
+    login(&app, &phone, "karim@example.com", PASSWORD).await;
+    login(&app, &app.client, "karim@example.com", PASSWORD).await;
+    let page = app.page("/account/security").await;
+    assert_eq!(
+        page.matches("<tr>").count(),
+        1 + 2,
+        "header row and two sessions: {page}"
+    );
+    assert!(page.contains("This session"));
+
+    // End the phone's session from the laptop.
+    let start = page.find(r#"name="key" value=""#).unwrap() + r#"name="key" value=""#.len();
+    let key = &page[start..start + 64];
+    let response = app
+        .submit("/account/security", "/api/revoke_session", &[("key", key)])
+        .await;
+    assert_eq!(location(&response), "/account/security");
+    assert_eq!(
+        location(&phone.get(app.url("/dashboard")).send().await.unwrap()),
+        "/login"
+    );
+    assert_eq!(app.get("/dashboard").await.status(), 200, "this session stays");
+
+    // Another owner's session key does nothing.
+    owner(&app, "other@example.com").await;
+    let other = browser();
+    login(&app, &other, "other@example.com", PASSWORD).await;
+    let other_key: String = sqlx::query_scalar(
+        "select encode(id_hash, 'hex') from sessions s join accounts a on a.id = s.account_id where a.email = 'other@example.com'",
+    )
+    .fetch_one(&app.db.admin_pool().await)
+    .await
+    .unwrap();
+    app.submit("/account/security", "/api/revoke_session", &[("key", &other_key)])
+        .await;
+    assert_eq!(other.get(app.url("/dashboard")).send().await.unwrap().status(), 200);
+
+    // Log out everywhere.
+    login(&app, &phone, "karim@example.com", PASSWORD).await;
+    let response = app.submit("/account/security", "/api/logout_everywhere", &[]).await;
+    assert_eq!(location(&response), "/login");
+    assert_eq!(sessions_of(&app, "karim@example.com").await, 0);
+    assert_eq!(
+        location(&phone.get(app.url("/dashboard")).send().await.unwrap()),
+        "/login"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
+    let app = spawn_app().await;
+    owner(&app, "karim@example.com").await;
+    let phone = browser();
+    login(&app, &phone, "karim@example.com", PASSWORD).await;
+    login(&app, &app.client, "karim@example.com", PASSWORD).await;
+    let wrong = app
+        .submit(
+            "/account/security",
+            "/api/change_password",
+            &[
+                ("current_password", "not-my-password-at-all"),
+                ("password", NEW_PASSWORD),
+                ("password_confirm", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(location(&wrong), "/account/security");
+    assert!(
+        app.page("/account/security")
+            .await
+            .contains(r#"id="current_password-error""#)
+    );
+    app.submit(
+        "/account/security",
+        "/api/change_password",
+        &[
+            ("current_password", PASSWORD),
+            ("password", NEW_PASSWORD),
+            ("password_confirm", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(app.get("/dashboard").await.status(), 200, "this session continues");
+    assert_eq!(
+        location(&phone.get(app.url("/dashboard")).send().await.unwrap()),
+        "/login"
+    );
+    assert_eq!(sessions_of(&app, "karim@example.com").await, 1);
+}
+
+async fn staff(app: &TestApp, email: &str) {
+    let services = bikriagent_server::startup::services(
+        &app.pool,
+        &bikriagent_server::config::Config::from_vars(crate::helpers::test_env(&app.db.url)).unwrap(),
+        std::sync::Arc::new(app.clock.clone()),
+    );
+    services
+        .accounts
+        .create_staff(
+            email,
+            "Sadia Islam",
+            Role::Staff,
+            &SecretString::from(PASSWORD.to_owned()),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_must_enrol_totp_before_any_staff_page() {
+    let app = spawn_app().await;
+    staff(&app, "sadia@bikriagent.example").await;
+    let response = login(&app, &app.client, "sadia@bikriagent.example", PASSWORD).await;
+    assert_eq!(location(&response), "/staff");
+    assert_eq!(
+        location(&app.get("/staff").await),
+        "/staff/totp",
+        "no staff page before TOTP"
+    );
+    assert_eq!(location(&app.get("/account/security").await), "/staff/totp");
+
+    let start_page = app.page("/staff/totp").await;
+    assert!(!start_page.contains(r#"id="totp-secret""#), "no secret is made on GET");
+    let begin = app.submit_current("/api/totp_begin", &[]).await;
+    assert_eq!(location(&begin), "/staff/totp");
+    let page = app.page("/staff/totp").await;
+    let start = page.find(r#"id="totp-secret">"#).unwrap() + r#"id="totp-secret">"#.len();
+    let secret = &page[start..start + 32];
+    let secret = bikriagent::auth::totp::TotpSecret::from_base32(secret).unwrap();
+    let now = app.clock_now();
+    let wrong = app.submit_current("/api/totp_confirm", &[("code", "000000")]).await;
+    assert_eq!(location(&wrong), "/staff/totp");
+    let code = bikriagent::auth::totp::code_at(&secret, now);
+    let ok = app.submit_current("/api/totp_confirm", &[("code", &code)]).await;
+    assert_eq!(location(&ok), "/staff");
+    let home = app.page("/staff").await;
+    assert!(home.contains("Staff console"));
+    assert!(home.contains(r#"id="recovery-codes""#), "recovery codes shown once");
+    assert!(!app.page("/staff").await.contains(r#"id="recovery-codes""#));
+
+    // A new login needs a code again; a replayed code is refused, a recovery code works once.
+    let fresh = browser();
+    login(&app, &fresh, "sadia@bikriagent.example", PASSWORD).await;
+    assert_eq!(
+        location(&fresh.get(app.url("/staff")).send().await.unwrap()),
+        "/staff/totp"
+    );
+    let html = fresh
+        .get(app.url("/staff/totp"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_token(&html).unwrap();
+    let replay = fresh
+        .post(app.url("/api/totp_verify"))
+        .form(&[("code", code.as_str()), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&replay), "/staff/totp", "a TOTP code works once");
+    let start = home.find(r#"id="recovery-codes">"#).unwrap() + r#"id="recovery-codes">"#.len();
+    let recovery = home[start..].split_whitespace().next().unwrap().to_owned();
+    let html = fresh
+        .get(app.url("/staff/totp"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_token(&html).unwrap();
+    let ok = fresh
+        .post(app.url("/api/totp_verify"))
+        .form(&[("code", recovery.as_str()), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&ok), "/staff");
+    assert_eq!(fresh.get(app.url("/staff")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_matrix_for_server_functions_and_staff_pages() {
+    let app = spawn_app().await;
+    owner(&app, "karim@example.com").await;
+    let anonymous = browser();
+    let owner_client = browser();
+    login(&app, &owner_client, "karim@example.com", PASSWORD).await;
+
+    let routes = leptos_axum::generate_route_list(bikriagent_app::App);
+    let staff_pages: Vec<String> = routes
+        .iter()
+        .map(|r| r.path().to_owned())
+        .filter(|p| p == "/staff" || p.starts_with("/staff/"))
+        .collect();
+    assert!(staff_pages.len() >= 2, "{staff_pages:?}");
+    for page in &staff_pages {
+        let anon = anonymous.get(app.url(page)).send().await.unwrap();
+        assert_eq!(location(&anon), "/login", "{page} anonymous");
+        let as_owner = owner_client.get(app.url(page)).send().await.unwrap();
+        assert_eq!(as_owner.status(), 403, "{page} as owner");
+    }
+
+    for (path, access) in ACCESS {
+        // A fresh owner session each time: some functions (logout) end it.
+        let owner_client = browser();
+        login(&app, &owner_client, "karim@example.com", PASSWORD).await;
+        let html = owner_client
+            .get(app.url("/account/security"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let token = csrf_token(&html).unwrap();
+        let as_owner = owner_client
+            .post(app.url(path))
+            .form(&[("csrf_token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        match access {
+            Access::Staff | Access::StaffPassword | Access::Admin => {
+                assert_eq!(as_owner.status(), 403, "{path} must refuse an owner")
+            }
+            _ => assert_ne!(as_owner.status(), 403, "{path} must let an owner through the guard"),
+        }
+        if *access != Access::Public {
+            let html = anonymous
+                .get(app.url("/login"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let token = csrf_token(&html).unwrap();
+            let anon = anonymous
+                .post(app.url(path))
+                .form(&[("csrf_token", token.as_str())])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(anon.status(), 401, "{path} must refuse an anonymous request");
+        }
+    }
+}

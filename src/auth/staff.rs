@@ -1,0 +1,206 @@
+//! Staff accounts and their second factor (TOTP with recovery codes).
+//!
+//! Staff are created from the command line, never through signup. Before any
+//! staff page opens they must enrol a TOTP authenticator; each later login
+//! needs a code (or a one-time recovery code) after the password.
+
+use secrecy::SecretString;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::accounts::{Accounts, AuthError, FieldErrors, Role};
+use super::identity::Email;
+use super::password_policy::{self, PersonalInfo};
+use super::totp::{self, TotpSecret};
+use crate::audit::{self, RequestMeta};
+
+fn totp_context(account: Uuid) -> String {
+    format!("totp:{account}")
+}
+
+fn invalid(field: &'static str, message: &str) -> AuthError {
+    let mut errors = FieldErrors::new();
+    errors.insert(field, message.to_owned());
+    AuthError::Invalid(errors)
+}
+
+impl Accounts {
+    /// Creates an active staff or admin account (the `create-staff` command).
+    pub async fn create_staff(
+        &self,
+        email: &str,
+        name: &str,
+        role: Role,
+        password: &SecretString,
+    ) -> Result<Uuid, AuthError> {
+        if role == Role::Owner {
+            return Err(invalid("role", "Staff accounts are `staff` or `admin`."));
+        }
+        let email = Email::parse(email).map_err(|e| invalid("email", &e.to_string()))?;
+        let personal = PersonalInfo {
+            name,
+            email: email.as_str(),
+            business_name: "",
+            phone: "",
+        };
+        let problems = password_policy::check(secrecy::ExposeSecret::expose_secret(password), &personal);
+        if !problems.is_empty() {
+            let message = problems.iter().map(|p| p.message()).collect::<Vec<_>>().join(" ");
+            return Err(invalid("password", &message));
+        }
+        let hash = self.hasher.hash(password).await?;
+        let mut tx = self.pool.begin().await?;
+        let id: Option<Uuid> = sqlx::query_scalar(
+            "insert into accounts (role, email, name, password_hash, status, email_verified_at) \
+             values ($1, $2, $3, $4, 'active', now()) on conflict ((lower(email))) do nothing returning id",
+        )
+        .bind(role.as_str())
+        .bind(email.as_str())
+        .bind(name)
+        .bind(hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let id = id.ok_or_else(|| invalid("email", "An account with this email already exists."))?;
+        audit::record(
+            &mut *tx,
+            "staff_created",
+            Some(id),
+            None,
+            &RequestMeta::default(),
+            json!({ "role": role.as_str() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Starts (or restarts) TOTP enrolment: a new secret, stored encrypted,
+    /// not active until confirmed with a code. Refused once enrolled.
+    pub async fn begin_totp_enrolment(&self, account: Uuid) -> Result<TotpSecret, AuthError> {
+        let secret = TotpSecret::generate();
+        let sealed = self.keys.seal(secret.as_bytes(), &totp_context(account));
+        let updated = sqlx::query(
+            "update accounts set totp_secret_enc = $2 where id = $1 and totp_enabled_at is null and role <> 'owner'",
+        )
+        .bind(account)
+        .bind(sealed)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Err(invalid(
+                "code",
+                "Two-step verification is already set up for this account.",
+            ));
+        }
+        Ok(secret)
+    }
+
+    /// The secret of an enrolment that was started but not confirmed yet.
+    pub async fn pending_totp_secret(&self, account: Uuid) -> Result<Option<TotpSecret>, AuthError> {
+        let enabled: Option<Option<time::OffsetDateTime>> =
+            sqlx::query_scalar("select totp_enabled_at from accounts where id = $1")
+                .bind(account)
+                .fetch_optional(&self.pool)
+                .await?;
+        match enabled {
+            Some(None) => self.totp_secret(account).await,
+            _ => Ok(None),
+        }
+    }
+
+    async fn totp_secret(&self, account: Uuid) -> Result<Option<TotpSecret>, AuthError> {
+        let sealed: Option<Vec<u8>> = sqlx::query_scalar("select totp_secret_enc from accounts where id = $1")
+            .bind(account)
+            .fetch_one(&self.pool)
+            .await?;
+        let Some(sealed) = sealed else { return Ok(None) };
+        let bytes = self
+            .keys
+            .open(&sealed, &totp_context(account))
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let bytes: [u8; 20] = bytes
+            .try_into()
+            .map_err(|_| AuthError::Internal("bad TOTP secret length".into()))?;
+        Ok(Some(TotpSecret::from_bytes(bytes)))
+    }
+
+    /// Consumes a TOTP step once (replay protection across instances).
+    async fn use_step(&self, account: Uuid, step: i64) -> Result<bool, AuthError> {
+        Ok(sqlx::query(
+            "update accounts set totp_last_step = $2 where id = $1 and (totp_last_step is null or totp_last_step < $2)",
+        )
+        .bind(account)
+        .bind(step)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Confirms enrolment with a first code; returns the recovery codes to show once.
+    pub async fn confirm_totp(&self, account: Uuid, code: &str, meta: &RequestMeta) -> Result<Vec<String>, AuthError> {
+        let secret = self
+            .totp_secret(account)
+            .await?
+            .ok_or_else(|| invalid("code", "Start the set-up again."))?;
+        let now = self.clock.now().unix_timestamp().max(0) as u64;
+        let step = totp::verify(&secret, code, now, None).ok_or_else(|| {
+            invalid(
+                "code",
+                "That code is not right. Check the time on your phone and try the newest code.",
+            )
+        })?;
+        if !self.use_step(account, step).await? {
+            return Err(invalid("code", "That code was already used. Wait for the next one."));
+        }
+        let codes = totp::generate_recovery_codes(10);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("update accounts set totp_enabled_at = now() where id = $1 and totp_enabled_at is null")
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("delete from recovery_codes where account_id = $1")
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
+        for code in &codes {
+            sqlx::query("insert into recovery_codes (account_id, code_hash) values ($1, $2)")
+                .bind(account)
+                .bind(totp::hash_recovery_code(code))
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit::record(&mut *tx, "totp_enrolled", Some(account), Some(account), meta, json!({})).await?;
+        tx.commit().await?;
+        Ok(codes)
+    }
+
+    /// Checks the second factor at login: a TOTP code or an unused recovery code.
+    pub async fn verify_second_factor(&self, account: Uuid, code: &str, meta: &RequestMeta) -> Result<(), AuthError> {
+        let wrong = || invalid("code", "That code is not right.");
+        let secret = self.totp_secret(account).await?.ok_or_else(wrong)?;
+        let now = self.clock.now().unix_timestamp().max(0) as u64;
+        let accepted = match totp::verify(&secret, code, now, None) {
+            Some(step) => self.use_step(account, step).await?,
+            None => {
+                sqlx::query(
+                    "update recovery_codes set used_at = now() where account_id = $1 and code_hash = $2 and used_at is null",
+                )
+                .bind(account)
+                .bind(totp::hash_recovery_code(code))
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                    == 1
+            }
+        };
+        let kind = if accepted {
+            "second_factor_passed"
+        } else {
+            "second_factor_failed"
+        };
+        audit::record(&self.pool, kind, Some(account), Some(account), meta, json!({})).await?;
+        if accepted { Ok(()) } else { Err(wrong()) }
+    }
+}
