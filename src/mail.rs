@@ -7,6 +7,9 @@
 
 use std::path::PathBuf;
 
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -46,10 +49,40 @@ pub async fn enqueue(
 }
 
 /// Where mail goes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Transport {
     /// One `.eml` file per message in this folder.
     Mailbox(PathBuf),
+    /// An SMTP server (`SMTP_URL`), sending as `from`.
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The SMTP URL may hold a password: never print it.
+        match self {
+            Transport::Mailbox(dir) => write!(f, "Mailbox({})", dir.display()),
+            Transport::Smtp { .. } => write!(f, "Smtp(..)"),
+        }
+    }
+}
+
+impl Transport {
+    /// An SMTP transport from a URL such as `smtps://user:pass@smtp.example.com`
+    /// or `smtp://relay.internal:25?tls=required` (lettre's URL format).
+    pub fn smtp(url: &str, from: &str) -> Result<Transport, String> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| format!("SMTP_URL is not a valid SMTP URL: {e}"))?
+            .timeout(Some(std::time::Duration::from_secs(20)))
+            .build();
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| format!("MAIL_FROM is not a valid address: {e}"))?;
+        Ok(Transport::Smtp { transport, from })
+    }
 }
 
 /// Sends the outbox message named by a `send_mail` job.
@@ -84,6 +117,26 @@ pub async fn send_job(pool: &PgPool, transport: &Transport, payload: &serde_json
                 .await
                 .map_err(|e| JobError::Retry(e.to_string()))?;
             tracing::info!(mail_id = id, kind = %kind, "mail written to {}", path.display());
+        }
+        Transport::Smtp { transport, from } => {
+            let to: Mailbox = to
+                .parse()
+                .map_err(|e| JobError::Permanent(format!("bad recipient: {e}")))?;
+            let message = Message::builder()
+                .from(from.clone())
+                .to(to)
+                .subject(subject)
+                .header(ContentType::TEXT_PLAIN)
+                .body(body)
+                .map_err(|e| JobError::Permanent(format!("cannot build mail {id}: {e}")))?;
+            transport.send(message).await.map_err(|e| {
+                if e.is_permanent() {
+                    JobError::Permanent(format!("SMTP refused mail {id}: {e}"))
+                } else {
+                    JobError::Retry(format!("SMTP failed for mail {id}: {e}"))
+                }
+            })?;
+            tracing::info!(mail_id = id, kind = %kind, "mail sent by SMTP");
         }
     }
     sqlx::query("update mail_outbox set sent_at = now() where id = $1")

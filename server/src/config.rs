@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use base64::Engine as _;
 use rand::RngCore as _;
-use secrecy::{SecretBox, SecretString};
+use secrecy::{ExposeSecret as _, SecretBox, SecretString};
 
 /// Production (the default) or local development.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +50,10 @@ pub struct Config {
     pub insecure_cookies: bool,
     /// Take the client address from the last `X-Forwarded-For` hop.
     pub trust_proxy: bool,
+    /// SMTP server for outgoing mail; without it mail goes to `mailbox_dir`.
+    pub smtp_url: Option<SecretString>,
+    /// Sender of outgoing mail.
+    pub mail_from: String,
     /// Where mail is written when no SMTP server is configured.
     pub mailbox_dir: std::path::PathBuf,
     /// Names of secrets generated for this development run.
@@ -305,6 +309,35 @@ impl Config {
             Mode::Production => "mailbox",
         }));
 
+        let smtp_url = match vars.get("SMTP_URL") {
+            Some(url) if url.starts_with("smtp://") || url.starts_with("smtps://") => {
+                Some(SecretString::from(url.to_owned()))
+            }
+            Some(_) => {
+                vars.problem("SMTP_URL", "must start with smtp:// or smtps://");
+                None
+            }
+            None => None,
+        };
+        let mail_from = match vars.get("MAIL_FROM") {
+            Some(from) => from.to_owned(),
+            None => {
+                let host = public_url
+                    .split("://")
+                    .nth(1)
+                    .unwrap_or("localhost")
+                    .split(':')
+                    .next()
+                    .unwrap_or("localhost");
+                format!("BikriAgent <no-reply@{host}>")
+            }
+        };
+        if let Some(url) = &smtp_url
+            && let Err(message) = bikriagent::mail::Transport::smtp(url.expose_secret(), &mail_from)
+        {
+            vars.problem("SMTP_URL", message);
+        }
+
         let db_max_connections = number(&mut vars, "BIKRI_DB_MAX_CONNECTIONS", 20, 1000);
         let workers = number(&mut vars, "BIKRI_WORKERS", 2, 64) as usize;
 
@@ -329,6 +362,8 @@ impl Config {
             insecure_cookies,
             trust_proxy,
             mailbox_dir,
+            smtp_url,
+            mail_from,
             generated,
         })
     }

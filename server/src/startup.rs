@@ -38,9 +38,25 @@ pub async fn migrate(config: &Config) -> Result<(), db::DbError> {
     db::migrate(config.migration_url().expose_secret()).await
 }
 
+/// SMTP when `SMTP_URL` is set (checked at start), otherwise the local mailbox folder.
+pub fn mail_transport(config: &Config) -> mail::Transport {
+    match &config.smtp_url {
+        Some(url) => match mail::Transport::smtp(url.expose_secret(), &config.mail_from) {
+            Ok(transport) => transport,
+            Err(error) => {
+                // Config validation accepted the scheme; a deeper URL error
+                // must not lose mail: keep it in the mailbox folder and say so.
+                tracing::error!(%error, "SMTP is misconfigured; writing mail to the mailbox folder instead");
+                mail::Transport::Mailbox(config.mailbox_dir.clone())
+            }
+        },
+        None => mail::Transport::Mailbox(config.mailbox_dir.clone()),
+    }
+}
+
 /// The job handlers of this binary.
 pub fn job_registry(pool: &PgPool, config: &Arc<Config>) -> Registry {
-    let transport = mail::Transport::Mailbox(config.mailbox_dir.clone());
+    let transport = mail_transport(config);
     let mail_pool = pool.clone();
     Registry::new().on(mail::SEND_MAIL_JOB, move |job| {
         let pool = mail_pool.clone();

@@ -419,3 +419,70 @@ async fn every_server_function_is_listed_and_guarded() {
     let unknown = app.client.post(app.url("/api/drop_everything")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_is_rate_limited_per_ip_with_a_readable_429() {
+    let app = spawn_app().await;
+    let html = app.page("/login").await;
+    let token = crate::helpers::csrf_token(&html).unwrap();
+    let post = |ip: &'static str, n: usize| {
+        let email = format!("user{n}@example.com");
+        let token = token.clone();
+        let client = app.client.clone();
+        let url = app.url("/api/login");
+        async move {
+            client
+                .post(url)
+                .header("x-forwarded-for", ip)
+                .form(&[
+                    ("email", email.as_str()),
+                    ("password", "whatever-password"),
+                    ("csrf_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for n in 0..30 {
+        assert_eq!(post("198.51.100.7", n).await.status(), 302, "attempt {n}");
+    }
+    let limited = post("198.51.100.7", 30).await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert!(limited.text().await.unwrap().contains("Too many attempts"));
+    assert_eq!(
+        post("198.51.100.8", 31).await.status(),
+        302,
+        "other addresses are unaffected"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_weaker_stored_hash_is_upgraded_at_login() {
+    use argon2::password_hash::{PasswordHasher as _, SaltString};
+    let app = spawn_app().await;
+    signup(&app, "rahima@example.com").await;
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(4096, 1, 1, None).unwrap(),
+    );
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    let phc = weak.hash_password(PASSWORD.as_bytes(), &salt).unwrap().to_string();
+    let admin = app.db.admin_pool().await;
+    sqlx::query("update accounts set password_hash = $1")
+        .bind(&phc)
+        .execute(&admin)
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&login(&app, "rahima@example.com", PASSWORD).await),
+        "/dashboard"
+    );
+    let stored: String = sqlx::query_scalar("select password_hash from accounts")
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+}

@@ -10,6 +10,7 @@ mod accounts;
 mod headers;
 mod health;
 mod jobs;
+mod mail;
 mod pages;
 mod rls;
 mod security;
