@@ -81,7 +81,7 @@ impl Transport {
         let from: Mailbox = from
             .parse()
             .map_err(|e| format!("MAIL_FROM is not a valid address: {e}"))?;
-        Ok(Transport::Smtp { transport, from })
+        Ok(Transport::Smtp { transport: Box::new(transport), from: Box::new(from) })
     }
 }
 
@@ -123,7 +123,7 @@ pub async fn send_job(pool: &PgPool, transport: &Transport, payload: &serde_json
                 .parse()
                 .map_err(|e| JobError::Permanent(format!("bad recipient: {e}")))?;
             let message = Message::builder()
-                .from(from.clone())
+                .from((**from).clone())
                 .to(to)
                 .subject(subject)
                 .header(ContentType::TEXT_PLAIN)
