@@ -55,8 +55,8 @@ pub enum Transport {
     Mailbox(PathBuf),
     /// An SMTP server (`SMTP_URL`), sending as `from`.
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
-        from: Mailbox,
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
+        from: Box<Mailbox>,
     },
 }
 
@@ -123,7 +123,7 @@ pub async fn send_job(pool: &PgPool, transport: &Transport, payload: &serde_json
                 .parse()
                 .map_err(|e| JobError::Permanent(format!("bad recipient: {e}")))?;
             let message = Message::builder()
-                .from((**from).clone())
+                .from(Mailbox::clone(from))
                 .to(to)
                 .subject(subject)
                 .header(ContentType::TEXT_PLAIN)
