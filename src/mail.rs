@@ -81,7 +81,10 @@ impl Transport {
         let from: Mailbox = from
             .parse()
             .map_err(|e| format!("MAIL_FROM is not a valid address: {e}"))?;
-        Ok(Transport::Smtp { transport: Box::new(transport), from: Box::new(from) })
+        Ok(Transport::Smtp {
+            transport: Box::new(transport),
+            from: Box::new(from),
+        })
     }
 }
 

@@ -785,3 +785,63 @@ impl Accounts {
         Ok(true)
     }
 }
+
+impl Accounts {
+    /// Suspends an account: status, reason, every session ended at once, audited.
+    /// (Staff pages call this; automatic replies stop because every send checks the status.)
+    pub async fn suspend(
+        &self,
+        account: Uuid,
+        reason: &str,
+        actor: Option<Uuid>,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            let mut errors = FieldErrors::new();
+            errors.insert(
+                "reason",
+                "Give a reason: the owner is told it when they appeal.".to_owned(),
+            );
+            return Err(AuthError::Invalid(errors));
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("update accounts set status = 'suspended', suspended_reason = $2, updated_at = $3 where id = $1")
+            .bind(account)
+            .bind(reason)
+            .bind(self.now())
+            .execute(&mut *tx)
+            .await?;
+        let ended = sqlx::query("delete from sessions where account_id = $1")
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut *tx,
+            "account_suspended",
+            Some(account),
+            actor,
+            meta,
+            json!({ "sessions_ended": ended.rows_affected() }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Lifts a suspension (back to active, or pending if the email was never verified).
+    pub async fn unsuspend(&self, account: Uuid, actor: Option<Uuid>, meta: &RequestMeta) -> Result<(), AuthError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "update accounts set status = case when email_verified_at is null then 'pending_verification' else 'active' end, \
+                    suspended_reason = null, updated_at = $2 where id = $1 and status = 'suspended'",
+        )
+        .bind(account)
+        .bind(self.now())
+        .execute(&mut *tx)
+        .await?;
+        audit::record(&mut *tx, "account_unsuspended", Some(account), actor, meta, json!({})).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -486,3 +486,77 @@ async fn a_weaker_stored_hash_is_upgraded_at_login() {
         .unwrap();
     assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspension_ends_every_session_at_once_and_is_audited() {
+    let app = spawn_app().await;
+    signup(&app, "rahima@example.com").await;
+    login(&app, "rahima@example.com", PASSWORD).await;
+    let other = browser();
+    let html = other.get(app.url("/login")).send().await.unwrap().text().await.unwrap();
+    let token = crate::helpers::csrf_token(&html).unwrap();
+    other
+        .post(app.url("/api/login"))
+        .form(&[
+            ("email", "rahima@example.com"),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let admin = app.db.admin_pool().await;
+    let id: uuid::Uuid = sqlx::query_scalar("select id from accounts")
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    let config = bikriagent_server::config::Config::from_vars(crate::helpers::test_env(&app.db.url)).unwrap();
+    let services = bikriagent_server::startup::services(&app.pool, &config, std::sync::Arc::new(app.clock.clone()));
+    let meta = bikriagent::audit::RequestMeta::default();
+    assert!(
+        services.accounts.suspend(id, "  ", None, &meta).await.is_err(),
+        "a reason is required"
+    );
+    services
+        .accounts
+        .suspend(id, "Selling counterfeit goods", None, &meta)
+        .await
+        .unwrap();
+    let sessions: i64 = sqlx::query_scalar("select count(*) from sessions where account_id = $1")
+        .bind(id)
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0, "ended at once, before any further request");
+    let event: serde_json::Value =
+        sqlx::query_scalar("select detail from security_events where kind = 'account_suspended' and account_id = $1")
+            .bind(id)
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+    assert_eq!(event["sessions_ended"], 2);
+    services.accounts.unsuspend(id, None, &meta).await.unwrap();
+    assert_eq!(
+        location(&login(&app, "rahima@example.com", PASSWORD).await),
+        "/dashboard"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_events_cannot_be_changed_or_deleted() {
+    let app = spawn_app().await;
+    signup(&app, "rahima@example.com").await;
+    for pool in [app.pool.clone(), app.db.admin_pool().await] {
+        let update = sqlx::query("update security_events set kind = 'nothing'")
+            .execute(&pool)
+            .await;
+        assert!(update.is_err(), "update refused");
+        let delete = sqlx::query("delete from security_events").execute(&pool).await;
+        assert!(delete.is_err(), "delete refused");
+    }
+    let count: i64 = sqlx::query_scalar("select count(*) from security_events where kind = 'signup'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
