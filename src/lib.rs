@@ -6,10 +6,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod catalog;
 pub mod clock;
 pub mod crypto;
 pub mod db;
 pub mod jobs;
 pub mod mail;
+pub mod net;
 pub mod ratelimit;
 pub mod tenancy;

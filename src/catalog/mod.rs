@@ -1,0 +1,4 @@
+//! The catalog the reply engine is grounded in: money, products, imports.
+
+pub mod csv_import;
+pub mod money;

@@ -1,0 +1,4 @@
+//! Outbound HTTP with SSRF protection, and bot verification.
+
+pub mod safe_fetch;
+pub mod turnstile;
