@@ -14,6 +14,7 @@ Checks (each counted in the closing "N passed, N failed" line):
   signup_validation    a weak password is refused, the error is next to the field
   journey              signup -> verify via the mailbox -> login -> dashboard
                        -> logout -> the dashboard redirects to login
+  catalog              create a product, edit its price, see it listed
   no_script            no visited page contains a <script element
   no_csp_violations    the browser log has no Content Security Policy errors
 """
@@ -268,6 +269,32 @@ def test_journey(b):
     check(b.path() == "/login", f"/dashboard while logged out ended at {b.driver.current_url}")
 
 
+def test_catalog(b):
+    """Create a product, edit it, and see it listed."""
+    b.get("/login", "login for catalog")
+    b.fill({"email": EMAIL, "password": PASSWORD})
+    b.submit("Log in", "dashboard for catalog", "/dashboard")
+    b.get("/catalog/new", "new product")
+    b.fill({"name": "Tangail cotton saree", "name_bn": "টাঙ্গাইল সুতি শাড়ি", "sku": "SAREE-01", "price": "1,250", "stock": "4"})
+    button = b.driver.find_element(By.XPATH, "//button[@type='submit'][normalize-space()='Save product']")
+    button.click()
+    WebDriverWait(b.driver, WAIT).until(EC.staleness_of(button))
+    WebDriverWait(b.driver, WAIT).until(lambda d: b.path().startswith("/catalog/") and b.path() != "/catalog/new")
+    b.record("product page")
+    product_path = b.path()
+    check("Product created." in b.text(), "no 'Product created.' after saving a new product")
+    price = b.driver.find_element(By.NAME, "price")
+    check(price.get_attribute("value") == "1250", f"price shown as {price.get_attribute('value')!r}, not 1250")
+    b.fill({"price": "1300"})
+    b.submit("Save product", "product saved", product_path)
+    check("Product saved." in b.text(), "no 'Product saved.' after editing")
+    b.get("/catalog", "product list")
+    body = b.text()
+    check("Tangail cotton saree" in body and "1300" in body, "the edited product is not listed with its new price")
+    check("টাঙ্গাইল সুতি শাড়ি" in body, "the Bangla name is not listed")
+    b.screenshot("catalog.png")
+
+
 def test_no_script(b):
     check(b.pages, "no page was visited")
     bad = [f"{label} ({url})" for label, url, has_script in b.pages if has_script]
@@ -307,6 +334,7 @@ def main():
             test_javascript_disabled,
             test_signup_validation,
             test_journey,
+            test_catalog,
             test_no_script,
             test_no_csp_violations,
         ]

@@ -50,12 +50,12 @@ CREATE INDEX login_attempts_email_at ON login_attempts (email_key, at DESC);
 GRANT SELECT, INSERT, DELETE ON login_attempts TO bikri_app;
 GRANT USAGE ON SEQUENCE login_attempts_id_seq TO bikri_app;
 
--- Fixed-window counters shared by every app instance.
+-- Fixed-window counters shared by every app instance. A window starts at
+-- the first hit after the previous one ended.
 CREATE TABLE rate_limits (
-    key          text NOT NULL,
+    key          text PRIMARY KEY,
     window_start timestamptz NOT NULL,
-    hits         integer NOT NULL DEFAULT 0,
-    PRIMARY KEY (key, window_start)
+    hits         integer NOT NULL DEFAULT 0
 );
 GRANT SELECT, INSERT, UPDATE, DELETE ON rate_limits TO bikri_app;
 

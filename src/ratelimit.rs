@@ -31,6 +31,11 @@ pub const RESET_PER_EMAIL: Limit = Limit {
     max: 5,
     window_secs: 3600,
 };
+pub const IMPORT_PER_OWNER: Limit = Limit {
+    name: "import-owner",
+    max: 10,
+    window_secs: 3600,
+};
 pub const SECURITY_MAIL_PER_ACCOUNT: Limit = Limit {
     name: "security-mail",
     max: 10,
@@ -38,22 +43,24 @@ pub const SECURITY_MAIL_PER_ACCOUNT: Limit = Limit {
 };
 
 /// Counts a hit; `Err(retry_after_secs)` when the limit is already reached.
+/// A window opens at the first hit after the previous window ended.
 pub async fn hit(pool: &PgPool, limit: Limit, key: &str, now: OffsetDateTime) -> Result<(), i64> {
-    let epoch = now.unix_timestamp();
-    let start = epoch - epoch.rem_euclid(limit.window_secs);
-    let window_start = OffsetDateTime::from_unix_timestamp(start).unwrap_or(now);
     let full_key = format!("{}:{}", limit.name, key);
-    let hits: Result<i32, sqlx::Error> = sqlx::query_scalar(
+    let window = time::Duration::seconds(limit.window_secs);
+    let counted: Result<(i32, OffsetDateTime), sqlx::Error> = sqlx::query_as(
         "insert into rate_limits (key, window_start, hits) values ($1, $2, 1) \
-         on conflict (key, window_start) do update set hits = rate_limits.hits + 1 \
-         returning hits",
+         on conflict (key) do update set \
+             hits = case when rate_limits.window_start <= $2 - $3 then 1 else rate_limits.hits + 1 end, \
+             window_start = case when rate_limits.window_start <= $2 - $3 then $2 else rate_limits.window_start end \
+         returning hits, window_start",
     )
     .bind(&full_key)
-    .bind(window_start)
+    .bind(now)
+    .bind(window)
     .fetch_one(pool)
     .await;
-    match hits {
-        Ok(hits) if hits > limit.max => Err((start + limit.window_secs - epoch).max(1)),
+    match counted {
+        Ok((hits, start)) if hits > limit.max => Err((start + window - now).whole_seconds().max(1)),
         Ok(_) => Ok(()),
         Err(error) => {
             // Fail open on a database hiccup: the limit protects capacity, and

@@ -78,6 +78,18 @@ mod imp {
     }
 }
 
+/// The request context, for server functions in other modules.
+#[cfg(feature = "ssr")]
+pub(crate) async fn context_for_fns() -> crate::web::RequestContext {
+    imp::context().await
+}
+
+/// The session, for server functions in other modules.
+#[cfg(feature = "ssr")]
+pub(crate) async fn session_for_fns() -> Result<tower_sessions::Session, ServerFnError> {
+    imp::session().await
+}
+
 /// Creates an owner account.
 #[server(endpoint = "signup")]
 pub async fn signup(
@@ -576,6 +588,21 @@ pub const ACCESS: &[(&str, Access)] = &[
     ("/api/logout_everywhere", Access::Authenticated),
     ("/api/revoke_session", Access::Authenticated),
     ("/api/totp_begin", Access::StaffPassword),
+    ("/api/save_profile", Access::Owner),
+    ("/api/add_delivery_area", Access::Owner),
+    ("/api/remove_delivery_area", Access::Owner),
+    ("/api/add_payment_method", Access::Owner),
+    ("/api/remove_payment_method", Access::Owner),
+    ("/api/save_product", Access::Owner),
+    ("/api/archive_product", Access::Owner),
+    ("/api/add_variant", Access::Owner),
+    ("/api/remove_variant", Access::Owner),
+    ("/api/save_rules", Access::Owner),
+    ("/api/add_faq", Access::Owner),
+    ("/api/remove_faq", Access::Owner),
+    ("/api/confirm_import", Access::Owner),
+    ("/api/import_csv", Access::Owner),
+    ("/api/import_url", Access::Owner),
     ("/api/totp_confirm", Access::StaffPassword),
     ("/api/totp_verify", Access::StaffPassword),
 ];

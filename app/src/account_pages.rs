@@ -27,6 +27,7 @@ pub fn SignupPage() -> impl IntoView {
                 hint="At least 12 characters. A few unrelated words make a strong, memorable password."/>
             <Field flash=flash.clone() name="password_confirm" label="Password again" kind="password"
                 autocomplete="new-password"/>
+            <crate::forms::TurnstileWidget/>
             <button type="submit">"Create account"</button>
         </ActionForm>
         <p>"Already have an account? " <a href="/login">"Log in"</a></p>

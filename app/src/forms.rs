@@ -68,3 +68,17 @@ pub fn FlashNotice(flash: Flash) -> impl IntoView {
         })}
     }
 }
+
+/// Cloudflare Turnstile's widget, only when a site key is configured (the
+/// CSP then allows its script and frame origin, and only then).
+#[component]
+pub fn TurnstileWidget() -> impl IntoView {
+    use_context::<crate::web::Services>()
+        .and_then(|s| s.turnstile_site_key)
+        .map(|key| {
+            view! {
+                <div class="cf-turnstile" data-sitekey=key></div>
+                <script src="https://challenges.cloudflare.com/turnstile/v0/api.js" async=true defer=true></script>
+            }
+        })
+}

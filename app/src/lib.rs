@@ -7,6 +7,8 @@
 pub mod account_fns;
 mod account_pages;
 pub mod assets;
+pub mod catalog_fns;
+mod catalog_pages;
 mod forms;
 mod layout;
 mod pages;
@@ -60,6 +62,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/security") view=security_pages::AccountSecurityPage/>
                     <Route path=path!("/staff") view=security_pages::StaffHomePage/>
                     <Route path=path!("/staff/totp") view=security_pages::StaffTotpPage/>
+                    <Route path=path!("/business") view=catalog_pages::BusinessPage/>
+                    <Route path=path!("/catalog") view=catalog_pages::ProductListPage/>
+                    <Route path=path!("/catalog/new") view=catalog_pages::NewProductPage/>
+                    <Route path=path!("/catalog/import") view=catalog_pages::ImportPage/>
+                    <Route path=path!("/catalog/import/:id") view=catalog_pages::ImportPreviewPage/>
+                    <Route path=path!("/catalog/:id") view=catalog_pages::EditProductPage/>
+                    <Route path=path!("/rules") view=catalog_pages::RulesPage/>
                 </Routes>
             </main>
             <layout::Footer/>

@@ -24,6 +24,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
         <ActionForm action=action attr:class="stack">
             <CsrfField/>
             <Field flash=flash name="email" label="Email" kind="email" autocomplete="email"/>
+            <crate::forms::TurnstileWidget/>
             <button type="submit">"Send the link"</button>
         </ActionForm>
     }

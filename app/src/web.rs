@@ -31,10 +31,24 @@ pub mod keys {
 pub const CSRF_FIELD: &str = "csrf_token";
 
 /// Shared services, provided to pages and server functions.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Services {
     pub accounts: Accounts,
     pub clock: SharedClock,
+    /// Bot checks on signup, password reset and import, when configured.
+    pub turnstile: Option<Arc<bikriagent::net::turnstile::Turnstile>>,
+    pub turnstile_site_key: Option<String>,
+    /// How product feeds are fetched (https only in production).
+    pub fetch_policy: bikriagent::net::safe_fetch::FetchPolicy,
+    pub resolver: Arc<dyn bikriagent::net::safe_fetch::Resolver>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("turnstile", &self.turnstile.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A one-time message carried across the redirect after a form post: the

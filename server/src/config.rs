@@ -56,6 +56,8 @@ pub struct Config {
     pub mail_from: String,
     /// Where mail is written when no SMTP server is configured.
     pub mailbox_dir: std::path::PathBuf,
+    /// Cloudflare Turnstile: secret, site key and the verification URL.
+    pub turnstile: Option<TurnstileConfig>,
     /// Names of secrets generated for this development run.
     pub generated: Vec<&'static str>,
 }
@@ -73,6 +75,13 @@ impl fmt::Debug for Config {
             .field("workers", &self.workers)
             .finish_non_exhaustive()
     }
+}
+
+/// Turnstile settings (all or nothing).
+pub struct TurnstileConfig {
+    pub secret: SecretString,
+    pub site_key: String,
+    pub verify_url: String,
 }
 
 /// Every problem found in the environment, each naming its variable.
@@ -338,6 +347,45 @@ impl Config {
             vars.problem("SMTP_URL", message);
         }
 
+        let turnstile_vars = (
+            vars.get("TURNSTILE_SECRET").map(str::to_owned),
+            vars.get("TURNSTILE_SITE_KEY").map(str::to_owned),
+        );
+        let turnstile = match turnstile_vars {
+            (Some(secret), Some(site_key)) => {
+                let verify_url = vars
+                    .get("TURNSTILE_VERIFY_URL")
+                    .unwrap_or(bikriagent::net::turnstile::DEFAULT_VERIFY_URL)
+                    .to_owned();
+                // Plain http only to a local fake in development (tests).
+                if !(verify_url.starts_with("https://")
+                    || (mode == Mode::Development && verify_url.starts_with("http://127.0.0.1")))
+                {
+                    vars.problem("TURNSTILE_VERIFY_URL", "must be an https:// URL");
+                }
+                Some(TurnstileConfig {
+                    secret: SecretString::from(secret),
+                    site_key,
+                    verify_url,
+                })
+            }
+            (None, None) => None,
+            (Some(_), None) => {
+                vars.problem(
+                    "TURNSTILE_SITE_KEY",
+                    "is missing: set it together with TURNSTILE_SECRET",
+                );
+                None
+            }
+            (None, Some(_)) => {
+                vars.problem(
+                    "TURNSTILE_SECRET",
+                    "is missing: set it together with TURNSTILE_SITE_KEY",
+                );
+                None
+            }
+        };
+
         let db_max_connections = number(&mut vars, "BIKRI_DB_MAX_CONNECTIONS", 20, 1000);
         let workers = number(&mut vars, "BIKRI_WORKERS", 2, 64) as usize;
 
@@ -364,6 +412,7 @@ impl Config {
             mailbox_dir,
             smtp_url,
             mail_from,
+            turnstile,
             generated,
         })
     }

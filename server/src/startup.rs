@@ -80,7 +80,24 @@ pub fn services(pool: &PgPool, config: &Config, clock: SharedClock) -> Services 
         keys: bikriagent::crypto::DataKeys::new(1, config.data_key.expose_secret(), &[]),
         public_url: config.public_url.clone(),
     };
-    Services { accounts, clock }
+    let turnstile = config.turnstile.as_ref().map(|t| {
+        Arc::new(
+            bikriagent::net::turnstile::Turnstile::new(t.secret.clone(), t.verify_url.clone())
+                .expect("an HTTP client with rustls can be built at start"),
+        )
+    });
+    let fetch_policy = match config.mode {
+        Mode::Development => bikriagent::net::safe_fetch::FetchPolicy::development(),
+        Mode::Production => bikriagent::net::safe_fetch::FetchPolicy::production(),
+    };
+    Services {
+        accounts,
+        clock,
+        turnstile,
+        turnstile_site_key: config.turnstile.as_ref().map(|t| t.site_key.clone()),
+        fetch_policy,
+        resolver: Arc::new(bikriagent::net::safe_fetch::SystemResolver),
+    }
 }
 
 /// Starts `count` workers; each stops after its current job once `shutdown` is set.

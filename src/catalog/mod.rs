@@ -2,3 +2,4 @@
 
 pub mod csv_import;
 pub mod money;
+pub mod store;

@@ -14,6 +14,23 @@ pub const CSP: &str = "default-src 'none'; script-src 'none'; style-src 'self'; 
 font-src 'self'; connect-src 'none'; manifest-src 'self'; form-action 'self'; \
 frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+/// Where Turnstile's widget comes from; allowed only when Turnstile is configured.
+pub const TURNSTILE_ORIGIN: &str = "https://challenges.cloudflare.com";
+
+/// The policy for this configuration: [`CSP`], plus Turnstile's script and
+/// frame origin when (and only when) Turnstile is configured.
+pub fn csp(config: &Config) -> String {
+    match config.turnstile {
+        None => CSP.to_owned(),
+        Some(_) => CSP
+            .replace("script-src 'none'", &format!("script-src {TURNSTILE_ORIGIN}"))
+            .replace(
+                "connect-src 'none'",
+                &format!("connect-src {TURNSTILE_ORIGIN}; frame-src {TURNSTILE_ORIGIN}"),
+            ),
+    }
+}
+
 pub const HSTS: &str = "max-age=63072000; includeSubDomains";
 pub const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=()";
 pub const REFERRER_POLICY: &str = "strict-origin-when-cross-origin";
@@ -25,9 +42,9 @@ pub struct SecurityHeaders {
 }
 
 impl SecurityHeaders {
-    pub fn new(_config: &Config) -> Self {
+    pub fn new(config: &Config) -> Self {
         Self {
-            csp: HeaderValue::from_static(CSP),
+            csp: HeaderValue::from_str(&csp(config)).unwrap_or(HeaderValue::from_static(CSP)),
         }
     }
 

@@ -149,6 +149,11 @@ pub async fn load_identity(State(state): State<AppState>, session: Session, mut 
     next.run(req).await
 }
 
+/// The readable 429 page.
+pub fn too_many(message: &str) -> Response {
+    error_page(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", message)
+}
+
 fn redirect(to: &str) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, to.to_owned())]).into_response()
 }
@@ -181,6 +186,13 @@ pub fn page_refusal(path: &str, ctx: &RequestContext) -> Option<Response> {
             _ => None,
         };
     }
+    if under("/business") || under("/catalog") || under("/rules") {
+        return match (ctx.owner(), ctx.principal.is_some()) {
+            (Some(_), _) => None,
+            (None, true) => forbidden(),
+            (None, false) => Some(redirect("/login")),
+        };
+    }
     if under("/dashboard") {
         return match (ctx.owner(), ctx.staff()) {
             (Some(_), _) => None,
@@ -189,6 +201,25 @@ pub fn page_refusal(path: &str, ctx: &RequestContext) -> Option<Response> {
         };
     }
     None
+}
+
+/// Forms protected by Turnstile when it is configured.
+const TURNSTILE_PATHS: &[&str] = &["/api/signup", "/api/request_password_reset", "/api/import_url"];
+
+fn token_matches(expected: Option<&str>, given: Option<&str>) -> bool {
+    matches!((expected, given), (Some(expected), Some(given)) if constant_time_eq(expected, given))
+}
+
+fn csrf_refusal() -> Response {
+    tracing::warn!(
+        security_event = "csrf_token_invalid",
+        "refused a form post without a valid CSRF token"
+    );
+    error_page(
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "Go back, reload the page and send the form again.",
+    )
 }
 
 /// Refuses cross-site state changes, checks the CSRF token, applies per-IP
@@ -278,6 +309,25 @@ pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) 
         return response;
     }
 
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("multipart/form-data"));
+    if is_multipart {
+        // File uploads carry the token in the form's action URL: the guard
+        // does not read (or buffer) a multipart body.
+        let submitted = req.uri().query().and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == CSRF_FIELD)
+                .map(|(_, v)| v.into_owned())
+        });
+        if !token_matches(ctx.csrf.as_deref(), submitted.as_deref()) {
+            return csrf_refusal();
+        }
+        return next.run(req).await;
+    }
+
     // The CSRF token is a form field: read the (size-limited) body, check it, put it back.
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, FORM_BODY_LIMIT).await else {
@@ -287,23 +337,35 @@ pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) 
             "The form sent too much data.",
         );
     };
-    let submitted = form_urlencoded::parse(&bytes)
-        .find(|(k, _)| k == CSRF_FIELD)
-        .map(|(_, v)| v.into_owned());
-    let valid = match (&ctx.csrf, &submitted) {
-        (Some(expected), Some(given)) => constant_time_eq(expected, given),
-        _ => false,
+    let field = |name: &str| {
+        form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     };
-    if !valid {
-        tracing::warn!(
-            security_event = "csrf_token_invalid",
-            "refused a form post without a valid CSRF token"
-        );
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "This form has expired",
-            "Go back, reload the page and send the form again.",
-        );
+    if !token_matches(ctx.csrf.as_deref(), field(CSRF_FIELD).as_deref()) {
+        return csrf_refusal();
+    }
+    if TURNSTILE_PATHS.contains(&path.as_str())
+        && let Some(turnstile) = &state.services.turnstile
+    {
+        let token = field("cf-turnstile-response").unwrap_or_default();
+        if let Err(error) = turnstile.verify(&token, ctx.meta.ip.as_deref()).await {
+            tracing::warn!(security_event = "turnstile_failed", %error, "bot check failed");
+            let _ = bikriagent::audit::record(
+                &state.pool,
+                "turnstile_failed",
+                ctx.principal.as_ref().map(|p| p.id),
+                None,
+                &ctx.meta,
+                serde_json::json!({ "path": path }),
+            )
+            .await;
+            return error_page(
+                StatusCode::FORBIDDEN,
+                "Please complete the check",
+                "We could not confirm you are a person. Go back, complete the check and send the form again.",
+            );
+        }
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }

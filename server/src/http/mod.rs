@@ -5,6 +5,7 @@ mod assets;
 pub mod headers;
 mod health;
 pub mod identity;
+mod import;
 mod pages;
 mod request_id;
 mod webhooks;
@@ -53,6 +54,36 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn router(state: AppState) -> Router {
     let headers = headers::SecurityHeaders::new(&state.config);
     let webhooks = webhooks::router().layer(RequestBodyLimitLayer::new(WEBHOOK_BODY_LIMIT));
+    let site = with_identity(
+        Router::new()
+            .merge(pages::router())
+            .merge(import::template_router())
+            .route("/api/{*fn_name}", post(server_fn)),
+        &state,
+        FORM_BODY_LIMIT,
+    );
+    let uploads = with_identity(import::upload_router(), &state, import::CSV_LIMIT + 64 * 1024);
+    let static_routes = Router::new()
+        .merge(health::router())
+        .merge(assets::router())
+        .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT));
+    Router::new()
+        .merge(webhooks)
+        .merge(static_routes)
+        .merge(uploads)
+        .merge(site)
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(pages::panic_response))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            let headers = headers.clone();
+            async move { headers.apply(req, next).await }
+        }))
+        .layer(axum::middleware::from_fn(request_id::trace_request))
+}
+
+/// Wraps routes in sessions, identity and the guard (origin, CSRF, roles,
+/// rate limits), with a body limit of `limit` bytes.
+fn with_identity(router: Router<AppState>, state: &AppState, limit: usize) -> Router<AppState> {
     let (cookie_name, secure) = if state.config.insecure_cookies {
         ("bikri_session", false)
     } else {
@@ -65,31 +96,14 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(identity::IDLE_TIMEOUT));
-    let site = Router::new()
-        .merge(pages::router())
-        .route("/api/{*fn_name}", post(server_fn))
+    router
         .layer(axum::middleware::from_fn_with_state(state.clone(), identity::guard_api))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             identity::load_identity,
         ))
         .layer(sessions)
-        .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT));
-    let static_routes = Router::new()
-        .merge(health::router())
-        .merge(assets::router())
-        .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT));
-    Router::new()
-        .merge(webhooks)
-        .merge(static_routes)
-        .merge(site)
-        .with_state(state)
-        .layer(CatchPanicLayer::custom(pages::panic_response))
-        .layer(axum::middleware::from_fn(move |req, next| {
-            let headers = headers.clone();
-            async move { headers.apply(req, next).await }
-        }))
-        .layer(axum::middleware::from_fn(request_id::trace_request))
+        .layer(RequestBodyLimitLayer::new(limit))
 }
 
 /// Runs a Leptos server function. Its role and CSRF checks already passed in

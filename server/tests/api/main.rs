@@ -7,6 +7,7 @@
 mod helpers;
 
 mod accounts;
+mod catalog;
 mod headers;
 mod health;
 mod jobs;
