@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod db;
 pub mod jobs;
 pub mod mail;
+pub mod meta;
 pub mod net;
 pub mod ratelimit;
 pub mod tenancy;

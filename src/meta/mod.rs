@@ -1,0 +1,4 @@
+//! Meta (Facebook, Instagram, WhatsApp): signatures, the Graph API client.
+
+pub mod graph;
+pub mod signature;
