@@ -27,8 +27,12 @@ if [ -z "${DATABASE_URL:-}" ]; then
   # fsync off: the cluster is thrown away, and tests create many databases.
   PG_FSYNC=off pg_start "$PGDIR" "$PGPORT"
   export DATABASE_URL=$(pg_url "$PGDIR" "$PGPORT" postgres)
-  export BIKRI_TEST_PG_BINDIR=$(pg_bindir)
+
 fi
+
+# pg_dump for the "no plaintext token in a dump" test.
+pg_ensure_installed
+export BIKRI_TEST_PG_BINDIR=${BIKRI_TEST_PG_BINDIR:-$(pg_bindir)}
 
 if ! cargo nextest --version >/dev/null 2>&1; then
   step "installing cargo-nextest"

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod channels;
 pub mod clock;
 pub mod crypto;
 pub mod db;

@@ -603,6 +603,10 @@ pub const ACCESS: &[(&str, Access)] = &[
     ("/api/confirm_import", Access::Owner),
     ("/api/import_csv", Access::Owner),
     ("/api/import_url", Access::Owner),
+    ("/api/connect_channels", Access::Owner),
+    ("/api/pause_channel", Access::Owner),
+    ("/api/resume_channel", Access::Owner),
+    ("/api/disconnect_channel", Access::Owner),
     ("/api/totp_confirm", Access::StaffPassword),
     ("/api/totp_verify", Access::StaffPassword),
 ];

@@ -83,6 +83,7 @@ pub fn DashboardPage() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     view! {
         <Title text="Your shop · BikriAgent"/>
+        <crate::catalog_pages::CatalogNav/>
         <h1>{format!("Hello, {}", owner.name)}</h1>
         <FlashNotice flash=flash/>
         {(!owner.email_verified).then(|| view! {

@@ -104,6 +104,7 @@ pub fn CatalogNav() -> impl IntoView {
             <a href="/catalog">"Products"</a>
             <a href="/catalog/import">"Import"</a>
             <a href="/rules">"Reply rules"</a>
+            <a href="/channels">"Channels"</a>
         </nav>
     }
 }

@@ -8,7 +8,9 @@ pub mod account_fns;
 mod account_pages;
 pub mod assets;
 pub mod catalog_fns;
-mod catalog_pages;
+pub(crate) mod catalog_pages;
+pub mod channel_fns;
+mod channel_pages;
 mod forms;
 mod layout;
 mod pages;
@@ -69,6 +71,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/catalog/import/:id") view=catalog_pages::ImportPreviewPage/>
                     <Route path=path!("/catalog/:id") view=catalog_pages::EditProductPage/>
                     <Route path=path!("/rules") view=catalog_pages::RulesPage/>
+                    <Route path=path!("/channels") view=channel_pages::ChannelsPage/>
+                    <Route path=path!("/channels/connect") view=channel_pages::ConnectPage/>
+                    <Route path=path!("/meta/deletion-status") view=channel_pages::DeletionStatusPage/>
                 </Routes>
             </main>
             <layout::Footer/>

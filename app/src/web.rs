@@ -41,6 +41,8 @@ pub struct Services {
     /// How product feeds are fetched (https only in production).
     pub fetch_policy: bikriagent::net::safe_fetch::FetchPolicy,
     pub resolver: Arc<dyn bikriagent::net::safe_fetch::Resolver>,
+    /// The Graph API client (token exchange, subscriptions, sending).
+    pub graph: bikriagent::meta::graph::GraphClient,
 }
 
 impl std::fmt::Debug for Services {

@@ -22,6 +22,12 @@ commands:
             create a staff or admin account; the password is read from
             BIKRI_STAFF_PASSWORD or from the first line of standard input
   seed-demo create the demo owner (development mode only)
+  rotate-keys
+            re-encrypt every stored token and secret under BIKRI_DATA_KEY
+            (older keys listed in BIKRI_OLD_DATA_KEYS)
+  dev-meta [--port PORT]
+            run the fake Meta (Login dialog, Graph API, Send API) on
+            127.0.0.1:PORT (default 3001) for local development
   help      show this message
 
 Configuration comes from environment variables; see .env.example.";
@@ -34,6 +40,8 @@ pub enum Command {
     Worker,
     CreateStaff { email: String, role: String, name: String },
     SeedDemo,
+    RotateKeys,
+    DevMeta { port: u16 },
     Help,
 }
 
@@ -45,6 +53,18 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("worker") => Ok(Command::Worker),
         Some("help" | "--help" | "-h") => Ok(Command::Help),
         Some("seed-demo") => Ok(Command::SeedDemo),
+        Some("rotate-keys") => Ok(Command::RotateKeys),
+        Some("dev-meta") => match args.get(1).map(String::as_str) {
+            None => Ok(Command::DevMeta { port: 3001 }),
+            Some("--port") => {
+                let port = args
+                    .get(2)
+                    .and_then(|p| p.parse().ok())
+                    .ok_or("--port needs a port number")?;
+                Ok(Command::DevMeta { port })
+            }
+            Some(other) => Err(format!("dev-meta: unknown option `{other}`")),
+        },
         Some("create-staff") => {
             let (mut email, mut role, mut name) = (None, None, None);
             let mut rest = args[1..].iter();
@@ -82,6 +102,10 @@ pub fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
+    if let Command::DevMeta { port } = command {
+        telemetry::init(telemetry::format_from_env());
+        return dev_meta(port);
+    }
     telemetry::init(telemetry::format_from_env());
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -114,9 +138,60 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Runs the fake Meta until Ctrl-C (no database needed).
+fn dev_meta(port: u16) -> ExitCode {
+    let app_id = std::env::var("META_APP_ID").unwrap_or_else(|_| "1234567890".to_owned());
+    let Ok(secret) = std::env::var("META_APP_SECRET") else {
+        eprintln!("bikriagent dev-meta: set META_APP_SECRET (the same value the app uses)");
+        return ExitCode::from(2);
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("bikriagent: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        match crate::fake_meta::FakeMeta::spawn(port, &app_id, &secret).await {
+            Ok(fake) => {
+                tracing::info!(graph_url = %fake.graph_url(), dialog_url = %fake.dialog_url(), "fake Meta running");
+                println!(
+                    "META_GRAPH_URL={}\nMETA_DIALOG_URL={}",
+                    fake.graph_url(),
+                    fake.dialog_url()
+                );
+                startup::shutdown_signal().await;
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("bikriagent dev-meta: cannot listen on port {port}: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
 async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
-        Command::Help => Ok(()),
+        Command::Help | Command::DevMeta { .. } => Ok(()),
+        Command::RotateKeys => {
+            startup::migrate(&config).await.map_err(|e| e.to_string())?;
+            let pool = db::connect_app_pool(config.database_url.expose_secret(), 2)
+                .await
+                .map_err(|e| e.to_string())?;
+            let (rotated, failed) = bikriagent::channels::rotate_keys(&pool, &startup::data_keys(&config))
+                .await
+                .map_err(|e| e.to_string())?;
+            pool.close().await;
+            println!("Re-encrypted {rotated} values under key {}.", config.data_key_id);
+            if failed > 0 {
+                return Err(format!(
+                    "{failed} values did not open with the configured keys and were left as they are;                      keep the old keys in BIKRI_OLD_DATA_KEYS"
+                ));
+            }
+            Ok(())
+        }
         Command::Migrate => {
             startup::migrate(&config).await.map_err(|e| e.to_string())?;
             tracing::info!("migrations applied");

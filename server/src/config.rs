@@ -42,6 +42,14 @@ pub struct Config {
     pub meta_app_id: String,
     pub meta_app_secret: SecretString,
     pub meta_verify_token: SecretString,
+    /// Graph API base with the pinned version, e.g. `https://graph.facebook.com/v21.0`.
+    pub meta_graph_url: String,
+    /// Facebook Login dialog URL.
+    pub meta_dialog_url: String,
+    /// Id of `BIKRI_DATA_KEY` in sealed values (rotation).
+    pub data_key_id: u8,
+    /// Older keys still accepted for reading: (id, key).
+    pub old_data_keys: Vec<(u8, [u8; 32])>,
     pub log_format: LogFormat,
     pub db_max_connections: u32,
     /// How many job workers `serve` and `worker` run in-process.
@@ -279,6 +287,52 @@ impl Config {
             }
         };
 
+        let meta_url = |vars: &mut Vars, name: &str, default: &str| -> String {
+            let value = vars.get(name).unwrap_or(default).trim_end_matches('/').to_owned();
+            let local = value.starts_with("http://127.0.0.1") || value.starts_with("http://localhost");
+            if !(value.starts_with("https://") || (mode == Mode::Development && local)) {
+                vars.problem(name, "must be an https:// URL (http://127.0.0.1 only in development)");
+            }
+            value
+        };
+        let meta_graph_url = meta_url(&mut vars, "META_GRAPH_URL", bikriagent::meta::graph::DEFAULT_GRAPH_URL);
+        let meta_dialog_url = meta_url(
+            &mut vars,
+            "META_DIALOG_URL",
+            bikriagent::meta::graph::DEFAULT_DIALOG_URL,
+        );
+
+        let data_key_id = match vars.get("BIKRI_DATA_KEY_ID").map(str::parse::<u8>) {
+            None => 1,
+            Some(Ok(id)) if id > 0 => id,
+            Some(_) => {
+                vars.problem("BIKRI_DATA_KEY_ID", "must be a number from 1 to 255");
+                1
+            }
+        };
+        let mut old_data_keys = Vec::new();
+        if let Some(raw) = vars.get("BIKRI_OLD_DATA_KEYS").map(str::to_owned) {
+            for item in raw.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                let parsed = item.split_once(':').and_then(|(id, key)| {
+                    let id = id
+                        .trim()
+                        .parse::<u8>()
+                        .ok()
+                        .filter(|id| *id > 0 && *id != data_key_id)?;
+                    let bytes = base64::engine::general_purpose::STANDARD.decode(key.trim()).ok()?;
+                    let key: [u8; 32] = bytes.try_into().ok()?;
+                    Some((id, key))
+                });
+                match parsed {
+                    Some(entry) => old_data_keys.push(entry),
+                    None => vars.problem(
+                        "BIKRI_OLD_DATA_KEYS",
+                        "must be a comma-separated list of id:base64-key (32 bytes), ids other than BIKRI_DATA_KEY_ID",
+                    ),
+                }
+            }
+        }
+
         let log_format = match vars.get("BIKRI_LOG_FORMAT") {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -404,6 +458,10 @@ impl Config {
             meta_app_id,
             meta_app_secret,
             meta_verify_token,
+            meta_graph_url,
+            meta_dialog_url,
+            data_key_id,
+            old_data_keys,
             log_format,
             db_max_connections,
             workers,
@@ -415,6 +473,12 @@ impl Config {
             turnstile,
             generated,
         })
+    }
+
+    /// The current data key's bytes.
+    pub fn data_key_bytes(&self) -> &[u8; 32] {
+        use secrecy::ExposeSecret as _;
+        self.data_key.expose_secret()
     }
 
     /// The connection string migrations run with: the admin URL when given.

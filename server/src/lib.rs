@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod fake_meta;
 pub mod http;
 pub mod startup;
 pub mod telemetry;

@@ -58,11 +58,29 @@ pub fn mail_transport(config: &Config) -> mail::Transport {
 pub fn job_registry(pool: &PgPool, config: &Arc<Config>) -> Registry {
     let transport = mail_transport(config);
     let mail_pool = pool.clone();
-    Registry::new().on(mail::SEND_MAIL_JOB, move |job| {
-        let pool = mail_pool.clone();
-        let transport = transport.clone();
-        async move { mail::send_job(&pool, &transport, &job.payload).await }
-    })
+    let deletion_pool = pool.clone();
+    let keys = data_keys(config);
+    Registry::new()
+        .on(mail::SEND_MAIL_JOB, move |job| {
+            let pool = mail_pool.clone();
+            let transport = transport.clone();
+            async move { mail::send_job(&pool, &transport, &job.payload).await }
+        })
+        .on(bikriagent::channels::META_DELETION_JOB, move |job| {
+            let pool = deletion_pool.clone();
+            let keys = keys.clone();
+            async move {
+                let code = job
+                    .payload
+                    .get("code")
+                    .and_then(|c| c.as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                bikriagent::channels::run_deletion(&pool, &keys, &code)
+                    .await
+                    .map_err(|e| bikriagent::jobs::JobError::Retry(e.to_string()))
+            }
+        })
 }
 
 /// How many argon2 hashes may run at once: one per core, so logins queue
@@ -71,13 +89,22 @@ fn hash_permits() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
 }
 
+/// The data keys: the current one seals, older ones still open.
+pub fn data_keys(config: &Config) -> bikriagent::crypto::DataKeys {
+    bikriagent::crypto::DataKeys::new(
+        config.data_key_id,
+        config.data_key.expose_secret(),
+        &config.old_data_keys,
+    )
+}
+
 /// The services pages and server functions use.
 pub fn services(pool: &PgPool, config: &Config, clock: SharedClock) -> Services {
     let accounts = Accounts {
         pool: pool.clone(),
         hasher: PasswordHasher::new(hash_permits()),
         clock: clock.clone(),
-        keys: bikriagent::crypto::DataKeys::new(1, config.data_key.expose_secret(), &[]),
+        keys: data_keys(config),
         public_url: config.public_url.clone(),
     };
     let turnstile = config.turnstile.as_ref().map(|t| {
@@ -97,6 +124,12 @@ pub fn services(pool: &PgPool, config: &Config, clock: SharedClock) -> Services 
         turnstile_site_key: config.turnstile.as_ref().map(|t| t.site_key.clone()),
         fetch_policy,
         resolver: Arc::new(bikriagent::net::safe_fetch::SystemResolver),
+        graph: bikriagent::meta::graph::GraphClient::new(
+            &config.meta_graph_url,
+            &config.meta_app_id,
+            config.meta_app_secret.clone(),
+        )
+        .expect("an HTTP client with rustls can be built at start"),
     }
 }
 

@@ -186,7 +186,7 @@ pub fn page_refusal(path: &str, ctx: &RequestContext) -> Option<Response> {
             _ => None,
         };
     }
-    if under("/business") || under("/catalog") || under("/rules") {
+    if under("/business") || under("/catalog") || under("/rules") || under("/channels") || under("/oauth") {
         return match (ctx.owner(), ctx.principal.is_some()) {
             (Some(_), _) => None,
             (None, true) => forbidden(),

@@ -6,6 +6,8 @@ pub mod headers;
 mod health;
 pub mod identity;
 mod import;
+mod meta_callbacks;
+mod oauth;
 mod pages;
 mod request_id;
 mod webhooks;
@@ -53,11 +55,14 @@ impl FromRef<AppState> for LeptosOptions {
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let headers = headers::SecurityHeaders::new(&state.config);
-    let webhooks = webhooks::router().layer(RequestBodyLimitLayer::new(WEBHOOK_BODY_LIMIT));
+    let webhooks = webhooks::router()
+        .merge(meta_callbacks::router())
+        .layer(RequestBodyLimitLayer::new(WEBHOOK_BODY_LIMIT));
     let site = with_identity(
         Router::new()
             .merge(pages::router())
             .merge(import::template_router())
+            .merge(oauth::router())
             .route("/api/{*fn_name}", post(server_fn)),
         &state,
         FORM_BODY_LIMIT,

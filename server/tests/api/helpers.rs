@@ -192,6 +192,8 @@ pub const PUBLIC_URL: &str = "http://bikri.test";
 
 /// The real application, serving on a random loopback port.
 pub struct TestApp {
+    /// The environment the app was configured with.
+    pub env: Vec<(String, String)>,
     /// The app's clock: tests advance it to expire sessions and locks.
     pub clock: OffsetClock,
     pub addr: SocketAddr,
@@ -288,7 +290,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -> 
     let db = TestDb::new().await;
     let mut env = test_env(&db.url);
     adjust(&mut env);
-    let config = Config::from_vars(env).expect("test config is valid");
+    let config = Config::from_vars(env.clone()).expect("test config is valid");
     let clock = OffsetClock::default();
     let app = Application::build_with_clock(config, std::sync::Arc::new(clock.clone()))
         .await
@@ -298,6 +300,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -> 
     let (stop, stop_rx) = watch::channel(false);
     tokio::spawn(app.run_until(stop_rx));
     TestApp {
+        env,
         clock,
         addr,
         pool,

@@ -8,6 +8,8 @@ mod helpers;
 
 mod accounts;
 mod catalog;
+mod channels;
+mod graph;
 mod headers;
 mod health;
 mod jobs;

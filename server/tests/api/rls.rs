@@ -21,6 +21,10 @@ const GLOBAL_TABLES: &[(&str, &str)] = &[
     ("mail_outbox", "sent by a worker for every account"),
     ("recovery_codes", "staff second factor, used before a session exists"),
     ("security_events", "platform audit log, read by staff"),
+    (
+        "meta_deletion_requests",
+        "Meta's callback, keyed by Meta user and confirmation code, before any owner is known",
+    ),
 ];
 
 async fn seed_owner(admin: &PgPool, email: &str, business: &str) -> Uuid {

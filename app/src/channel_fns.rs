@@ -1,0 +1,74 @@
+//! Server functions for channels: pause, resume, disconnect.
+
+use leptos::prelude::*;
+use leptos::server;
+
+#[cfg(feature = "ssr")]
+async fn owner_channel(
+    id: &str,
+) -> Result<(bikriagent::tenancy::OwnerId, uuid::Uuid, crate::web::RequestContext), ServerFnError> {
+    let ctx = crate::account_fns::context_for_fns().await;
+    let owner = ctx
+        .owner()
+        .and_then(|p| p.owner_id())
+        .ok_or_else(|| ServerFnError::new("Owners only."))?;
+    let channel = id.trim().parse().map_err(|_| ServerFnError::new("No such channel."))?;
+    Ok((owner, channel, ctx))
+}
+
+#[cfg(feature = "ssr")]
+async fn done(outcome: Result<(), bikriagent::channels::ChannelError>, success: &str) -> Result<(), ServerFnError> {
+    use crate::web::{Flash, keys};
+    let session = crate::account_fns::session_for_fns().await?;
+    let flash = match outcome {
+        Ok(()) => Flash::notice(success),
+        Err(bikriagent::channels::ChannelError::NotFound) => Flash::error("That channel doesn't exist any more."),
+        Err(error) => return Err(crate::web::internal(error)),
+    };
+    session.insert(keys::FLASH, flash).await.map_err(crate::web::internal)?;
+    leptos_axum::redirect("/channels");
+    Ok(())
+}
+
+/// Stops automatic replies on a channel from the very next message.
+#[server(endpoint = "pause_channel")]
+pub async fn pause_channel(id: String) -> Result<(), ServerFnError> {
+    let (owner, channel, ctx) = owner_channel(&id).await?;
+    let services = crate::web::services()?;
+    let actor = ctx.principal.as_ref().map(|p| p.id).unwrap_or(owner.as_uuid());
+    let outcome =
+        bikriagent::channels::set_paused(&services.accounts.pool, owner, channel, true, actor, &ctx.meta).await;
+    done(
+        outcome,
+        "Automatic replies are paused on this channel. Messages still arrive in your inbox.",
+    )
+    .await
+}
+
+#[server(endpoint = "resume_channel")]
+pub async fn resume_channel(id: String) -> Result<(), ServerFnError> {
+    let (owner, channel, ctx) = owner_channel(&id).await?;
+    let services = crate::web::services()?;
+    let actor = ctx.principal.as_ref().map(|p| p.id).unwrap_or(owner.as_uuid());
+    let outcome =
+        bikriagent::channels::set_paused(&services.accounts.pool, owner, channel, false, actor, &ctx.meta).await;
+    done(outcome, "Automatic replies are on again for this channel.").await
+}
+
+/// Unsubscribes our app and deletes the channel's token.
+#[server(endpoint = "disconnect_channel")]
+pub async fn disconnect_channel(id: String) -> Result<(), ServerFnError> {
+    let (owner, channel, ctx) = owner_channel(&id).await?;
+    let services = crate::web::services()?;
+    let outcome = bikriagent::channels::disconnect(
+        &services.accounts.pool,
+        &services.accounts.keys,
+        Some(&services.graph),
+        owner,
+        channel,
+        ctx.principal.as_ref().map(|p| p.id),
+        &ctx.meta,
+    )
+    .await;
+    done(outcome, "Disconnected. We deleted the access Meta gave us for it.").await
+}

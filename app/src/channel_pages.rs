@@ -1,0 +1,209 @@
+//! The channels page, the picker after Meta's screen, and the public status
+//! page of a Meta data deletion request.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::channel_fns::{DisconnectChannel, PauseChannel, ResumeChannel};
+use crate::forms::{CsrfField, FlashNotice};
+use crate::web::{Services, request_context};
+
+fn status_text(status: &str) -> &'static str {
+    match status {
+        "connected" => "Connected: automatic replies on",
+        "paused" => "Paused: no automatic replies",
+        "token_invalid" => "Needs reconnecting: Meta no longer accepts our access",
+        _ => "Disconnected",
+    }
+}
+
+#[component]
+pub fn ChannelsPage() -> impl IntoView {
+    let ctx = request_context();
+    let flash = ctx.flash.clone().unwrap_or_default();
+    let Some(owner) = ctx.owner().cloned() else {
+        return view! { <p>"Please log in."</p> }.into_any();
+    };
+    let services = use_context::<Services>();
+    let owner_id = owner.owner_id();
+    let load = move || {
+        let services = services.clone();
+        async move {
+            let Some(services) = services else { return Vec::new() };
+            let Some(owner) = owner_id else { return Vec::new() };
+            bikriagent::channels::list(&services.accounts.pool, owner)
+                .await
+                .unwrap_or_default()
+        }
+    };
+    let verified = owner.email_verified;
+    view! {
+        <Title text="Channels · BikriAgent"/>
+        <crate::catalog_pages::CatalogNav/>
+        <h1>"Your channels"</h1>
+        <FlashNotice flash=flash/>
+        <p>"Connect your Facebook Page, Instagram account or WhatsApp number on Meta's own screen. "
+           "We never ask for your Facebook password."</p>
+        {if verified {
+            view! { <p><a class="button" href="/oauth/meta/start">"Connect with Facebook"</a></p> }.into_any()
+        } else {
+            view! { <p class="notice">"Confirm your email address to connect a channel."</p> }.into_any()
+        }}
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let rows = load();
+                Suspend::new(async move {
+                    let rows = rows.await;
+                    if rows.is_empty() {
+                        return view! { <p>"No channel is connected yet."</p> }.into_any();
+                    }
+                    view! {
+                        <table class="list channels">
+                            <thead><tr><th>"Channel"</th><th>"Status"</th><th></th></tr></thead>
+                            <tbody>
+                                {rows.into_iter().map(|row| {
+                                    let pause = ServerAction::<PauseChannel>::new();
+                                    let resume = ServerAction::<ResumeChannel>::new();
+                                    let disconnect = ServerAction::<DisconnectChannel>::new();
+                                    let id = row.id.to_string();
+                                    let (id1, id2) = (id.clone(), id.clone());
+                                    let status = row.status.clone();
+                                    view! {
+                                        <tr>
+                                            <td>{row.display_name}</td>
+                                            <td data-status=status.clone()>{status_text(&status)}</td>
+                                            <td class="actions">
+                                                {match status.as_str() {
+                                                    "connected" => view! {
+                                                        <ActionForm action=pause><CsrfField/><input type="hidden" name="id" value=id.clone()/>
+                                                            <button type="submit" class="button danger">"Pause auto-send"</button></ActionForm>
+                                                    }.into_any(),
+                                                    "paused" => view! {
+                                                        <ActionForm action=resume><CsrfField/><input type="hidden" name="id" value=id.clone()/>
+                                                            <button type="submit">"Resume"</button></ActionForm>
+                                                    }.into_any(),
+                                                    _ => view! { <a class="button" href="/oauth/meta/start">"Reconnect"</a> }.into_any(),
+                                                }}
+                                                <ActionForm action=disconnect><CsrfField/><input type="hidden" name="id" value=id1.clone()/>
+                                                    <button type="submit" class="button secondary">"Disconnect"</button></ActionForm>
+                                                <span hidden=true>{id2}</span>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }
+                    .into_any()
+                })
+            }}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// After Meta's screen: choose which of the granted assets to connect.
+#[component]
+pub fn ConnectPage() -> impl IntoView {
+    let ctx = request_context();
+    let flash = ctx.flash.clone().unwrap_or_default();
+    let csrf = ctx.csrf.clone().unwrap_or_default();
+    let pending = use_query_map().with_untracked(|q| q.get("pending").unwrap_or_default());
+    let owner = ctx.owner().and_then(|p| p.owner_id());
+    let services = use_context::<Services>();
+    let load = move || {
+        let services = services.clone();
+        let pending = pending.clone();
+        async move {
+            let (Some(services), Some(owner), Ok(id)) = (services, owner, pending.parse::<uuid::Uuid>()) else {
+                return None;
+            };
+            let found = bikriagent::channels::load_pending(&services.accounts.pool, &services.accounts.keys, owner, id)
+                .await
+                .ok()?;
+            Some((
+                id,
+                found
+                    .candidates
+                    .iter()
+                    .map(|c| (c.key(), c.display_name.clone()))
+                    .collect::<Vec<_>>(),
+            ))
+        }
+    };
+    view! {
+        <Title text="Choose what to connect · BikriAgent"/>
+        <h1>"Choose what to connect"</h1>
+        <FlashNotice flash=flash/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let data = load();
+                let csrf = csrf.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Some((id, candidates)) => view! {
+                            <form method="post" action="/api/connect_channels" class="stack">
+                                <input type="hidden" name="csrf_token" value=csrf/>
+                                <input type="hidden" name="pending" value=id.to_string()/>
+                                {candidates.into_iter().map(|(key, name)| view! {
+                                    <label class="inline"><input type="checkbox" name="choice" value=key checked=true/>" "{name}</label>
+                                }).collect_view()}
+                                <button type="submit">"Connect"</button>
+                            </form>
+                        }
+                        .into_any(),
+                        None => view! {
+                            <p class="notice error">"This choice has expired (it lasts 15 minutes). "
+                                <a href="/channels">"Start again"</a></p>
+                        }
+                        .into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// Public: the progress of a Meta data deletion request, by confirmation code only.
+#[component]
+pub fn DeletionStatusPage() -> impl IntoView {
+    let code = use_query_map().with_untracked(|q| q.get("code").unwrap_or_default());
+    let services = use_context::<Services>();
+    let load = move || {
+        let services = services.clone();
+        let code = code.clone();
+        async move {
+            let services = services?;
+            if code.is_empty() || code.len() > 64 {
+                return None;
+            }
+            bikriagent::channels::deletion_status(&services.accounts.pool, &code)
+                .await
+                .ok()
+                .flatten()
+        }
+    };
+    view! {
+        <Title text="Data deletion request · BikriAgent"/>
+        <h1>"Your data deletion request"</h1>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let data = load();
+                Suspend::new(async move {
+                    match data.await {
+                        Some((status, _received)) => {
+                            let text = match status.as_str() {
+                                "completed" => "Completed: the connection and the access you gave us are deleted.",
+                                "in_progress" => "In progress.",
+                                _ => "Received: we will complete it shortly.",
+                            };
+                            view! { <p class="notice" data-status=status>{text}</p> }.into_any()
+                        }
+                        None => view! { <p class="notice error">"We do not know this confirmation code."</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}

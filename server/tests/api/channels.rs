@@ -1,0 +1,515 @@
+//! Connecting channels through the fake Meta, tokens at rest, pause, and
+//! Meta's deauthorize and data deletion callbacks.
+
+use bikriagent::meta::signature::sign_request;
+use bikriagent::tenancy::OwnerId;
+use bikriagent_server::fake_meta::{FakeMeta, FakePage};
+
+use crate::helpers::{PUBLIC_URL, TestApp, browser, csrf_token, spawn_app_with};
+
+const PASSWORD: &str = "purple-river-lamp-9417";
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+async fn app_with_fake_meta() -> (TestApp, FakeMeta) {
+    let fake = FakeMeta::spawn(0, "1234567890", "test-app-secret").await.unwrap();
+    let (graph, dialog) = (fake.graph_url(), fake.dialog_url());
+    let app = spawn_app_with(move |env| {
+        env.push(("META_GRAPH_URL".into(), graph));
+        env.push(("META_DIALOG_URL".into(), dialog));
+    })
+    .await;
+    (app, fake)
+}
+
+/// A verified, logged-in owner on its own client.
+async fn verified_owner(app: &TestApp, email: &str) -> reqwest::Client {
+    let client = browser();
+    let get = |path: String| {
+        let client = client.clone();
+        async move { client.get(path).send().await.unwrap().text().await.unwrap() }
+    };
+    let token = csrf_token(&get(app.url("/signup")).await).unwrap();
+    client
+        .post(app.url("/api/signup"))
+        .form(&[
+            ("name", "Test Owner"),
+            ("email", email),
+            ("phone", "01911-000000"),
+            ("business_name", "Test Shop"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    sqlx::query("update accounts set email_verified_at = now(), status = 'active' where email = $1")
+        .bind(email)
+        .execute(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    let token = csrf_token(&get(app.url("/login")).await).unwrap();
+    let response = client
+        .post(app.url("/api/login"))
+        .form(&[("email", email), ("password", PASSWORD), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&response), "/dashboard");
+    client
+}
+
+/// Start → Meta's dialog (auto-approve) → our callback. Returns the callback response.
+async fn through_meta(app: &TestApp, client: &reqwest::Client) -> (reqwest::Response, String) {
+    let start = client.get(app.url("/oauth/meta/start")).send().await.unwrap();
+    assert_eq!(start.status(), 302);
+    let dialog = location(&start);
+    let outside = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let approved = outside.get(format!("{dialog}&auto=1")).send().await.unwrap();
+    let callback = location(&approved);
+    assert!(
+        callback.starts_with(&format!("{PUBLIC_URL}/oauth/meta/callback?")),
+        "{callback}"
+    );
+    let path = callback.trim_start_matches(PUBLIC_URL).to_owned();
+    (client.get(app.url(&path)).send().await.unwrap(), path)
+}
+
+async fn connect_all(app: &TestApp, client: &reqwest::Client) -> reqwest::Response {
+    let (callback, _) = through_meta(app, client).await;
+    let picker = location(&callback);
+    assert!(picker.starts_with("/channels/connect?pending="), "{picker}");
+    let html = client.get(app.url(&picker)).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("EAAGfake"), "no token is ever rendered");
+    let token = csrf_token(&html).unwrap();
+    let pending = picker.trim_start_matches("/channels/connect?pending=").to_owned();
+    let mut form: Vec<(String, String)> = vec![("csrf_token".into(), token), ("pending".into(), pending)];
+    let mut rest = html.as_str();
+    while let Some(i) = rest.find(r#"name="choice" value=""#) {
+        rest = &rest[i + r#"name="choice" value=""#.len()..];
+        form.push(("choice".into(), rest[..rest.find('"').unwrap()].to_owned()));
+    }
+    assert!(form.len() >= 3, "something to connect is offered: {form:?}");
+    client
+        .post(app.url("/api/connect_channels"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_full_connect_flow_through_the_fake_meta() {
+    let (app, fake) = app_with_fake_meta().await;
+    let client = verified_owner(&app, "a@example.com").await;
+    let start = client.get(app.url("/oauth/meta/start")).send().await.unwrap();
+    let dialog = location(&start);
+    assert!(dialog.starts_with(&fake.dialog_url()), "{dialog}");
+    let (callback, _) = through_meta(&app, &client).await;
+    let picker = client
+        .get(app.url(&location(&callback)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        picker.matches(r#"name="choice""#).count(),
+        4,
+        "two Pages, one Instagram account, one WhatsApp number"
+    );
+    for part in [
+        "client_id=1234567890",
+        "state=",
+        "code_challenge=",
+        "code_challenge_method=S256",
+        "pages_messaging",
+        "instagram_manage_messages",
+        "whatsapp_business_messaging",
+    ] {
+        assert!(dialog.contains(part), "{part} in {dialog}");
+    }
+    let response = connect_all(&app, &client).await;
+    assert_eq!(location(&response), "/channels");
+    let page = client
+        .get(app.url("/channels"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Rahima Fashion House (Facebook Page)"), "{page}");
+    assert!(page.contains("@rahima.fashion (Instagram)"));
+    assert!(page.contains("(WhatsApp)"));
+    assert!(!page.contains("EAAGfake"));
+    assert!(
+        fake.subscriptions().iter().any(|(id, on)| id == "1000000001" && *on),
+        "app subscribed to the Page"
+    );
+    assert!(
+        fake.subscriptions().iter().any(|(id, on)| id == "3000000001" && *on),
+        "app subscribed to the WABA"
+    );
+
+    let admin = app.db.admin_pool().await;
+    let stored: Vec<Vec<u8>> = sqlx::query_scalar("select token_enc from channels")
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 4);
+    for sealed in &stored {
+        assert!(
+            !String::from_utf8_lossy(sealed).contains("EAAG"),
+            "tokens are encrypted"
+        );
+    }
+    let events: Vec<String> = sqlx::query_scalar("select kind from security_events where kind = 'channel_connected'")
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_mismatched_reused_or_foreign_state_is_refused() {
+    let (app, _fake) = app_with_fake_meta().await;
+    let client = verified_owner(&app, "a@example.com").await;
+    // No state in the session at all.
+    let response = client
+        .get(app.url("/oauth/meta/callback?code=abc&state=forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    // A real flow, but the state altered.
+    let start = client.get(app.url("/oauth/meta/start")).send().await.unwrap();
+    let dialog = location(&start);
+    let outside = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let callback = location(&outside.get(format!("{dialog}&auto=1")).send().await.unwrap());
+    let path = callback.trim_start_matches(PUBLIC_URL).to_owned();
+    let tampered = path.replace("state=", "state=x");
+    assert_eq!(client.get(app.url(&tampered)).send().await.unwrap().status(), 400);
+    // The state was consumed by the failed attempt: the genuine one no longer works either.
+    assert_eq!(client.get(app.url(&path)).send().await.unwrap().status(), 400);
+    // Another session (another owner) cannot use a state started elsewhere.
+    let other = verified_owner(&app, "b@example.com").await;
+    let (first, path) = through_meta(&app, &client).await;
+    assert_eq!(first.status(), 302, "the genuine callback works once");
+    assert_eq!(
+        other.get(app.url(&path)).send().await.unwrap().status(),
+        400,
+        "foreign session"
+    );
+    assert_eq!(client.get(app.url(&path)).send().await.unwrap().status(), 400, "replay");
+    let mismatches: i64 =
+        sqlx::query_scalar("select count(*) from security_events where kind = 'oauth_state_mismatch'")
+            .fetch_one(&app.db.admin_pool().await)
+            .await
+            .unwrap();
+    assert_eq!(mismatches, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unverified_owner_cannot_start_connecting() {
+    let (app, _fake) = app_with_fake_meta().await;
+    let client = verified_owner(&app, "a@example.com").await;
+    sqlx::query("update accounts set email_verified_at = null")
+        .execute(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    let response = client.get(app.url("/oauth/meta/start")).send().await.unwrap();
+    assert_eq!(location(&response), "/channels");
+    assert!(
+        client
+            .get(app.url("/channels"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("Confirm your email")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_page_cannot_belong_to_two_owners() {
+    let (app, _fake) = app_with_fake_meta().await;
+    let a = verified_owner(&app, "a@example.com").await;
+    connect_all(&app, &a).await;
+    let b = verified_owner(&app, "b@example.com").await;
+    let response = connect_all(&app, &b).await;
+    assert_eq!(location(&response), "/channels");
+    let page = b.get(app.url("/channels")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("Already connected to another BikriAgent account"),
+        "{page}"
+    );
+    let admin = app.db.admin_pool().await;
+    let b_channels: i64 = sqlx::query_scalar(
+        "select count(*) from channels c join accounts a on a.id = c.owner_id where a.email = 'b@example.com'",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert_eq!(b_channels, 0);
+    let conflicts: i64 =
+        sqlx::query_scalar("select count(*) from security_events where kind = 'channel_claim_conflict'")
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+    assert_eq!(conflicts, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_decrypt_only_in_their_row_and_survive_key_rotation_with_no_plaintext_in_a_dump() {
+    let (app, fake) = app_with_fake_meta().await;
+    fake.set_pages(vec![FakePage {
+        id: "1000000009".into(),
+        name: "Unique Page".into(),
+        token: "EAAGuniqueSecretPageToken777".into(),
+        instagram: None,
+    }]);
+    let client = verified_owner(&app, "a@example.com").await;
+    connect_all(&app, &client).await;
+    let admin = app.db.admin_pool().await;
+    let (owner, channel): (uuid::Uuid, uuid::Uuid) =
+        sqlx::query_as("select owner_id, id from channels where meta_id = '1000000009'")
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+    let owner = OwnerId::from_verified(owner);
+    let config = bikriagent_server::config::Config::from_vars(app_env(&app)).unwrap();
+    let keys = bikriagent_server::startup::data_keys(&config);
+    let token = bikriagent::channels::token(&app.pool, &keys, owner, channel)
+        .await
+        .unwrap();
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(&token),
+        "EAAGuniqueSecretPageToken777"
+    );
+
+    // No plaintext token anywhere in a full dump.
+    let dump = pg_dump(&app.db.url);
+    assert!(dump.contains("channels"), "the dump ran");
+    assert!(!dump.contains("EAAGuniqueSecretPageToken777"));
+    assert!(!dump.contains("EAAGfake"));
+
+    // Rotation: new key 2 seals, key 1 still opens; after rotate-keys key 1 is not needed.
+    let new_key = [42u8; 32];
+    let rotated_keys = bikriagent::crypto::DataKeys::new(2, &new_key, &[(1, *config.data_key_bytes())]);
+    let (rotated, failed) = bikriagent::channels::rotate_keys(&app.pool, &rotated_keys)
+        .await
+        .unwrap();
+    assert_eq!((rotated, failed), (2, 0), "the Page and the WhatsApp number");
+    let only_new = bikriagent::crypto::DataKeys::new(2, &new_key, &[]);
+    let token = bikriagent::channels::token(&app.pool, &only_new, owner, channel)
+        .await
+        .unwrap();
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(&token),
+        "EAAGuniqueSecretPageToken777"
+    );
+    assert!(
+        bikriagent::channels::token(&app.pool, &keys, owner, channel)
+            .await
+            .is_err(),
+        "the old key alone no longer opens it"
+    );
+    // Copied into another row, the ciphertext does not open (AAD binds it to its row).
+    let other: uuid::Uuid = sqlx::query_scalar("select id from channels where id <> $1 limit 1")
+        .bind(channel)
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    sqlx::query("update channels set token_enc = (select token_enc from channels where id = $1) where id = $2")
+        .bind(channel)
+        .bind(other)
+        .execute(&admin)
+        .await
+        .unwrap();
+    assert!(
+        bikriagent::channels::token(&app.pool, &only_new, owner, other)
+            .await
+            .is_err()
+    );
+    let (rotated, failed) = bikriagent::channels::rotate_keys(&app.pool, &only_new).await.unwrap();
+    assert_eq!(
+        (rotated, failed),
+        (0, 0),
+        "the copied value is already under the current key: nothing to do"
+    );
+}
+
+fn app_env(app: &TestApp) -> Vec<(String, String)> {
+    app.env.clone()
+}
+
+fn pg_dump(url: &str) -> String {
+    let bindir = std::env::var("BIKRI_TEST_PG_BINDIR").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".to_owned());
+    let output = std::process::Command::new(format!("{bindir}/pg_dump"))
+        .arg("--data-only")
+        .arg("--inserts")
+        .arg(url)
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        output.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pausing_takes_effect_at_once_and_disconnect_deletes_the_token() {
+    let (app, fake) = app_with_fake_meta().await;
+    let client = verified_owner(&app, "a@example.com").await;
+    connect_all(&app, &client).await;
+    let admin = app.db.admin_pool().await;
+    let (owner, channel): (uuid::Uuid, uuid::Uuid) =
+        sqlx::query_as("select owner_id, id from channels where meta_id = '1000000001'")
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+    let owner = OwnerId::from_verified(owner);
+    let html = client
+        .get(app.url("/channels"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_token(&html).unwrap();
+    let id = channel.to_string();
+    client
+        .post(app.url("/api/pause_channel"))
+        .form(&[("id", id.as_str()), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bikriagent::channels::status(&app.pool, owner, channel).await.unwrap(),
+        "paused",
+        "the very next read sees it"
+    );
+    client
+        .post(app.url("/api/resume_channel"))
+        .form(&[("id", id.as_str()), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bikriagent::channels::status(&app.pool, owner, channel).await.unwrap(),
+        "connected"
+    );
+    client
+        .post(app.url("/api/disconnect_channel"))
+        .form(&[("id", id.as_str()), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    let (status, token_enc): (String, Option<Vec<u8>>) =
+        sqlx::query_as("select status, token_enc from channels where id = $1")
+            .bind(channel)
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+    assert_eq!(status, "disconnected");
+    assert!(token_enc.is_none(), "token deleted");
+    assert!(
+        fake.subscriptions().iter().any(|(id, on)| id == "1000000001" && !*on),
+        "unsubscribed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deauthorize_and_data_deletion_callbacks_verify_the_signed_request() {
+    let (app, fake) = app_with_fake_meta().await;
+    let client = verified_owner(&app, "a@example.com").await;
+    connect_all(&app, &client).await;
+    let user = fake.user_id();
+    let signed = sign_request(
+        b"test-app-secret",
+        &format!(r#"{{"algorithm":"HMAC-SHA256","user_id":"{user}","issued_at":1}}"#),
+    );
+    let outside = reqwest::Client::new();
+    let post = |path: &'static str, value: String| {
+        let outside = outside.clone();
+        let url = app.url(path);
+        async move {
+            outside
+                .post(url)
+                .form(&[("signed_request", value)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // Wrong secret and tampered payloads are refused.
+    let wrong = sign_request(
+        b"not-the-secret",
+        &format!(r#"{{"algorithm":"HMAC-SHA256","user_id":"{user}"}}"#),
+    );
+    assert_eq!(post("/webhooks/meta/deauthorize", wrong).await.status(), 400);
+    let tampered = format!("{}x", &signed);
+    assert_eq!(post("/webhooks/meta/deauthorize", tampered).await.status(), 400);
+    let admin = app.db.admin_pool().await;
+    let connected = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from channels where status <> 'disconnected'")
+            .fetch_one(&app.db.admin_pool().await)
+            .await
+            .unwrap()
+    };
+    assert_eq!(connected().await, 4);
+
+    // Data deletion: JSON with a status URL and a confirmation code; the page shows progress.
+    let response = post("/webhooks/meta/data-deletion", signed.clone()).await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let code = body["confirmation_code"].as_str().unwrap().to_owned();
+    assert_eq!(body["url"], format!("{PUBLIC_URL}/meta/deletion-status?code={code}"));
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = app.page(&format!("/meta/deletion-status?code={code}")).await;
+        if page.contains("Completed") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(page.contains("Completed"), "{page}");
+    assert_eq!(connected().await, 0, "the deletion disconnected the user's channels");
+    assert!(
+        app.page("/meta/deletion-status?code=unknown")
+            .await
+            .contains("We do not know this confirmation code")
+    );
+
+    // Deauthorize with the genuine signed request (after a reconnect).
+    connect_all(&app, &client).await;
+    assert_eq!(connected().await, 4);
+    assert_eq!(post("/webhooks/meta/deauthorize", signed).await.status(), 200);
+    assert_eq!(connected().await, 0);
+    let left: i64 = sqlx::query_scalar("select count(*) from channels where token_enc is not null")
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}

@@ -1,0 +1,600 @@
+//! Channels: the Pages, Instagram accounts and WhatsApp numbers an owner
+//! connected through Meta's OAuth, with their tokens encrypted at rest.
+//!
+//! A token is sealed with AES-256-GCM bound to `channel:<owner>:<channel>`,
+//! so a ciphertext copied to another row does not open. It is decrypted only
+//! to call Meta, held in a `SecretString`, never logged and never rendered.
+
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgPool;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::audit::{self, RequestMeta};
+use crate::auth::tokens::random_token;
+use crate::crypto::DataKeys;
+use crate::mail;
+use crate::meta::graph::{GraphClient, GraphError, Platform};
+use crate::tenancy::{OwnerId, begin_tenant_tx};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Refused(String),
+    #[error("stored data does not decrypt: {0}")]
+    Crypto(#[from] crate::crypto::CryptoError),
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("bad stored data: {0}")]
+    Data(String),
+}
+
+/// A connected channel as the owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct ChannelRow {
+    pub id: Uuid,
+    pub platform: String,
+    pub meta_id: String,
+    pub display_name: String,
+    pub status: String,
+    pub connected_at: OffsetDateTime,
+}
+
+/// Something the owner granted that can be connected.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Candidate {
+    pub platform: Platform,
+    pub meta_id: String,
+    pub parent_id: Option<String>,
+    pub display_name: String,
+    /// Page token (Messenger, Instagram) or the user token (WhatsApp).
+    pub token: String,
+}
+
+impl std::fmt::Debug for Candidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Candidate")
+            .field("platform", &self.platform)
+            .field("meta_id", &self.meta_id)
+            .field("display_name", &self.display_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Candidate {
+    /// The value of its checkbox: `<platform>:<meta id>`.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.platform.as_str(), self.meta_id)
+    }
+}
+
+/// What the OAuth callback found, kept sealed until the owner picks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pending {
+    pub meta_user_id: String,
+    pub candidates: Vec<Candidate>,
+}
+
+pub const PENDING_TTL: Duration = Duration::minutes(15);
+
+fn token_context(owner: OwnerId, channel: Uuid) -> String {
+    format!("channel:{owner}:{channel}")
+}
+
+fn pending_context(owner: OwnerId, id: Uuid) -> String {
+    format!("pending:{owner}:{id}")
+}
+
+/// Keeps the callback's findings (tokens included) sealed for [`PENDING_TTL`].
+pub async fn save_pending(
+    pool: &PgPool,
+    keys: &DataKeys,
+    owner: OwnerId,
+    pending: &Pending,
+) -> Result<Uuid, ChannelError> {
+    let id = Uuid::new_v4();
+    let plain = serde_json::to_vec(pending).map_err(|e| ChannelError::Data(e.to_string()))?;
+    let sealed = keys.seal(&plain, &pending_context(owner, id));
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    sqlx::query("delete from pending_connections where owner_id = $1 and expires_at < now()")
+        .bind(owner.as_uuid())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("insert into pending_connections (id, owner_id, data_enc, expires_at) values ($1, $2, $3, now() + $4)")
+        .bind(id)
+        .bind(owner.as_uuid())
+        .bind(sealed)
+        .bind(PENDING_TTL)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn load_pending(pool: &PgPool, keys: &DataKeys, owner: OwnerId, id: Uuid) -> Result<Pending, ChannelError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let sealed: Option<Vec<u8>> = sqlx::query_scalar(
+        "select data_enc from pending_connections where id = $1 and owner_id = $2 and expires_at > now()",
+    )
+    .bind(id)
+    .bind(owner.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let plain = keys.open(&sealed.ok_or(ChannelError::NotFound)?, &pending_context(owner, id))?;
+    serde_json::from_slice(&plain).map_err(|e| ChannelError::Data(e.to_string()))
+}
+
+/// What connecting did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ConnectOutcome {
+    pub connected: Vec<String>,
+    /// Names refused because another BikriAgent account holds them.
+    pub refused: Vec<String>,
+}
+
+/// Connects the chosen candidates of a pending connection: stores each with
+/// its sealed token and subscribes our app to its webhooks. A Meta id held by
+/// another owner is refused and recorded as a security event for staff.
+pub async fn connect(
+    pool: &PgPool,
+    keys: &DataKeys,
+    graph: &GraphClient,
+    owner: OwnerId,
+    pending_id: Uuid,
+    chosen: &[String],
+    meta: &RequestMeta,
+) -> Result<ConnectOutcome, ChannelError> {
+    let pending = load_pending(pool, keys, owner, pending_id).await?;
+    let mut outcome = ConnectOutcome::default();
+    for candidate in pending.candidates.iter().filter(|c| chosen.contains(&c.key())) {
+        let holder: Option<(Uuid, Uuid)> = sqlx::query_as("select channel_id, owner_id from channel_holder($1, $2)")
+            .bind(candidate.platform.as_str())
+            .bind(&candidate.meta_id)
+            .fetch_optional(pool)
+            .await?;
+        if let Some((_, holder_owner)) = holder
+            && holder_owner != owner.as_uuid()
+        {
+            audit::record(
+                pool,
+                "channel_claim_conflict",
+                Some(owner.as_uuid()),
+                Some(owner.as_uuid()),
+                meta,
+                json!({ "platform": candidate.platform.as_str(), "meta_id": candidate.meta_id, "held_by": holder_owner }),
+            )
+            .await?;
+            outcome.refused.push(candidate.display_name.clone());
+            continue;
+        }
+        let token = SecretString::from(candidate.token.clone());
+        match candidate.platform {
+            Platform::Messenger => graph.subscribe_page(&candidate.meta_id, &token).await?,
+            Platform::Instagram => {
+                // Instagram messages reach apps subscribed on the linked Page.
+                if let Some(page) = &candidate.parent_id {
+                    graph.subscribe_page(page, &token).await?;
+                }
+            }
+            Platform::Whatsapp => {
+                if let Some(waba) = &candidate.parent_id {
+                    graph.subscribe_waba(waba, &token).await?;
+                }
+            }
+        }
+        let channel_id = holder.map(|(id, _)| id).unwrap_or_else(Uuid::new_v4);
+        let sealed = keys.seal(token.expose_secret().as_bytes(), &token_context(owner, channel_id));
+        let mut tx = begin_tenant_tx(pool, owner).await?;
+        let saved = sqlx::query(
+            "insert into channels (id, owner_id, platform, meta_id, parent_id, display_name, token_enc, status, meta_user_id) \
+             values ($1, $2, $3, $4, $5, $6, $7, 'connected', $8) \
+             on conflict (id) do update set token_enc = excluded.token_enc, display_name = excluded.display_name, \
+                 status = 'connected', meta_user_id = excluded.meta_user_id, updated_at = now(), disconnected_at = null",
+        )
+        .bind(channel_id)
+        .bind(owner.as_uuid())
+        .bind(candidate.platform.as_str())
+        .bind(&candidate.meta_id)
+        .bind(&candidate.parent_id)
+        .bind(&candidate.display_name)
+        .bind(sealed)
+        .bind(&pending.meta_user_id)
+        .execute(&mut *tx)
+        .await;
+        match saved {
+            Ok(_) => {
+                audit::record(
+                    &mut *tx,
+                    "channel_connected",
+                    Some(owner.as_uuid()),
+                    Some(owner.as_uuid()),
+                    meta,
+                    json!({ "platform": candidate.platform.as_str(), "meta_id": candidate.meta_id }),
+                )
+                .await?;
+                tx.commit().await?;
+                outcome.connected.push(candidate.display_name.clone());
+            }
+            // Another owner connected it a moment ago: the unique index decides.
+            Err(sqlx::Error::Database(db)) if db.constraint() == Some("channels_one_owner") => {
+                drop(tx);
+                audit::record(
+                    pool,
+                    "channel_claim_conflict",
+                    Some(owner.as_uuid()),
+                    Some(owner.as_uuid()),
+                    meta,
+                    json!({ "platform": candidate.platform.as_str(), "meta_id": candidate.meta_id }),
+                )
+                .await?;
+                outcome.refused.push(candidate.display_name.clone());
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    sqlx::query("delete from pending_connections where id = $1 and owner_id = $2")
+        .bind(pending_id)
+        .bind(owner.as_uuid())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+pub async fn list(pool: &PgPool, owner: OwnerId) -> Result<Vec<ChannelRow>, ChannelError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let rows = sqlx::query_as(
+        "select id, platform, meta_id, display_name, status, connected_at from channels \
+          where owner_id = $1 and status <> 'disconnected' order by connected_at",
+    )
+    .bind(owner.as_uuid())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// The current status, read from the database each time (no cache that could lag a pause).
+pub async fn status(pool: &PgPool, owner: OwnerId, channel: Uuid) -> Result<String, ChannelError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let status: Option<String> = sqlx::query_scalar("select status from channels where id = $1 and owner_id = $2")
+        .bind(channel)
+        .bind(owner.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    status.ok_or(ChannelError::NotFound)
+}
+
+/// Pauses or resumes automatic replies on a channel, at once.
+pub async fn set_paused(
+    pool: &PgPool,
+    owner: OwnerId,
+    channel: Uuid,
+    paused: bool,
+    actor: Uuid,
+    meta: &RequestMeta,
+) -> Result<(), ChannelError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let (from, to) = if paused {
+        ("connected", "paused")
+    } else {
+        ("paused", "connected")
+    };
+    let changed = sqlx::query(
+        "update channels set status = $4, updated_at = now() where id = $1 and owner_id = $2 and status = $3",
+    )
+    .bind(channel)
+    .bind(owner.as_uuid())
+    .bind(from)
+    .bind(to)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        let exists: bool = sqlx::query_scalar("select exists(select 1 from channels where id = $1 and owner_id = $2)")
+            .bind(channel)
+            .bind(owner.as_uuid())
+            .fetch_one(&mut *tx)
+            .await?;
+        return if exists { Ok(()) } else { Err(ChannelError::NotFound) };
+    }
+    let kind = if paused { "channel_paused" } else { "channel_resumed" };
+    audit::record(
+        &mut *tx,
+        kind,
+        Some(owner.as_uuid()),
+        Some(actor),
+        meta,
+        json!({ "channel": channel }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The decrypted token of a channel that may send.
+pub async fn token(
+    pool: &PgPool,
+    keys: &DataKeys,
+    owner: OwnerId,
+    channel: Uuid,
+) -> Result<SecretString, ChannelError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let sealed: Option<Option<Vec<u8>>> =
+        sqlx::query_scalar("select token_enc from channels where id = $1 and owner_id = $2")
+            .bind(channel)
+            .bind(owner.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?;
+    tx.commit().await?;
+    let sealed = sealed.flatten().ok_or(ChannelError::NotFound)?;
+    let plain = keys.open(&sealed, &token_context(owner, channel))?;
+    String::from_utf8(plain)
+        .map(SecretString::from)
+        .map_err(|e| ChannelError::Data(e.to_string()))
+}
+
+/// Disconnects: unsubscribes our app (best effort), deletes the token.
+pub async fn disconnect(
+    pool: &PgPool,
+    keys: &DataKeys,
+    graph: Option<&GraphClient>,
+    owner: OwnerId,
+    channel: Uuid,
+    actor: Option<Uuid>,
+    meta: &RequestMeta,
+) -> Result<(), ChannelError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+        "select platform, meta_id, parent_id from channels where id = $1 and owner_id = $2 and status <> 'disconnected'",
+    )
+    .bind(channel)
+    .bind(owner.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let (platform, meta_id, parent) = row.ok_or(ChannelError::NotFound)?;
+    if let Some(graph) = graph
+        && let Ok(token) = token(pool, keys, owner, channel).await
+    {
+        let page = if platform == "messenger" {
+            Some(meta_id.clone())
+        } else if platform == "instagram" {
+            parent
+        } else {
+            None
+        };
+        if let Some(page) = page
+            && let Err(error) = graph.unsubscribe_page(&page, &token).await
+        {
+            tracing::warn!(%error, channel = %channel, "could not unsubscribe from the Page; deleting the token anyway");
+        }
+    }
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    sqlx::query(
+        "update channels set status = 'disconnected', token_enc = null, disconnected_at = now(), updated_at = now() \
+          where id = $1 and owner_id = $2",
+    )
+    .bind(channel)
+    .bind(owner.as_uuid())
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut *tx,
+        "channel_disconnected",
+        Some(owner.as_uuid()),
+        actor,
+        meta,
+        json!({ "channel": channel, "meta_id": meta_id }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Meta said the token no longer works: mark the channel and tell the owner once.
+pub async fn mark_token_invalid(
+    pool: &PgPool,
+    owner: OwnerId,
+    channel: Uuid,
+    public_url: &str,
+) -> Result<(), ChannelError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let name: Option<String> = sqlx::query_scalar(
+        "update channels set status = 'token_invalid', updated_at = now() \
+          where id = $1 and owner_id = $2 and status in ('connected', 'paused') returning display_name",
+    )
+    .bind(channel)
+    .bind(owner.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let Some(name) = name else { return Ok(()) };
+    let email: String = sqlx::query_scalar("select email from accounts where id = $1")
+        .bind(owner.as_uuid())
+        .fetch_one(pool)
+        .await?;
+    let mut tx = pool.begin().await?;
+    audit::record(
+        &mut *tx,
+        "channel_token_invalid",
+        Some(owner.as_uuid()),
+        None,
+        &RequestMeta::default(),
+        json!({ "channel": channel }),
+    )
+    .await?;
+    mail::enqueue(
+        &mut tx,
+        Some(owner.as_uuid()),
+        "channel_token_invalid",
+        &email,
+        &format!("Reconnect {name} to BikriAgent"),
+        &format!(
+            "Meta told us the connection to {name} no longer works (the access was removed or expired), so \
+             BikriAgent cannot answer there.\n\nReconnect it on {public_url}/channels"
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Meta's Deauthorize callback: disconnect everything this Meta user granted.
+pub async fn deauthorize(pool: &PgPool, keys: &DataKeys, meta_user_id: &str) -> Result<usize, ChannelError> {
+    let channels: Vec<(Uuid, Uuid)> = sqlx::query_as("select channel_id, owner_id from channels_of_meta_user($1)")
+        .bind(meta_user_id)
+        .fetch_all(pool)
+        .await?;
+    for (channel, owner) in &channels {
+        disconnect(
+            pool,
+            keys,
+            None,
+            OwnerId::from_verified(*owner),
+            *channel,
+            None,
+            &RequestMeta::default(),
+        )
+        .await?;
+    }
+    Ok(channels.len())
+}
+
+/// Records Meta's Data Deletion Request and queues its work; returns the confirmation code.
+pub async fn request_deletion(pool: &PgPool, meta_user_id: &str) -> Result<String, ChannelError> {
+    let code = random_token()[..20].to_owned();
+    let mut tx = pool.begin().await?;
+    sqlx::query("insert into meta_deletion_requests (confirmation_code, meta_user_id) values ($1, $2)")
+        .bind(&code)
+        .bind(meta_user_id)
+        .execute(&mut *tx)
+        .await?;
+    crate::jobs::enqueue(
+        &mut *tx,
+        META_DELETION_JOB,
+        &json!({ "code": code }),
+        Some(&format!("meta-deletion:{code}")),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(code)
+}
+
+pub const META_DELETION_JOB: &str = "meta_data_deletion";
+
+/// The deletion job: disconnect the user's channels (tokens deleted) and
+/// forget which Meta user granted them.
+pub async fn run_deletion(pool: &PgPool, keys: &DataKeys, code: &str) -> Result<(), ChannelError> {
+    let user: Option<String> = sqlx::query_scalar(
+        "update meta_deletion_requests set status = 'in_progress' where confirmation_code = $1 and status <> 'completed' \
+         returning meta_user_id",
+    )
+    .bind(code)
+    .fetch_optional(pool)
+    .await?;
+    let Some(user) = user else { return Ok(()) };
+    let channels: Vec<(Uuid, Uuid)> = sqlx::query_as("select channel_id, owner_id from channels_of_meta_user($1)")
+        .bind(&user)
+        .fetch_all(pool)
+        .await?;
+    for (channel, owner) in &channels {
+        let owner = OwnerId::from_verified(*owner);
+        disconnect(pool, keys, None, owner, *channel, None, &RequestMeta::default()).await?;
+        let mut tx = begin_tenant_tx(pool, owner).await?;
+        sqlx::query("update channels set meta_user_id = null where id = $1 and owner_id = $2")
+            .bind(channel)
+            .bind(owner.as_uuid())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    sqlx::query(
+        "update meta_deletion_requests set status = 'completed', completed_at = now() where confirmation_code = $1",
+    )
+    .bind(code)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The public status of a deletion request, by confirmation code only.
+pub async fn deletion_status(pool: &PgPool, code: &str) -> Result<Option<(String, OffsetDateTime)>, ChannelError> {
+    Ok(
+        sqlx::query_as("select status, received_at from meta_deletion_requests where confirmation_code = $1")
+            .bind(code)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+/// Re-encrypts every channel token and TOTP secret under the current key.
+/// Runs owner by owner in tenant transactions, so it needs no RLS bypass.
+/// Returns (re-encrypted, could not be opened); a value that does not open is
+/// left as it is and reported, so one bad row never stops a rotation.
+pub async fn rotate_keys(pool: &PgPool, keys: &DataKeys) -> Result<(usize, usize), ChannelError> {
+    let owners: Vec<Uuid> = sqlx::query_scalar("select id from accounts").fetch_all(pool).await?;
+    let mut rotated = 0;
+    let mut failed = 0;
+    for owner_uuid in owners {
+        let owner = OwnerId::from_verified(owner_uuid);
+        let mut tx = begin_tenant_tx(pool, owner).await?;
+        let rows: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
+            "select id, token_enc from channels where owner_id = $1 and token_enc is not null for update",
+        )
+        .bind(owner_uuid)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (channel, sealed) in rows {
+            if !keys.is_stale(&sealed) {
+                continue;
+            }
+            let context = token_context(owner, channel);
+            let Ok(plain) = keys.open(&sealed, &context) else {
+                tracing::warn!(channel = %channel, "a channel token does not open with the configured keys");
+                failed += 1;
+                continue;
+            };
+            let resealed = keys.seal(&plain, &context);
+            sqlx::query("update channels set token_enc = $2 where id = $1")
+                .bind(channel)
+                .bind(resealed)
+                .execute(&mut *tx)
+                .await?;
+            rotated += 1;
+        }
+        tx.commit().await?;
+    }
+    let totp: Vec<(Uuid, Vec<u8>)> =
+        sqlx::query_as("select id, totp_secret_enc from accounts where totp_secret_enc is not null")
+            .fetch_all(pool)
+            .await?;
+    for (account, sealed) in totp {
+        if !keys.is_stale(&sealed) {
+            continue;
+        }
+        let context = format!("totp:{account}");
+        let Ok(plain) = keys.open(&sealed, &context) else {
+            tracing::warn!(account = %account, "a TOTP secret does not open with the configured keys");
+            failed += 1;
+            continue;
+        };
+        let resealed = keys.seal(&plain, &context);
+        sqlx::query("update accounts set totp_secret_enc = $2 where id = $1")
+            .bind(account)
+            .bind(resealed)
+            .execute(pool)
+            .await?;
+        rotated += 1;
+    }
+    Ok((rotated, failed))
+}
