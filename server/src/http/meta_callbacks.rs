@@ -28,14 +28,19 @@ pub fn router() -> Router<AppState> {
 fn verify(state: &AppState, form: &HashMap<String, String>) -> Option<SignedRequest> {
     let now = state.services.clock.now().unix_timestamp();
     let raw = form.get("signed_request").map(String::as_str).unwrap_or("");
-    verify_signed_request(state.config.meta_app_secret.expose_secret().as_bytes(), raw, now).map_err(|error| {
-        tracing::warn!(security_event = "meta_signed_request_refused", %error, "refused a Meta callback");
-        (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({ "error": "invalid signed_request" })),
-        )
-            .into_response()
-    })
+    verify_signed_request(state.config.meta_app_secret.expose_secret().as_bytes(), raw, now)
+        .inspect_err(|error| {
+            tracing::warn!(security_event = "meta_signed_request_refused", %error, "refused a Meta callback");
+        })
+        .ok()
+}
+
+fn refused() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(serde_json::json!({ "error": "invalid signed_request" })),
+    )
+        .into_response()
 }
 
 async fn deauthorize(State(state): State<AppState>, Form(form): Form<HashMap<String, String>>) -> Response {
