@@ -42,6 +42,7 @@ MAILBOX="$WORK/mailbox"
 APPLOG="$WORK/app.log"
 mkdir -p "$MAILBOX"
 APP_PID=""
+META_PID=""
 OWN_PG=""
 EXTERNAL_DB=""
 ADMIN_URL=""
@@ -53,6 +54,7 @@ psql_bin() {
 }
 
 cleanup() {
+  if [ -n "$META_PID" ]; then kill "$META_PID" 2>/dev/null || true; fi
   local rc=$?
   set +e
   if [ -n "$APP_PID" ] && kill -0 "$APP_PID" 2>/dev/null; then
@@ -120,6 +122,17 @@ else
   EXTERNAL_DB=$DB_NAME
 fi
 
+# --- the fake Meta (Login dialog, Graph API) -----------------------------------------
+META_PORT=$(pg_free_port)
+env -i PATH="$PATH" HOME="${HOME:-/root}" META_APP_ID=1234567890 META_APP_SECRET=x \
+  "$BIN" dev-meta --port "$META_PORT" >"$WORK/dev-meta.log" 2>&1 &
+META_PID=$!
+for _ in $(seq 1 80); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$META_PORT/v21.0/me" || true)
+  if [ "$code" != 000 ]; then break; fi
+  sleep 0.25
+done
+
 # --- the app -----------------------------------------------------------------------
 APP_PORT=$(pg_free_port)
 BASE_URL="http://127.0.0.1:$APP_PORT"
@@ -132,7 +145,8 @@ env -i PATH="$PATH" HOME="${HOME:-/root}" RUST_BACKTRACE=1 NO_COLOR=1 \
   BIKRI_ADDR="127.0.0.1:$APP_PORT" BIKRI_PUBLIC_URL="$BASE_URL" \
   BIKRI_MAILBOX_DIR="$MAILBOX" \
   BIKRI_DATA_KEY="$(head -c 32 /dev/urandom | base64)" \
-  META_APP_SECRET=x META_VERIFY_TOKEN=y \
+  META_APP_ID=1234567890 META_APP_SECRET=x META_VERIFY_TOKEN=y \
+  META_GRAPH_URL="http://127.0.0.1:$META_PORT/v21.0" META_DIALOG_URL="http://127.0.0.1:$META_PORT/v21.0/dialog/oauth" \
   "$BIN" serve >"$APPLOG" 2>&1 &
 APP_PID=$!
 

@@ -15,6 +15,7 @@ Checks (each counted in the closing "N passed, N failed" line):
   journey              signup -> verify via the mailbox -> login -> dashboard
                        -> logout -> the dashboard redirects to login
   catalog              create a product, edit its price, see it listed
+  channels             connect a Page through the fake Meta dialog, pause it
   no_script            no visited page contains a <script element
   no_csp_violations    the browser log has no Content Security Policy errors
 """
@@ -295,6 +296,29 @@ def test_catalog(b):
     b.screenshot("catalog.png")
 
 
+def test_channels(b):
+    """Connect a Page through the (fake) Meta Login dialog, then pause it."""
+    b.get("/channels", "channels")
+    link = b.driver.find_element(By.LINK_TEXT, "Connect with Facebook")
+    link.click()
+    WebDriverWait(b.driver, WAIT).until(lambda d: "/dialog/oauth" in d.current_url)
+    check("BikriAgent" in b.text(), "the fake Meta dialog does not name the app")
+    b.screenshot("meta-dialog.png")
+    b.driver.find_element(By.ID, "continue").click()
+    WebDriverWait(b.driver, WAIT).until(lambda d: b.path() == "/channels/connect")
+    b.record("choose channels")
+    check("Rahima Fashion House (Facebook Page)" in b.text(), "the granted Page is not offered")
+    b.submit("Connect", "channels connected", "/channels")
+    body = b.text()
+    check("Connected:" in body and "Rahima Fashion House (Facebook Page)" in body, "the Page is not listed as connected")
+    check("EAAG" not in b.driver.page_source, "a token reached the page")
+    b.screenshot("channels.png")
+    buttons = b.driver.find_elements(By.XPATH, "//button[normalize-space()='Pause auto-send']")
+    check(buttons, "no Pause auto-send button")
+    b.submit("Pause auto-send", "channel paused", "/channels")
+    check("Automatic replies are paused" in b.text(), "pausing did not confirm")
+
+
 def test_no_script(b):
     check(b.pages, "no page was visited")
     bad = [f"{label} ({url})" for label, url, has_script in b.pages if has_script]
@@ -335,6 +359,7 @@ def main():
             test_signup_validation,
             test_journey,
             test_catalog,
+            test_channels,
             test_no_script,
             test_no_csp_violations,
         ]
