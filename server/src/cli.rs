@@ -22,6 +22,8 @@ commands:
             create a staff or admin account; the password is read from
             BIKRI_STAFF_PASSWORD or from the first line of standard input
   seed-demo create the demo owner (development mode only)
+  classify  read one customer message per line on standard input and print
+            one JSON object per line with risk, categories and language
   rotate-keys
             re-encrypt every stored token and secret under BIKRI_DATA_KEY
             (older keys listed in BIKRI_OLD_DATA_KEYS)
@@ -41,6 +43,7 @@ pub enum Command {
     CreateStaff { email: String, role: String, name: String },
     SeedDemo,
     RotateKeys,
+    Classify,
     DevMeta { port: u16 },
     Help,
 }
@@ -54,6 +57,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("help" | "--help" | "-h") => Ok(Command::Help),
         Some("seed-demo") => Ok(Command::SeedDemo),
         Some("rotate-keys") => Ok(Command::RotateKeys),
+        Some("classify") => Ok(Command::Classify),
         Some("dev-meta") => match args.get(1).map(String::as_str) {
             None => Ok(Command::DevMeta { port: 3001 }),
             Some("--port") => {
@@ -102,6 +106,9 @@ pub fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
+    if command == Command::Classify {
+        return classify_stdin();
+    }
     if let Command::DevMeta { port } = command {
         telemetry::init(telemetry::format_from_env());
         return dev_meta(port);
@@ -136,6 +143,24 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `bikriagent classify`: the offline risk classifier over standard input.
+fn classify_stdin() -> ExitCode {
+    use std::io::{BufRead as _, Write as _};
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else {
+            eprintln!("bikriagent classify: standard input is not UTF-8 text");
+            return ExitCode::from(2);
+        };
+        let classification = bikriagent::pipeline::classifier::classify(&line);
+        if writeln!(out, "{}", classification.to_json_line()).is_err() {
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 /// Runs the fake Meta until Ctrl-C (no database needed).
@@ -174,7 +199,7 @@ fn dev_meta(port: u16) -> ExitCode {
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
-        Command::Help | Command::DevMeta { .. } => Ok(()),
+        Command::Help | Command::DevMeta { .. } | Command::Classify => Ok(()),
         Command::RotateKeys => {
             startup::migrate(&config).await.map_err(|e| e.to_string())?;
             let pool = db::connect_app_pool(config.database_url.expose_secret(), 2)

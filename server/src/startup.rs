@@ -59,12 +59,28 @@ pub fn job_registry(pool: &PgPool, config: &Arc<Config>) -> Registry {
     let transport = mail_transport(config);
     let mail_pool = pool.clone();
     let deletion_pool = pool.clone();
+    let inbound_pool = pool.clone();
     let keys = data_keys(config);
     Registry::new()
         .on(mail::SEND_MAIL_JOB, move |job| {
             let pool = mail_pool.clone();
             let transport = transport.clone();
             async move { mail::send_job(&pool, &transport, &job.payload).await }
+        })
+        .on(bikriagent::ingest::PROCESS_INBOUND_JOB, move |job| {
+            let pool = inbound_pool.clone();
+            async move {
+                let id = job
+                    .payload
+                    .get("id")
+                    .and_then(|v| v.as_str())
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| bikriagent::jobs::JobError::Permanent("no message id".into()))?;
+                bikriagent::ingest::resolve(&pool, id)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| bikriagent::jobs::JobError::Retry(e.to_string()))
+            }
         })
         .on(bikriagent::channels::META_DELETION_JOB, move |job| {
             let pool = deletion_pool.clone();

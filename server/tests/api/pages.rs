@@ -43,3 +43,11 @@ fn assets_have_content_hashed_names() {
     assert!(hash.chars().all(|c| c.is_ascii_hexdigit()));
     assert!(bikriagent_app::assets::by_name("favicon.svg").is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_favicon_is_served_where_browsers_look_for_it() {
+    let app = crate::helpers::spawn_app().await;
+    let response = app.get("/favicon.ico").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/svg+xml");
+}

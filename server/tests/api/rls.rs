@@ -22,6 +22,14 @@ const GLOBAL_TABLES: &[(&str, &str)] = &[
     ("recovery_codes", "staff second factor, used before a session exists"),
     ("security_events", "platform audit log, read by staff"),
     (
+        "inbound_messages",
+        "stored before the owner is known; text encrypted; a worker moves it to the owner",
+    ),
+    (
+        "webhook_inspection",
+        "malformed or unknown deliveries kept for staff, encrypted",
+    ),
+    (
         "meta_deletion_requests",
         "Meta's callback, keyed by Meta user and confirmation code, before any owner is known",
     ),

@@ -1,0 +1,274 @@
+//! Meta webhook ingest: signatures, durable idempotent storage, inspection,
+//! 503 when the database is down, and channel resolution.
+
+use std::time::Duration;
+
+use bikriagent::meta::signature::hub_signature;
+
+use crate::helpers::{TestApp, spawn_app};
+
+const SECRET: &[u8] = b"test-app-secret";
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../shared/meta-samples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("sample")
+}
+
+async fn deliver(app: &TestApp, body: &[u8], signature: Option<String>) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url("/webhooks/meta"))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(signature) = signature {
+        request = request.header("x-hub-signature-256", signature);
+    }
+    request.send().await.unwrap()
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("select count(*) from {table}"))
+        .fetch_one(&app.db.admin_pool().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signature_table_over_http() {
+    let app = spawn_app().await;
+    let body = sample("messenger_text.json");
+    let good = hub_signature(SECRET, &body);
+    let mut flipped = body.clone();
+    flipped[12] ^= 1;
+    let cases: Vec<(&str, Vec<u8>, Option<String>)> = vec![
+        (
+            "wrong secret",
+            body.clone(),
+            Some(hub_signature(b"other-secret", &body)),
+        ),
+        ("flipped byte", flipped, Some(good.clone())),
+        ("missing header", body.clone(), None),
+        ("wrong prefix", body.clone(), Some(good.replace("sha256=", "sha1="))),
+    ];
+    for (what, body, signature) in cases {
+        assert_eq!(deliver(&app, &body, signature).await.status(), 401, "{what}");
+    }
+    assert_eq!(count(&app, "inbound_messages").await, 0, "nothing stored");
+    assert_eq!(count(&app, "webhook_inspection").await, 0);
+    let ok = deliver(&app, &body, Some(good)).await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "EVENT_RECEIVED");
+    assert_eq!(count(&app, "inbound_messages").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_store_one_message_and_bodies_are_encrypted() {
+    let app = spawn_app().await;
+    let body = sample("messenger_batch_two_messages.json");
+    for _ in 0..3 {
+        assert_eq!(
+            deliver(&app, &body, Some(hub_signature(SECRET, &body))).await.status(),
+            200
+        );
+    }
+    assert_eq!(
+        count(&app, "inbound_messages").await,
+        3,
+        "three messages, stored once each"
+    );
+    let jobs: i64 = sqlx::query_scalar("select count(*) from jobs where kind = 'process_inbound'")
+        .fetch_one(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    assert_eq!(jobs, 3, "one processing job per message");
+    let channels: Vec<String> = sqlx::query_scalar("select distinct channel_meta_id from inbound_messages")
+        .fetch_all(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    assert_eq!(channels.len(), 2, "each message tied to its own Page");
+    let text = String::from_utf8(sample("messenger_text.json")).unwrap();
+    let start = text.find("\"text\":\"").unwrap() + 8;
+    let message_text = &text[start..start + text[start..].find('"').unwrap()];
+    let one = sample("messenger_text.json");
+    deliver(&app, &one, Some(hub_signature(SECRET, &one))).await;
+    let raw: Vec<Option<Vec<u8>>> = sqlx::query_scalar("select body_enc from inbound_messages")
+        .fetch_all(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    for sealed in raw.into_iter().flatten() {
+        assert!(
+            !String::from_utf8_lossy(&sealed).contains(message_text),
+            "message text encrypted at rest"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn echoes_receipts_reactions_are_ignored_unknown_and_malformed_are_kept() {
+    let app = spawn_app().await;
+    for name in [
+        "messenger_echo.json",
+        "messenger_delivery_read.json",
+        "messenger_reaction.json",
+        "whatsapp_status.json",
+    ] {
+        let body = sample(name);
+        assert_eq!(
+            deliver(&app, &body, Some(hub_signature(SECRET, &body))).await.status(),
+            200,
+            "{name}"
+        );
+    }
+    assert_eq!(count(&app, "inbound_messages").await, 0);
+    assert_eq!(count(&app, "webhook_inspection").await, 0);
+    let unknown = sample("unknown_object.json");
+    assert_eq!(
+        deliver(&app, &unknown, Some(hub_signature(SECRET, &unknown)))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(count(&app, "webhook_inspection").await, 1, "unknown shape kept");
+    let malformed = b"{\"object\": \"page\", \"entry\": [".to_vec();
+    assert_eq!(
+        deliver(&app, &malformed, Some(hub_signature(SECRET, &malformed)))
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(count(&app, "webhook_inspection").await, 2, "malformed kept");
+    for name in [
+        "instagram_text.json",
+        "whatsapp_text.json",
+        "messenger_attachment.json",
+        "messenger_postback.json",
+    ] {
+        let body = sample(name);
+        assert_eq!(
+            deliver(&app, &body, Some(hub_signature(SECRET, &body))).await.status(),
+            200,
+            "{name}"
+        );
+    }
+    let platforms: Vec<String> = sqlx::query_scalar("select platform from inbound_messages order by platform")
+        .fetch_all(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    assert_eq!(platforms, vec!["instagram", "messenger", "messenger", "whatsapp"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_answers_503_so_meta_retries() {
+    let app = spawn_app().await;
+    let admin = sqlx::PgPool::connect(&crate::helpers::server_url()).await.unwrap();
+    sqlx::query(&format!("alter database {} allow_connections false", app.db.name))
+        .execute(&admin)
+        .await
+        .unwrap();
+    sqlx::query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1")
+        .bind(&app.db.name)
+        .execute(&admin)
+        .await
+        .unwrap();
+    let body = sample("messenger_text.json");
+    let response = deliver(&app, &body, Some(hub_signature(SECRET, &body))).await;
+    assert_eq!(response.status(), 503);
+    sqlx::query(&format!("alter database {} allow_connections true", app.db.name))
+        .execute(&admin)
+        .await
+        .unwrap();
+    // Meta's retry then lands.
+    let mut status = 0;
+    for _ in 0..50 {
+        status = deliver(&app, &body, Some(hub_signature(SECRET, &body)))
+            .await
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200);
+    assert_eq!(count(&app, "inbound_messages").await, 1);
+    admin.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_resolve_to_exactly_one_active_owner_or_stop() {
+    let app = spawn_app().await;
+    let admin = app.db.admin_pool().await;
+    // The Page of messenger_text.json.
+    let text = String::from_utf8(sample("messenger_text.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let page_id = json["entry"][0]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| json["entry"][0]["id"].to_string());
+    let owner: uuid::Uuid = sqlx::query_scalar(
+        "insert into accounts (email, name, password_hash, status) values ('o@example.com', 'O', 'x', 'active') returning id",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+
+    let wait_for_state = |expected: &'static str| {
+        let admin = admin.clone();
+        async move {
+            let mut state = String::new();
+            for _ in 0..100 {
+                state = sqlx::query_scalar("select state from inbound_messages order by received_at desc limit 1")
+                    .fetch_one(&admin)
+                    .await
+                    .unwrap_or_default();
+                if state == expected {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            state
+        }
+    };
+
+    // No channel: stops, with a security event.
+    deliver(&app, text.as_bytes(), Some(hub_signature(SECRET, text.as_bytes()))).await;
+    assert_eq!(wait_for_state("unmatched").await, "unmatched");
+    let events: i64 = sqlx::query_scalar("select count(*) from security_events where kind = 'unmatched_channel'")
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert_eq!(events, 1);
+
+    // Connected channel of an active owner: matched to that owner.
+    sqlx::query(
+        "insert into channels (id, owner_id, platform, meta_id, display_name, token_enc) \
+         values (gen_random_uuid(), $1, 'messenger', $2, 'Page', '\\x00')",
+    )
+    .bind(owner)
+    .bind(&page_id)
+    .execute(&admin)
+    .await
+    .unwrap();
+    let second = text.replace("\"mid\":\"", "\"mid\":\"second-");
+    deliver(&app, second.as_bytes(), Some(hub_signature(SECRET, second.as_bytes()))).await;
+    assert_eq!(wait_for_state("matched").await, "matched");
+    let resolved: Option<uuid::Uuid> =
+        sqlx::query_scalar("select owner_id_resolved from inbound_messages where state = 'matched'")
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+    assert_eq!(resolved, Some(owner));
+
+    // Suspended owner: stops again.
+    sqlx::query("update accounts set status = 'suspended' where id = $1")
+        .bind(owner)
+        .execute(&admin)
+        .await
+        .unwrap();
+    let third = text.replace("\"mid\":\"", "\"mid\":\"third-");
+    deliver(&app, third.as_bytes(), Some(hub_signature(SECRET, third.as_bytes()))).await;
+    assert_eq!(wait_for_state("unmatched").await, "unmatched");
+}

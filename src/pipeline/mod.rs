@@ -1,0 +1,3 @@
+//! The message pipeline: risk triage, replies, sending.
+
+pub mod classifier;
