@@ -513,3 +513,40 @@ async fn deauthorize_and_data_deletion_callbacks_verify_the_signed_request() {
         .unwrap();
     assert_eq!(left, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_token_marks_the_channel_and_mails_the_owner_once() {
+    let (app, _fake) = app_with_fake_meta().await;
+    let client = verified_owner(&app, "a@example.com").await;
+    connect_all(&app, &client).await;
+    let admin = app.db.admin_pool().await;
+    let (owner, channel): (uuid::Uuid, uuid::Uuid) =
+        sqlx::query_as("select owner_id, id from channels where meta_id = '1000000001'")
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+    let owner = OwnerId::from_verified(owner);
+    for _ in 0..2 {
+        bikriagent::channels::mark_token_invalid(&app.pool, owner, channel, PUBLIC_URL)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        bikriagent::channels::status(&app.pool, owner, channel).await.unwrap(),
+        "token_invalid"
+    );
+    let mails: i64 = sqlx::query_scalar("select count(*) from mail_outbox where kind = 'channel_token_invalid'")
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert_eq!(mails, 1, "told once");
+    let page = client
+        .get(app.url("/channels"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Needs reconnecting"));
+}
