@@ -598,3 +598,23 @@ pub async fn rotate_keys(pool: &PgPool, keys: &DataKeys) -> Result<(usize, usize
     }
     Ok((rotated, failed))
 }
+
+/// A channel as staff see it: whose it is and its state, never its token.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StaffChannelRow {
+    pub channel_id: Uuid,
+    pub owner_id: Uuid,
+    pub owner_email: String,
+    pub owner_status: String,
+    pub platform: String,
+    pub display_name: String,
+    pub status: String,
+    pub connected_at: OffsetDateTime,
+}
+
+/// Every connected channel, for the staff console (callers check the staff role).
+pub async fn staff_overview(pool: &PgPool) -> Result<Vec<StaffChannelRow>, ChannelError> {
+    Ok(sqlx::query_as("select * from staff_channel_overview()")
+        .fetch_all(pool)
+        .await?)
+}

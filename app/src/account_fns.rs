@@ -607,6 +607,8 @@ pub const ACCESS: &[(&str, Access)] = &[
     ("/api/pause_channel", Access::Owner),
     ("/api/resume_channel", Access::Owner),
     ("/api/disconnect_channel", Access::Owner),
+    ("/api/staff_pause_channel", Access::Staff),
+    ("/api/staff_resume_channel", Access::Staff),
     ("/api/totp_confirm", Access::StaffPassword),
     ("/api/totp_verify", Access::StaffPassword),
 ];

@@ -72,3 +72,55 @@ pub async fn disconnect_channel(id: String) -> Result<(), ServerFnError> {
     .await;
     done(outcome, "Disconnected. We deleted the access Meta gave us for it.").await
 }
+
+#[cfg(feature = "ssr")]
+async fn staff_pause(owner_id: &str, channel_id: &str, paused: bool) -> Result<(), ServerFnError> {
+    use crate::web::{Flash, keys};
+    let ctx = crate::account_fns::context_for_fns().await;
+    let staff = ctx
+        .staff()
+        .cloned()
+        .filter(|_| ctx.second_factor)
+        .ok_or_else(|| ServerFnError::new("Staff only."))?;
+    let services = crate::web::services()?;
+    let session = crate::account_fns::session_for_fns().await?;
+    let ids = owner_id
+        .trim()
+        .parse::<uuid::Uuid>()
+        .ok()
+        .zip(channel_id.trim().parse::<uuid::Uuid>().ok());
+    let outcome = match ids {
+        Some((owner, channel)) => {
+            bikriagent::channels::set_paused(
+                &services.accounts.pool,
+                bikriagent::tenancy::OwnerId::from_verified(owner),
+                channel,
+                paused,
+                staff.id,
+                &ctx.meta,
+            )
+            .await
+        }
+        None => Err(bikriagent::channels::ChannelError::NotFound),
+    };
+    let flash = match outcome {
+        Ok(()) => Flash::notice(if paused { "Channel paused." } else { "Channel resumed." }),
+        Err(bikriagent::channels::ChannelError::NotFound) => Flash::error("That channel doesn't exist any more."),
+        Err(error) => return Err(crate::web::internal(error)),
+    };
+    session.insert(keys::FLASH, flash).await.map_err(crate::web::internal)?;
+    leptos_axum::redirect("/staff/channels");
+    Ok(())
+}
+
+/// Staff: stop automatic replies on any owner's channel at once.
+#[server(endpoint = "staff_pause_channel")]
+pub async fn staff_pause_channel(owner_id: String, channel_id: String) -> Result<(), ServerFnError> {
+    staff_pause(&owner_id, &channel_id, true).await
+}
+
+/// Staff: turn automatic replies back on for a channel they paused.
+#[server(endpoint = "staff_resume_channel")]
+pub async fn staff_resume_channel(owner_id: String, channel_id: String) -> Result<(), ServerFnError> {
+    staff_pause(&owner_id, &channel_id, false).await
+}

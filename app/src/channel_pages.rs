@@ -207,3 +207,65 @@ pub fn DeletionStatusPage() -> impl IntoView {
         </Suspense>
     }
 }
+
+/// Staff: every connected channel, with a pause button for each.
+#[component]
+pub fn StaffChannelsPage() -> impl IntoView {
+    use crate::channel_fns::{StaffPauseChannel, StaffResumeChannel};
+    let ctx = request_context();
+    let flash = ctx.flash.clone().unwrap_or_default();
+    let services = use_context::<Services>();
+    let load = move || {
+        let services = services.clone();
+        async move {
+            let Some(services) = services else { return Vec::new() };
+            bikriagent::channels::staff_overview(&services.accounts.pool)
+                .await
+                .unwrap_or_default()
+        }
+    };
+    view! {
+        <Title text="Channels · Staff console · BikriAgent"/>
+        <p><a href="/staff">"← Staff console"</a></p>
+        <h1>"All channels"</h1>
+        <FlashNotice flash=flash/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let rows = load();
+                Suspend::new(async move {
+                    view! {
+                        <table class="list">
+                            <thead><tr><th>"Owner"</th><th>"Channel"</th><th>"Status"</th><th></th></tr></thead>
+                            <tbody>
+                                {rows.await.into_iter().map(|row| {
+                                    let pause = ServerAction::<StaffPauseChannel>::new();
+                                    let resume = ServerAction::<StaffResumeChannel>::new();
+                                    let (owner, channel) = (row.owner_id.to_string(), row.channel_id.to_string());
+                                    let paused = row.status == "paused";
+                                    view! {
+                                        <tr>
+                                            <td>{format!("{} ({})", row.owner_email, row.owner_status)}</td>
+                                            <td>{row.display_name}</td>
+                                            <td>{status_text(&row.status)}</td>
+                                            <td>{if paused {
+                                                view! { <ActionForm action=resume><CsrfField/>
+                                                    <input type="hidden" name="owner_id" value=owner.clone()/>
+                                                    <input type="hidden" name="channel_id" value=channel.clone()/>
+                                                    <button type="submit">"Resume"</button></ActionForm> }.into_any()
+                                            } else {
+                                                view! { <ActionForm action=pause><CsrfField/>
+                                                    <input type="hidden" name="owner_id" value=owner.clone()/>
+                                                    <input type="hidden" name="channel_id" value=channel.clone()/>
+                                                    <button type="submit" class="button danger">"Pause auto-send"</button></ActionForm> }.into_any()
+                                            }}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}

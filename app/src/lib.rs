@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/channels") view=channel_pages::ChannelsPage/>
                     <Route path=path!("/channels/connect") view=channel_pages::ConnectPage/>
                     <Route path=path!("/meta/deletion-status") view=channel_pages::DeletionStatusPage/>
+                    <Route path=path!("/staff/channels") view=channel_pages::StaffChannelsPage/>
                 </Routes>
             </main>
             <layout::Footer/>

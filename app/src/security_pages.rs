@@ -273,6 +273,7 @@ pub fn StaffHomePage() -> impl IntoView {
             </div>
         })}
         <p>{format!("Signed in as {name}.")}</p>
+        <p><a href="/staff/channels">"All channels (pause any channel)"</a></p>
         <p><a href="/account/security">"Account security"</a></p>
         <ActionForm action=logout>
             <CsrfField/>

@@ -550,3 +550,157 @@ async fn an_invalid_token_marks_the_channel_and_mails_the_owner_once() {
         .unwrap();
     assert!(page.contains("Needs reconnecting"));
 }
+
+/// A staff member past their second factor, on its own client.
+async fn staff_client(app: &TestApp) -> (reqwest::Client, uuid::Uuid) {
+    let config = bikriagent_server::config::Config::from_vars(app.env.clone()).unwrap();
+    let services = bikriagent_server::startup::services(&app.pool, &config, std::sync::Arc::new(app.clock.clone()));
+    let staff_id = services
+        .accounts
+        .create_staff(
+            "sadia@bikriagent.example",
+            "Sadia Islam",
+            bikriagent::auth::accounts::Role::Staff,
+            &secrecy::SecretString::from(PASSWORD.to_owned()),
+        )
+        .await
+        .unwrap();
+    let client = browser();
+    let html = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_token(&html).unwrap();
+    client
+        .post(app.url("/api/login"))
+        .header("x-forwarded-for", "192.0.2.77")
+        .form(&[
+            ("email", "sadia@bikriagent.example"),
+            ("password", PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = client
+        .get(app.url("/staff/totp"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_token(&html).unwrap();
+    client
+        .post(app.url("/api/totp_begin"))
+        .form(&[("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    let html = client
+        .get(app.url("/staff/totp"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = html.find(r#"id="totp-secret">"#).unwrap() + r#"id="totp-secret">"#.len();
+    let secret = bikriagent::auth::totp::TotpSecret::from_base32(&html[start..start + 32]).unwrap();
+    let code = bikriagent::auth::totp::code_at(&secret, app.clock_now());
+    let token = csrf_token(&html).unwrap();
+    let confirmed = client
+        .post(app.url("/api/totp_confirm"))
+        .form(&[("code", code.as_str()), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&confirmed), "/staff");
+    (client, staff_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_can_pause_any_owners_channel_and_owners_cannot_use_the_staff_function() {
+    let (app, _fake) = app_with_fake_meta().await;
+    let owner_client = verified_owner(&app, "a@example.com").await;
+    connect_all(&app, &owner_client).await;
+    let admin = app.db.admin_pool().await;
+    let (owner, channel): (uuid::Uuid, uuid::Uuid) =
+        sqlx::query_as("select owner_id, id from channels where meta_id = '1000000001'")
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+    let (staff, staff_id) = staff_client(&app).await;
+    let page = staff
+        .get(app.url("/staff/channels"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("a@example.com") && page.contains("Rahima Fashion House (Facebook Page)"),
+        "{page}"
+    );
+    assert!(!page.contains("EAAG"), "staff never see tokens");
+    let token = csrf_token(&page).unwrap();
+    let (owner_s, channel_s) = (owner.to_string(), channel.to_string());
+    let response = staff
+        .post(app.url("/api/staff_pause_channel"))
+        .form(&[
+            ("owner_id", owner_s.as_str()),
+            ("channel_id", channel_s.as_str()),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&response), "/staff/channels");
+    assert_eq!(
+        bikriagent::channels::status(&app.pool, OwnerId::from_verified(owner), channel)
+            .await
+            .unwrap(),
+        "paused"
+    );
+    let actor: Option<uuid::Uuid> =
+        sqlx::query_scalar("select actor_id from security_events where kind = 'channel_paused'")
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+    assert_eq!(actor, Some(staff_id), "the staff member is recorded");
+
+    let html = owner_client
+        .get(app.url("/channels"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_token(&html).unwrap();
+    let refused = owner_client
+        .post(app.url("/api/staff_resume_channel"))
+        .form(&[
+            ("owner_id", owner_s.as_str()),
+            ("channel_id", channel_s.as_str()),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        owner_client
+            .get(app.url("/staff/channels"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+}
