@@ -147,6 +147,37 @@ pub async fn save_profile(pool: &PgPool, owner: OwnerId, input: &ProfileInput) -
     Ok(())
 }
 
+/// Tables whose rows an owner deletes by id.
+#[derive(Debug, Clone, Copy)]
+enum OwnedTable {
+    DeliveryAreas,
+    PaymentMethods,
+    FaqEntries,
+}
+
+/// Deletes one of the owner's rows: by id *and* owner, in a tenant transaction.
+async fn delete_owned(pool: &PgPool, owner: OwnerId, table: OwnedTable, id: Uuid) -> Result<(), CatalogError> {
+    // A fixed table name per variant: nothing from the request reaches the SQL text.
+    let sql = match table {
+        OwnedTable::DeliveryAreas => "delete from delivery_areas where id = $1 and owner_id = $2",
+        OwnedTable::PaymentMethods => "delete from payment_methods where id = $1 and owner_id = $2",
+        OwnedTable::FaqEntries => "delete from faq_entries where id = $1 and owner_id = $2",
+    };
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let removed = sqlx::query(sql)
+        .bind(id)
+        .bind(owner.as_uuid())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    if removed == 0 {
+        Err(CatalogError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 // ------------------------------------------------------ delivery, payment
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, sqlx::FromRow)]
@@ -230,19 +261,7 @@ pub async fn add_delivery_area(
 }
 
 pub async fn remove_delivery_area(pool: &PgPool, owner: OwnerId, id: Uuid) -> Result<(), CatalogError> {
-    let mut tx = begin_tenant_tx(pool, owner).await?;
-    let removed = sqlx::query("delete from delivery_areas where id = $1 and owner_id = $2")
-        .bind(id)
-        .bind(owner.as_uuid())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    tx.commit().await?;
-    if removed == 0 {
-        Err(CatalogError::NotFound)
-    } else {
-        Ok(())
-    }
+    delete_owned(pool, owner, OwnedTable::DeliveryAreas, id).await
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, sqlx::FromRow)]
@@ -308,19 +327,7 @@ pub async fn add_payment_method(
 }
 
 pub async fn remove_payment_method(pool: &PgPool, owner: OwnerId, id: Uuid) -> Result<(), CatalogError> {
-    let mut tx = begin_tenant_tx(pool, owner).await?;
-    let removed = sqlx::query("delete from payment_methods where id = $1 and owner_id = $2")
-        .bind(id)
-        .bind(owner.as_uuid())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    tx.commit().await?;
-    if removed == 0 {
-        Err(CatalogError::NotFound)
-    } else {
-        Ok(())
-    }
+    delete_owned(pool, owner, OwnedTable::PaymentMethods, id).await
 }
 
 // ---------------------------------------------------------------- products
@@ -937,19 +944,7 @@ pub async fn add_faq(pool: &PgPool, owner: OwnerId, patterns: &str, answer: &str
 }
 
 pub async fn remove_faq(pool: &PgPool, owner: OwnerId, id: Uuid) -> Result<(), CatalogError> {
-    let mut tx = begin_tenant_tx(pool, owner).await?;
-    let removed = sqlx::query("delete from faq_entries where id = $1 and owner_id = $2")
-        .bind(id)
-        .bind(owner.as_uuid())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    tx.commit().await?;
-    if removed == 0 {
-        Err(CatalogError::NotFound)
-    } else {
-        Ok(())
-    }
+    delete_owned(pool, owner, OwnedTable::FaqEntries, id).await
 }
 
 // ----------------------------------------------------------------- import

@@ -4,18 +4,9 @@
 use bikriagent_app::account_fns::{ACCESS, Access};
 use time::Duration;
 
-use crate::helpers::{PUBLIC_URL, TestApp, browser, link_token, spawn_app, spawn_app_with};
+use crate::helpers::{PUBLIC_URL, TestApp, browser, link_token, location, spawn_app, spawn_app_with};
 
 const PASSWORD: &str = "purple-river-lamp-9417";
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned()
-}
 
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
     response

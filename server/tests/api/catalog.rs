@@ -3,18 +3,9 @@
 
 use bikriagent::tenancy::{OwnerId, begin_tenant_tx};
 
-use crate::helpers::{PUBLIC_URL, TestApp, browser, csrf_token, spawn_app, spawn_app_with};
+use crate::helpers::{PUBLIC_URL, TestApp, browser, csrf_token, location, spawn_app, spawn_app_with};
 
 const PASSWORD: &str = "purple-river-lamp-9417";
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned()
-}
 
 /// Signs up and logs in an owner on its own client.
 async fn owner(app: &TestApp, email: &str, business: &str) -> reqwest::Client {

@@ -5,18 +5,9 @@ use bikriagent::meta::signature::sign_request;
 use bikriagent::tenancy::OwnerId;
 use bikriagent_server::fake_meta::{FakeMeta, FakePage};
 
-use crate::helpers::{PUBLIC_URL, TestApp, browser, csrf_token, spawn_app_with};
+use crate::helpers::{PUBLIC_URL, TestApp, browser, csrf_token, location, spawn_app_with};
 
 const PASSWORD: &str = "purple-river-lamp-9417";
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned()
-}
 
 async fn app_with_fake_meta() -> (TestApp, FakeMeta) {
     let fake = FakeMeta::spawn(0, "1234567890", "test-app-secret").await.unwrap();

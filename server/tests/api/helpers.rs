@@ -338,3 +338,13 @@ pub fn link_token(body: &str) -> String {
     let start = body.find("token=").expect("a link with a token") + "token=".len();
     body[start..].split_whitespace().next().expect("token").to_owned()
 }
+
+/// Where a redirect points (empty when it is not one).
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}

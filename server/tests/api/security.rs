@@ -4,19 +4,10 @@ use bikriagent::auth::accounts::Role;
 use bikriagent_app::account_fns::{ACCESS, Access};
 use secrecy::SecretString;
 
-use crate::helpers::{TestApp, browser, csrf_token, link_token, spawn_app};
+use crate::helpers::{TestApp, browser, csrf_token, link_token, location, spawn_app};
 
 const PASSWORD: &str = "purple-river-lamp-9417";
 const NEW_PASSWORD: &str = "quiet-harbor-stone-5531";
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned()
-}
 
 async fn owner(app: &TestApp, email: &str) {
     app.submit(
