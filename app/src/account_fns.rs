@@ -78,12 +78,6 @@ mod imp {
     }
 }
 
-/// The request context, for server functions in other modules.
-#[cfg(feature = "ssr")]
-pub(crate) async fn context_for_fns() -> crate::web::RequestContext {
-    imp::context().await
-}
-
 /// The session, for server functions in other modules.
 #[cfg(feature = "ssr")]
 pub(crate) async fn session_for_fns() -> Result<tower_sessions::Session, ServerFnError> {

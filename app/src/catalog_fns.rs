@@ -17,11 +17,7 @@ pub(crate) mod imp {
 
     /// The signed-in owner's tenant scope, the pool and the session.
     pub async fn owner() -> Result<(OwnerId, PgPool, Session), ServerFnError> {
-        let ctx = crate::account_fns::context_for_fns().await;
-        let owner = ctx
-            .owner()
-            .and_then(|p| p.owner_id())
-            .ok_or_else(|| ServerFnError::new("Owners only."))?;
+        let owner = crate::web::owner_session().await?.owner;
         let session = crate::account_fns::session_for_fns().await?;
         Ok((owner, services()?.accounts.pool, session))
     }
@@ -418,29 +414,12 @@ pub async fn confirm_import(id: String) -> Result<(), ServerFnError> {
 pub async fn import_url(url: String) -> Result<(), ServerFnError> {
     use bikriagent::catalog::{csv_import, store};
     use bikriagent::net::safe_fetch;
-    use bikriagent::ratelimit;
 
     use crate::web::{Flash, services};
     let (owner, pool, session) = imp::owner().await?;
     let services = services()?;
     let fail = |message: String| Flash::fields("import", &[("url", message)].into_iter().collect()).keep("url", &url);
-    if ratelimit::hit(
-        &pool,
-        ratelimit::IMPORT_PER_OWNER,
-        &owner.to_string(),
-        services.clock.now(),
-    )
-    .await
-    .is_err()
-    {
-        imp::flash(
-            &session,
-            fail("You have imported many times this hour. Please wait and try again.".to_owned()),
-        )
-        .await?;
-        leptos_axum::redirect("/catalog/import");
-        return Ok(());
-    }
+    // The per-owner import limit was counted by the guard.
     let fetched = match safe_fetch::fetch(url.trim(), &services.fetch_policy, services.resolver.as_ref()).await {
         Ok(fetched) => fetched,
         Err(error) => {

@@ -7,13 +7,9 @@ use leptos::server;
 async fn owner_channel(
     id: &str,
 ) -> Result<(bikriagent::tenancy::OwnerId, uuid::Uuid, crate::web::RequestContext), ServerFnError> {
-    let ctx = crate::account_fns::context_for_fns().await;
-    let owner = ctx
-        .owner()
-        .and_then(|p| p.owner_id())
-        .ok_or_else(|| ServerFnError::new("Owners only."))?;
+    let session = crate::web::owner_session().await?;
     let channel = id.trim().parse().map_err(|_| ServerFnError::new("No such channel."))?;
-    Ok((owner, channel, ctx))
+    Ok((session.owner, channel, (*session.context).clone()))
 }
 
 #[cfg(feature = "ssr")]
@@ -76,12 +72,8 @@ pub async fn disconnect_channel(id: String) -> Result<(), ServerFnError> {
 #[cfg(feature = "ssr")]
 async fn staff_pause(owner_id: &str, channel_id: &str, paused: bool) -> Result<(), ServerFnError> {
     use crate::web::{Flash, keys};
-    let ctx = crate::account_fns::context_for_fns().await;
-    let staff = ctx
-        .staff()
-        .cloned()
-        .filter(|_| ctx.second_factor)
-        .ok_or_else(|| ServerFnError::new("Staff only."))?;
+    let staff_session = crate::web::staff_session().await?;
+    let (staff, ctx) = (staff_session.principal, staff_session.context);
     let services = crate::web::services()?;
     let session = crate::account_fns::session_for_fns().await?;
     let ids = owner_id

@@ -147,3 +147,110 @@ pub fn internal(error: impl std::fmt::Display) -> ServerFnError {
     tracing::error!(%error, "server function failed");
     ServerFnError::new("Something went wrong on our side. Please try again.")
 }
+
+/// A signed-in owner, as an extractor: refuses (401 anonymous, 403 other
+/// roles) before a handler or server function does any work. Carries the
+/// owner's tenant scope, which can only be built from a verified session.
+#[derive(Debug, Clone)]
+pub struct OwnerSession {
+    pub principal: Principal,
+    pub owner: bikriagent::tenancy::OwnerId,
+    pub context: Arc<RequestContext>,
+}
+
+/// A staff member or admin who passed their second factor, as an extractor.
+#[derive(Debug, Clone)]
+pub struct StaffSession {
+    pub principal: Principal,
+    pub context: Arc<RequestContext>,
+}
+
+/// Why an extractor refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionRejection {
+    Anonymous,
+    WrongRole,
+}
+
+impl axum::response::IntoResponse for SessionRejection {
+    fn into_response(self) -> axum::response::Response {
+        let (status, title, message) = match self {
+            SessionRejection::Anonymous => (http::StatusCode::UNAUTHORIZED, "Please log in", "Log in to do this."),
+            SessionRejection::WrongRole => (
+                http::StatusCode::FORBIDDEN,
+                "Not allowed",
+                "Your account cannot do this.",
+            ),
+        };
+        (
+            status,
+            [(http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            crate::error_document(status.as_u16(), title, message),
+        )
+            .into_response()
+    }
+}
+
+impl std::fmt::Display for SessionRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SessionRejection::Anonymous => "Log in first.",
+            SessionRejection::WrongRole => "Your account cannot do this.",
+        })
+    }
+}
+
+fn context_of(parts: &http::request::Parts) -> Arc<RequestContext> {
+    parts
+        .extensions
+        .get::<Arc<RequestContext>>()
+        .cloned()
+        .unwrap_or_default()
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for OwnerSession {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let context = context_of(parts);
+        match (&context.principal, context.owner().and_then(|p| p.owner_id())) {
+            (None, _) => Err(SessionRejection::Anonymous),
+            (Some(principal), Some(owner)) => Ok(OwnerSession {
+                principal: principal.clone(),
+                owner,
+                context: context.clone(),
+            }),
+            (Some(_), None) => Err(SessionRejection::WrongRole),
+        }
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for StaffSession {
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let context = context_of(parts);
+        match (&context.principal, context.staff()) {
+            (None, _) => Err(SessionRejection::Anonymous),
+            (Some(_), Some(staff)) if context.second_factor => Ok(StaffSession {
+                principal: staff.clone(),
+                context: context.clone(),
+            }),
+            _ => Err(SessionRejection::WrongRole),
+        }
+    }
+}
+
+/// The owner of this server-function call, or an error naming why not.
+pub async fn owner_session() -> Result<OwnerSession, ServerFnError> {
+    leptos_axum::extract::<OwnerSession>()
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// The staff member of this server-function call, or an error naming why not.
+pub async fn staff_session() -> Result<StaffSession, ServerFnError> {
+    leptos_axum::extract::<StaffSession>()
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}

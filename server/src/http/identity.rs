@@ -284,25 +284,29 @@ pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) 
 
     let ip = ctx.meta.ip.clone().unwrap_or_default();
     let now = state.services.clock.now();
-    let limit = match path.as_str() {
-        "/api/login" => Some(ratelimit::LOGIN_PER_IP),
-        "/api/signup" => Some(ratelimit::SIGNUP_PER_IP),
-        "/api/request_password_reset" => Some(ratelimit::RESET_PER_IP),
-        _ => None,
+    // Per IP for the anonymous forms, per owner for imports.
+    let owner_key = ctx.owner().map(|p| p.id.to_string()).unwrap_or_default();
+    let (limit, key) = match path.as_str() {
+        "/api/login" => (Some(ratelimit::LOGIN_PER_IP), &ip),
+        "/api/signup" => (Some(ratelimit::SIGNUP_PER_IP), &ip),
+        "/api/request_password_reset" => (Some(ratelimit::RESET_PER_IP), &ip),
+        "/api/import_url" | "/api/import_csv" => (Some(ratelimit::IMPORT_PER_OWNER), &owner_key),
+        _ => (None, &ip),
     };
     if let Some(limit) = limit
-        && let Err(retry_after) = ratelimit::hit(&state.pool, limit, &ip, now).await
+        && let Err(retry_after) = ratelimit::hit(&state.pool, limit, key, now).await
     {
         tracing::warn!(
             security_event = "rate_limited",
             limit = limit.name,
             "rate limit reached"
         );
-        let mut response = error_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts",
-            "You have tried this too many times from this network. Please wait a while and try again.",
-        );
+        let message = if limit.name == ratelimit::IMPORT_PER_OWNER.name {
+            "You have imported many times this hour. Please wait a while and try again."
+        } else {
+            "You have tried this too many times from this network. Please wait a while and try again."
+        };
+        let mut response = too_many(message);
         if let Ok(value) = retry_after.to_string().parse() {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }

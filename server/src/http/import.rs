@@ -3,8 +3,6 @@
 //! checked the owner, the origin and the CSRF token (from the form's query
 //! string, since a multipart body is not read by the guard).
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::{Multipart, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,8 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bikriagent::catalog::csv_import::{self, TEMPLATE_CSV};
 use bikriagent::catalog::store;
-use bikriagent::ratelimit;
-use bikriagent_app::web::{Flash, RequestContext, keys};
+use bikriagent_app::web::{Flash, OwnerSession, keys};
 use tower_sessions::Session;
 
 use super::AppState;
@@ -60,20 +57,12 @@ async fn fail(session: &Session, message: String) -> Response {
 
 async fn import_csv(
     State(state): State<AppState>,
-    axum::Extension(ctx): axum::Extension<Arc<RequestContext>>,
+    owner_session: OwnerSession,
     session: Session,
     mut multipart: Multipart,
 ) -> Response {
-    let Some(owner) = ctx.owner().and_then(|p| p.owner_id()) else {
-        return StatusCode::UNAUTHORIZED.into_response();
-    };
-    let now = state.services.clock.now();
-    if ratelimit::hit(&state.pool, ratelimit::IMPORT_PER_OWNER, &owner.to_string(), now)
-        .await
-        .is_err()
-    {
-        return super::identity::too_many("You have imported many times this hour. Please wait and try again.");
-    }
+    let (owner, ctx) = (owner_session.owner, owner_session.context);
+    // The per-owner import limit was counted by the guard.
     let mut file: Option<Vec<u8>> = None;
     let mut turnstile_token = String::new();
     loop {

@@ -8,17 +8,16 @@
 //! `POST /api/connect_channels` connects the picked ones.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Router};
+use axum::{Form, Router};
 use bikriagent::audit;
 use bikriagent::channels::{self, Candidate, Pending};
 use bikriagent::meta::graph::Platform;
-use bikriagent_app::web::{Flash, RequestContext, keys};
+use bikriagent_app::web::{Flash, OwnerSession, keys};
 use secrecy::ExposeSecret as _;
 use tower_sessions::Session;
 
@@ -47,15 +46,8 @@ fn callback_url(state: &AppState) -> String {
     format!("{}/oauth/meta/callback", state.config.public_url)
 }
 
-async fn start(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<Arc<RequestContext>>,
-    session: Session,
-) -> Response {
-    let Some(owner) = ctx.owner() else {
-        return redirect("/login");
-    };
-    if !owner.email_verified {
+async fn start(State(state): State<AppState>, owner: OwnerSession, session: Session) -> Response {
+    if !owner.principal.email_verified {
         let flash = Flash::error("Confirm your email address first: then you can connect your Page or number.");
         return flash_redirect(&session, flash, "/channels").await;
     }
@@ -89,13 +81,11 @@ fn refused(title: &str, message: &str) -> Response {
 
 async fn callback(
     State(state): State<AppState>,
-    Extension(ctx): Extension<Arc<RequestContext>>,
+    owner_session: OwnerSession,
     session: Session,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(owner) = ctx.owner().and_then(|p| p.owner_id()) else {
-        return redirect("/login");
-    };
+    let (owner, ctx) = (owner_session.owner, owner_session.context);
     // One shot: whatever happens next, this state cannot be used again.
     let expected: Option<String> = session.remove(STATE_KEY).await.ok().flatten();
     let verifier: Option<String> = session.remove(VERIFIER_KEY).await.ok().flatten();
@@ -204,17 +194,12 @@ async fn gather(
 
 async fn connect(
     State(state): State<AppState>,
-    Extension(ctx): Extension<Arc<RequestContext>>,
+    owner_session: OwnerSession,
     session: Session,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let Some(principal) = ctx.owner() else {
-        return redirect("/login");
-    };
-    let Some(owner) = principal.owner_id() else {
-        return redirect("/login");
-    };
-    if !principal.email_verified {
+    let (owner, ctx) = (owner_session.owner, owner_session.context.clone());
+    if !owner_session.principal.email_verified {
         return flash_redirect(&session, Flash::error("Confirm your email address first."), "/channels").await;
     }
     let pending = fields
