@@ -54,6 +54,12 @@ pub async fn connect_app_pool(url: &str, max_connections: u32) -> Result<PgPool,
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 conn.execute(format!("SET ROLE {APP_ROLE}").as_str()).await?;
+                // A connection left idle inside a transaction (a bug, a
+                // dropped future) must not hold locks for long, and no query
+                // may wait forever: the session ends and the pool replaces it.
+                conn.execute("SET idle_in_transaction_session_timeout = '10s'").await?;
+                conn.execute("SET lock_timeout = '10s'").await?;
+                conn.execute("SET statement_timeout = '30s'").await?;
                 Ok(())
             })
         })
