@@ -54,9 +54,9 @@ psql_bin() {
 }
 
 cleanup() {
-  if [ -n "$META_PID" ]; then kill "$META_PID" 2>/dev/null || true; fi
   local rc=$?
   set +e
+  if [ -n "$META_PID" ]; then kill "$META_PID" 2>/dev/null; fi
   if [ -n "$APP_PID" ] && kill -0 "$APP_PID" 2>/dev/null; then
     kill "$APP_PID" 2>/dev/null
     for _ in $(seq 1 50); do

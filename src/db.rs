@@ -63,6 +63,21 @@ pub async fn connect_app_pool(url: &str, max_connections: u32) -> Result<PgPool,
                 Ok(())
             })
         })
+        // A connection must come back outside any transaction: one left open
+        // (seen when a render future is dropped mid-transaction) would swallow
+        // the next user's statements and hold their locks. Inside a
+        // transaction now() is the transaction's start, not the statement's.
+        .after_release(|conn, _meta| {
+            Box::pin(async move {
+                let clean: bool = sqlx::query_scalar("select now() = statement_timestamp()")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if !clean {
+                    tracing::warn!("closing a pooled connection that was left inside a transaction");
+                }
+                Ok(clean)
+            })
+        })
         .connect_with(options)
         .await
         .map_err(DbError::Connect)?;

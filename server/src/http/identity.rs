@@ -141,7 +141,14 @@ pub async fn load_identity(State(state): State<AppState>, session: Session, mut 
         }
     }
     ctx.csrf = csrf;
-    if is_get && !path.starts_with("/api/") {
+    // Only a page the person navigates to reads (and so ends) the flash: not
+    // an image, a prefetch or anything else the browser asks for meanwhile.
+    let navigation = req
+        .headers()
+        .get("sec-fetch-dest")
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|dest| dest == "document");
+    if is_get && navigation && !path.starts_with("/api/") {
         ctx.flash = session.remove::<Flash>(keys::FLASH).await.ok().flatten();
     }
     req.extensions_mut().insert(session);
