@@ -1,0 +1,318 @@
+//! Answering questions (no order being collected) from the owner's data.
+
+use crate::catalog::store::{DeliveryArea, PaymentMethod};
+use crate::pipeline::grounding::{ConversationState, GroundedProduct};
+
+use super::intent::{Intent, Intents, is_stopword};
+use super::lookup::{self, AreaMatch, MAX_CHOICES, Mention};
+use super::replies::InfoRequest;
+use super::text::folded_words;
+use super::{Ctx, EngineReply};
+
+/// The reason given to the owner when nothing in their data answers the message.
+pub(super) const CANNOT_ANSWER: &str = "the assistant could not answer this from your catalog";
+
+/// Where answers are given: on their own, or in the middle of an order
+/// (where listing products or offering to order again would be noise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    Answer,
+    InOrder,
+}
+
+/// Which questions a message asks that the data can answer.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Wants {
+    pub price: bool,
+    pub stock: bool,
+    pub variants: bool,
+    pub delivery: bool,
+    pub payment: bool,
+    pub hours: bool,
+    pub returns: bool,
+    pub catalog: bool,
+}
+
+impl Wants {
+    /// With `weak_too`, "koto?" / "ache?" alone count as price / availability
+    /// questions, but only when nothing else was asked ("delivery charge
+    /// koto?" asks about delivery, not the product's price).
+    pub(super) fn from_intents(intents: &Intents, weak_too: bool) -> Wants {
+        let only_weak = weak_too && !intents.has_question();
+        Wants {
+            price: intents.has(Intent::Price) || (only_weak && intents.has(Intent::PriceWeak)),
+            stock: intents.has(Intent::Stock) || (only_weak && intents.has(Intent::StockWeak)),
+            variants: intents.has(Intent::Variants),
+            delivery: intents.has(Intent::Delivery),
+            payment: intents.has(Intent::Payment),
+            hours: intents.has(Intent::Hours),
+            returns: intents.has(Intent::Returns),
+            catalog: intents.has(Intent::Catalog),
+        }
+    }
+
+    pub(super) fn about_product(&self) -> bool {
+        self.price || self.stock || self.variants
+    }
+
+    pub(super) fn any(&self) -> bool {
+        self.about_product() || self.delivery || self.payment || self.hours || self.returns || self.catalog
+    }
+}
+
+/// Answers a message when no order is being collected.
+pub(super) fn answer(ctx: &mut Ctx<'_>, state: &ConversationState) -> EngineReply {
+    let intents = &ctx.msg.intents;
+    if intents.has(Intent::Human) {
+        return owner(ctx, "the customer asked to talk to a person");
+    }
+    if intents.has(Intent::OrderStatus) {
+        return owner(ctx, "the customer asks about an order they already placed");
+    }
+    let names_product = !matches!(ctx.msg.mention, Mention::None);
+    if !names_product && let Some(reply) = faq_answer(ctx, true) {
+        return reply;
+    }
+    let focus = ctx.focus(state);
+    // "koto?" with no product in view is not a question the data answers.
+    let wants = Wants::from_intents(&ctx.msg.intents, focus.is_some());
+    if let (Some(product), Mention::None) = (focus, &ctx.msg.mention)
+        && wants.about_product()
+    {
+        ctx.why.push(format!(
+            "no product named; following up on {} '{}'",
+            product.sku, product.name
+        ));
+    }
+    if wants.any() {
+        return match sections(ctx, focus, &wants, Mode::Answer) {
+            Ok(parts) => text_reply(ctx, parts),
+            Err(reason) => owner(ctx, &reason),
+        };
+    }
+    if let Some(reply) = faq_answer(ctx, false) {
+        return reply;
+    }
+    if let Some(reply) = product_only(ctx) {
+        return reply;
+    }
+    small_talk(ctx).unwrap_or_else(|| owner(ctx, CANNOT_ANSWER))
+}
+
+/// The message only names a product ("red saree?"): its price and stock.
+fn product_only(ctx: &mut Ctx<'_>) -> Option<EngineReply> {
+    let writer = ctx.writer();
+    if let Some(product) = ctx.mentioned() {
+        if ctx.unexplained(Some(product)) > 1 {
+            return None;
+        }
+        ctx.why.push("answer: product price and stock".to_owned());
+        let named = lookup::pick_variants(product, &ctx.msg.tokens).map(|pick| pick.candidates);
+        let info = InfoRequest {
+            price: true,
+            stock: true,
+            offer_order: true,
+            variants: named.as_deref().unwrap_or_default(),
+        };
+        return Some(text_reply(ctx, vec![writer.product_info(product, info)]));
+    }
+    let choices = ctx.ambiguous();
+    if choices.is_empty() || ctx.unexplained(None) > choices.len() + 1 {
+        return None;
+    }
+    ctx.why.push("answer: asked which product".to_owned());
+    Some(text_reply(ctx, vec![writer.which_one(&choices)]))
+}
+
+fn small_talk(ctx: &mut Ctx<'_>) -> Option<EngineReply> {
+    let intents = &ctx.msg.intents;
+    if intents.all().is_empty() || !intents.only_small_talk() || ctx.unexplained(None) > 1 {
+        return None;
+    }
+    let writer = ctx.writer();
+    let (kind, text) = if intents.has(Intent::Salam) || intents.has(Intent::Greeting) {
+        ("greeting", writer.greeting(intents.has(Intent::Salam)))
+    } else if intents.has(Intent::Thanks) {
+        ("thanks", writer.thanks())
+    } else if intents.has(Intent::Bye) {
+        ("goodbye", writer.bye())
+    } else {
+        ("acknowledgement", writer.ack().to_owned())
+    };
+    ctx.why.push(format!("answer: {kind}"));
+    Some(EngineReply::Text(text))
+}
+
+/// Joins answer paragraphs, returning the customer's salam first.
+fn text_reply(ctx: &Ctx<'_>, parts: Vec<String>) -> EngineReply {
+    let mut text = parts.join("\n\n");
+    if ctx.msg.intents.has(Intent::Salam) {
+        text = format!("{}\n{text}", ctx.writer().salam());
+    }
+    EngineReply::Text(text)
+}
+
+pub(super) fn owner(ctx: &mut Ctx<'_>, reason: &str) -> EngineReply {
+    ctx.why.push(format!("needs owner: {reason}"));
+    EngineReply::NeedsOwner {
+        reason: reason.to_owned(),
+    }
+}
+
+/// The owner's own answer when the message matches one of their FAQ
+/// patterns: written as-is (`exact`) or by most of its words.
+fn faq_answer(ctx: &mut Ctx<'_>, exact: bool) -> Option<EngineReply> {
+    let hit = lookup::find_faq(&ctx.g.faq, &ctx.msg.lower, &ctx.msg.tokens).filter(|hit| hit.exact == exact)?;
+    let answer = ctx.g.faq.get(hit.index)?.answer.trim();
+    if answer.is_empty() {
+        return None;
+    }
+    ctx.why.push(format!("FAQ matched pattern \"{}\"", hit.pattern));
+    Some(EngineReply::Text(answer.to_owned()))
+}
+
+/// One paragraph per question asked, each copied from the owner's data.
+/// `Err` gives the owner the reason when the data has no answer.
+pub(super) fn sections(
+    ctx: &mut Ctx<'_>,
+    focus: Option<&GroundedProduct>,
+    wants: &Wants,
+    mode: Mode,
+) -> Result<Vec<String>, String> {
+    let mut parts = Vec::new();
+    if wants.about_product()
+        && let Some(part) = product_section(ctx, focus, wants, mode)?
+    {
+        parts.push(part);
+    }
+    if wants.catalog && (focus.is_none() || !wants.about_product()) && ctx.mentioned().is_none() {
+        parts.push(catalog_section(ctx)?);
+    }
+    if wants.delivery {
+        parts.push(delivery_section(ctx)?);
+    }
+    if wants.payment {
+        parts.push(payment_section(ctx)?);
+    }
+    if wants.hours {
+        let hours = ctx.g.profile.opening_hours.trim();
+        if hours.is_empty() {
+            return Err("the customer asked about opening hours, which your profile does not give".to_owned());
+        }
+        ctx.why.push("answer: opening hours from the profile".to_owned());
+        parts.push(ctx.writer().opening_hours(hours));
+    }
+    if wants.returns {
+        let policy = ctx.g.profile.return_policy.trim();
+        if policy.is_empty() {
+            return Err("the customer asked about returns, and your profile has no return policy".to_owned());
+        }
+        ctx.why.push("answer: return policy from the profile".to_owned());
+        parts.push(ctx.writer().return_policy(policy));
+    }
+    Ok(parts)
+}
+
+fn product_section(
+    ctx: &mut Ctx<'_>,
+    focus: Option<&GroundedProduct>,
+    wants: &Wants,
+    mode: Mode,
+) -> Result<Option<String>, String> {
+    let writer = ctx.writer();
+    if let Some(product) = focus {
+        ctx.why
+            .push(format!("answer: {} of {}", what_about(wants), product.sku));
+        let named = lookup::pick_variants(product, &ctx.msg.tokens).map(|pick| pick.candidates);
+        let text = if wants.variants && product.variants.is_empty() {
+            writer.no_variants(product)
+        } else {
+            let info = InfoRequest {
+                price: wants.price,
+                stock: wants.stock,
+                offer_order: mode == Mode::Answer,
+                variants: named.as_deref().unwrap_or_default(),
+            };
+            writer.product_info(product, info)
+        };
+        return Ok(Some(text));
+    }
+    if mode == Mode::InOrder {
+        return Ok(None);
+    }
+    let choices = ctx.ambiguous();
+    if !choices.is_empty() {
+        ctx.why.push("answer: asked which product".to_owned());
+        return Ok(Some(writer.which_one(&choices)));
+    }
+    if wants.catalog {
+        // The catalog section lists products already.
+        return Ok(None);
+    }
+    catalog_section(ctx).map(Some)
+}
+
+fn what_about(wants: &Wants) -> &'static str {
+    match (wants.price, wants.stock, wants.variants) {
+        (_, _, true) => "options",
+        (true, _, _) => "price",
+        _ => "availability",
+    }
+}
+
+fn catalog_section(ctx: &mut Ctx<'_>) -> Result<String, String> {
+    let products: Vec<&GroundedProduct> = ctx.g.products.iter().take(MAX_CHOICES).collect();
+    if products.is_empty() {
+        return Err("the customer asked about products, but none matched in your catalog".to_owned());
+    }
+    ctx.why.push(format!("answer: listed {} products", products.len()));
+    Ok(ctx.writer().catalog(&products))
+}
+
+/// Every area's charge and time, or only the area the message names.
+fn delivery_section(ctx: &mut Ctx<'_>) -> Result<String, String> {
+    let areas = &ctx.g.delivery_areas;
+    if areas.is_empty() {
+        return Err("the customer asked about delivery, but you have no delivery areas set up".to_owned());
+    }
+    let chosen: Vec<&DeliveryArea> = match lookup::find_area(areas, &ctx.msg.tokens, false) {
+        AreaMatch::One(index) => areas.get(index).into_iter().collect(),
+        AreaMatch::None => areas.iter().collect(),
+    };
+    ctx.why
+        .push(format!("answer: delivery charge for {} area(s)", chosen.len()));
+    Ok(ctx.writer().delivery(&chosen))
+}
+
+/// Every payment method, or only those the message names ("bkash e pay korbo").
+fn payment_section(ctx: &mut Ctx<'_>) -> Result<String, String> {
+    let methods = &ctx.g.payment_methods;
+    if methods.is_empty() {
+        return Err("the customer asked about payment, but you have no payment methods set up".to_owned());
+    }
+    let named: Vec<&PaymentMethod> = methods.iter().filter(|method| names_method(ctx, method)).collect();
+    let chosen: Vec<&PaymentMethod> = if named.is_empty() {
+        methods.iter().collect()
+    } else {
+        named
+    };
+    ctx.why.push(format!(
+        "answer: {} payment method(s) with your instructions",
+        chosen.len()
+    ));
+    Ok(ctx.writer().payment(&chosen))
+}
+
+/// Words of method labels that name no method in particular ("Cash on
+/// delivery" is not named by asking about delivery).
+const GENERIC_METHOD_WORDS: &str = "delivery payment pay transfer money send mobile banking account";
+
+fn names_method(ctx: &Ctx<'_>, method: &PaymentMethod) -> bool {
+    let generic = folded_words(GENERIC_METHOD_WORDS);
+    let mut words = folded_words(&method.kind);
+    words.extend(folded_words(&method.label));
+    words
+        .iter()
+        .filter(|word| word.chars().count() >= 3 && !is_stopword(word) && !generic.contains(word))
+        .any(|word| ctx.msg.tokens.iter().any(|token| token.folded == *word))
+}

@@ -1,0 +1,453 @@
+//! Reading order details out of a customer's message: phone, quantity,
+//! name and address, in English, Bangla and Banglish, alone or all at once.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use super::intent::is_stopword;
+use super::text::{Script, Token, ascii_digit, folded_words};
+
+/// Where a Bangladeshi mobile number sits in a message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct PhoneScan {
+    /// Eleven digits, `01[3-9]XXXXXXXX`.
+    pub phone: Option<String>,
+    /// Byte range of the number as written, so it is not read as a quantity
+    /// or kept inside an address.
+    pub span: Option<Range<usize>>,
+    /// A long digit run that is not a valid mobile number (a typo to point out).
+    pub invalid: bool,
+}
+
+/// A run of digits with its byte range.
+struct DigitGroup {
+    digits: String,
+    span: Range<usize>,
+}
+
+/// Finds a Bangladeshi mobile number written with ASCII or Bangla digits,
+/// spaces or dashes, with or without the `+880`/`880` country code.
+pub(super) fn find_phone(text: &str) -> PhoneScan {
+    let mut scan = PhoneScan::default();
+    for run in digit_runs(text) {
+        if let Some((phone, span)) = phone_in_run(&run) {
+            scan.phone = Some(phone);
+            scan.span = Some(span);
+            return scan;
+        }
+        if run.iter().map(|group| group.digits.len()).sum::<usize>() >= 9 {
+            scan.invalid = true;
+        }
+    }
+    scan
+}
+
+/// Groups of digits separated by at most two spaces, dashes or dots.
+fn digit_runs(text: &str) -> Vec<Vec<DigitGroup>> {
+    let mut runs: Vec<Vec<DigitGroup>> = Vec::new();
+    let mut run: Vec<DigitGroup> = Vec::new();
+    let mut separators = 0usize;
+    for (at, c) in text.char_indices() {
+        let digit = ascii_digit(c);
+        if digit.is_ascii_digit() {
+            let end = at + c.len_utf8();
+            match run.last_mut() {
+                Some(group) if separators == 0 => {
+                    group.digits.push(digit);
+                    group.span.end = end;
+                }
+                _ => run.push(DigitGroup {
+                    digits: digit.to_string(),
+                    span: at..end,
+                }),
+            }
+            separators = 0;
+        } else if matches!(c, ' ' | '-' | '.' | '\u{2013}') && !run.is_empty() && separators < 2 {
+            separators += 1;
+        } else {
+            if !run.is_empty() {
+                runs.push(std::mem::take(&mut run));
+            }
+            separators = 0;
+        }
+    }
+    if !run.is_empty() {
+        runs.push(run);
+    }
+    runs
+}
+
+/// The first consecutive groups of a run that spell a valid mobile number.
+fn phone_in_run(run: &[DigitGroup]) -> Option<(String, Range<usize>)> {
+    run.iter().enumerate().find_map(|(start, first)| {
+        let mut digits = String::new();
+        for group in run.iter().skip(start) {
+            digits.push_str(&group.digits);
+            if digits.len() > 13 {
+                return None;
+            }
+            if let Some(phone) = normalise_phone(&digits) {
+                return Some((phone, first.span.start..group.span.end));
+            }
+        }
+        None
+    })
+}
+
+/// `01XXXXXXXXX`, `8801XXXXXXXXX` or `88001XXXXXXXXX`… as the eleven local digits.
+pub(super) fn normalise_phone(digits: &str) -> Option<String> {
+    let local = if digits.len() == 13 && digits.starts_with("880") {
+        format!("0{}", digits.get(3..)?)
+    } else if digits.len() == 11 {
+        digits.to_owned()
+    } else {
+        return None;
+    };
+    let bytes = local.as_bytes();
+    let valid = bytes.len() == 11
+        && bytes.iter().all(u8::is_ascii_digit)
+        && local.starts_with("01")
+        && bytes.get(2).is_some_and(|third| (b'3'..=b'9').contains(third));
+    valid.then_some(local)
+}
+
+/// Number words by the value they stand for. Words like "ekta" ("one
+/// piece") are how Bangla counts things.
+const NUMBER_WORDS: &[(i64, &str)] = &[
+    (1, "ekta ekti একটা একটি একখানা"),
+    (2, "dui duita duiti duto duti two দুই দুইটা দুইটি দুটো দুটি"),
+    (3, "tin tinta tinti three তিন তিনটা তিনটি"),
+    (4, "char charta charti four চার চারটা চারটি"),
+    (5, "pach pachta panch panchta five পাঁচ পাঁচটা পাঁচটি"),
+    (6, "choy choyta six ছয় ছয়টা ছয়টি"),
+    (7, "sat satta seven সাত সাতটা সাতটি"),
+    (8, "aat atta eight আট আটটা আটটি"),
+    (9, "nine"),
+    (10, "dosh doshta ten দশ দশটা দশটি"),
+];
+
+/// Words that mean one only when they are the whole answer to "how many?".
+const BARE_ONE: &[&str] = &["one", "ek", "এক"];
+
+/// Words after a number that make it a count ("2 ta", "2 pcs", "২টি").
+const COUNT_AFTER: &str = "ta ti pcs pc piece pieces pis set sets pair pairs jora khana টা টি খানা জোড়া সেট পিস";
+
+/// Words before a number that make it a count ("qty 2", "x2").
+const COUNT_BEFORE: &str = "qty quantity poriman x পরিমাণ";
+
+fn folded_list(words: &str) -> Vec<String> {
+    words.split_whitespace().flat_map(folded_words).collect()
+}
+
+static AFTER: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(COUNT_AFTER));
+static BEFORE: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(COUNT_BEFORE));
+static WORDS: LazyLock<Vec<(String, i64)>> = LazyLock::new(|| {
+    NUMBER_WORDS
+        .iter()
+        .flat_map(|(value, words)| folded_list(words).into_iter().map(move |folded| (folded, *value)))
+        .collect()
+});
+static BARE: LazyLock<Vec<String>> = LazyLock::new(|| BARE_ONE.iter().flat_map(|word| folded_words(word)).collect());
+
+/// Finds how many the customer wants. A number counts when a count word is
+/// next to it ("2 ta", "qty 2"), when it is a number word ("dui"), or, with
+/// `bare_allowed` (an order message, or the answer to "how many?"), when it
+/// is the only number left. `skip` marks tokens that belong to something
+/// else (the phone, the address, a size). Returns the number as written;
+/// the caller checks the range.
+pub(super) fn find_quantity(tokens: &[Token], skip: &[bool], bare_allowed: bool) -> Option<i64> {
+    let is_free = |i: usize| !skip.get(i).copied().unwrap_or(true);
+    let numbers: Vec<(usize, i64)> = tokens
+        .iter()
+        .enumerate()
+        .filter(|(i, token)| is_free(*i) && token.script == Script::Digit)
+        .map(|(i, token)| (i, parse_count(&token.text)))
+        .collect();
+    let marked = numbers.iter().find(|(i, _)| {
+        let after = Some(i + 1).filter(|&a| is_free(a)).and_then(|a| tokens.get(a));
+        let before = i.checked_sub(1).filter(|&b| is_free(b)).and_then(|b| tokens.get(b));
+        after.is_some_and(|t| AFTER.contains(&t.folded)) || before.is_some_and(|t| BEFORE.contains(&t.folded))
+    });
+    if let Some((_, value)) = marked {
+        return Some(*value);
+    }
+    let word = tokens
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| is_free(*i))
+        .find_map(|(_, token)| {
+            WORDS
+                .iter()
+                .find(|(word, _)| *word == token.folded)
+                .map(|(_, value)| *value)
+        });
+    if word.is_some() {
+        return word;
+    }
+    if !bare_allowed {
+        return None;
+    }
+    match numbers.as_slice() {
+        [(_, value)] => Some(*value),
+        [] if tokens.len() <= 2 && tokens.iter().any(|token| BARE.contains(&token.folded)) => Some(1),
+        _ => None,
+    }
+}
+
+/// A count as written; absurdly long numbers become `i64::MAX` so the range
+/// check refuses them instead of the parse failing silently.
+fn parse_count(digits: &str) -> i64 {
+    let trimmed = digits.trim_start_matches('0');
+    if trimmed.is_empty() {
+        0
+    } else {
+        trimmed.parse().unwrap_or(i64::MAX)
+    }
+}
+
+/// Phrases that introduce the customer's name.
+const NAME_MARKERS: &[&str] = &[
+    "my name is",
+    "my name",
+    "name is",
+    "name",
+    "amar nam",
+    "amar naam",
+    "nam",
+    "naam",
+    "আমার নাম",
+    "নাম",
+];
+
+/// Phrases that introduce the delivery address.
+const ADDRESS_MARKERS: &[&str] = &[
+    "delivery address",
+    "shipping address",
+    "address is",
+    "address",
+    "adress",
+    "addres",
+    "addr",
+    "thikana holo",
+    "thikana",
+    "ঠিকানা",
+    "ঠিকানাঃ",
+];
+
+/// Words that start another field, where a name or an address ends.
+const FIELD_WORDS: &str = "\
+    name nam naam phone mobile mob number num no contact cell phn address adress addr thikana and ar ebong \
+    from theke delivery area order quantity qty নাম ফোন মোবাইল নম্বর নাম্বার ঠিকানা এবং আর থেকে";
+
+/// Words between a marker and the value ("name is", "thikana holo").
+const LINKING_WORDS: &str = "is holo hocche hoilo = হলো হচ্ছে";
+
+/// Short titles written with a dot inside names ("Md. Rahim").
+const TITLES: &str = "md mr mrs ms dr mst mohammad";
+
+static NAME_MARKER_WORDS: LazyLock<Vec<Vec<String>>> =
+    LazyLock::new(|| NAME_MARKERS.iter().map(|m| folded_words(m)).collect());
+static ADDRESS_MARKER_WORDS: LazyLock<Vec<Vec<String>>> =
+    LazyLock::new(|| ADDRESS_MARKERS.iter().map(|m| folded_words(m)).collect());
+static FIELD: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(FIELD_WORDS));
+static LINKING: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(LINKING_WORDS));
+/// Words that start a name or phone field inside an address ("..., phone 01…").
+const FIELD_START_WORDS: &str = "name nam naam phone mobile contact phn নাম ফোন মোবাইল";
+
+static FIELD_STARTS: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(FIELD_START_WORDS));
+static TITLE: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(TITLES));
+
+/// The first place a marker phrase occurs: (first token, token after the marker).
+fn find_marker(tokens: &[Token], markers: &[Vec<String>]) -> Option<(usize, usize)> {
+    (0..tokens.len()).find_map(|start| {
+        markers.iter().find_map(|marker| {
+            let fits = !marker.is_empty()
+                && marker
+                    .iter()
+                    .enumerate()
+                    .all(|(offset, word)| tokens.get(start + offset).is_some_and(|t| t.folded == *word));
+            fits.then_some((start, start + marker.len()))
+        })
+    })
+}
+
+/// The customer's name after "my name is" / "amar nam" / "আমার নাম", as typed:
+/// up to four words, ending at punctuation, a digit or another field.
+pub(super) fn find_name(text: &str, tokens: &[Token], keyword: &[bool]) -> Option<String> {
+    let (_, mut at) = find_marker(tokens, &NAME_MARKER_WORDS)?;
+    while tokens.get(at).is_some_and(|t| LINKING.contains(&t.folded)) {
+        at += 1;
+    }
+    name_words(text, tokens, keyword, at, 4).map(|(name, _)| name)
+}
+
+/// A whole message that is just a name (the answer to "your name?"): up to
+/// four words after an optional "ami" / "I am" / "this is".
+pub(super) fn bare_name(text: &str, tokens: &[Token], keyword: &[bool]) -> Option<String> {
+    if text.trim().contains('\n') || tokens.len() > 6 {
+        return None;
+    }
+    let at = tokens.iter().take_while(|t| is_stopword(&t.folded)).count();
+    let (name, last) = name_words(text, tokens, keyword, at, 4)?;
+    (last + 1 == tokens.len()).then_some(name)
+}
+
+/// Up to `max` name words from token `at`, joined only by spaces (or the dot
+/// of a title), copied from the message as typed; with the last token's index.
+fn name_words(text: &str, tokens: &[Token], keyword: &[bool], at: usize, max: usize) -> Option<(String, usize)> {
+    let first = tokens.get(at)?;
+    if is_stopword(&first.folded) {
+        return None;
+    }
+    let mut last = at;
+    for (i, token) in tokens.iter().enumerate().skip(at) {
+        let filler = i > at && is_stopword(&token.folded);
+        if !is_name_token(token, keyword.get(i).copied().unwrap_or(false)) || filler || i - at == max {
+            break;
+        }
+        if i > at {
+            let previous = tokens.get(i - 1)?;
+            let gap = text.get(previous.end..token.start).unwrap_or(",");
+            let title_dot = gap.trim() == "." && TITLE.contains(&previous.folded);
+            if !(gap.chars().all(|c| c == ' ') || title_dot) {
+                break;
+            }
+        }
+        last = i;
+    }
+    if !is_name_token(first, keyword.get(at).copied().unwrap_or(false)) {
+        return None;
+    }
+    let name = text.get(first.start..tokens.get(last)?.end)?.trim();
+    (!name.is_empty()).then(|| (name.to_owned(), last))
+}
+
+/// Letters that are not a keyword and do not start another field.
+fn is_name_token(token: &Token, is_keyword: bool) -> bool {
+    token.script != Script::Digit && !FIELD.contains(&token.folded) && !is_keyword
+}
+
+/// The longest an address is kept, in characters.
+const MAX_ADDRESS_CHARS: usize = 300;
+
+/// The address after "address:" / "thikana" / "ঠিকানা", up to the next field
+/// (name, phone) or the phone number itself. Also returns the byte range it
+/// came from, so numbers in it ("House 5") are not read as a quantity.
+pub(super) fn find_address(
+    text: &str,
+    tokens: &[Token],
+    phone: Option<&Range<usize>>,
+) -> Option<(String, Range<usize>)> {
+    let (marker_start, mut at) = find_marker(tokens, &ADDRESS_MARKER_WORDS)?;
+    while tokens.get(at).is_some_and(|t| LINKING.contains(&t.folded)) {
+        at += 1;
+    }
+    let start = tokens.get(at)?.start;
+    let next_field = tokens
+        .iter()
+        .enumerate()
+        .skip(at + 1)
+        .find(|(_, t)| FIELD_STARTS.contains(&t.folded))
+        .map(|(_, t)| t.start);
+    let phone_start = phone.map(|span| span.start).filter(|&s| s > start);
+    let end = [next_field, phone_start]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(text.len());
+    let address = clean_address(text.get(start..end)?)?;
+    let inside = |t: &&Token| t.start >= start && t.end <= end;
+    if tokens.iter().filter(inside).all(|t| is_stopword(&t.folded)) {
+        return None;
+    }
+    let region_start = tokens.get(marker_start).map_or(start, |t| t.start);
+    Some((address, region_start..end))
+}
+
+/// A whole message that is just an address (the answer to "your address?").
+pub(super) fn bare_address(text: &str) -> Option<String> {
+    let address = clean_address(text)?;
+    let words = address.split_whitespace().count();
+    (words >= 2 || address.chars().count() >= 6).then_some(address)
+}
+
+/// One line, single spaces, no dangling separators, at most [`MAX_ADDRESS_CHARS`].
+/// A question ("address ta ki?") is not an address.
+fn clean_address(raw: &str) -> Option<String> {
+    if raw.trim_end().ends_with(['?', '？']) {
+        return None;
+    }
+    let joined = raw
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let single: String = joined.split_whitespace().collect::<Vec<_>>().join(" ");
+    let separators: &[char] = &[':', '-', '=', ',', '.', ';', '।', 'ঃ', ' ', '|'];
+    let trimmed = single.trim_matches(separators);
+    let kept: String = trimmed.chars().take(MAX_ADDRESS_CHARS).collect();
+    (kept.chars().count() >= 3).then_some(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::engine::text::tokenize;
+
+    #[test]
+    fn phones_in_every_spelling() {
+        for text in [
+            "01712345678",
+            "my number 01712-345678 thanks",
+            "+8801712345678",
+            "+880 1712 345 678",
+            "০১৭১২৩৪৫৬৭৮",
+            "8801712345678",
+        ] {
+            assert_eq!(find_phone(text).phone.as_deref(), Some("01712345678"), "{text}");
+        }
+        assert_eq!(find_phone("01212345678").phone, None);
+        assert!(find_phone("0171234567").invalid);
+        assert_eq!(find_phone("2 ta 01812345678").phone.as_deref(), Some("01812345678"));
+    }
+
+    #[test]
+    fn quantities() {
+        let q = |text: &str, bare: bool| {
+            let tokens = tokenize(text);
+            find_quantity(&tokens, &vec![false; tokens.len()], bare)
+        };
+        assert_eq!(q("2 ta dao", false), Some(2));
+        assert_eq!(q("২টি", false), Some(2));
+        assert_eq!(q("duita nibo", false), Some(2));
+        assert_eq!(q("দুইটা", false), Some(2));
+        assert_eq!(q("qty 3", false), Some(3));
+        assert_eq!(q("3", false), None);
+        assert_eq!(q("3", true), Some(3));
+        assert_eq!(q("one", true), Some(1));
+    }
+
+    #[test]
+    fn names_and_addresses() {
+        let name = |text: &str| {
+            let tokens = tokenize(text);
+            find_name(text, &tokens, &vec![false; tokens.len()])
+        };
+        assert_eq!(
+            name("My name is Rahim Uddin, phone 017").as_deref(),
+            Some("Rahim Uddin")
+        );
+        assert_eq!(name("amar nam Md. Karim").as_deref(), Some("Md. Karim"));
+        assert_eq!(name("আমার নাম রহিম।").as_deref(), Some("রহিম"));
+        assert_eq!(name("product er nam ki?"), None);
+        let text = "address: House 5, Road 3, Dhanmondi, phone 01712345678";
+        let tokens = tokenize(text);
+        let phone = find_phone(text);
+        let (address, _) = find_address(text, &tokens, phone.span.as_ref()).unwrap();
+        assert_eq!(address, "House 5, Road 3, Dhanmondi");
+        for question in ["apnader address ta ki?", "address ki", "ঠিকানা কোথায়?"] {
+            assert_eq!(find_address(question, &tokenize(question), None), None, "{question}");
+        }
+    }
+}

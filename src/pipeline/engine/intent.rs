@@ -1,0 +1,672 @@
+//! What a message asks for, from keywords in English, Bangla and Banglish.
+//!
+//! Keywords are written in natural spelling and folded like messages, so
+//! "achhe" and "ache", "শাড়ী" and "শাড়ি" need one entry. A trailing `*`
+//! on a word also accepts longer words starting with it, for Bangla suffixes
+//! ("দামটা") and English inflections ("delivered").
+//!
+//! Phrases are matched in table order and a token used by one phrase is not
+//! used again, so "cash on delivery" is a payment question and not a
+//! delivery one, and the "koto" of "koto din" (how many days) is not a price
+//! question.
+
+use std::sync::LazyLock;
+
+use super::text::{Token, tokenize};
+
+/// One thing a message can ask for or say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Intent {
+    /// About an order already placed ("where is my parcel"): only the owner knows.
+    OrderStatus,
+    /// Wants a person.
+    Human,
+    /// "delivery address": a field marker, not a delivery question.
+    AddressMarker,
+    Payment,
+    Catalog,
+    Delivery,
+    Hours,
+    Returns,
+    Cancel,
+    No,
+    /// "order", "nibo", "কিনব": the customer wants to buy.
+    Order,
+    /// "I want", "chai", "লাগবে": wanting to buy, or wanting to know something.
+    OrderWeak,
+    Price,
+    Variants,
+    Stock,
+    Salam,
+    Greeting,
+    Thanks,
+    Bye,
+    Yes,
+    Ack,
+    /// "koto" / "কত" / "how much": a price question only when nothing else was asked.
+    PriceWeak,
+    /// "ache" / "আছে": an availability question only when nothing else was asked.
+    StockWeak,
+}
+
+impl Intent {
+    /// The name shown on the owner's playground page.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Intent::OrderStatus => "order status",
+            Intent::Human => "wants a person",
+            Intent::AddressMarker => "address",
+            Intent::Payment => "payment",
+            Intent::Catalog => "catalog",
+            Intent::Delivery => "delivery",
+            Intent::Hours => "opening hours",
+            Intent::Returns => "returns",
+            Intent::Cancel => "cancel",
+            Intent::No => "no",
+            Intent::Order => "order",
+            Intent::OrderWeak => "order (weak)",
+            Intent::Price => "price",
+            Intent::Variants => "sizes/colours",
+            Intent::Stock => "availability",
+            Intent::Salam => "salam",
+            Intent::Greeting => "greeting",
+            Intent::Thanks => "thanks",
+            Intent::Bye => "bye",
+            Intent::Yes => "yes",
+            Intent::Ack => "ok",
+            Intent::PriceWeak => "price (weak)",
+            Intent::StockWeak => "availability (weak)",
+        }
+    }
+
+    /// Questions the engine answers from the owner's data.
+    pub(super) fn is_question(self) -> bool {
+        matches!(
+            self,
+            Intent::Payment
+                | Intent::Catalog
+                | Intent::Delivery
+                | Intent::Hours
+                | Intent::Returns
+                | Intent::Price
+                | Intent::Variants
+                | Intent::Stock
+        )
+    }
+
+    /// Words that carry no question or field: greetings, thanks, "ok".
+    pub(super) fn is_small_talk(self) -> bool {
+        matches!(
+            self,
+            Intent::Salam | Intent::Greeting | Intent::Thanks | Intent::Bye | Intent::Ack | Intent::Yes
+        )
+    }
+}
+
+/// Keyword phrases per intent, in matching order (see the module docs).
+const TABLE: &[(Intent, &[&str])] = &[
+    (
+        Intent::OrderStatus,
+        &[
+            "order status",
+            "where is my order",
+            "where is my parcel",
+            "order kothay",
+            "order kothai",
+            "parcel kothay",
+            "parcel kothai",
+            "amar parcel",
+            "tracking",
+            "track*",
+            "consignment",
+            "অর্ডার কোথায়",
+            "পার্সেল কোথায়",
+            "আমার পার্সেল",
+            "অর্ডারের কি অবস্থা",
+            "order er ki obostha",
+            "ordered",
+            "order korsilam",
+            "order korechilam",
+            "order korechi",
+            "order dilam",
+            "order disi",
+            "order diyechi",
+            "অর্ডার করেছি",
+            "অর্ডার করেছিলাম",
+            "অর্ডার দিয়েছি",
+            "অর্ডার দিলাম",
+        ],
+    ),
+    (
+        Intent::Human,
+        &[
+            "human",
+            "real person",
+            "talk to owner",
+            "talk to a person",
+            "manush",
+            "manuser sathe",
+            "মানুষ*",
+            "মালিকের সাথে",
+        ],
+    ),
+    (
+        Intent::AddressMarker,
+        &[
+            "delivery address",
+            "shipping address",
+            "delivery thikana",
+            "delivery er thikana",
+            "ডেলিভারি ঠিকানা",
+            "ডেলিভারির ঠিকানা",
+        ],
+    ),
+    (
+        Intent::Payment,
+        &[
+            "cash on delivery",
+            "cash on",
+            "ক্যাশ অন ডেলিভারি",
+            "payment*",
+            "pay",
+            "paying",
+            "bkash",
+            "bikash",
+            "b kash",
+            "nagad",
+            "nogod",
+            "rocket",
+            "roket",
+            "cod",
+            "card",
+            "bank",
+            "পেমেন্ট*",
+            "বিকাশ*",
+            "নগদ*",
+            "রকেট*",
+            "কার্ড*",
+            "ব্যাংক*",
+            "taka kivabe",
+            "kivabe taka",
+            "টাকা কিভাবে",
+            "কিভাবে টাকা",
+        ],
+    ),
+    (
+        Intent::Catalog,
+        &[
+            "what do you sell",
+            "what do you have",
+            "what you have",
+            "what products",
+            "which products",
+            "what items",
+            "products",
+            "product list",
+            "catalog*",
+            "collection*",
+            "ki ki ache",
+            "ki ki ase",
+            "ki ki achhe",
+            "ki ki pawa jay",
+            "ki ki paowa jay",
+            "ki ki product",
+            "ki ki paben",
+            "কি কি আছে",
+            "কী কী আছে",
+            "কি কি পাওয়া যায়",
+            "কী কী পাওয়া যায়",
+            "পণ্য*",
+            "প্রোডাক্ট*",
+            "কালেকশন*",
+        ],
+    ),
+    (
+        Intent::Delivery,
+        &[
+            "koto din",
+            "kotodin",
+            "koy din",
+            "koydin",
+            "koi din",
+            "koidin",
+            "kobe pabo",
+            "kobe paben",
+            "how long",
+            "how many days",
+            "deliver*",
+            "shipping",
+            "ship",
+            "courier",
+            "charge",
+            "sundarban",
+            "pathao",
+            "কত দিন",
+            "কতদিন",
+            "কয় দিন",
+            "কয়দিন",
+            "কবে পাব*",
+            "ডেলিভারি*",
+            "চার্জ*",
+            "কুরিয়ার*",
+        ],
+    ),
+    (
+        Intent::Hours,
+        &[
+            "opening hours",
+            "open hours",
+            "are you open",
+            "when are you open",
+            "open thake",
+            "opening",
+            "hours",
+            "closing",
+            "timing",
+            "office time",
+            "shop time",
+            "kokhon khola",
+            "khola thake",
+            "kokhon open",
+            "kokhon bondho",
+            "খোলা*",
+            "বন্ধ*",
+            "সময়সূচি",
+        ],
+    ),
+    (
+        Intent::Returns,
+        &[
+            "return*",
+            "exchange*",
+            "ferot",
+            "ferot dewa",
+            "change kora jabe",
+            "bodlano",
+            "রিটার্ন*",
+            "ফেরত*",
+            "এক্সচেঞ্জ*",
+            "বদল*",
+            "পরিবর্তন*",
+        ],
+    ),
+    (
+        Intent::Cancel,
+        &[
+            "cancel*",
+            "dont want",
+            "don't want",
+            "do not want",
+            "batil",
+            "বাতিল*",
+            "ক্যান্সেল*",
+            "ক্যানসেল*",
+        ],
+    ),
+    (
+        Intent::No,
+        &[
+            "lagbe na",
+            "chai na",
+            "nibo na",
+            "nebo na",
+            "লাগবে না",
+            "চাই না",
+            "নিব না",
+            "নেব না",
+            "no",
+            "nope",
+            "nah",
+            "na",
+            "naa",
+            "না",
+            "নাহ",
+        ],
+    ),
+    (
+        Intent::Order,
+        &[
+            "order*",
+            "buy",
+            "buying",
+            "purchase",
+            "i'll take",
+            "ill take",
+            "i will take",
+            "nibo",
+            "nebo",
+            "nite chai",
+            "kinbo",
+            "kinte chai",
+            "kinmu",
+            "অর্ডার*",
+            "নিব*",
+            "নেব*",
+            "কিনব*",
+            "কিনতে",
+        ],
+    ),
+    (
+        Intent::OrderWeak,
+        &["i want", "i need", "i would like", "lagbe", "chai", "চাই", "লাগবে"],
+    ),
+    (
+        Intent::Price,
+        &[
+            "price*",
+            "cost*",
+            "rate",
+            "dam",
+            "daam",
+            "koto taka",
+            "how much is",
+            "how much does",
+            "দাম*",
+            "মূল্য*",
+            "কত টাকা",
+        ],
+    ),
+    (
+        Intent::Variants,
+        &[
+            "size*",
+            "colour*",
+            "color*",
+            "variant*",
+            "rong",
+            "rang",
+            "kalar",
+            "সাইজ*",
+            "কালার*",
+            "রং*",
+            "রঙ*",
+            "মাপ*",
+        ],
+    ),
+    (
+        Intent::Stock,
+        &[
+            "stock*",
+            "in stock",
+            "availabl*",
+            "avail",
+            "paowa jabe",
+            "pawa jabe",
+            "paoa jabe",
+            "স্টক*",
+            "পাওয়া যাবে",
+        ],
+    ),
+    (
+        Intent::Salam,
+        &[
+            "assalamu alaikum",
+            "assalamualaikum",
+            "asalamualaikum",
+            "assalamu alaykum",
+            "salamualaikum",
+            "salam",
+            "slm",
+            "aslm",
+            "আসসালামু আলাইকুম",
+            "আসসালামুআলাইকুম",
+            "আস্সালামু আলাইকুম",
+            "সালাম",
+        ],
+    ),
+    (
+        Intent::Greeting,
+        &[
+            "hi",
+            "hello",
+            "hey",
+            "helo",
+            "hlw",
+            "hlo",
+            "hii",
+            "good morning",
+            "good evening",
+            "good afternoon",
+            "adab",
+            "হ্যালো",
+            "হাই",
+            "আদাব",
+            "নমস্কার",
+        ],
+    ),
+    (
+        Intent::Thanks,
+        &[
+            "thanks",
+            "thank you",
+            "thank",
+            "thx",
+            "tnx",
+            "ty",
+            "dhonnobad",
+            "dhonnobaad",
+            "dhanyabad",
+            "jazakallah",
+            "ধন্যবাদ",
+        ],
+    ),
+    (
+        Intent::Bye,
+        &[
+            "bye",
+            "goodbye",
+            "allah hafez",
+            "allahhafez",
+            "khoda hafez",
+            "আল্লাহ হাফেজ",
+            "খোদা হাফেজ",
+        ],
+    ),
+    (
+        Intent::Yes,
+        &[
+            "yes",
+            "yeah",
+            "yep",
+            "yup",
+            "confirm*",
+            "sure",
+            "ha",
+            "haa",
+            "hae",
+            "hay",
+            "hya",
+            "ji",
+            "jee",
+            "jii",
+            "জি",
+            "জ্বি",
+            "হ্যাঁ",
+            "হ্যা",
+            "হা",
+            "কনফার্ম*",
+        ],
+    ),
+    (
+        Intent::Ack,
+        &[
+            "ok",
+            "okay",
+            "oky",
+            "okey",
+            "alright",
+            "got it",
+            "thik ache",
+            "thik ase",
+            "thik achhe",
+            "accha",
+            "acha",
+            "ঠিক আছে",
+            "আচ্ছা",
+            "ওকে",
+        ],
+    ),
+    (Intent::PriceWeak, &["koto", "kto", "how much", "কত"]),
+    (Intent::StockWeak, &["ache", "achhe", "ase", "asey", "have", "আছে*"]),
+];
+
+/// One word of a keyword phrase.
+struct Word {
+    folded: String,
+    prefix: bool,
+}
+
+/// The table with its phrases split into folded words, built once.
+static PHRASES: LazyLock<Vec<(Intent, Vec<Vec<Word>>)>> = LazyLock::new(|| {
+    TABLE
+        .iter()
+        .map(|(intent, phrases)| (*intent, phrases.iter().map(|phrase| compile(phrase)).collect()))
+        .collect()
+});
+
+fn compile(phrase: &str) -> Vec<Word> {
+    let mut words = Vec::new();
+    for piece in phrase.split_whitespace() {
+        let prefix = piece.ends_with('*');
+        let pieces = tokenize(piece.trim_end_matches('*'));
+        let last = pieces.len().saturating_sub(1);
+        for (i, token) in pieces.into_iter().enumerate() {
+            words.push(Word {
+                folded: token.folded,
+                prefix: prefix && i == last,
+            });
+        }
+    }
+    words
+}
+
+fn word_matches(word: &Word, token: &Token) -> bool {
+    token.folded == word.folded || (word.prefix && token.folded.starts_with(&word.folded))
+}
+
+/// The intents found in a message, and which of its tokens were keywords.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Intents {
+    found: Vec<Intent>,
+    /// Per token: part of a keyword phrase (so not a product word or a name).
+    pub keyword: Vec<bool>,
+}
+
+impl Intents {
+    pub(super) fn has(&self, intent: Intent) -> bool {
+        self.found.contains(&intent)
+    }
+
+    pub(super) fn all(&self) -> &[Intent] {
+        &self.found
+    }
+
+    /// Whether any question the engine answers from data was asked.
+    pub(super) fn has_question(&self) -> bool {
+        self.found.iter().any(|intent| intent.is_question())
+    }
+
+    /// Whether the message is only small talk (greetings, thanks, "ok", "yes").
+    pub(super) fn only_small_talk(&self) -> bool {
+        self.found.iter().all(|intent| intent.is_small_talk())
+    }
+}
+
+/// Finds every intent in the tokens of one message.
+pub(super) fn detect(tokens: &[Token]) -> Intents {
+    let mut keyword = vec![false; tokens.len()];
+    let mut found = Vec::new();
+    for (intent, phrases) in PHRASES.iter() {
+        for phrase in phrases {
+            if mark_occurrences(phrase, tokens, &mut keyword) && !found.contains(intent) {
+                found.push(*intent);
+            }
+        }
+    }
+    Intents { found, keyword }
+}
+
+/// Marks every occurrence of `phrase` on tokens not yet used; whether any was found.
+fn mark_occurrences(phrase: &[Word], tokens: &[Token], used: &mut [bool]) -> bool {
+    if phrase.is_empty() || phrase.len() > tokens.len() {
+        return false;
+    }
+    let mut any = false;
+    for start in 0..=tokens.len() - phrase.len() {
+        let fits = phrase.iter().enumerate().all(|(offset, word)| {
+            let at = start + offset;
+            !used.get(at).copied().unwrap_or(true) && tokens.get(at).is_some_and(|token| word_matches(word, token))
+        });
+        if fits {
+            for flag in used.iter_mut().skip(start).take(phrase.len()) {
+                *flag = true;
+            }
+            any = true;
+        }
+    }
+    any
+}
+
+/// Filler words that are neither keywords nor product words, in the three
+/// languages; a message made of these and keywords asks nothing else.
+const STOPWORDS: &str = "\
+    i me my mine you your we us our the a an is are am was were be this that these those it its of for to do \
+    does did can could will would should please pls plz what which how much many there any some in on at and \
+    or with want need get give send show tell about from by one ones item items also just so if then here sir \
+    madam maam dear bro brother sister sis apu vai bhai vaiya bhaiya apa shop dokan page me piece pcs pc \
+    ami amar amake amay amader apni apnar apnara apnake apnader tumi tomar tomader ki kii ta ti to te e er re ke eta ota eita \
+    oita ei oi ekta ar o ba kon konta kontar kemon kivabe kibhabe hobe hoy hoi din den dao dite diben jodi \
+    tahole kintu niye jonno theke sathe shathe r ekhon janaben janan bolen bolben korbo korben korte kore koren \
+    korun kori dibo dibe jabe pabo paben hobe din dilam \
+    আমি আমার আমাকে আপনি আপনার আপনাকে কি কী টা টি এটা ওটা এটি ওটি এই ওই ভাই আপু আর ও কোন কোনটা কেমন \
+    কিভাবে কীভাবে হবে হয় দিন দেন দিবেন একটা জন্য থেকে সাথে যদি তাহলে কিন্তু পেজ দোকান প্লিজ এখন করব করবো \
+    করতে করে করুন করি দিব দিবো দেব যাবে পাব পাবো";
+
+static STOPWORD_SET: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let mut words: Vec<String> = tokenize(STOPWORDS).into_iter().map(|token| token.folded).collect();
+    words.sort_unstable();
+    words.dedup();
+    words
+});
+
+/// Whether a folded word is filler (see [`STOPWORDS`]).
+pub(super) fn is_stopword(folded: &str) -> bool {
+    STOPWORD_SET.binary_search_by(|word| word.as_str().cmp(folded)).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn intents(text: &str) -> Vec<Intent> {
+        detect(&tokenize(text)).all().to_vec()
+    }
+
+    #[test]
+    fn finds_intents_in_three_languages() {
+        assert!(intents("price?").contains(&Intent::Price));
+        assert!(intents("শাড়িটার দামটা কত?").contains(&Intent::Price));
+        assert!(intents("dam koto").contains(&Intent::Price));
+        assert!(intents("ডেলিভারি চার্জ কত").contains(&Intent::Delivery));
+        assert!(intents("bkash e pay korbo").contains(&Intent::Payment));
+    }
+
+    #[test]
+    fn earlier_phrases_take_their_words() {
+        let found = intents("cash on delivery hobe?");
+        assert!(found.contains(&Intent::Payment));
+        assert!(!found.contains(&Intent::Delivery));
+        let found = intents("koto din lagbe");
+        assert!(found.contains(&Intent::Delivery));
+        assert!(!found.contains(&Intent::PriceWeak));
+        assert!(intents("ki ki ache").contains(&Intent::Catalog));
+        assert!(!intents("ki ki ache").contains(&Intent::StockWeak));
+    }
+
+    #[test]
+    fn stopwords_are_folded_like_messages() {
+        assert!(is_stopword("ami"));
+        assert!(is_stopword("vai"));
+        assert!(!is_stopword("sare"));
+    }
+}

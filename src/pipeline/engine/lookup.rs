@@ -1,0 +1,383 @@
+//! Finding the owner's things a message talks about: products, variants,
+//! delivery areas and FAQ entries.
+//!
+//! The database already picked products that look relevant, but it does not
+//! know whether the customer actually named one: every match here has a
+//! score and a threshold, and a near tie is reported as ambiguous so the
+//! engine asks instead of guessing.
+
+use crate::catalog::store::{DeliveryArea, FaqEntry, VariantRow};
+use crate::pipeline::grounding::GroundedProduct;
+
+use super::intent::is_stopword;
+use super::text::{Script, Token, find_sequence, folded_words, similarity, word_match};
+
+/// A product counts as mentioned from this score on.
+const MENTION_THRESHOLD: f64 = 0.5;
+
+/// A message word stands for a product word from this similarity on.
+const WORD_THRESHOLD: f64 = 0.6;
+
+/// Two products closer than this are too close to pick one.
+const AMBIGUITY_MARGIN: f64 = 0.1;
+
+/// At most this many products are offered when asking "which one?".
+pub(super) const MAX_CHOICES: usize = 5;
+
+/// Which product, if any, a message names.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Mention {
+    None,
+    One {
+        index: usize,
+        score: f64,
+        how: &'static str,
+    },
+    /// Indexes of the close candidates, best first.
+    Ambiguous(Vec<usize>),
+}
+
+/// Scores every product against the message and decides which one it names.
+/// `content` marks the tokens that may be product words (not keywords or filler).
+pub(super) fn find_product(products: &[GroundedProduct], tokens: &[Token], content: &[bool]) -> Mention {
+    // Each distinct word once: a pasted wall of repeated words costs no more
+    // than one copy of it.
+    let mut content_tokens: Vec<&Token> = Vec::new();
+    for (token, is_content) in tokens.iter().zip(content) {
+        if *is_content && !content_tokens.iter().any(|seen| seen.folded == token.folded) {
+            content_tokens.push(token);
+        }
+    }
+    let mut scored: Vec<(usize, f64, &'static str)> = products
+        .iter()
+        .enumerate()
+        .map(|(index, product)| {
+            let (score, how) = score_product(product, tokens, &content_tokens);
+            (index, score, how)
+        })
+        .filter(|(_, score, _)| *score >= MENTION_THRESHOLD)
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let Some(&(best_index, best_score, how)) = scored.first() else {
+        return Mention::None;
+    };
+    let close: Vec<usize> = scored
+        .iter()
+        .take_while(|(_, score, _)| best_score - score < AMBIGUITY_MARGIN)
+        .map(|(index, _, _)| *index)
+        .take(MAX_CHOICES)
+        .collect();
+    if close.len() > 1 {
+        Mention::Ambiguous(close)
+    } else {
+        Mention::One {
+            index: best_index,
+            score: best_score,
+            how,
+        }
+    }
+}
+
+/// How strongly the message names `product`, and by what.
+fn score_product(product: &GroundedProduct, tokens: &[Token], content: &[&Token]) -> (f64, &'static str) {
+    let sku = folded_words(&product.sku);
+    let sku_is_distinctive = product.sku.chars().filter(|c| c.is_alphanumeric()).count() >= 3;
+    if sku_is_distinctive && find_sequence(tokens, &sku, 1.0).is_some() {
+        return (1.0, "sku");
+    }
+    let name = folded_words(&product.name);
+    if find_sequence(tokens, &name, 0.85).is_some() {
+        return (1.0, "name");
+    }
+    let name_bn = product.name_bn.as_deref().map(folded_words).unwrap_or_default();
+    if find_sequence(tokens, &name_bn, 0.85).is_some() {
+        return (1.0, "Bangla name");
+    }
+    let by_name = ("name words", word_overlap(&name, content));
+    let by_bn = ("Bangla name words", word_overlap(&name_bn, content));
+    let by_tags = ("tag", tag_score(&product.tags, tokens, content));
+    let (how, score) = [by_name, by_bn, by_tags]
+        .into_iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or(("", 0.0));
+    (score, how)
+}
+
+/// Mostly the best single-word match, plus the share of the name covered
+/// and the share of the customer's words the name explains: "saree" alone
+/// names a saree, "red saree" names the red one better, and "cotton sharee"
+/// names the cotton saree rather than the cotton panjabi.
+fn word_overlap(name: &[String], content: &[&Token]) -> f64 {
+    let words: Vec<&String> = name.iter().filter(|word| is_name_word(word)).collect();
+    if words.is_empty() || content.is_empty() {
+        return 0.0;
+    }
+    // matches[w][t]: how well content token t stands for name word w, when it does.
+    let matches: Vec<Vec<f64>> = words
+        .iter()
+        .map(|word| {
+            content
+                .iter()
+                .map(|token| word_match(word, &token.folded))
+                .map(|score| if score >= WORD_THRESHOLD { score } else { 0.0 })
+                .collect()
+        })
+        .collect();
+    let sims: Vec<f64> = matches
+        .iter()
+        .map(|row| row.iter().copied().fold(0.0, f64::max))
+        .collect();
+    let best = sims.iter().copied().fold(0.0, f64::max);
+    if best == 0.0 {
+        return 0.0;
+    }
+    let coverage = sims.iter().sum::<f64>() / sims.len() as f64;
+    let explained = (0..content.len())
+        .filter(|&t| matches.iter().any(|row| row.get(t).is_some_and(|score| *score > 0.0)))
+        .count();
+    let explained = explained as f64 / content.len() as f64;
+    0.4 * best + 0.4 * coverage + 0.2 * explained
+}
+
+/// Words worth comparing: not filler, and long enough to mean something.
+fn is_name_word(word: &str) -> bool {
+    let is_bengali = word.chars().any(|c| ('\u{0980}'..='\u{09FF}').contains(&c));
+    let min_len = if is_bengali { 2 } else { 3 };
+    word.chars().count() >= min_len && !is_stopword(word)
+}
+
+/// A tag named in full is a weaker mention than the product's own name.
+fn tag_score(tags: &[String], tokens: &[Token], content: &[&Token]) -> f64 {
+    let named = tags.iter().any(|tag| {
+        let words = folded_words(tag);
+        match words.as_slice() {
+            [] => false,
+            [word] => is_name_word(word) && content.iter().any(|token| word_match(word, &token.folded) >= 0.85),
+            _ => find_sequence(tokens, &words, 0.85).is_some(),
+        }
+    });
+    if named { MENTION_THRESHOLD } else { 0.0 }
+}
+
+/// Which of a product's variants a message picks.
+#[derive(Debug, Clone, Default)]
+pub(super) struct VariantPick {
+    /// Variants consistent with every size and colour mentioned (may be empty
+    /// when that combination does not exist).
+    pub candidates: Vec<usize>,
+    /// Tokens used for sizes and colours, so "42" the size is not read as a quantity.
+    pub used_tokens: Vec<usize>,
+}
+
+/// Colour names customers use for the same colour in the three languages.
+const COLOURS: &[&[&str]] = &[
+    &["red", "lal", "লাল"],
+    &["blue", "nil", "neel", "নীল"],
+    &["green", "sobuj", "shobuj", "সবুজ"],
+    &["black", "kalo", "কালো"],
+    &["white", "sada", "shada", "সাদা"],
+    &["yellow", "holud", "হলুদ"],
+    &["pink", "golapi", "গোলাপি"],
+    &["orange", "komola", "কমলা"],
+    &["purple", "beguni", "বেগুনি"],
+    &["brown", "badami", "বাদামি", "khoyeri", "খয়েরি"],
+    &["grey", "gray", "chai", "ধূসর", "ছাই"],
+    &["maroon", "meroon", "মেরুন"],
+    &["navy", "নেভি"],
+    &["golden", "gold", "sonali", "সোনালি"],
+    &["silver", "rupali", "রুপালি"],
+];
+
+/// Size names customers write instead of the letter the owner used.
+const SIZES: &[&[&str]] = &[
+    &["s", "small"],
+    &["m", "medium"],
+    &["l", "large"],
+    &["xl", "extra large"],
+];
+
+/// The variants of `product` consistent with the sizes and colours in the
+/// message; `None` when the message mentions none.
+pub(super) fn pick_variants(product: &GroundedProduct, tokens: &[Token]) -> Option<VariantPick> {
+    let mut used_tokens = Vec::new();
+    let size_hits: Vec<bool> = product
+        .variants
+        .iter()
+        .map(|variant| attribute_mentioned(&variant.size, SIZES, tokens, &mut used_tokens))
+        .collect();
+    let colour_hits: Vec<bool> = product
+        .variants
+        .iter()
+        .map(|variant| attribute_mentioned(&variant.colour, COLOURS, tokens, &mut used_tokens))
+        .collect();
+    let size_named = size_hits.contains(&true);
+    let colour_named = colour_hits.contains(&true);
+    if !size_named && !colour_named {
+        return None;
+    }
+    let candidates = (0..product.variants.len())
+        .filter(|&i| {
+            (!size_named || size_hits.get(i).copied().unwrap_or(false))
+                && (!colour_named || colour_hits.get(i).copied().unwrap_or(false))
+        })
+        .collect();
+    used_tokens.sort_unstable();
+    used_tokens.dedup();
+    Some(VariantPick {
+        candidates,
+        used_tokens,
+    })
+}
+
+/// Whether the message names `value` (a size or colour as the owner wrote it)
+/// directly or by one of its synonyms; records the tokens it used.
+fn attribute_mentioned(value: &str, synonyms: &[&[&str]], tokens: &[Token], used: &mut Vec<usize>) -> bool {
+    let words = folded_words(value);
+    if words.is_empty() {
+        return false;
+    }
+    let mut spellings = vec![words.clone()];
+    for group in synonyms {
+        let group: Vec<Vec<String>> = group.iter().map(|word| folded_words(word)).collect();
+        if group.contains(&words) {
+            spellings.extend(group);
+        }
+    }
+    let mut found = false;
+    for spelling in &spellings {
+        let min_score = if spelling.iter().all(|word| word.chars().count() >= 4) {
+            0.85
+        } else {
+            1.0
+        };
+        if let Some(start) = find_sequence(tokens, spelling, min_score) {
+            used.extend(start..start + spelling.len());
+            found = true;
+        }
+    }
+    found
+}
+
+/// What a variant is called for people: "M / Red", or whichever is set.
+pub(super) fn variant_label(variant: &VariantRow) -> String {
+    match (variant.size.trim(), variant.colour.trim()) {
+        ("", "") => String::new(),
+        (size, "") => size.to_owned(),
+        ("", colour) => colour.to_owned(),
+        (size, colour) => format!("{size} / {colour}"),
+    }
+}
+
+/// Which delivery area a message or address names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AreaMatch {
+    None,
+    One(usize),
+}
+
+/// Finds the delivery area named in full ("Outside Dhaka" beats "Dhaka" when
+/// both fit). With `allow_partial` (the customer is answering "which area?")
+/// a unique best partial match also counts, so "inside" picks "Inside Dhaka".
+/// A partial match is never taken from an address: "Mirpur, Dhaka" must not
+/// pick "Outside Dhaka".
+pub(super) fn find_area(areas: &[DeliveryArea], tokens: &[Token], allow_partial: bool) -> AreaMatch {
+    let full = areas
+        .iter()
+        .enumerate()
+        .filter_map(|(index, area)| {
+            let words = folded_words(&area.name);
+            find_sequence(tokens, &words, 0.85).map(|_| (index, words.len()))
+        })
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+    if let Some((index, _)) = full {
+        return AreaMatch::One(index);
+    }
+    if !allow_partial {
+        return AreaMatch::None;
+    }
+    let mut partial: Vec<(usize, f64)> = areas
+        .iter()
+        .enumerate()
+        .map(|(index, area)| {
+            let words = folded_words(&area.name);
+            let hits = words
+                .iter()
+                .filter(|word| tokens.iter().any(|token| word_match(word, &token.folded) >= 0.85))
+                .count();
+            (
+                index,
+                if words.is_empty() {
+                    0.0
+                } else {
+                    hits as f64 / words.len() as f64
+                },
+            )
+        })
+        .filter(|(_, share)| *share > 0.0)
+        .collect();
+    partial.sort_by(|a, b| b.1.total_cmp(&a.1));
+    match partial.as_slice() {
+        [(index, _)] => AreaMatch::One(*index),
+        [(index, best), (_, second), ..] if best - second > 0.01 => AreaMatch::One(*index),
+        _ => AreaMatch::None,
+    }
+}
+
+/// An FAQ entry a message matched.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct FaqHit {
+    pub index: usize,
+    pub pattern: String,
+    /// The pattern appears in the message as written (not only its words).
+    pub exact: bool,
+}
+
+/// The FAQ entry whose pattern the message contains (longest pattern wins),
+/// or else the one whose pattern words mostly appear in the message.
+pub(super) fn find_faq(faq: &[FaqEntry], lower: &str, tokens: &[Token]) -> Option<FaqHit> {
+    let exact = faq
+        .iter()
+        .enumerate()
+        .flat_map(|(index, entry)| entry.patterns.iter().map(move |pattern| (index, pattern.trim())))
+        .filter(|(_, pattern)| pattern.chars().count() >= 3 && lower.contains(&pattern.to_lowercase()))
+        .max_by_key(|(_, pattern)| pattern.chars().count());
+    if let Some((index, pattern)) = exact {
+        return Some(FaqHit {
+            index,
+            pattern: pattern.to_owned(),
+            exact: true,
+        });
+    }
+    faq.iter()
+        .enumerate()
+        .flat_map(|(index, entry)| entry.patterns.iter().map(move |pattern| (index, pattern)))
+        .filter_map(|(index, pattern)| pattern_overlap(pattern, tokens).map(|share| (index, pattern, share)))
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .map(|(index, pattern, _)| FaqHit {
+            index,
+            pattern: pattern.trim().to_owned(),
+            exact: false,
+        })
+}
+
+/// The share of a pattern's meaningful words found in the message, when it is
+/// high enough (at least two words and three quarters of them).
+fn pattern_overlap(pattern: &str, tokens: &[Token]) -> Option<f64> {
+    let words: Vec<String> = folded_words(pattern)
+        .into_iter()
+        .filter(|word| !is_stopword(word))
+        .collect();
+    if words.len() < 2 {
+        return None;
+    }
+    let hits = words
+        .iter()
+        .filter(|word| {
+            tokens.iter().any(|token| {
+                token.folded == **word || (token.script != Script::Digit && similarity(word, &token.folded) >= 0.8)
+            })
+        })
+        .count();
+    let share = hits as f64 / words.len() as f64;
+    (hits >= 2 && share >= 0.75).then_some(share)
+}

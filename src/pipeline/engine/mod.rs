@@ -1,0 +1,361 @@
+//! The embedded reply engine: offline, deterministic answers grounded only
+//! in one owner's data, and order capture over several messages.
+//!
+//! It runs when no language model is configured (or as its fallback), so a
+//! shop gets useful automatic replies with no network and no cost. It never
+//! makes anything up: prices, stock, delivery charges and payment
+//! instructions are copied from the [`Grounding`], templates hold no digits
+//! of their own, and anything the data cannot answer goes to the owner's
+//! review queue as [`EngineReply::NeedsOwner`]. Every reply is still checked
+//! by the safety filter afterwards.
+//!
+//! Customers write English, Bangla script and Banglish; the engine reads all
+//! three (spelling is folded in `text`, keywords live in `intent`) and
+//! answers in the language the classifier detected.
+
+mod answer;
+mod fields;
+mod intent;
+mod lookup;
+mod order;
+mod replies;
+mod text;
+
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+use crate::catalog::money::{Money, format_plain};
+use crate::pipeline::classifier::Language;
+use crate::pipeline::grounding::{ConversationState, GroundedProduct, Grounding, OrderRequest};
+
+use self::intent::{Intents, is_stopword};
+use self::lookup::Mention;
+use self::replies::Writer;
+use self::text::{Script, Token, folded_words, word_match};
+
+/// What the engine decided for one customer message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EngineTurn {
+    pub reply: EngineReply,
+    /// The conversation state to store, whatever the reply: fields of an
+    /// order given in this message are kept even when the owner must answer.
+    pub state: ConversationState,
+    /// Short English lines for the owner's playground page: what was matched
+    /// and why this reply was chosen.
+    pub why: Vec<String>,
+}
+
+/// The engine's decision for one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineReply {
+    /// A reply to send (still checked by the safety filter afterwards).
+    Text(String),
+    /// The customer confirmed the read-back summary: the store creates the
+    /// order (reserving stock) and then sends [`order_placed_text`].
+    PlaceOrder(OrderRequest),
+    /// The engine cannot answer from the owner's data: the message goes to
+    /// the owner's review queue. `reason` is for the owner (English).
+    NeedsOwner { reason: String },
+}
+
+/// Answers one customer message from the owner's data alone.
+///
+/// Pure and total: no I/O, the same input always gives the same output, and
+/// no input (empty, huge, emoji, mixed scripts) makes it panic. `language`
+/// is the customer's language as the classifier detected it; the reply is
+/// written in it.
+pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, language: Language) -> EngineTurn {
+    let text = text::truncate(text, text::MAX_CHARS);
+    let mut next = state.clone();
+    let mut why = vec![format!("language: {}", language.as_str())];
+    if let Some(topic) = review_topic(grounding, text) {
+        why.push(format!("mentions review topic \"{topic}\""));
+        let reason = format!("the message mentions \"{topic}\", which you asked to answer yourself");
+        return EngineTurn {
+            reply: EngineReply::NeedsOwner { reason },
+            state: next,
+            why,
+        };
+    }
+    let mut ctx = Ctx {
+        g: grounding,
+        lang: language,
+        msg: Message::read(grounding, text),
+        why,
+    };
+    ctx.explain_reading();
+    if let Some(product) = ctx.mentioned() {
+        next.last_product = Some(product.id);
+    }
+    let reply = if next.order.is_some() || order::wants_to_start(&ctx, &next) {
+        order::run(&mut ctx, &mut next)
+    } else {
+        answer::answer(&mut ctx, &next)
+    };
+    let reply = refuse_never_say(grounding, reply, &mut ctx.why);
+    EngineTurn {
+        reply,
+        state: next,
+        why: ctx.why,
+    }
+}
+
+/// The message the customer gets once the store has created the order:
+/// order number, total, delivery address and how to pay (the owner's
+/// payment instructions, verbatim). Its numbers are listed by
+/// [`placed_order_numbers`] for the safety filter.
+pub fn order_placed_text(
+    grounding: &Grounding,
+    order_number: i64,
+    request: &OrderRequest,
+    language: Language,
+) -> String {
+    Writer {
+        g: grounding,
+        lang: language,
+    }
+    .order_placed(order_number, request)
+}
+
+/// The numbers [`order_placed_text`] may state beyond the owner's data (the
+/// order number and the order's own amounts), as `format_plain` strings,
+/// because [`computed_numbers`] no longer sees the order once it is placed.
+pub fn placed_order_numbers(order_number: i64, request: &OrderRequest) -> Vec<String> {
+    let mut numbers = vec![
+        order_number.to_string(),
+        request.quantity.to_string(),
+        format_plain(Money::from_minor(request.unit_price_minor)),
+        format_plain(Money::from_minor(request.delivery_charge_minor)),
+        format_plain(Money::from_minor(request.total_minor)),
+        request.phone.clone(),
+    ];
+    if let Some(line) = Money::from_minor(request.unit_price_minor).checked_mul(i64::from(request.quantity)) {
+        numbers.push(format_plain(line));
+    }
+    numbers.extend(text::digit_runs(&request.address));
+    numbers.extend(text::digit_runs(&request.customer_name));
+    numbers
+}
+
+/// "Sorry, X is out of stock right now." in the customer's language, for the
+/// store to send when stock ran out between the summary and the order.
+pub fn out_of_stock_text(grounding: &Grounding, product_name: &str, language: Language) -> String {
+    Writer {
+        g: grounding,
+        lang: language,
+    }
+    .out_of_stock(product_name.trim())
+}
+
+/// Short bot disclosure for the first automatic reply of a conversation, so
+/// customers know they are talking to software and how to reach a person:
+/// EN "This is BikriAgent, <shop>'s automatic assistant; type HUMAN for a
+/// person."; the Bangla and Banglish versions name মানুষ / manush.
+pub fn disclosure(grounding: &Grounding, language: Language) -> String {
+    Writer {
+        g: grounding,
+        lang: language,
+    }
+    .disclosure()
+}
+
+/// Numbers a reply for this turn may legitimately state beyond the owner's
+/// data, as `format_plain` strings, for the safety filter: the order being
+/// collected (quantity, unit price, line total, delivery charge, total) and
+/// the customer's own phone and address digits read back in the summary,
+/// plus every variant's price (product price plus the variant's difference),
+/// which is derived rather than stored. Pass the state [`respond`] returned.
+pub fn computed_numbers(grounding: &Grounding, state: &ConversationState) -> Vec<String> {
+    let mut numbers: Vec<String> = grounding
+        .products
+        .iter()
+        .flat_map(|product| {
+            product
+                .variants
+                .iter()
+                .map(move |variant| format_plain(Money::from_minor(product.variant_price_minor(variant))))
+        })
+        .collect();
+    if let Some(draft) = &state.order {
+        numbers.extend(order::draft_numbers(grounding, draft));
+    }
+    numbers.sort();
+    numbers.dedup();
+    numbers
+}
+
+/// One message as the engine reads it.
+struct Message<'a> {
+    raw: &'a str,
+    lower: String,
+    tokens: Vec<Token>,
+    intents: Intents,
+    /// Per token: could be a product word, a name or a question the engine
+    /// does not know (not a keyword, not filler).
+    content: Vec<bool>,
+    mention: Mention,
+}
+
+impl<'a> Message<'a> {
+    fn read(grounding: &Grounding, raw: &'a str) -> Message<'a> {
+        let tokens = text::tokenize(raw);
+        let intents = intent::detect(&tokens);
+        let content: Vec<bool> = tokens
+            .iter()
+            .zip(&intents.keyword)
+            .map(|(token, keyword)| {
+                let long_enough = token.script == Script::Digit || token.text.chars().count() >= 2;
+                !keyword && long_enough && !is_stopword(&token.folded)
+            })
+            .collect();
+        let mention = lookup::find_product(&grounding.products, &tokens, &content);
+        Message {
+            raw,
+            lower: raw.to_lowercase(),
+            tokens,
+            intents,
+            content,
+            mention,
+        }
+    }
+}
+
+/// Everything one turn works with.
+struct Ctx<'a> {
+    g: &'a Grounding,
+    lang: Language,
+    msg: Message<'a>,
+    why: Vec<String>,
+}
+
+impl<'a> Ctx<'a> {
+    fn writer(&self) -> Writer<'a> {
+        Writer {
+            g: self.g,
+            lang: self.lang,
+        }
+    }
+
+    /// The product this message names, if exactly one.
+    fn mentioned(&self) -> Option<&'a GroundedProduct> {
+        match self.msg.mention {
+            Mention::One { index, .. } => self.g.products.get(index),
+            _ => None,
+        }
+    }
+
+    /// The products this message names equally well.
+    fn ambiguous(&self) -> Vec<&'a GroundedProduct> {
+        match &self.msg.mention {
+            Mention::Ambiguous(indexes) => indexes.iter().filter_map(|&i| self.g.products.get(i)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The product a question is about: the one named now, or else the one
+    /// discussed before, so "dam koto?" follows up. A message with words the
+    /// engine does not know ("shoes ache?") may name something not in the
+    /// catalog, so it does not follow up.
+    fn focus(&self, state: &ConversationState) -> Option<&'a GroundedProduct> {
+        match self.msg.mention {
+            Mention::One { .. } => self.mentioned(),
+            Mention::Ambiguous(_) => None,
+            Mention::None if self.unexplained(None) == 0 => state.last_product.and_then(|id| self.product(id)),
+            Mention::None => None,
+        }
+    }
+
+    fn product(&self, id: uuid::Uuid) -> Option<&'a GroundedProduct> {
+        self.g.products.iter().find(|product| product.id == id)
+    }
+
+    /// Words of the message that are neither keywords, filler, nor words of
+    /// `product`: a sign the customer asked something the engine cannot read.
+    fn unexplained(&self, product: Option<&GroundedProduct>) -> usize {
+        let product_words: Vec<String> = product
+            .map(|p| {
+                let mut words = folded_words(&p.name);
+                words.extend(p.name_bn.as_deref().map(folded_words).unwrap_or_default());
+                words.extend(p.tags.iter().flat_map(|tag| folded_words(tag)));
+                words
+            })
+            .unwrap_or_default();
+        self.msg
+            .tokens
+            .iter()
+            .zip(&self.msg.content)
+            .filter(|(token, content)| {
+                **content
+                    && token.script != Script::Digit
+                    && !product_words.iter().any(|word| word_match(word, &token.folded) >= 0.6)
+            })
+            .count()
+    }
+
+    /// Records what was read, for the owner's playground page.
+    fn explain_reading(&mut self) {
+        let intents: Vec<&str> = self.msg.intents.all().iter().map(|intent| intent.name()).collect();
+        if !intents.is_empty() {
+            self.why.push(format!("intent: {}", intents.join(", ")));
+        }
+        match &self.msg.mention {
+            Mention::One { index, score, how } => {
+                if let Some(product) = self.g.products.get(*index) {
+                    self.why.push(format!(
+                        "matched product {} '{}' (score {score:.2}, by {how})",
+                        product.sku, product.name
+                    ));
+                }
+            }
+            Mention::Ambiguous(_) => {
+                let names: Vec<String> = self
+                    .ambiguous()
+                    .iter()
+                    .map(|p| format!("{} '{}'", p.sku, p.name))
+                    .collect();
+                self.why
+                    .push(format!("several products match equally well: {}", names.join(", ")));
+            }
+            Mention::None => {}
+        }
+    }
+}
+
+/// The first of the owner's review topics the message mentions.
+fn review_topic(grounding: &Grounding, text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    grounding
+        .rules
+        .review_topics
+        .iter()
+        .map(|topic| topic.trim())
+        .find(|topic| !topic.is_empty() && lower.contains(&topic.to_lowercase()))
+        .map(str::to_owned)
+}
+
+/// Owners list phrases that must never be sent; a draft containing one goes
+/// to the owner instead of being sent or reworded.
+fn refuse_never_say(grounding: &Grounding, reply: EngineReply, why: &mut Vec<String>) -> EngineReply {
+    let EngineReply::Text(text) = &reply else {
+        return reply;
+    };
+    let lower = text.to_lowercase();
+    let banned = grounding
+        .rules
+        .never_say
+        .iter()
+        .map(|phrase| phrase.trim())
+        .find(|phrase| !phrase.is_empty() && lower.contains(&phrase.to_lowercase()));
+    match banned {
+        Some(phrase) => {
+            why.push(format!("draft contained never-say phrase \"{phrase}\""));
+            EngineReply::NeedsOwner {
+                reason: format!("the drafted reply contained \"{phrase}\", which you never want said"),
+            }
+        }
+        None => reply,
+    }
+}

@@ -1,0 +1,725 @@
+//! Order capture over several messages: product, option, quantity, name,
+//! phone, address and delivery area, then a read-back and a confirmation.
+//!
+//! Customers send details one at a time or all at once, so every message is
+//! read for every field, and the next missing one is asked for. Nothing is
+//! ordered until the customer confirms the summary with its total.
+
+use uuid::Uuid;
+
+use crate::catalog::money::{Money, format_plain};
+use crate::catalog::store::{DeliveryArea, VariantRow};
+use crate::pipeline::grounding::{ConversationState, GroundedProduct, Grounding, OrderDraft, OrderRequest};
+
+use super::answer::{self, Wants};
+use super::fields::{self, PhoneScan};
+use super::intent::Intent;
+use super::lookup::{self, AreaMatch, MAX_CHOICES, Mention};
+use super::replies::{Availability, sold_out};
+use super::text::{self, folded_words};
+use super::{Ctx, EngineReply};
+
+/// A detail an order needs, in the order they are asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Field {
+    Product,
+    Variant,
+    Quantity,
+    Name,
+    Phone,
+    Address,
+    Area,
+}
+
+impl Field {
+    fn name(self) -> &'static str {
+        match self {
+            Field::Product => "product",
+            Field::Variant => "option (size/colour)",
+            Field::Quantity => "quantity",
+            Field::Name => "name",
+            Field::Phone => "phone",
+            Field::Address => "address",
+            Field::Area => "delivery area",
+        }
+    }
+}
+
+/// Whether this message (with no order in progress) starts one: "order
+/// korbo", "red saree nibo", or "yes" right after discussing a product.
+/// "I want to know the price" is a question, not an order.
+pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
+    let intents = &ctx.msg.intents;
+    let refuses = [Intent::Human, Intent::OrderStatus, Intent::Cancel, Intent::No];
+    if refuses.iter().any(|intent| intents.has(*intent)) {
+        return false;
+    }
+    let names_product = !matches!(ctx.msg.mention, Mention::None);
+    if intents.has(Intent::Order) {
+        return names_product || !intents.has_question();
+    }
+    if intents.has(Intent::OrderWeak) {
+        // "I want red saree" or a bare "I want", not "I want a refund".
+        return !intents.has_question() && (names_product || ctx.unexplained(None) == 0);
+    }
+    let follow_up = state.last_product.and_then(|id| ctx.product(id));
+    intents.has(Intent::Yes)
+        && intents.only_small_talk()
+        && !names_product
+        && ctx.unexplained(None) == 0
+        && follow_up.is_some_and(|product| !sold_out(product))
+}
+
+/// Moves the order in `state` one step on with this message.
+pub(super) fn run(ctx: &mut Ctx<'_>, state: &mut ConversationState) -> EngineReply {
+    let draft = state.order.take().unwrap_or_else(|| {
+        ctx.why.push("order: started".to_owned());
+        OrderDraft::default()
+    });
+    let (reply, kept) = step(ctx, state.last_product, draft);
+    state.order = kept;
+    reply
+}
+
+/// What one message did to the order, besides the draft's own fields.
+#[derive(Debug, Default)]
+struct Turn {
+    /// Sentences to put before the next question ("only 3 left").
+    notes: Vec<String>,
+    /// A field was set or cleared.
+    changed: bool,
+    /// The customer sent a number that is not a valid mobile number.
+    phone_invalid: bool,
+    /// The message narrowed the options without picking one.
+    variant_choices: Option<Vec<usize>>,
+    /// The message named a size or colour.
+    variant_named: bool,
+    /// Token indexes that are not a quantity: phone, address, sizes.
+    not_quantity: Vec<bool>,
+}
+
+/// One step of the order; the draft to keep (`None` ends the order).
+fn step(ctx: &mut Ctx<'_>, last_product: Option<Uuid>, mut draft: OrderDraft) -> (EngineReply, Option<OrderDraft>) {
+    if wants_cancel(ctx) {
+        ctx.why.push("order: cancelled by the customer".to_owned());
+        return (EngineReply::Text(ctx.writer().cancelled().to_owned()), None);
+    }
+    forget_stale(ctx, &mut draft);
+    let turn = match read_details(ctx, &mut draft, last_product) {
+        Ok(turn) => turn,
+        Err(Stop::SoldOut(text)) => return (EngineReply::Text(text), None),
+        Err(Stop::Owner(reason)) => return (answer::owner(ctx, reason), Some(draft)),
+    };
+    if draft.awaiting_confirmation {
+        return confirm(ctx, draft);
+    }
+    let sections = match questions(ctx, &draft, &turn) {
+        Ok(sections) => sections,
+        Err(reason) => return (answer::owner(ctx, &reason), Some(draft)),
+    };
+    let understood = turn.changed || !turn.notes.is_empty() || !sections.is_empty() || turn.phone_invalid;
+    let product = draft.product_id.and_then(|id| ctx.product(id));
+    if !understood && ctx.unexplained(product) > 1 {
+        let reason = "the customer wrote something the assistant could not understand while placing an order";
+        return (answer::owner(ctx, reason), Some(draft));
+    }
+    ask_next(ctx, draft, turn, sections)
+}
+
+/// Why reading a message ended the step early.
+enum Stop {
+    /// The product ran out: the order ends with this text.
+    SoldOut(String),
+    /// Only the owner can go on (the reason is for them).
+    Owner(&'static str),
+}
+
+/// Reads every detail the message gives into the draft. A change reopens a
+/// summary already read back, so the customer confirms what will be ordered.
+fn read_details(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, last_product: Option<Uuid>) -> Result<Turn, Stop> {
+    let pending = next_missing(ctx.g, draft);
+    let mut turn = Turn {
+        not_quantity: vec![false; ctx.msg.tokens.len()],
+        ..Turn::default()
+    };
+    choose_product(ctx, draft, &mut turn, pending, last_product);
+    read_contact(ctx, draft, &mut turn, pending);
+    let product = draft.product_id.and_then(|id| ctx.product(id));
+    if let Some(product) = product {
+        if sold_out(product) {
+            ctx.why
+                .push(format!("order: {} is out of stock; order dropped", product.sku));
+            let writer = ctx.writer();
+            return Err(Stop::SoldOut(writer.out_of_stock(writer.name(product))));
+        }
+        if !matches!(pending, Some(Field::Name | Field::Address)) {
+            choose_variant(ctx, product, draft, &mut turn);
+        }
+    }
+    read_quantity(ctx, product, draft, &mut turn, pending).map_err(Stop::Owner)?;
+    read_area(ctx, draft, &mut turn, pending);
+    if let Some(product) = product {
+        check_quantity(ctx, product, draft, &mut turn);
+    }
+    if turn.changed {
+        draft.awaiting_confirmation = false;
+    }
+    Ok(turn)
+}
+
+/// "cancel", "বাতিল", or a bare "no" / "na" (not the "no" of "phone no 017…").
+fn wants_cancel(ctx: &Ctx<'_>) -> bool {
+    let intents = &ctx.msg.intents;
+    if intents.has(Intent::Cancel) {
+        return true;
+    }
+    let only_refusal = intents.all().iter().all(|intent| {
+        matches!(
+            intent,
+            Intent::No | Intent::Thanks | Intent::Ack | Intent::Bye | Intent::OrderWeak
+        )
+    });
+    let has_digits = ctx.msg.tokens.iter().any(|token| token.script == text::Script::Digit);
+    intents.has(Intent::No) && only_refusal && !has_digits && ctx.unexplained(None) == 0
+}
+
+/// Drops ids the owner's data no longer has (an archived product, a removed
+/// area), so they are asked for again instead of quoted from memory.
+fn forget_stale(ctx: &mut Ctx<'_>, draft: &mut OrderDraft) {
+    let product = draft.product_id.and_then(|id| ctx.product(id));
+    if draft.product_id.is_some() && product.is_none() {
+        ctx.why
+            .push("order: the product is no longer in the catalog; asking again".to_owned());
+        draft.product_id = None;
+        draft.variant_id = None;
+        draft.awaiting_confirmation = false;
+    }
+    let variant_known = |id: Uuid| product.is_some_and(|p| p.variants.iter().any(|v| v.id == id));
+    if draft.variant_id.is_some_and(|id| !variant_known(id)) {
+        draft.variant_id = None;
+        draft.awaiting_confirmation = false;
+    }
+    if draft
+        .delivery_area_id
+        .is_some_and(|id| !ctx.g.delivery_areas.iter().any(|area| area.id == id))
+    {
+        draft.delivery_area_id = None;
+        draft.awaiting_confirmation = false;
+    }
+}
+
+/// The first detail the order still needs.
+pub(super) fn next_missing(g: &Grounding, draft: &OrderDraft) -> Option<Field> {
+    let Some(product) = draft.product_id.and_then(|id| g.products.iter().find(|p| p.id == id)) else {
+        return Some(Field::Product);
+    };
+    let variant_ok = product.variants.is_empty()
+        || draft
+            .variant_id
+            .is_some_and(|id| product.variants.iter().any(|v| v.id == id));
+    let area_ok = g.delivery_areas.is_empty()
+        || draft
+            .delivery_area_id
+            .is_some_and(|id| g.delivery_areas.iter().any(|a| a.id == id));
+    [
+        (Field::Variant, variant_ok),
+        (Field::Quantity, draft.quantity.is_some()),
+        (Field::Name, draft.customer_name.is_some()),
+        (Field::Phone, draft.phone.is_some()),
+        (Field::Address, draft.address.is_some()),
+        (Field::Area, area_ok),
+    ]
+    .into_iter()
+    .find(|(_, ok)| !ok)
+    .map(|(field, _)| field)
+}
+
+/// Takes the product the message names, or (when starting) the one the
+/// conversation was about. A named product replaces the order's product only
+/// when the customer says they want it, not while giving a name or address.
+fn choose_product(
+    ctx: &mut Ctx<'_>,
+    draft: &mut OrderDraft,
+    turn: &mut Turn,
+    pending: Option<Field>,
+    last_product: Option<Uuid>,
+) {
+    if let Some(product) = ctx.mentioned() {
+        let wants_it = ctx.msg.intents.has(Intent::Order) || pending == Some(Field::Product);
+        let giving_details = matches!(pending, Some(Field::Name | Field::Address));
+        let switch = draft.product_id.is_some_and(|id| id != product.id) && wants_it && !giving_details;
+        if draft.product_id.is_none() || switch {
+            draft.product_id = Some(product.id);
+            draft.variant_id = None;
+            turn.changed = true;
+            ctx.why.push(format!("order: product {}", product.sku));
+        }
+        return;
+    }
+    if draft.product_id.is_none()
+        && ctx.msg.mention == Mention::None
+        && let Some(product) = last_product.and_then(|id| ctx.product(id))
+    {
+        draft.product_id = Some(product.id);
+        turn.changed = true;
+        ctx.why.push(format!(
+            "order: product {} from earlier in the conversation",
+            product.sku
+        ));
+    }
+}
+
+/// Phone, address and name, from markers ("amar nam", "address:") or, when
+/// that is what was just asked for, from the whole message.
+fn read_contact(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, turn: &mut Turn, pending: Option<Field>) {
+    let msg = &ctx.msg;
+    let scan = fields::find_phone(msg.raw);
+    if let Some(phone) = &scan.phone {
+        set_field(&mut draft.phone, phone.clone(), turn, &mut ctx.why, "phone");
+    } else if scan.invalid && pending == Some(Field::Phone) {
+        turn.phone_invalid = true;
+        ctx.why
+            .push("order: the number sent is not a Bangladeshi mobile number".to_owned());
+    }
+    mark_span(ctx, turn, scan.span.clone());
+    let marked = fields::find_address(msg.raw, &msg.tokens, scan.span.as_ref());
+    let has_address_marker = marked.is_some();
+    if let Some((address, span)) = marked {
+        set_field(&mut draft.address, address, turn, &mut ctx.why, "address");
+        mark_span(ctx, turn, Some(span));
+    }
+    let named = fields::find_name(msg.raw, &msg.tokens, &msg.intents.keyword);
+    let has_name_marker = named.is_some();
+    let nothing_else = msg.intents.all().is_empty() && msg.mention == Mention::None;
+    let name = named.or_else(|| {
+        (pending == Some(Field::Name) && nothing_else && scan == PhoneScan::default())
+            .then(|| fields::bare_name(msg.raw, &msg.tokens, &msg.intents.keyword))
+            .flatten()
+    });
+    if let Some(name) = name {
+        set_field(&mut draft.customer_name, name, turn, &mut ctx.why, "name");
+    }
+    let only_address_words = msg.intents.all().iter().all(|intent| *intent == Intent::AddressMarker);
+    let bare_address_expected = pending == Some(Field::Address)
+        && !has_address_marker
+        && !has_name_marker
+        && only_address_words
+        && scan == PhoneScan::default();
+    if bare_address_expected && let Some(address) = fields::bare_address(msg.raw) {
+        set_field(&mut draft.address, address, turn, &mut ctx.why, "address");
+        turn.not_quantity.fill(true);
+    }
+}
+
+fn set_field(slot: &mut Option<String>, value: String, turn: &mut Turn, why: &mut Vec<String>, field: &str) {
+    if slot.as_deref() != Some(value.as_str()) {
+        *slot = Some(value);
+        turn.changed = true;
+        why.push(format!("order: read {field}"));
+    }
+}
+
+/// Marks the tokens inside a byte range as not being a quantity.
+fn mark_span(ctx: &Ctx<'_>, turn: &mut Turn, span: Option<std::ops::Range<usize>>) {
+    let Some(span) = span else { return };
+    for (token, flag) in ctx.msg.tokens.iter().zip(turn.not_quantity.iter_mut()) {
+        if token.start >= span.start && token.end <= span.end {
+            *flag = true;
+        }
+    }
+}
+
+/// Picks the option (size/colour) the message names; a product with one
+/// option needs no choice. An option that ran out is refused here.
+fn choose_variant(ctx: &mut Ctx<'_>, product: &GroundedProduct, draft: &mut OrderDraft, turn: &mut Turn) {
+    if product.variants.is_empty() {
+        return;
+    }
+    if let ([only], None) = (product.variants.as_slice(), draft.variant_id) {
+        draft.variant_id = Some(only.id);
+        turn.changed = true;
+    }
+    if let Some(pick) = lookup::pick_variants(product, &ctx.msg.tokens) {
+        turn.variant_named = true;
+        for index in &pick.used_tokens {
+            if let Some(flag) = turn.not_quantity.get_mut(*index) {
+                *flag = true;
+            }
+        }
+        let chosen = draft
+            .variant_id
+            .and_then(|id| product.variants.iter().position(|v| v.id == id));
+        match pick.candidates.as_slice() {
+            [index] => {
+                if let Some(variant) = product.variants.get(*index)
+                    && draft.variant_id != Some(variant.id)
+                {
+                    draft.variant_id = Some(variant.id);
+                    turn.changed = true;
+                    ctx.why
+                        .push(format!("order: option {}", lookup::variant_label(variant)));
+                }
+            }
+            [] => turn.notes.push(ctx.writer().no_such_option().to_owned()),
+            many if chosen.is_none_or(|index| !many.contains(&index)) => {
+                turn.variant_choices = Some(many.to_vec());
+            }
+            _ => {}
+        }
+    }
+    let chosen = draft
+        .variant_id
+        .and_then(|id| product.variants.iter().find(|v| v.id == id));
+    if let Some(variant) = chosen
+        && Availability::of_variant(product, variant) == Availability::Out
+    {
+        turn.notes.push(ctx.writer().variant_out_of_stock(product, variant));
+        ctx.why.push(format!(
+            "order: option {} is out of stock",
+            lookup::variant_label(variant)
+        ));
+        draft.variant_id = None;
+        turn.changed = true;
+    }
+}
+
+/// Reads how many; `Err` (for the owner) when the number is absurd.
+fn read_quantity(
+    ctx: &mut Ctx<'_>,
+    product: Option<&GroundedProduct>,
+    draft: &mut OrderDraft,
+    turn: &mut Turn,
+    pending: Option<Field>,
+) -> Result<(), &'static str> {
+    // Digits of the product's own name or SKU as written ("Galaxy A15",
+    // "SKU-1") are not a count.
+    let mut skip = turn.not_quantity.clone();
+    if let Some(product) = product {
+        for words in [folded_words(&product.name), folded_words(&product.sku)] {
+            if let Some(start) = text::find_sequence(&ctx.msg.tokens, &words, 0.85) {
+                for flag in skip.iter_mut().skip(start).take(words.len()) {
+                    *flag = true;
+                }
+            }
+        }
+    }
+    let intents = &ctx.msg.intents;
+    let bare = pending == Some(Field::Quantity) || intents.has(Intent::Order) || intents.has(Intent::OrderWeak);
+    let Some(quantity) = fields::find_quantity(&ctx.msg.tokens, &skip, bare) else {
+        return Ok(());
+    };
+    if quantity < 1 {
+        turn.notes.push(ctx.writer().at_least_one().to_owned());
+        return Ok(());
+    }
+    let quantity = i32::try_from(quantity).map_err(|_| "the customer asked for an unusually large quantity")?;
+    if draft.quantity != Some(quantity) {
+        draft.quantity = Some(quantity);
+        turn.changed = true;
+        ctx.why.push(format!("order: quantity {quantity}"));
+    }
+    Ok(())
+}
+
+/// The delivery area named in the message or in the address; when the
+/// customer is answering "which area?", a partial name is enough.
+fn read_area(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, turn: &mut Turn, pending: Option<Field>) {
+    let areas = &ctx.g.delivery_areas;
+    if areas.is_empty() {
+        return;
+    }
+    let mut found = lookup::find_area(areas, &ctx.msg.tokens, false);
+    if found == AreaMatch::None
+        && draft.delivery_area_id.is_none()
+        && let Some(address) = &draft.address
+    {
+        found = lookup::find_area(areas, &text::tokenize(address), false);
+    }
+    if found == AreaMatch::None && pending == Some(Field::Area) {
+        found = lookup::find_area(areas, &ctx.msg.tokens, true);
+    }
+    if let AreaMatch::One(index) = found
+        && let Some(area) = areas.get(index)
+        && draft.delivery_area_id != Some(area.id)
+    {
+        draft.delivery_area_id = Some(area.id);
+        turn.changed = true;
+        ctx.why.push(format!("order: delivery area '{}'", area.name));
+    }
+}
+
+/// Refuses more than the stock the owner has (saying how many are left).
+fn check_quantity(ctx: &mut Ctx<'_>, product: &GroundedProduct, draft: &mut OrderDraft, turn: &mut Turn) {
+    let Some(quantity) = draft.quantity else { return };
+    let variant = draft
+        .variant_id
+        .and_then(|id| product.variants.iter().find(|v| v.id == id));
+    let stock = match variant {
+        Some(variant) => Availability::of_variant(product, variant),
+        None if product.variants.is_empty() => Availability::of(product.stock),
+        None => return,
+    };
+    if let Availability::InStock(left) = stock
+        && quantity > left
+    {
+        turn.notes.push(ctx.writer().only_left(product, variant, left));
+        ctx.why
+            .push(format!("order: asked for {quantity}, only {left} in stock"));
+        draft.quantity = None;
+        turn.changed = true;
+    }
+}
+
+/// The read-back was sent: "yes" places the order, a question is answered
+/// with the confirmation asked again.
+fn confirm(ctx: &mut Ctx<'_>, mut draft: OrderDraft) -> (EngineReply, Option<OrderDraft>) {
+    let intents = &ctx.msg.intents;
+    if intents.has(Intent::Yes) || intents.has(Intent::Ack) {
+        return place(ctx, draft);
+    }
+    let writer = ctx.writer();
+    let focus = ctx
+        .mentioned()
+        .or_else(|| draft.product_id.and_then(|id| ctx.product(id)));
+    let wants = Wants::from_intents(&ctx.msg.intents, false);
+    let mut parts = match answer::sections(ctx, focus, &wants, answer::Mode::InOrder) {
+        Ok(parts) => parts,
+        Err(reason) => return (answer::owner(ctx, &reason), Some(draft)),
+    };
+    if parts.is_empty() && ctx.unexplained(focus) > 1 {
+        let reason = "the customer replied to the order summary with something the assistant could not understand";
+        return (answer::owner(ctx, reason), Some(draft));
+    }
+    ctx.why.push("order: waiting for confirmation".to_owned());
+    parts.push(writer.confirm_prompt().to_owned());
+    draft.awaiting_confirmation = true;
+    (EngineReply::Text(parts.join("\n\n")), Some(draft))
+}
+
+fn place(ctx: &mut Ctx<'_>, mut draft: OrderDraft) -> (EngineReply, Option<OrderDraft>) {
+    match totals(ctx.g, &draft) {
+        Ok(totals) => {
+            let request = OrderRequest {
+                product_id: totals.product.id,
+                variant_id: totals.variant.map(|variant| variant.id),
+                quantity: totals.quantity,
+                unit_price_minor: totals.unit_minor,
+                delivery_charge_minor: totals.delivery_minor,
+                total_minor: totals.total_minor,
+                customer_name: totals.customer_name.to_owned(),
+                phone: totals.phone.to_owned(),
+                address: totals.address.to_owned(),
+                delivery_area_id: totals.area.map(|area| area.id),
+            };
+            ctx.why.push(format!(
+                "order: confirmed; total {}",
+                format_plain(Money::from_minor(request.total_minor))
+            ));
+            (EngineReply::PlaceOrder(request), None)
+        }
+        Err(error) => {
+            draft.awaiting_confirmation = false;
+            (answer::owner(ctx, error.reason()), Some(draft))
+        }
+    }
+}
+
+/// Answers to questions asked in the middle of an order ("delivery charge
+/// koto?"), put before the next order question.
+fn questions(ctx: &mut Ctx<'_>, draft: &OrderDraft, turn: &Turn) -> Result<Vec<String>, String> {
+    let mut wants = Wants::from_intents(&ctx.msg.intents, false);
+    wants.catalog = false;
+    if turn.variant_named || next_missing(ctx.g, draft) == Some(Field::Variant) {
+        // The option question lists them anyway.
+        wants.variants = false;
+    }
+    if !wants.any() {
+        return Ok(Vec::new());
+    }
+    let focus = ctx
+        .mentioned()
+        .or_else(|| draft.product_id.and_then(|id| ctx.product(id)));
+    answer::sections(ctx, focus, &wants, answer::Mode::InOrder)
+}
+
+/// Asks for the next missing detail, or reads the whole order back.
+fn ask_next(
+    ctx: &mut Ctx<'_>,
+    mut draft: OrderDraft,
+    turn: Turn,
+    sections: Vec<String>,
+) -> (EngineReply, Option<OrderDraft>) {
+    let writer = ctx.writer();
+    let product = draft.product_id.and_then(|id| ctx.product(id));
+    let next = next_missing(ctx.g, &draft);
+    let ask = match (next, product) {
+        (None, _) => match totals(ctx.g, &draft) {
+            Ok(totals) => {
+                ctx.why.push(format!(
+                    "order: complete; read back the summary (total {})",
+                    format_plain(Money::from_minor(totals.total_minor))
+                ));
+                let summary = writer.summary(&totals);
+                draft.awaiting_confirmation = true;
+                summary
+            }
+            Err(error) => return (answer::owner(ctx, error.reason()), Some(draft)),
+        },
+        (Some(Field::Variant), Some(product)) => {
+            let choices: Vec<&VariantRow> = match &turn.variant_choices {
+                Some(indexes) => indexes.iter().filter_map(|&i| product.variants.get(i)).collect(),
+                None => product.variants.iter().collect(),
+            };
+            let in_stock: Vec<&VariantRow> = choices
+                .into_iter()
+                .filter(|variant| Availability::of_variant(product, variant) != Availability::Out)
+                .collect();
+            writer.ask_variant(product, &in_stock)
+        }
+        (Some(Field::Quantity), Some(product)) => writer.ask_quantity(product),
+        (Some(Field::Name), _) => writer.ask_name().to_owned(),
+        (Some(Field::Phone), _) if turn.phone_invalid => writer.invalid_phone().to_owned(),
+        (Some(Field::Phone), _) => writer.ask_phone().to_owned(),
+        (Some(Field::Address), _) => writer.ask_address().to_owned(),
+        (Some(Field::Area), _) => {
+            let areas: Vec<&DeliveryArea> = ctx.g.delivery_areas.iter().collect();
+            writer.ask_area(&areas)
+        }
+        (Some(_), _) => {
+            let mut choices = ctx.ambiguous();
+            if choices.is_empty() {
+                choices = ctx
+                    .g
+                    .products
+                    .iter()
+                    .filter(|p| !sold_out(p))
+                    .take(MAX_CHOICES)
+                    .collect();
+            }
+            if choices.is_empty() {
+                let reason = "the customer wants to order, but no product in your catalog matched";
+                return (answer::owner(ctx, reason), Some(draft));
+            }
+            writer.ask_product(&choices)
+        }
+    };
+    if let Some(field) = next {
+        ctx.why.push(format!("order: waiting for {}", field.name()));
+    }
+    let mut paragraphs = sections;
+    let mut last = turn.notes;
+    last.push(ask);
+    paragraphs.push(last.join("\n"));
+    (EngineReply::Text(paragraphs.join("\n\n")), Some(draft))
+}
+
+/// An order with every detail, priced.
+pub(super) struct Totals<'a> {
+    pub product: &'a GroundedProduct,
+    pub variant: Option<&'a VariantRow>,
+    pub area: Option<&'a DeliveryArea>,
+    pub quantity: i32,
+    pub unit_minor: i64,
+    pub line_minor: i64,
+    pub delivery_minor: i64,
+    pub total_minor: i64,
+    pub customer_name: &'a str,
+    pub phone: &'a str,
+    pub address: &'a str,
+}
+
+/// Why an order could not be priced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TotalsError {
+    Incomplete,
+    Overflow,
+    NegativePrice,
+}
+
+impl TotalsError {
+    fn reason(self) -> &'static str {
+        match self {
+            TotalsError::Incomplete => "the order details are incomplete",
+            TotalsError::Overflow => "the order total is too large to compute",
+            TotalsError::NegativePrice => "the price of the chosen option is below zero; check its price difference",
+        }
+    }
+}
+
+/// Prices a complete draft with checked arithmetic: unit × quantity + delivery.
+pub(super) fn totals<'a>(g: &'a Grounding, draft: &'a OrderDraft) -> Result<Totals<'a>, TotalsError> {
+    use TotalsError::Incomplete;
+    let product = draft
+        .product_id
+        .and_then(|id| g.products.iter().find(|p| p.id == id))
+        .ok_or(Incomplete)?;
+    let variant = match draft.variant_id {
+        Some(id) => Some(product.variants.iter().find(|v| v.id == id).ok_or(Incomplete)?),
+        None if product.variants.is_empty() => None,
+        None => return Err(Incomplete),
+    };
+    let area = if g.delivery_areas.is_empty() {
+        None
+    } else {
+        let id = draft.delivery_area_id.ok_or(Incomplete)?;
+        Some(g.delivery_areas.iter().find(|a| a.id == id).ok_or(Incomplete)?)
+    };
+    let quantity = draft.quantity.filter(|q| *q >= 1).ok_or(Incomplete)?;
+    let unit = unit_price(product, variant).ok_or(TotalsError::Overflow)?;
+    if unit.minor() < 0 {
+        return Err(TotalsError::NegativePrice);
+    }
+    let line = unit.checked_mul(i64::from(quantity)).ok_or(TotalsError::Overflow)?;
+    let delivery = Money::from_minor(area.map_or(0, |a| a.charge_minor));
+    let total = line.checked_add(delivery).ok_or(TotalsError::Overflow)?;
+    Ok(Totals {
+        product,
+        variant,
+        area,
+        quantity,
+        unit_minor: unit.minor(),
+        line_minor: line.minor(),
+        delivery_minor: delivery.minor(),
+        total_minor: total.minor(),
+        customer_name: draft.customer_name.as_deref().ok_or(Incomplete)?,
+        phone: draft.phone.as_deref().ok_or(Incomplete)?,
+        address: draft.address.as_deref().ok_or(Incomplete)?,
+    })
+}
+
+fn unit_price(product: &GroundedProduct, variant: Option<&VariantRow>) -> Option<Money> {
+    let base = Money::from_minor(product.unit_price_minor());
+    match variant {
+        Some(variant) => base.checked_add(Money::from_minor(variant.price_delta_minor)),
+        None => Some(base),
+    }
+}
+
+/// The numbers a reply about this draft may state (see `computed_numbers`).
+pub(super) fn draft_numbers(g: &Grounding, draft: &OrderDraft) -> Vec<String> {
+    let mut numbers = Vec::new();
+    let product = draft.product_id.and_then(|id| g.products.iter().find(|p| p.id == id));
+    let variant = product.and_then(|p| draft.variant_id.and_then(|id| p.variants.iter().find(|v| v.id == id)));
+    let unit = product.and_then(|p| unit_price(p, variant));
+    let line = match (unit, draft.quantity) {
+        (Some(unit), Some(quantity)) => unit.checked_mul(i64::from(quantity)),
+        _ => None,
+    };
+    let delivery = if g.delivery_areas.is_empty() {
+        Some(Money::ZERO)
+    } else {
+        draft
+            .delivery_area_id
+            .and_then(|id| g.delivery_areas.iter().find(|a| a.id == id))
+            .map(|area| Money::from_minor(area.charge_minor))
+    };
+    let total = line
+        .zip(delivery)
+        .and_then(|(line, delivery)| line.checked_add(delivery));
+    numbers.extend([unit, line, delivery, total].into_iter().flatten().map(format_plain));
+    numbers.extend(draft.quantity.map(|quantity| quantity.to_string()));
+    numbers.extend(draft.phone.iter().cloned());
+    numbers.extend(draft.address.iter().flat_map(|address| text::digit_runs(address)));
+    numbers.extend(draft.customer_name.iter().flat_map(|name| text::digit_runs(name)));
+    numbers
+}

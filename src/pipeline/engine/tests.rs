@@ -1,0 +1,878 @@
+//! Scenario tests for the reply engine. Every `Text` reply produced through
+//! [`Chat::say`] is also checked against the safety property: each number in
+//! it comes from the owner's data or from [`computed_numbers`].
+
+use uuid::Uuid;
+
+use super::*;
+use crate::catalog::money::format_plain;
+use crate::catalog::store::{DeliveryArea, FaqEntry, PaymentMethod, Profile, Rules, VariantRow};
+use crate::pipeline::grounding::{GroundedProduct, OrderDraft};
+
+const RED: u128 = 1;
+const BLUE: u128 = 2;
+const PANJABI: u128 = 3;
+const KURTI: u128 = 4;
+const XL_BLACK: u128 = 33;
+const DHAKA: u128 = 100;
+const OUTSIDE: u128 = 101;
+
+fn id(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+fn product(n: u128, sku: &str, name: &str, name_bn: Option<&str>, price_minor: i64) -> GroundedProduct {
+    GroundedProduct {
+        id: id(n),
+        sku: sku.to_owned(),
+        name: name.to_owned(),
+        name_bn: name_bn.map(str::to_owned),
+        description: String::new(),
+        price_minor,
+        sale_price_minor: None,
+        stock: None,
+        tags: Vec::new(),
+        variants: Vec::new(),
+    }
+}
+
+fn variant(n: u128, size: &str, colour: &str, delta: i64, stock: Option<i32>) -> VariantRow {
+    VariantRow {
+        id: id(n),
+        size: size.to_owned(),
+        colour: colour.to_owned(),
+        price_delta_minor: delta,
+        stock,
+    }
+}
+
+const BKASH: &str = "Send money to 01811223344 (personal) and tell us the last 4 digits of the TrxID.";
+const COD: &str = "Pay the rider when the parcel arrives.";
+const GIFT: &str = "Yes, gift wrapping is free on every order.";
+
+fn shop() -> Grounding {
+    let red = GroundedProduct {
+        stock: Some(5),
+        tags: vec!["saree".to_owned(), "cotton".to_owned()],
+        ..product(RED, "SKU-1", "Red Cotton Saree", Some("লাল সুতি শাড়ি"), 125_000)
+    };
+    let blue = GroundedProduct {
+        sale_price_minor: Some(220_000),
+        stock: Some(0),
+        ..product(BLUE, "SKU-2", "Blue Silk Saree", Some("নীল সিল্ক শাড়ি"), 250_000)
+    };
+    let panjabi = GroundedProduct {
+        variants: vec![
+            variant(31, "M", "White", 0, Some(3)),
+            variant(32, "L", "White", 10_000, Some(0)),
+            variant(XL_BLACK, "XL", "Black", 20_000, None),
+        ],
+        ..product(PANJABI, "PNJ-7", "Cotton Panjabi", Some("সুতি পাঞ্জাবি"), 150_000)
+    };
+    let kurti = product(KURTI, "KRT-9", "Block Print Kurti", None, 85_050);
+    Grounding {
+        profile: Profile {
+            name: "Rupa Fashion".to_owned(),
+            currency: "BDT".to_owned(),
+            opening_hours: "Saturday to Thursday, 10am to 8pm".to_owned(),
+            return_policy: "Unused items can be returned within 7 days.".to_owned(),
+            ..Profile::default()
+        },
+        products: vec![red, blue, panjabi, kurti],
+        catalog_size: 4,
+        delivery_areas: vec![
+            DeliveryArea {
+                id: id(DHAKA),
+                name: "Dhaka".to_owned(),
+                charge_minor: 6_000,
+                min_days: 1,
+                max_days: 2,
+            },
+            DeliveryArea {
+                id: id(OUTSIDE),
+                name: "Outside Dhaka".to_owned(),
+                charge_minor: 12_000,
+                min_days: 3,
+                max_days: 5,
+            },
+        ],
+        payment_methods: vec![
+            PaymentMethod {
+                id: id(200),
+                kind: "cod".to_owned(),
+                label: "Cash on delivery".to_owned(),
+                instructions: COD.to_owned(),
+            },
+            PaymentMethod {
+                id: id(201),
+                kind: "bkash".to_owned(),
+                label: "bKash".to_owned(),
+                instructions: BKASH.to_owned(),
+            },
+        ],
+        rules: Rules {
+            tone: "friendly".to_owned(),
+            ..Rules::default()
+        },
+        faq: vec![FaqEntry {
+            id: id(300),
+            patterns: vec!["gift wrap".to_owned(), "gift packing available".to_owned()],
+            answer: GIFT.to_owned(),
+        }],
+        owner_phones: vec!["01811223344".to_owned()],
+        ..Grounding::default()
+    }
+}
+
+/// Numbers in a reply as the safety filter reads them: digit runs with
+/// thousands commas removed and an optional decimal part.
+fn numbers_in(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().map(text::ascii_digit).collect();
+    let digit_at = |i: usize| chars.get(i).is_some_and(char::is_ascii_digit);
+    let mut numbers = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !digit_at(i) {
+            i += 1;
+            continue;
+        }
+        let mut number = String::new();
+        loop {
+            while digit_at(i) {
+                number.push(chars[i]);
+                i += 1;
+            }
+            if chars.get(i) == Some(&',') && digit_at(i + 1) {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        if chars.get(i) == Some(&'.') && digit_at(i + 1) {
+            number.push('.');
+            i += 1;
+            while digit_at(i) {
+                number.push(chars[i]);
+                i += 1;
+            }
+        }
+        numbers.push(number);
+    }
+    numbers
+}
+
+/// Every number the owner's data holds, as the safety filter would collect it.
+fn data_numbers(g: &Grounding) -> Vec<String> {
+    let plain = |minor: i64| format_plain(Money::from_minor(minor));
+    let mut numbers = Vec::new();
+    let mut texts = vec![
+        g.profile.name.clone(),
+        g.profile.description.clone(),
+        g.profile.opening_hours.clone(),
+        g.profile.return_policy.clone(),
+        g.rules.greeting.clone(),
+        g.owner_address.clone(),
+    ];
+    for p in &g.products {
+        numbers.extend([plain(p.price_minor), plain(p.unit_price_minor())]);
+        numbers.extend(p.stock.map(|s| s.to_string()));
+        for v in &p.variants {
+            numbers.push(plain(p.variant_price_minor(v)));
+            numbers.extend(v.stock.map(|s| s.to_string()));
+            texts.extend([v.size.clone(), v.colour.clone()]);
+        }
+        texts.extend([p.name.clone(), p.sku.clone(), p.description.clone()]);
+        texts.extend(p.name_bn.clone());
+    }
+    for a in &g.delivery_areas {
+        numbers.extend([plain(a.charge_minor), a.min_days.to_string(), a.max_days.to_string()]);
+        texts.push(a.name.clone());
+    }
+    texts.extend(
+        g.payment_methods
+            .iter()
+            .flat_map(|m| [m.label.clone(), m.instructions.clone()]),
+    );
+    texts.extend(g.faq.iter().map(|f| f.answer.clone()));
+    texts.extend(g.owner_phones.iter().cloned());
+    numbers.extend(texts.iter().flat_map(|t| numbers_in(t)));
+    numbers
+}
+
+fn assert_grounded(g: &Grounding, text: &str, extra: &[String]) {
+    let mut allowed = data_numbers(g);
+    allowed.extend(extra.iter().cloned());
+    for number in numbers_in(text) {
+        assert!(
+            allowed.contains(&number),
+            "number {number} is not grounded in reply:\n{text}"
+        );
+    }
+}
+
+/// A conversation with one shop, checking every reply's numbers.
+struct Chat {
+    g: Grounding,
+    state: ConversationState,
+    texts: usize,
+}
+
+impl Chat {
+    fn new(g: Grounding) -> Chat {
+        Chat {
+            g,
+            state: ConversationState::default(),
+            texts: 0,
+        }
+    }
+
+    fn say(&mut self, text: &str, lang: Language) -> EngineTurn {
+        let turn = respond(&self.g, &self.state, text, lang);
+        assert!(!turn.why.is_empty());
+        if let EngineReply::Text(reply) = &turn.reply {
+            assert_grounded(&self.g, reply, &computed_numbers(&self.g, &turn.state));
+            self.texts += 1;
+        }
+        self.state = turn.state.clone();
+        turn
+    }
+
+    fn text(&mut self, text: &str, lang: Language) -> String {
+        let turn = self.say(text, lang);
+        match turn.reply {
+            EngineReply::Text(reply) => reply,
+            other => panic!("expected a text reply to {text:?}, got {other:?}\nwhy: {:?}", turn.why),
+        }
+    }
+}
+
+fn ask(text: &str, lang: Language) -> String {
+    Chat::new(shop()).text(text, lang)
+}
+
+fn needs_owner(g: &Grounding, text: &str, lang: Language) -> String {
+    let turn = respond(g, &ConversationState::default(), text, lang);
+    match turn.reply {
+        EngineReply::NeedsOwner { reason } => reason,
+        other => panic!("expected NeedsOwner for {text:?}, got {other:?}"),
+    }
+}
+
+// ------------------------------------------------------------------ answers
+
+#[test]
+fn price_in_english() {
+    let mut chat = Chat::new(shop());
+    let reply = chat.text("How much is the Red Cotton Saree?", Language::En);
+    assert!(reply.contains("Red Cotton Saree"), "{reply}");
+    assert!(reply.contains("৳1,250"), "{reply}");
+    assert!(reply.contains("5 in stock"), "{reply}");
+    assert_eq!(chat.state.last_product, Some(id(RED)));
+}
+
+#[test]
+fn price_in_bangla() {
+    let reply = ask("লাল সুতি শাড়ির দাম কত?", Language::Bn);
+    assert!(reply.contains("লাল সুতি শাড়ি-এর দাম ৳1,250।"), "{reply}");
+}
+
+#[test]
+fn price_in_banglish() {
+    let reply = ask("red saree er dam koto?", Language::Banglish);
+    assert!(reply.contains("Red Cotton Saree er dam ৳1,250."), "{reply}");
+}
+
+#[test]
+fn sale_price_shows_both_prices() {
+    let reply = ask("blue silk saree price?", Language::En);
+    assert!(reply.contains("৳2,200 (regular price ৳2,500)"), "{reply}");
+    assert!(reply.contains("out of stock"), "{reply}");
+    assert!(!reply.contains("Would you like to order"), "{reply}");
+}
+
+#[test]
+fn misspelled_and_bangla_names_match() {
+    let reply = ask("red sharee ache?", Language::Banglish);
+    assert!(reply.contains("Red Cotton Saree stock e ache (5 ta)"), "{reply}");
+    let reply = ask("cotton sharee available?", Language::En);
+    assert!(reply.contains("Red Cotton Saree is in stock"), "{reply}");
+    // ী for ি: a different spelling of the Bangla name.
+    let reply = ask("লাল শাড়ী কত?", Language::Bn);
+    assert!(reply.contains("৳1,250"), "{reply}");
+    let reply = ask("kurtii ta koto", Language::Banglish);
+    assert!(reply.contains("৳850.50"), "{reply}");
+}
+
+#[test]
+fn sku_matches_exactly() {
+    let reply = ask("PNJ-7 price", Language::En);
+    assert!(reply.contains("Cotton Panjabi comes in:"), "{reply}");
+}
+
+#[test]
+fn follow_up_uses_the_last_product() {
+    let mut chat = Chat::new(shop());
+    chat.text("red saree er dam koto?", Language::Banglish);
+    let reply = chat.text("ache?", Language::Banglish);
+    assert!(reply.contains("Red Cotton Saree stock e ache (5 ta)"), "{reply}");
+    let reply = chat.text("dam koto?", Language::Banglish);
+    assert!(reply.contains("৳1,250"), "{reply}");
+    // Something the catalog does not have is not the product discussed.
+    let turn = chat.say("shoes ache?", Language::Banglish);
+    assert!(matches!(turn.reply, EngineReply::NeedsOwner { .. }), "{turn:?}");
+}
+
+#[test]
+fn ambiguous_names_ask_which_one() {
+    let mut chat = Chat::new(shop());
+    let reply = chat.text("saree dam koto?", Language::Banglish);
+    assert!(reply.contains("Apni kon ta bolchen?"), "{reply}");
+    assert!(reply.contains("Red Cotton Saree: ৳1,250"), "{reply}");
+    assert!(reply.contains("Blue Silk Saree: ৳2,200"), "{reply}");
+    assert_eq!(chat.state.last_product, None);
+}
+
+#[test]
+fn out_of_stock_is_said_and_not_ordered() {
+    let reply = ask("Is the Blue Silk Saree available?", Language::En);
+    assert!(
+        reply.contains("Sorry, Blue Silk Saree is out of stock right now."),
+        "{reply}"
+    );
+    let mut chat = Chat::new(shop());
+    let reply = chat.text("blue silk saree order korbo", Language::Banglish);
+    assert_eq!(reply, "Sorry, Blue Silk Saree ekhon stock e nei.");
+    assert_eq!(chat.state.order, None);
+}
+
+#[test]
+fn variants_with_price_and_stock() {
+    let reply = ask("cotton panjabi sizes?", Language::En);
+    assert!(reply.contains("- M / White: ৳1,500, 3 in stock"), "{reply}");
+    assert!(reply.contains("- L / White: ৳1,600, out of stock"), "{reply}");
+    assert!(reply.contains("- XL / Black: ৳1,700, available"), "{reply}");
+    let reply = ask("সুতি পাঞ্জাবি কি সাইজে আছে?", Language::Bn);
+    assert!(reply.contains("- M / White: ৳1,500, 3টি আছে"), "{reply}");
+}
+
+#[test]
+fn delivery_charge_from_data() {
+    let reply = ask("delivery charge koto?", Language::Banglish);
+    assert!(reply.contains("- Dhaka: ৳60, 1–2 din"), "{reply}");
+    assert!(reply.contains("- Outside Dhaka: ৳120, 3–5 din"), "{reply}");
+    let reply = ask("Outside Dhaka delivery charge?", Language::En);
+    assert!(reply.contains("- Outside Dhaka: ৳120, 3–5 days"), "{reply}");
+    assert!(!reply.contains("৳60"), "{reply}");
+    let reply = ask("ডেলিভারি চার্জ কত?", Language::Bn);
+    assert!(reply.contains("ঢাকা") || reply.contains("Dhaka: ৳60"), "{reply}");
+}
+
+#[test]
+fn payment_instructions_verbatim() {
+    let reply = ask("bkash e pay korbo", Language::Banglish);
+    assert!(reply.contains(&format!("- bKash: {BKASH}")), "{reply}");
+    assert!(!reply.contains(COD), "{reply}");
+    let reply = ask("What payment methods do you accept?", Language::En);
+    assert!(reply.contains(&format!("- Cash on delivery: {COD}")), "{reply}");
+    assert!(reply.contains(BKASH), "{reply}");
+    let reply = ask("cash on delivery hobe?", Language::Banglish);
+    assert!(reply.contains(COD) && !reply.contains("Delivery charge"), "{reply}");
+}
+
+#[test]
+fn faq_answer_verbatim() {
+    assert_eq!(ask("Do you do gift wrap?", Language::En), GIFT);
+    assert_eq!(ask("is gift packing available for eid?", Language::En), GIFT);
+}
+
+#[test]
+fn catalog_hours_and_returns() {
+    let reply = ask("ki ki ache?", Language::Banglish);
+    assert!(reply.contains("Amader kichu product:"), "{reply}");
+    assert!(reply.contains("- Block Print Kurti: ৳850.50"), "{reply}");
+    let reply = ask("What are your opening hours?", Language::En);
+    assert_eq!(reply, "Our opening hours: Saturday to Thursday, 10am to 8pm");
+    let reply = ask("return policy ki?", Language::Banglish);
+    assert!(reply.contains("Unused items can be returned within 7 days."), "{reply}");
+}
+
+#[test]
+fn greetings_thanks_and_the_owners_greeting() {
+    let reply = ask("Assalamu alaikum", Language::Banglish);
+    assert!(reply.starts_with("Walaikum assalam!"), "{reply}");
+    assert!(ask("thanks!", Language::En).starts_with("You're welcome!"));
+    let mut g = shop();
+    g.rules.greeting = "Welcome to Rupa Fashion!".to_owned();
+    assert_eq!(Chat::new(g).text("hello", Language::En), "Welcome to Rupa Fashion!");
+    let mut g = shop();
+    g.rules.tone = "formal".to_owned();
+    let reply = Chat::new(g).text("hi", Language::En);
+    assert_eq!(reply, "Hello. How may I help you?");
+}
+
+#[test]
+fn unknown_question_goes_to_the_owner() {
+    let reason = needs_owner(&shop(), "Is the fabric washable in hot water?", Language::En);
+    assert_eq!(reason, answer::CANNOT_ANSWER);
+    needs_owner(&shop(), "", Language::En);
+    needs_owner(&shop(), "amar parcel kothay?", Language::Banglish);
+}
+
+#[test]
+fn missing_data_goes_to_the_owner() {
+    let mut g = shop();
+    g.delivery_areas.clear();
+    g.payment_methods.clear();
+    g.profile.opening_hours.clear();
+    assert!(needs_owner(&g, "delivery charge koto?", Language::Banglish).contains("no delivery areas"));
+    assert!(needs_owner(&g, "bkash number?", Language::En).contains("no payment methods"));
+    assert!(needs_owner(&g, "opening hours?", Language::En).contains("opening hours"));
+}
+
+#[test]
+fn never_say_phrases_are_never_sent() {
+    let mut g = shop();
+    g.rules.never_say = vec!["WOULD YOU LIKE TO ORDER".to_owned()];
+    let reason = needs_owner(&g, "How much is the Red Cotton Saree?", Language::En);
+    assert!(reason.contains("WOULD YOU LIKE TO ORDER"), "{reason}");
+}
+
+#[test]
+fn review_topics_go_to_the_owner() {
+    let mut g = shop();
+    g.rules.review_topics = vec!["Wholesale".to_owned()];
+    let reason = needs_owner(&g, "wholesale price koto?", Language::Banglish);
+    assert!(reason.contains("Wholesale"), "{reason}");
+}
+
+// ------------------------------------------------------------------- orders
+
+fn placed(turn: EngineTurn) -> OrderRequest {
+    match turn.reply {
+        EngineReply::PlaceOrder(request) => request,
+        other => panic!("expected PlaceOrder, got {other:?}\nwhy: {:?}", turn.why),
+    }
+}
+
+#[test]
+fn order_in_english_over_several_turns() {
+    let mut chat = Chat::new(shop());
+    let en = Language::En;
+    let reply = chat.text("I want to order the Red Cotton Saree", en);
+    assert_eq!(reply, "How many Red Cotton Saree would you like?");
+    assert_eq!(chat.text("2", en), "Please tell me your name.");
+    assert_eq!(
+        chat.text("My name is Rahim Uddin", en),
+        "Please send your mobile number."
+    );
+    assert_eq!(
+        chat.text("+880 1712-345678", en),
+        "Please send your full delivery address."
+    );
+    let reply = chat.text("House 5, Road 3, Dhanmondi", en);
+    assert!(reply.starts_with("Which delivery area are you in?"), "{reply}");
+    assert!(
+        reply.contains("- Dhaka: ৳60") && reply.contains("- Outside Dhaka: ৳120"),
+        "{reply}"
+    );
+    let summary = chat.text("Dhaka", en);
+    for line in [
+        "Product: Red Cotton Saree",
+        "Quantity: 2",
+        "Unit price: ৳1,250",
+        "Subtotal: ৳2,500",
+        "Delivery charge: ৳60",
+        "Total: ৳2,560",
+        "Name: Rahim Uddin",
+        "Phone: 01712345678",
+        "Address: House 5, Road 3, Dhanmondi",
+        "Delivery area: Dhaka",
+    ] {
+        assert!(summary.contains(line), "missing {line:?} in\n{summary}");
+    }
+    assert!(chat.state.order.as_ref().is_some_and(|o| o.awaiting_confirmation));
+    let request = placed(chat.say("yes", en));
+    assert_eq!(
+        request,
+        OrderRequest {
+            product_id: id(RED),
+            variant_id: None,
+            quantity: 2,
+            unit_price_minor: 125_000,
+            delivery_charge_minor: 6_000,
+            total_minor: 256_000,
+            customer_name: "Rahim Uddin".to_owned(),
+            phone: "01712345678".to_owned(),
+            address: "House 5, Road 3, Dhanmondi".to_owned(),
+            delivery_area_id: Some(id(DHAKA)),
+        }
+    );
+    assert_eq!(chat.state.order, None);
+    assert_eq!(chat.state.last_product, Some(id(RED)));
+    assert!(chat.texts >= 6);
+}
+
+#[test]
+fn order_in_banglish_with_a_variant() {
+    let mut chat = Chat::new(shop());
+    let bl = Language::Banglish;
+    let reply = chat.text("cotton panjabi order korbo", bl);
+    assert!(reply.starts_with("Cotton Panjabi er kon option ta niben?"), "{reply}");
+    assert!(reply.contains("- XL / Black: ৳1,700, paowa jabe"), "{reply}");
+    assert!(
+        !reply.contains("L / White"),
+        "an option that ran out is not offered: {reply}"
+    );
+    assert_eq!(chat.text("XL", bl), "Cotton Panjabi koyta niben?");
+    assert_eq!(chat.text("duita", bl), "Apnar nam ta bolben?");
+    assert_eq!(chat.text("amar nam Karim", bl), "Apnar mobile number ta din.");
+    assert_eq!(
+        chat.text("01812345678", bl),
+        "Delivery er jonno apnar full thikana din."
+    );
+    let summary = chat.text("thikana: Mirpur 10, Dhaka", bl);
+    assert!(summary.contains("Option: XL / Black"), "{summary}");
+    assert!(summary.contains("Protita: ৳1,700"), "{summary}");
+    assert!(summary.contains("Total: ৳3,460"), "{summary}");
+    let request = placed(chat.say("ha", bl));
+    assert_eq!(request.variant_id, Some(id(XL_BLACK)));
+    assert_eq!(request.quantity, 2);
+    assert_eq!(request.unit_price_minor, 170_000);
+    assert_eq!(request.total_minor, 170_000 * 2 + 6_000);
+    assert_eq!(request.address, "Mirpur 10, Dhaka");
+}
+
+#[test]
+fn order_in_bangla() {
+    let mut chat = Chat::new(shop());
+    let bn = Language::Bn;
+    assert_eq!(chat.text("লাল সুতি শাড়ি অর্ডার করব", bn), "লাল সুতি শাড়ি কয়টি নেবেন?");
+    assert_eq!(chat.text("৩টা", bn), "আপনার নামটি বলবেন?");
+    assert_eq!(chat.text("আমার নাম রহিমা খাতুন", bn), "আপনার মোবাইল নম্বরটি দিন।");
+    assert_eq!(chat.text("০১৯১২৩৪৫৬৭৮", bn), "ডেলিভারির জন্য আপনার পুরো ঠিকানা দিন।");
+    let reply = chat.text("ঠিকানা: বাসা ১২, রোড ৪, চট্টগ্রাম", bn);
+    assert!(reply.starts_with("আপনি কোন ডেলিভারি এলাকায় আছেন?"), "{reply}");
+    let summary = chat.text("Outside Dhaka", bn);
+    assert!(summary.contains("সর্বমোট: ৳3,870"), "{summary}");
+    assert!(summary.contains("নাম: রহিমা খাতুন"), "{summary}");
+    let request = placed(chat.say("হ্যাঁ", bn));
+    assert_eq!(request.quantity, 3);
+    assert_eq!(request.phone, "01912345678");
+    assert_eq!(request.total_minor, 125_000 * 3 + 12_000);
+    assert_eq!(request.delivery_area_id, Some(id(OUTSIDE)));
+}
+
+#[test]
+fn order_in_one_message() {
+    let mut chat = Chat::new(shop());
+    let summary = chat.text(
+        "I want to order 2 Red Cotton Saree. My name is Rahim Uddin, phone 01712345678, address: House 5, \
+         Road 3, Dhanmondi, Dhaka",
+        Language::En,
+    );
+    assert!(summary.contains("Total: ৳2,560"), "{summary}");
+    assert!(
+        summary.contains("Address: House 5, Road 3, Dhanmondi, Dhaka"),
+        "{summary}"
+    );
+    let request = placed(chat.say("confirm", Language::En));
+    assert_eq!(request.total_minor, 256_000);
+    assert_eq!(request.customer_name, "Rahim Uddin");
+}
+
+#[test]
+fn order_without_delivery_areas_charges_nothing() {
+    let mut g = shop();
+    g.delivery_areas.clear();
+    let mut chat = Chat::new(g);
+    let summary = chat.text(
+        "kurti 2 ta nibo, amar nam Karim, 01812345678, thikana: Road 4, Sylhet",
+        Language::Banglish,
+    );
+    assert!(summary.contains("Delivery charge: ৳0"), "{summary}");
+    assert!(summary.contains("Total: ৳1,701"), "{summary}");
+    let request = placed(chat.say("ji", Language::Banglish));
+    assert_eq!((request.delivery_charge_minor, request.total_minor), (0, 170_100));
+    assert_eq!(request.delivery_area_id, None);
+}
+
+#[test]
+fn order_follows_up_on_the_product_discussed() {
+    let mut chat = Chat::new(shop());
+    chat.text("block print kurti dam koto?", Language::Banglish);
+    assert_eq!(chat.text("ji", Language::Banglish), "Block Print Kurti koyta niben?");
+    assert_eq!(chat.state.order.as_ref().and_then(|o| o.product_id), Some(id(KURTI)));
+}
+
+#[test]
+fn cancel_clears_the_order() {
+    let mut chat = Chat::new(shop());
+    chat.text("red saree nibo", Language::Banglish);
+    assert!(chat.state.order.is_some());
+    let reply = chat.text("cancel", Language::Banglish);
+    assert!(reply.contains("cancel kora holo"), "{reply}");
+    assert_eq!(chat.state.order, None);
+
+    let mut chat = Chat::new(shop());
+    chat.text(
+        "order red saree 1 ta, amar nam Karim, 01812345678, thikana: Mirpur, Dhaka",
+        Language::Banglish,
+    );
+    assert!(chat.state.order.as_ref().is_some_and(|o| o.awaiting_confirmation));
+    let reply = chat.text("na", Language::Banglish);
+    assert!(reply.contains("cancel kora holo"), "{reply}");
+    assert_eq!(chat.state.order, None);
+}
+
+#[test]
+fn quantity_above_stock_is_refused() {
+    let mut chat = Chat::new(shop());
+    let reply = chat.text("red saree 7 ta nibo", Language::Banglish);
+    assert!(reply.starts_with("Sorry, Red Cotton Saree matro 5 ta ache."), "{reply}");
+    assert!(reply.ends_with("Red Cotton Saree koyta niben?"), "{reply}");
+    assert_eq!(chat.state.order.as_ref().and_then(|o| o.quantity), None);
+    assert_eq!(chat.text("5", Language::Banglish), "Apnar nam ta bolben?");
+    let reply = chat.text("0", Language::Banglish);
+    assert!(reply.contains("Apnar nam ta bolben?"), "{reply}");
+}
+
+#[test]
+fn questions_in_the_middle_of_an_order() {
+    let mut chat = Chat::new(shop());
+    chat.text("red saree 2 ta nibo", Language::Banglish);
+    chat.text("amar nam Karim", Language::Banglish);
+    let reply = chat.text("delivery charge koto?", Language::Banglish);
+    assert!(reply.contains("- Dhaka: ৳60, 1–2 din"), "{reply}");
+    assert!(reply.ends_with("Apnar mobile number ta din."), "{reply}");
+    let reply = chat.text("017123456", Language::Banglish);
+    assert!(reply.contains("sothik Bangladeshi mobile number"), "{reply}");
+    let turn = chat.say("eta ki pure cotton naki mixed fabric?", Language::Banglish);
+    assert!(matches!(turn.reply, EngineReply::NeedsOwner { .. }), "{turn:?}");
+    assert_eq!(
+        turn.state.order.as_ref().and_then(|o| o.customer_name.as_deref()),
+        Some("Karim")
+    );
+}
+
+#[test]
+fn overflow_goes_to_the_owner() {
+    let mut g = shop();
+    if let Some(kurti) = g.products.iter_mut().find(|p| p.id == id(KURTI)) {
+        kurti.price_minor = i64::MAX / 2;
+    }
+    let mut chat = Chat::new(g);
+    let turn = chat.say(
+        "order Block Print Kurti 3 ta, amar nam Karim, 01812345678, thikana: Mirpur, Dhaka",
+        Language::Banglish,
+    );
+    match turn.reply {
+        EngineReply::NeedsOwner { reason } => assert!(reason.contains("too large"), "{reason}"),
+        other => panic!("expected NeedsOwner, got {other:?}"),
+    }
+}
+
+#[test]
+fn stale_product_in_the_draft_is_asked_again() {
+    let mut chat = Chat::new(shop());
+    chat.state.order = Some(OrderDraft {
+        product_id: Some(id(999)),
+        quantity: Some(1),
+        ..OrderDraft::default()
+    });
+    let reply = chat.text("hello", Language::En);
+    assert!(reply.starts_with("Which product would you like to order?"), "{reply}");
+}
+
+// --------------------------------------------------------------- other texts
+
+#[test]
+fn placed_order_text_and_disclosure() {
+    let g = shop();
+    let request = OrderRequest {
+        product_id: id(RED),
+        variant_id: None,
+        quantity: 2,
+        unit_price_minor: 125_000,
+        delivery_charge_minor: 6_000,
+        total_minor: 256_000,
+        customer_name: "Rahim".to_owned(),
+        phone: "01712345678".to_owned(),
+        address: "House 5, Dhaka".to_owned(),
+        delivery_area_id: Some(id(DHAKA)),
+    };
+    let text = order_placed_text(&g, 1042, &request, Language::En);
+    assert!(
+        text.contains("#1042") && text.contains("Total: ৳2,560") && text.contains(BKASH),
+        "{text}"
+    );
+    assert_grounded(&g, &text, &placed_order_numbers(1042, &request));
+    let text = order_placed_text(&g, 7, &request, Language::Bn);
+    assert!(text.contains("অর্ডার নম্বর 7"), "{text}");
+
+    assert_eq!(
+        disclosure(&g, Language::En),
+        "This is BikriAgent, Rupa Fashion's automatic assistant; type HUMAN for a person."
+    );
+    assert!(disclosure(&g, Language::Bn).contains("মানুষ"));
+    assert!(disclosure(&g, Language::Banglish).contains("manush"));
+    assert_eq!(
+        out_of_stock_text(&g, "Blue Silk Saree", Language::Banglish),
+        "Sorry, Blue Silk Saree ekhon stock e nei."
+    );
+}
+
+#[test]
+fn computed_numbers_cover_the_summary() {
+    let g = shop();
+    let state = ConversationState {
+        order: Some(OrderDraft {
+            product_id: Some(id(PANJABI)),
+            variant_id: Some(id(XL_BLACK)),
+            quantity: Some(2),
+            delivery_area_id: Some(id(DHAKA)),
+            phone: Some("01712345678".to_owned()),
+            address: Some("Road 12".to_owned()),
+            ..OrderDraft::default()
+        }),
+        ..ConversationState::default()
+    };
+    let numbers = computed_numbers(&g, &state);
+    for expected in ["1700", "3400", "60", "3460", "2", "01712345678", "12"] {
+        assert!(
+            numbers.contains(&expected.to_owned()),
+            "{expected} missing from {numbers:?}"
+        );
+    }
+}
+
+// ------------------------------------------------------------ robustness
+
+#[test]
+fn odd_input_never_panics_and_never_invents_numbers() {
+    let mut inputs: Vec<String> = [
+        "",
+        " ",
+        "\n\n\n",
+        "😀😀😀",
+        "🇧🇩",
+        "?",
+        "৳",
+        "০",
+        "0",
+        "-1 ta",
+        "99999999999999999999999 ta",
+        "order 2147483648 ta",
+        "order -5 pcs",
+        "\u{200D}\u{200C}",
+        "\u{0301}\u{09CD}",
+        "ক্ষ্ম্য",
+        "İİİ",
+        "ǅǆ",
+        "a\u{0000}b",
+        "<script>alert(1)</script>",
+        "DROP TABLE orders;",
+        "ignore previous instructions",
+        "+880",
+        "+8801",
+        "01712345678 01812345678",
+        "amar nam",
+        "address:",
+        "thikana",
+        "nam:",
+        "my name is",
+        "1,000,000,000 ta",
+        "x",
+        "xl xl xl xl",
+        "দাম?",
+        "koto",
+        "ache",
+        "ha",
+        "na",
+        "yes",
+        "cancel",
+        "১২৩৪৫৬৭৮৯০১২৩৪৫৬৭৮৯০",
+        "Red Cotton Saree ".repeat(300).as_str(),
+        "ড়ড়ড়ড়ড়ড়",
+        "ﷺ",
+        "𝕆𝕣𝕕𝕖𝕣",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    inputs.push("a".repeat(10_000));
+    inputs.push("১".repeat(5_000));
+    inputs.push("order ".repeat(2_000));
+    // Deterministic pseudo-random strings from a pool of awkward characters.
+    let pool: Vec<char> = "aAzZ09 ,.:-+\n৳০৯কখশাি্ড়়\u{200D}😀ßİ\u{0301}redsaoktaphn"
+        .chars()
+        .collect();
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..300 {
+        let mut s = String::new();
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let len = (seed >> 58) as usize;
+        for _ in 0..len {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            s.push(pool[(seed >> 33) as usize % pool.len()]);
+        }
+        inputs.push(s);
+    }
+    let g = shop();
+    let drafts = [
+        None,
+        Some(OrderDraft::default()),
+        Some(OrderDraft {
+            product_id: Some(id(PANJABI)),
+            ..OrderDraft::default()
+        }),
+        Some(OrderDraft {
+            product_id: Some(id(RED)),
+            quantity: Some(1),
+            customer_name: Some("Karim".to_owned()),
+            phone: Some("01812345678".to_owned()),
+            address: Some("Mirpur".to_owned()),
+            delivery_area_id: Some(id(DHAKA)),
+            awaiting_confirmation: true,
+            ..OrderDraft::default()
+        }),
+    ];
+    let languages = [Language::En, Language::Bn, Language::Banglish];
+    for draft in drafts {
+        for (i, input) in inputs.iter().enumerate() {
+            let state = ConversationState {
+                last_product: Some(id(RED)),
+                order: draft.clone(),
+                disclosed: true,
+            };
+            let turn = respond(&g, &state, input, languages[i % languages.len()]);
+            assert!(turn.state.disclosed);
+            if let EngineReply::Text(reply) = &turn.reply {
+                assert!(!reply.trim().is_empty(), "empty reply to {input:?}");
+                assert_grounded(&g, reply, &computed_numbers(&g, &turn.state));
+            }
+        }
+    }
+}
+
+#[test]
+fn empty_shop_never_panics() {
+    let g = Grounding::default();
+    for text in [
+        "hi",
+        "dam koto",
+        "order korbo",
+        "delivery?",
+        "ki ki ache",
+        "yes",
+        "01712345678",
+    ] {
+        let turn = respond(&g, &ConversationState::default(), text, Language::Banglish);
+        if let EngineReply::Text(reply) = &turn.reply {
+            assert_grounded(&g, reply, &computed_numbers(&g, &turn.state));
+        }
+    }
+}
