@@ -362,6 +362,41 @@ pub async fn save_rules(
     imp::finish(&session, outcome, "rules", "/rules", "Reply rules saved.", &kept).await
 }
 
+/// The shop's phone and address the agent may share, the domains it may
+/// link to, and the bot disclosure setting.
+#[server(endpoint = "save_contact")]
+pub async fn save_contact(
+    contact_phone: String,
+    address: String,
+    bot_disclosure: Option<String>,
+    link_domains: String,
+) -> Result<(), ServerFnError> {
+    let (owner, pool, session) = imp::owner().await?;
+    let outcome = bikriagent::catalog::store::save_contact(
+        &pool,
+        owner,
+        &contact_phone,
+        &address,
+        bot_disclosure.is_some(),
+        &link_domains,
+    )
+    .await;
+    let kept = [
+        ("contact_phone", contact_phone.as_str()),
+        ("address", address.as_str()),
+        ("link_domains", link_domains.as_str()),
+    ];
+    imp::finish(
+        &session,
+        outcome,
+        "contact",
+        "/business",
+        "Contact details saved.",
+        &kept,
+    )
+    .await
+}
+
 #[server(endpoint = "add_faq")]
 pub async fn add_faq(patterns: String, answer: String) -> Result<(), ServerFnError> {
     let (owner, pool, session) = imp::owner().await?;

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use crate::catalog_fns::{
     AddDeliveryArea, AddFaq, AddPaymentMethod, AddVariant, ArchiveProduct, ConfirmImport, RemoveDeliveryArea,
-    RemoveFaq, RemovePaymentMethod, RemoveVariant, SaveProduct, SaveProfile, SaveRules,
+    RemoveFaq, RemovePaymentMethod, RemoveVariant, SaveContact, SaveProduct, SaveProfile, SaveRules,
 };
 use crate::forms::{CsrfField, Field, FlashNotice, flash_for};
 use crate::web::{Flash, Services, request_context};
@@ -105,6 +105,7 @@ pub fn CatalogNav() -> impl IntoView {
             <a href="/catalog/import">"Import"</a>
             <a href="/rules">"Reply rules"</a>
             <a href="/channels">"Channels"</a>
+            <a href="/inbox">"Inbox"</a>
         </nav>
     }
 }
@@ -121,7 +122,8 @@ pub fn BusinessPage() -> impl IntoView {
             let profile = store::load_profile(&pool, owner).await.ok();
             let areas = store::list_delivery_areas(&pool, owner).await.unwrap_or_default();
             let methods = store::list_payment_methods(&pool, owner).await.unwrap_or_default();
-            (profile, areas, methods)
+            let contact = store::load_contact(&pool, owner).await.unwrap_or_default();
+            (profile, areas, methods, contact)
         }
     };
     view! {
@@ -134,7 +136,12 @@ pub fn BusinessPage() -> impl IntoView {
                 let data = load();
                 let flash = flash.clone();
                 Suspend::new(async move {
-                    let (profile, areas, methods) = data.await;
+                    let (profile, areas, methods, contact) = data.await;
+                    let save_contact = ServerAction::<SaveContact>::new();
+                    let phone_v = value_or(&flash, "contact_phone", &contact.contact_phone);
+                    let address_v = value_or(&flash, "address", &contact.address);
+                    let domains_v = value_or(&flash, "link_domains", &contact.link_domains.join("\n"));
+                    let fc = flash.clone();
                     let profile = profile.unwrap_or_default();
                     let save = ServerAction::<SaveProfile>::new();
                     let add_area = ServerAction::<AddDeliveryArea>::new();
@@ -167,6 +174,17 @@ pub fn BusinessPage() -> impl IntoView {
                             <ValueField flash=fp.clone() name="opening_hours" label="Opening hours" value=hours_v.clone() hint="For example: Saturday to Thursday, 10am to 8pm"/>
                             <TextArea flash=fp.clone() name="return_policy" label="Return and exchange policy" value=policy_v.clone()/>
                             <button type="submit">"Save profile"</button>
+                        </ActionForm>
+
+                        <h2>"What the agent may share"</h2>
+                        <ActionForm action=save_contact attr:class="stack">
+                            <CsrfField/>
+                            <ValueField flash=fc.clone() name="contact_phone" label="Shop phone number" value=phone_v.clone() hint="The agent may give this number to customers"/>
+                            <TextArea flash=fc.clone() name="address" label="Shop address" value=address_v.clone()/>
+                            <TextArea flash=fc.clone() name="link_domains" label="Websites the agent may link to" value=domains_v.clone() hint="One per line, for example: rahima.shop. Links to anything else are held back."/>
+                            <label class="inline"><input type="checkbox" name="bot_disclosure" value="on" checked=contact.bot_disclosure/>
+                                " The first automatic reply says it comes from an automatic assistant (recommended)"</label>
+                            <button type="submit">"Save"</button>
                         </ActionForm>
 
                         <h2>"Delivery areas"</h2>

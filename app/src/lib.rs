@@ -12,6 +12,8 @@ pub(crate) mod catalog_pages;
 pub mod channel_fns;
 mod channel_pages;
 mod forms;
+pub mod inbox_fns;
+mod inbox_pages;
 mod layout;
 mod pages;
 mod security_pages;
@@ -75,6 +77,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/channels/connect") view=channel_pages::ConnectPage/>
                     <Route path=path!("/meta/deletion-status") view=channel_pages::DeletionStatusPage/>
                     <Route path=path!("/staff/channels") view=channel_pages::StaffChannelsPage/>
+                    <Route path=path!("/inbox") view=inbox_pages::InboxPage/>
+                    <Route path=path!("/inbox/:id") view=inbox_pages::ConversationPage/>
+                    <Route path=path!("/review") view=inbox_pages::ReviewPage/>
+                    <Route path=path!("/orders") view=inbox_pages::OrdersPage/>
+                    <Route path=path!("/orders/:id") view=inbox_pages::OrderPage/>
+                    <Route path=path!("/playground") view=inbox_pages::PlaygroundPage/>
+                    <Route path=path!("/sandbox") view=inbox_pages::SandboxPage/>
                 </Routes>
             </main>
             <layout::Footer/>

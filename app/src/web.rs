@@ -43,6 +43,8 @@ pub struct Services {
     pub resolver: Arc<dyn bikriagent::net::safe_fetch::Resolver>,
     /// The Graph API client (token exchange, subscriptions, sending).
     pub graph: bikriagent::meta::graph::GraphClient,
+    /// The message pipeline (inbox replies, review queue, sandbox, playground).
+    pub pipeline: bikriagent::processing::Pipeline,
 }
 
 impl std::fmt::Debug for Services {

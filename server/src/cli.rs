@@ -291,7 +291,8 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let config = Arc::new(config);
             let (stop_tx, stop_rx) = watch::channel(false);
-            let mut workers = startup::spawn_workers(&pool, &config, config.workers, &stop_rx);
+            let pipeline = startup::pipeline(&pool, &config, Arc::new(bikriagent::clock::SystemClock));
+            let mut workers = startup::spawn_workers(&pool, &config, &pipeline, config.workers, &stop_rx);
             tracing::info!(workers = config.workers, "workers running");
             startup::shutdown_signal().await;
             let _ = stop_tx.send(true);

@@ -66,8 +66,20 @@ pub struct Config {
     pub mailbox_dir: std::path::PathBuf,
     /// Cloudflare Turnstile: secret, site key and the verification URL.
     pub turnstile: Option<TurnstileConfig>,
+    /// Caps on automatic replies (per owner and channel per day, per conversation per minute).
+    pub send_limits: bikriagent::pipeline::gates::SendLimits,
+    /// An OpenAI-compatible chat completions API for answers the embedded engine has none for.
+    pub llm: Option<LlmConfig>,
     /// Names of secrets generated for this development run.
     pub generated: Vec<&'static str>,
+}
+
+/// `LLM_BASE_URL`, `LLM_API_KEY`, `LLM_MODEL`.
+#[derive(Clone)]
+pub struct LlmConfig {
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    pub model: String,
 }
 
 impl fmt::Debug for Config {
@@ -442,6 +454,55 @@ impl Config {
 
         let db_max_connections = number(&mut vars, "BIKRI_DB_MAX_CONNECTIONS", 20, 1000);
         let workers = number(&mut vars, "BIKRI_WORKERS", 2, 64) as usize;
+        let defaults = bikriagent::pipeline::gates::SendLimits::default();
+        let send_limits = bikriagent::pipeline::gates::SendLimits {
+            owner_daily: i64::from(number(
+                &mut vars,
+                "BIKRI_DAILY_OWNER_LIMIT",
+                defaults.owner_daily as u32,
+                1_000_000,
+            )),
+            channel_daily: i64::from(number(
+                &mut vars,
+                "BIKRI_DAILY_CHANNEL_LIMIT",
+                defaults.channel_daily as u32,
+                1_000_000,
+            )),
+            conversation_per_minute: i64::from(number(
+                &mut vars,
+                "BIKRI_CONVERSATION_PER_MINUTE",
+                defaults.conversation_per_minute as u32,
+                60,
+            )),
+        };
+        let llm = match (
+            vars.get("LLM_BASE_URL").map(str::to_owned),
+            vars.get("LLM_MODEL").map(str::to_owned),
+        ) {
+            (Some(base_url), Some(model)) => {
+                let local = base_url.starts_with("http://127.0.0.1") || base_url.starts_with("http://localhost");
+                if !(base_url.starts_with("https://") || local) {
+                    vars.problem(
+                        "LLM_BASE_URL",
+                        "must be an https:// URL (or http:// on this machine, e.g. Ollama)",
+                    );
+                }
+                Some(LlmConfig {
+                    base_url,
+                    api_key: vars.get("LLM_API_KEY").map(|k| SecretString::from(k.to_owned())),
+                    model,
+                })
+            }
+            (None, None) => None,
+            (Some(_), None) => {
+                vars.problem("LLM_MODEL", "is missing: set it together with LLM_BASE_URL");
+                None
+            }
+            (None, Some(_)) => {
+                vars.problem("LLM_BASE_URL", "is missing: set it together with LLM_MODEL");
+                None
+            }
+        };
 
         if !vars.problems.is_empty() {
             return Err(ConfigError {
@@ -471,6 +532,8 @@ impl Config {
             smtp_url,
             mail_from,
             turnstile,
+            send_limits,
+            llm,
             generated,
         })
     }

@@ -9,8 +9,9 @@ use bikriagent::auth::accounts::Accounts;
 use bikriagent::auth::hashing::PasswordHasher;
 use bikriagent::clock::{SharedClock, SystemClock};
 use bikriagent::db;
-use bikriagent::jobs::{self, Registry, WorkerOptions};
+use bikriagent::jobs::{self, JobError, Registry, WorkerOptions};
 use bikriagent::mail;
+use bikriagent::tenancy::OwnerId;
 use bikriagent_app::web::Services;
 use leptos::config::LeptosOptions;
 use secrecy::ExposeSecret as _;
@@ -54,13 +55,58 @@ pub fn mail_transport(config: &Config) -> mail::Transport {
     }
 }
 
+/// The message pipeline: storage, engine, sender and the optional LLM.
+pub fn pipeline(pool: &PgPool, config: &Config, clock: SharedClock) -> bikriagent::processing::Pipeline {
+    let llm = config.llm.as_ref().and_then(|llm| {
+        bikriagent::pipeline::llm::LlmClient::new(bikriagent::pipeline::llm::LlmSettings {
+            base_url: llm.base_url.clone(),
+            api_key: llm.api_key.clone(),
+            model: llm.model.clone(),
+            timeout: Duration::from_secs(20),
+        })
+        .map_err(|error| tracing::error!(%error, "the LLM client could not be built; answering with the embedded engine only"))
+        .ok()
+    });
+    bikriagent::processing::Pipeline {
+        pool: pool.clone(),
+        keys: data_keys(config),
+        clock,
+        sender: bikriagent::sending::Sender {
+            pool: pool.clone(),
+            keys: data_keys(config),
+            graph: graph_client(config),
+            limits: config.send_limits,
+            public_url: config.public_url.clone(),
+        },
+        llm,
+    }
+}
+
+fn graph_client(config: &Config) -> bikriagent::meta::graph::GraphClient {
+    bikriagent::meta::graph::GraphClient::new(
+        &config.meta_graph_url,
+        &config.meta_app_id,
+        config.meta_app_secret.clone(),
+    )
+    .expect("an HTTP client with rustls can be built at start")
+}
+
+/// Reads a uuid field of a job's payload.
+fn payload_id(job: &jobs::Job, field: &str) -> Result<uuid::Uuid, JobError> {
+    job.payload
+        .get(field)
+        .and_then(|v| v.as_str())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| JobError::Permanent(format!("the job has no {field} id")))
+}
+
 /// The job handlers of this binary.
-pub fn job_registry(pool: &PgPool, config: &Arc<Config>) -> Registry {
+pub fn job_registry(pool: &PgPool, config: &Arc<Config>, pipeline: &bikriagent::processing::Pipeline) -> Registry {
     let transport = mail_transport(config);
     let mail_pool = pool.clone();
     let deletion_pool = pool.clone();
-    let inbound_pool = pool.clone();
     let keys = data_keys(config);
+    let (inbound, decide, send) = (pipeline.clone(), pipeline.clone(), pipeline.clone());
     Registry::new()
         .on(mail::SEND_MAIL_JOB, move |job| {
             let pool = mail_pool.clone();
@@ -68,18 +114,21 @@ pub fn job_registry(pool: &PgPool, config: &Arc<Config>) -> Registry {
             async move { mail::send_job(&pool, &transport, &job.payload).await }
         })
         .on(bikriagent::ingest::PROCESS_INBOUND_JOB, move |job| {
-            let pool = inbound_pool.clone();
+            let pipeline = inbound.clone();
+            async move { pipeline.process_inbound(payload_id(&job, "id")?).await.map(|_| ()) }
+        })
+        .on(bikriagent::processing::DECIDE_JOB, move |job| {
+            let pipeline = decide.clone();
             async move {
-                let id = job
-                    .payload
-                    .get("id")
-                    .and_then(|v| v.as_str())
-                    .and_then(|v| v.parse().ok())
-                    .ok_or_else(|| bikriagent::jobs::JobError::Permanent("no message id".into()))?;
-                bikriagent::ingest::resolve(&pool, id)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| bikriagent::jobs::JobError::Retry(e.to_string()))
+                let owner = OwnerId::from_verified(payload_id(&job, "owner")?);
+                pipeline.decide(owner, payload_id(&job, "message")?).await.map(|_| ())
+            }
+        })
+        .on(bikriagent::sending::SEND_REPLY_JOB, move |job| {
+            let pipeline = send.clone();
+            async move {
+                let owner = OwnerId::from_verified(payload_id(&job, "owner")?);
+                pipeline.send(owner, payload_id(&job, "send")?).await.map(|_| ())
             }
         })
         .on(bikriagent::channels::META_DELETION_JOB, move |job| {
@@ -94,7 +143,7 @@ pub fn job_registry(pool: &PgPool, config: &Arc<Config>) -> Registry {
                     .to_owned();
                 bikriagent::channels::run_deletion(&pool, &keys, &code)
                     .await
-                    .map_err(|e| bikriagent::jobs::JobError::Retry(e.to_string()))
+                    .map_err(|e| JobError::Retry(e.to_string()))
             }
         })
 }
@@ -135,17 +184,13 @@ pub fn services(pool: &PgPool, config: &Config, clock: SharedClock) -> Services 
     };
     Services {
         accounts,
-        clock,
+        clock: clock.clone(),
         turnstile,
         turnstile_site_key: config.turnstile.as_ref().map(|t| t.site_key.clone()),
         fetch_policy,
         resolver: Arc::new(bikriagent::net::safe_fetch::SystemResolver),
-        graph: bikriagent::meta::graph::GraphClient::new(
-            &config.meta_graph_url,
-            &config.meta_app_id,
-            config.meta_app_secret.clone(),
-        )
-        .expect("an HTTP client with rustls can be built at start"),
+        graph: graph_client(config),
+        pipeline: pipeline(pool, config, clock),
     }
 }
 
@@ -153,10 +198,11 @@ pub fn services(pool: &PgPool, config: &Config, clock: SharedClock) -> Services 
 pub fn spawn_workers(
     pool: &PgPool,
     config: &Arc<Config>,
+    pipeline: &bikriagent::processing::Pipeline,
     count: usize,
     shutdown: &watch::Receiver<bool>,
 ) -> JoinSet<()> {
-    let registry = job_registry(pool, config);
+    let registry = job_registry(pool, config, pipeline);
     let mut workers = JoinSet::new();
     for _ in 0..count {
         workers.spawn(jobs::run_worker(
@@ -236,7 +282,7 @@ impl Application {
             state,
             workers,
         } = self;
-        let mut worker_set = spawn_workers(&state.pool, &state.config, workers, &stop);
+        let mut worker_set = spawn_workers(&state.pool, &state.config, &state.services.pipeline, workers, &stop);
         let addr = listener.local_addr().map_err(StartError::Serve)?;
         let config = state.config.clone();
         tracing::info!(%addr, public_url = %config.public_url, mode = ?config.mode, "serving");

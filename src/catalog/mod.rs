@@ -1,5 +1,6 @@
 //! The catalog the reply engine is grounded in: money, products, imports.
 
 pub mod csv_import;
+pub mod grounding;
 pub mod money;
 pub mod store;

@@ -147,6 +147,123 @@ pub async fn save_profile(pool: &PgPool, owner: OwnerId, input: &ProfileInput) -
     Ok(())
 }
 
+/// What the agent may share beyond the catalog: the shop's phone and
+/// address, the domains it may link to, and whether its first reply says it
+/// is an automatic assistant.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Contact {
+    pub contact_phone: String,
+    pub address: String,
+    pub bot_disclosure: bool,
+    pub link_domains: Vec<String>,
+}
+
+pub async fn load_contact(pool: &PgPool, owner: OwnerId) -> Result<Contact, CatalogError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let row: Option<(String, String, bool, Option<Vec<String>>)> = sqlx::query_as(
+        "select b.contact_phone, b.address, b.bot_disclosure, r.link_domains from business_profiles b \
+           left join reply_rules r on r.owner_id = b.owner_id where b.owner_id = $1",
+    )
+    .bind(owner.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let (contact_phone, address, bot_disclosure, domains) = row.ok_or(CatalogError::NotFound)?;
+    Ok(Contact {
+        contact_phone,
+        address,
+        bot_disclosure,
+        link_domains: domains.unwrap_or_default(),
+    })
+}
+
+/// A domain an owner may let the agent link to: `shop.example.com` (a
+/// scheme, `www.` and a path are dropped), letters, digits, dots, hyphens.
+pub fn parse_link_domain(raw: &str) -> Result<String, String> {
+    let lower = raw.trim().to_lowercase();
+    let without_scheme = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .unwrap_or(&lower);
+    let host = without_scheme.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let valid = host.len() <= 253
+        && host.contains('.')
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if valid {
+        Ok(host.to_owned())
+    } else {
+        Err(format!("{} is not a domain name like shop.example.com.", raw.trim()))
+    }
+}
+
+pub async fn save_contact(
+    pool: &PgPool,
+    owner: OwnerId,
+    contact_phone: &str,
+    address: &str,
+    bot_disclosure: bool,
+    link_domains: &str,
+) -> Result<(), CatalogError> {
+    let mut errors = FieldErrors::new();
+    let phone = text(&mut errors, "contact_phone", contact_phone, "phone number", 0, 40);
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    if !phone.is_empty()
+        && (!(6..=15).contains(&digits) || !phone.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)))
+    {
+        errors.insert("contact_phone", "Enter a phone number such as 01711-000000.".to_owned());
+    }
+    let address = text(&mut errors, "address", address, "address", 0, 500);
+    let mut domains = Vec::new();
+    match lines(link_domains, 20, 253) {
+        Ok(items) => {
+            for item in items {
+                match parse_link_domain(&item) {
+                    Ok(domain) if !domains.contains(&domain) => domains.push(domain),
+                    Ok(_) => {}
+                    Err(message) => {
+                        errors.insert("link_domains", message);
+                        break;
+                    }
+                }
+            }
+        }
+        Err(message) => {
+            errors.insert("link_domains", message);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(CatalogError::Invalid(errors));
+    }
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    sqlx::query(
+        "update business_profiles set contact_phone = $2, address = $3, bot_disclosure = $4, updated_at = now() \
+          where owner_id = $1",
+    )
+    .bind(owner.as_uuid())
+    .bind(&phone)
+    .bind(&address)
+    .bind(bot_disclosure)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "insert into reply_rules (owner_id, link_domains) values ($1, $2) \
+         on conflict (owner_id) do update set link_domains = excluded.link_domains, updated_at = now()",
+    )
+    .bind(owner.as_uuid())
+    .bind(&domains)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Tables whose rows an owner deletes by id.
 #[derive(Debug, Clone, Copy)]
 enum OwnedTable {
@@ -1055,4 +1172,28 @@ pub async fn commit_import(pool: &PgPool, owner: OwnerId, id: Uuid) -> Result<us
         .await?;
     tx.commit().await?;
     Ok(preview.products.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_domains_are_normalised_and_checked() {
+        assert_eq!(
+            parse_link_domain("https://www.Rahima.shop/sarees?x=1"),
+            Ok("rahima.shop".to_owned())
+        );
+        assert_eq!(parse_link_domain("facebook.com"), Ok("facebook.com".to_owned()));
+        for bad in [
+            "localhost",
+            "javascript:alert(1)",
+            "exa mple.com",
+            "-bad.com",
+            "a..b",
+            "",
+        ] {
+            assert!(parse_link_domain(bad).is_err(), "{bad}");
+        }
+    }
 }

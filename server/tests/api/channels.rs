@@ -3,60 +3,11 @@
 
 use bikriagent::meta::signature::sign_request;
 use bikriagent::tenancy::OwnerId;
-use bikriagent_server::fake_meta::{FakeMeta, FakePage};
+use bikriagent_server::fake_meta::FakePage;
 
-use crate::helpers::{PUBLIC_URL, TestApp, browser, csrf_token, location, spawn_app_with};
-
-const PASSWORD: &str = "purple-river-lamp-9417";
-
-async fn app_with_fake_meta() -> (TestApp, FakeMeta) {
-    let fake = FakeMeta::spawn(0, "1234567890", "test-app-secret").await.unwrap();
-    let (graph, dialog) = (fake.graph_url(), fake.dialog_url());
-    let app = spawn_app_with(move |env| {
-        env.push(("META_GRAPH_URL".into(), graph));
-        env.push(("META_DIALOG_URL".into(), dialog));
-    })
-    .await;
-    (app, fake)
-}
-
-/// A verified, logged-in owner on its own client.
-async fn verified_owner(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = browser();
-    let get = |path: String| {
-        let client = client.clone();
-        async move { client.get(path).send().await.unwrap().text().await.unwrap() }
-    };
-    let token = csrf_token(&get(app.url("/signup")).await).unwrap();
-    client
-        .post(app.url("/api/signup"))
-        .form(&[
-            ("name", "Test Owner"),
-            ("email", email),
-            ("phone", "01911-000000"),
-            ("business_name", "Test Shop"),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-            ("csrf_token", &token),
-        ])
-        .send()
-        .await
-        .unwrap();
-    sqlx::query("update accounts set email_verified_at = now(), status = 'active' where email = $1")
-        .bind(email)
-        .execute(&app.db.admin_pool().await)
-        .await
-        .unwrap();
-    let token = csrf_token(&get(app.url("/login")).await).unwrap();
-    let response = client
-        .post(app.url("/api/login"))
-        .form(&[("email", email), ("password", PASSWORD), ("csrf_token", &token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(location(&response), "/dashboard");
-    client
-}
+use crate::helpers::{
+    OWNER_PASSWORD as PASSWORD, PUBLIC_URL, TestApp, app_with_fake_meta, browser, csrf_token, location, verified_owner,
+};
 
 /// Start → Meta's dialog (auto-approve) → our callback. Returns the callback response.
 async fn through_meta(app: &TestApp, client: &reqwest::Client) -> (reqwest::Response, String) {

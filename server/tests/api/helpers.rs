@@ -8,6 +8,7 @@ use base64::Engine as _;
 use bikriagent::clock::OffsetClock;
 use bikriagent::db::MIGRATOR;
 use bikriagent_server::config::Config;
+use bikriagent_server::fake_meta::FakeMeta;
 use bikriagent_server::startup::Application;
 use rand::RngCore as _;
 use sqlx::PgPool;
@@ -347,4 +348,57 @@ pub fn location(response: &reqwest::Response) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned()
+}
+
+/// The password of owners made by [`verified_owner`].
+pub const OWNER_PASSWORD: &str = "purple-river-lamp-9417";
+
+/// The app talking to a fresh fake Meta.
+pub async fn app_with_fake_meta() -> (TestApp, FakeMeta) {
+    let fake = FakeMeta::spawn(0, "1234567890", "test-app-secret").await.unwrap();
+    let (graph, dialog) = (fake.graph_url(), fake.dialog_url());
+    let app = spawn_app_with(move |env| {
+        env.push(("META_GRAPH_URL".into(), graph));
+        env.push(("META_DIALOG_URL".into(), dialog));
+    })
+    .await;
+    (app, fake)
+}
+
+/// A verified, logged-in owner on its own client.
+pub async fn verified_owner(app: &TestApp, email: &str) -> reqwest::Client {
+    let client = browser();
+    let get = |path: String| {
+        let client = client.clone();
+        async move { client.get(path).send().await.unwrap().text().await.unwrap() }
+    };
+    let token = csrf_token(&get(app.url("/signup")).await).unwrap();
+    client
+        .post(app.url("/api/signup"))
+        .form(&[
+            ("name", "Test Owner"),
+            ("email", email),
+            ("phone", "01911-000000"),
+            ("business_name", "Test Shop"),
+            ("password", OWNER_PASSWORD),
+            ("password_confirm", OWNER_PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    sqlx::query("update accounts set email_verified_at = now(), status = 'active' where email = $1")
+        .bind(email)
+        .execute(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    let token = csrf_token(&get(app.url("/login")).await).unwrap();
+    let response = client
+        .post(app.url("/api/login"))
+        .form(&[("email", email), ("password", OWNER_PASSWORD), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&response), "/dashboard");
+    client
 }

@@ -30,6 +30,10 @@ const GLOBAL_TABLES: &[(&str, &str)] = &[
         "malformed or unknown deliveries kept for staff, encrypted",
     ),
     (
+        "platform_settings",
+        "the one-row global kill switch, read by every send",
+    ),
+    (
         "meta_deletion_requests",
         "Meta's callback, keyed by Meta user and confirmation code, before any owner is known",
     ),

@@ -254,9 +254,10 @@ async fn messages_resolve_to_exactly_one_active_owner_or_stop() {
     .unwrap();
     let second = text.replace("\"mid\":\"", "\"mid\":\"second-");
     deliver(&app, second.as_bytes(), Some(hub_signature(SECRET, second.as_bytes()))).await;
-    assert_eq!(wait_for_state("matched").await, "matched");
+    // Matched, then recorded in the owner's conversation.
+    assert_eq!(wait_for_state("processed").await, "processed");
     let resolved: Option<uuid::Uuid> =
-        sqlx::query_scalar("select owner_id_resolved from inbound_messages where state = 'matched'")
+        sqlx::query_scalar("select owner_id_resolved from inbound_messages where state = 'processed'")
             .fetch_one(&admin)
             .await
             .unwrap();

@@ -1,0 +1,802 @@
+//! The live pipeline against a real database and the fake Meta: delivery →
+//! resolution → conversation → risk → reply or review → gates → Graph API,
+//! orders with stock, and the crash and error paths of sending.
+//!
+//! Most tests drive the library and the real job queue directly (a `Shop`
+//! with no HTTP server, so no background worker races the test); one test
+//! goes end to end over HTTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bikriagent::audit::RequestMeta;
+use bikriagent::catalog::store::{self, ProductInput};
+use bikriagent::channels::{self, Candidate, Pending};
+use bikriagent::clock::OffsetClock;
+use bikriagent::jobs;
+use bikriagent::meta::graph::Platform;
+use bikriagent::meta::signature::hub_signature;
+use bikriagent::meta::webhook;
+use bikriagent::pipeline::grounding::OrderRequest;
+use bikriagent::processing::Pipeline;
+use bikriagent::tenancy::{OwnerId, begin_tenant_tx};
+use bikriagent_server::config::Config;
+use bikriagent_server::fake_meta::FakeMeta;
+use bikriagent_server::startup;
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::helpers::{TestDb, app_with_fake_meta, test_env};
+
+const PAGE_ID: &str = "1000000001";
+const PAGE_TOKEN: &str = "EAAGfakePageToken1000000001";
+
+/// One owner with a catalog and a connected Messenger Page, and the
+/// pipeline of the real binary, with no server and no background worker.
+struct Shop {
+    db: TestDb,
+    pool: PgPool,
+    pipeline: Pipeline,
+    registry: jobs::Registry,
+    fake: FakeMeta,
+    owner: OwnerId,
+    clock: OffsetClock,
+    saree: Uuid,
+}
+
+async fn shop() -> Shop {
+    shop_with(|_| {}).await
+}
+
+async fn shop_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -> Shop {
+    let fake = FakeMeta::spawn(0, "1234567890", "test-app-secret").await.unwrap();
+    let db = TestDb::new().await;
+    let mut env = test_env(&db.url);
+    env.push(("META_GRAPH_URL".into(), fake.graph_url()));
+    adjust(&mut env);
+    let config = Arc::new(Config::from_vars(env).unwrap());
+    let pool = bikriagent::db::connect_app_pool(&db.url, 10).await.unwrap();
+    let clock = OffsetClock::default();
+    let pipeline = startup::pipeline(&pool, &config, Arc::new(clock.clone()));
+    let registry = startup::job_registry(&pool, &config, &pipeline);
+    let admin = db.admin_pool().await;
+    let owner: Uuid = sqlx::query_scalar(
+        "insert into accounts (email, name, password_hash, status, email_verified_at) \
+         values ('shop@example.com', 'Rahima', 'x', 'active', now()) returning id",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    sqlx::query("insert into business_profiles (owner_id, name) values ($1, 'Rahima Fashion')")
+        .bind(owner)
+        .execute(&admin)
+        .await
+        .unwrap();
+    let owner = OwnerId::from_verified(owner);
+    let saree = store::create_product(
+        &pool,
+        owner,
+        &ProductInput {
+            sku: "SAREE-1".into(),
+            name: "Red Cotton Saree".into(),
+            name_bn: "লাল সুতি শাড়ি".into(),
+            price: "1250".into(),
+            stock: "3".into(),
+            active: true,
+            ..ProductInput::default()
+        },
+    )
+    .await
+    .unwrap();
+    store::add_delivery_area(&pool, owner, "Dhaka city", "60", "1", "2")
+        .await
+        .unwrap();
+    store::add_payment_method(
+        &pool,
+        owner,
+        "bkash",
+        "Send money to 01711000000 and write your order number",
+    )
+    .await
+    .unwrap();
+    let graph =
+        bikriagent::meta::graph::GraphClient::new(&fake.graph_url(), "1234567890", "test-app-secret".to_owned().into())
+            .unwrap();
+    let pending = channels::save_pending(
+        &pool,
+        &pipeline.keys,
+        owner,
+        &Pending {
+            meta_user_id: fake.user_id(),
+            candidates: vec![Candidate {
+                platform: Platform::Messenger,
+                meta_id: PAGE_ID.into(),
+                parent_id: None,
+                display_name: "Rahima Fashion House".into(),
+                token: PAGE_TOKEN.into(),
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    channels::connect(
+        &pool,
+        &pipeline.keys,
+        &graph,
+        owner,
+        pending,
+        &[format!("messenger:{PAGE_ID}")],
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap();
+    Shop {
+        db,
+        pool,
+        pipeline,
+        registry,
+        fake,
+        owner,
+        clock,
+        saree,
+    }
+}
+
+fn messenger(mid: &str, sender: &str, text: &str, timestamp_ms: i64) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "object": "page",
+        "entry": [{
+            "id": PAGE_ID,
+            "time": timestamp_ms,
+            "messaging": [{
+                "sender": { "id": sender },
+                "recipient": { "id": PAGE_ID },
+                "timestamp": timestamp_ms,
+                "message": { "mid": mid, "text": text }
+            }]
+        }]
+    }))
+    .unwrap()
+}
+
+impl Shop {
+    fn now_ms(&self) -> i64 {
+        use bikriagent::clock::Clock as _;
+        (self.clock.now().unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
+    /// What the webhook handler does with a verified body.
+    async fn deliver(&self, body: &[u8]) {
+        let delivery = webhook::parse(body).unwrap();
+        bikriagent::ingest::store_delivery(&self.pool, &self.pipeline.keys, &delivery, body)
+            .await
+            .unwrap();
+    }
+
+    /// A customer message, a few seconds after the previous one.
+    async fn say(&self, sender: &str, text: &str) {
+        self.clock.advance(time::Duration::seconds(5));
+        let body = messenger(&format!("m_{}", Uuid::new_v4()), sender, text, self.now_ms());
+        self.deliver(&body).await;
+        self.drain().await;
+    }
+
+    /// Runs every runnable job, as a worker would, until the queue is empty.
+    async fn drain(&self) {
+        for _ in 0..200 {
+            let Some(job) = jobs::claim(&self.pool, Duration::from_secs(60)).await.unwrap() else {
+                return;
+            };
+            self.registry.run_one(&self.pool, job).await.unwrap();
+        }
+        panic!("the queue did not drain");
+    }
+
+    /// Makes every queued job due now (skips retry backoff).
+    async fn due_now(&self) {
+        sqlx::query("update jobs set run_at = now() where state = 'queued'")
+            .execute(&self.db.admin_pool().await)
+            .await
+            .unwrap();
+    }
+
+    fn sent_texts(&self) -> Vec<String> {
+        self.fake
+            .sent()
+            .into_iter()
+            .map(|m| {
+                m.body
+                    .pointer("/message/text")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    async fn scalar<T>(&self, sql: &str) -> T
+    where
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
+    {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.db.admin_pool().await)
+            .await
+            .unwrap()
+    }
+
+    async fn reviews(&self) -> Vec<(String, String)> {
+        sqlx::query_as("select reason, detail from review_items order by created_at")
+            .fetch_all(&self.db.admin_pool().await)
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_question_is_answered_from_the_catalog_through_the_graph_api() {
+    let shop = shop().await;
+    shop.say("5550001", "red cotton saree dam koto?").await;
+    let sent = shop.fake.sent();
+    assert_eq!(sent.len(), 1, "one reply");
+    assert_eq!(sent[0].token, PAGE_TOKEN, "sent with the Page's decrypted token");
+    assert_eq!(
+        sent[0].body.pointer("/recipient/id").and_then(|v| v.as_str()),
+        Some("5550001")
+    );
+    let text = &shop.sent_texts()[0];
+    assert!(text.contains("1,250"), "the price from the catalog: {text}");
+    assert!(text.contains("BikriAgent"), "the first reply discloses the bot: {text}");
+    let (direction_out, bodies_plain): (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where direction = 'out'), \
+                count(*) filter (where position(convert_to('saree', 'UTF8') in coalesce(body_enc, '')) > 0) from messages",
+    )
+    .fetch_one(&shop.db.admin_pool().await)
+    .await
+    .unwrap();
+    assert_eq!(direction_out, 1, "the reply is recorded");
+    assert_eq!(bodies_plain, 0, "bodies are encrypted at rest");
+    let leftover: i64 = shop
+        .scalar("select count(*) from inbound_messages where body_enc is not null")
+        .await;
+    assert_eq!(
+        leftover, 0,
+        "the global copy of the text is cleared once the owner has it"
+    );
+    // A second question in the same conversation: no second disclosure.
+    shop.say("5550001", "delivery charge koto?").await;
+    let texts = shop.sent_texts();
+    assert_eq!(texts.len(), 2);
+    assert!(texts[1].contains("60"), "delivery charge from the data: {}", texts[1]);
+    assert!(!texts[1].contains("BikriAgent"), "disclosed once: {}", texts[1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_retries_and_job_retries_make_one_message_and_one_reply() {
+    let shop = shop().await;
+    let body = messenger("m_same", "5550002", "saree ache?", shop.now_ms());
+    for _ in 0..3 {
+        shop.deliver(&body).await;
+    }
+    shop.drain().await;
+    // A worker dying after each step would run the steps again: still one.
+    let message: Uuid = shop.scalar("select id from messages where direction = 'in'").await;
+    shop.pipeline.decide(shop.owner, message).await.unwrap();
+    let send: Uuid = shop.scalar("select id from outbound_sends").await;
+    shop.pipeline.send(shop.owner, send).await.unwrap();
+    let inbound: Uuid = shop.scalar("select id from inbound_messages").await;
+    shop.pipeline.process_inbound(inbound).await.unwrap();
+    shop.drain().await;
+    assert_eq!(
+        shop.scalar::<i64>("select count(*) from messages where direction = 'in'")
+            .await,
+        1
+    );
+    assert_eq!(shop.scalar::<i64>("select count(*) from outbound_sends").await, 1);
+    assert_eq!(shop.fake.sent().len(), 1, "one reply at Meta");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unmatched_channels_and_suspended_owners_get_no_reply() {
+    let shop = shop().await;
+    let other_page = serde_json::to_vec(&json!({
+        "object": "page",
+        "entry": [{ "id": "1999999999", "time": 1, "messaging": [{
+            "sender": { "id": "5550003" }, "recipient": { "id": "1999999999" }, "timestamp": shop.now_ms(),
+            "message": { "mid": "m_unmatched", "text": "saree dam koto?" } }] }]
+    }))
+    .unwrap();
+    shop.deliver(&other_page).await;
+    shop.drain().await;
+    assert_eq!(
+        shop.scalar::<String>("select state from inbound_messages").await,
+        "unmatched"
+    );
+    sqlx::query("update accounts set status = 'suspended' where id = $1")
+        .bind(shop.owner.as_uuid())
+        .execute(&shop.db.admin_pool().await)
+        .await
+        .unwrap();
+    shop.say("5550003", "saree dam koto?").await;
+    assert!(shop.fake.sent().is_empty(), "no reply to either");
+    assert_eq!(
+        shop.scalar::<i64>("select count(*) from messages").await,
+        0,
+        "nothing reached an owner"
+    );
+    assert_eq!(
+        shop.scalar::<i64>("select count(*) from security_events where kind = 'unmatched_channel'")
+            .await,
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn risky_messages_go_to_review_with_only_the_owners_holding_message() {
+    let shop = shop().await;
+    sqlx::query(
+        "insert into reply_rules (owner_id, holding_message) values ($1, 'Thank you, the owner will answer you shortly.')",
+    )
+    .bind(shop.owner.as_uuid())
+    .execute(&shop.db.admin_pool().await)
+    .await
+    .unwrap();
+    shop.say(
+        "5550004",
+        "I paid with bkash but the order is not confirmed, taka kete niyeche",
+    )
+    .await;
+    shop.say("5550005", "আমার বাচ্চার এলার্জি আছে, এই শাড়ি কি নিরাপদ?").await;
+    let reasons: Vec<String> = shop.reviews().await.into_iter().map(|(reason, _)| reason).collect();
+    assert_eq!(reasons, ["payment_issue", "allergy"]);
+    let texts = shop.sent_texts();
+    assert_eq!(texts.len(), 2, "one holding message each");
+    for text in texts {
+        assert!(text.contains("the owner will answer you shortly"), "{text}");
+        assert!(!text.contains("1,250"), "no answer about the subject: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questions_the_catalog_cannot_answer_go_to_review_not_to_a_guess() {
+    let shop = shop().await;
+    shop.say("5550006", "Do you have a branch in Chittagong with parking?")
+        .await;
+    assert!(shop.fake.sent().is_empty());
+    assert_eq!(shop.reviews().await[0].0, "engine");
+}
+
+/// Decides one customer message and returns its send, without sending.
+async fn decided(shop: &Shop, sender: &str, text: &str) -> Uuid {
+    let body = messenger(&format!("m_{}", Uuid::new_v4()), sender, text, shop.now_ms());
+    shop.deliver(&body).await;
+    let inbound: Uuid = sqlx::query_scalar("select id from inbound_messages order by received_at desc limit 1")
+        .fetch_one(&shop.db.admin_pool().await)
+        .await
+        .unwrap();
+    let message = shop.pipeline.process_inbound(inbound).await.unwrap().unwrap();
+    shop.pipeline.decide(shop.owner, message).await.unwrap();
+    sqlx::query_scalar("select id from outbound_sends where reply_to = $1")
+        .bind(message)
+        .fetch_one(&shop.db.admin_pool().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_gate_blocks_with_its_reason_and_sends_the_draft_to_review() {
+    use bikriagent::pipeline::gates::Gate;
+    use bikriagent::sending::SendOutcome;
+    let shop = shop_with(|env| env.push(("BIKRI_DAILY_CHANNEL_LIMIT".into(), "2".into()))).await;
+    let admin = shop.db.admin_pool().await;
+    let exec = |sql: &'static str| {
+        let admin = admin.clone();
+        let owner = shop.owner.as_uuid();
+        async move {
+            sqlx::query(sql).bind(owner).execute(&admin).await.unwrap();
+        }
+    };
+    let cases: Vec<(Gate, &str, &str)> = vec![
+        (
+            Gate::KillSwitch,
+            "update platform_settings set auto_send_enabled = false where $1 is not null",
+            "update platform_settings set auto_send_enabled = true where $1 is not null",
+        ),
+        (
+            Gate::OwnerNotActive,
+            "update accounts set email_verified_at = null where id = $1",
+            "update accounts set email_verified_at = now() where id = $1",
+        ),
+        (
+            Gate::ChannelPaused,
+            "update channels set status = 'paused' where owner_id = $1",
+            "update channels set status = 'connected' where owner_id = $1",
+        ),
+        (
+            Gate::HumanTakeover,
+            "update conversations set mode = 'human' where owner_id = $1",
+            "update conversations set mode = 'agent' where owner_id = $1",
+        ),
+    ];
+    for (i, (gate, block, unblock)) in cases.into_iter().enumerate() {
+        let send = decided(&shop, &format!("66600{i}"), "saree dam koto?").await;
+        exec(block).await;
+        let outcome = shop.pipeline.send(shop.owner, send).await.unwrap();
+        exec(unblock).await;
+        assert_eq!(outcome, SendOutcome::Blocked(gate), "{gate:?}");
+        let blocked_by: Option<String> = sqlx::query_scalar("select blocked_by from outbound_sends where id = $1")
+            .bind(send)
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+        assert_eq!(blocked_by.as_deref(), Some(gate.as_str()));
+    }
+    assert!(shop.fake.sent().is_empty(), "no gate let anything through");
+    let gate_reviews = shop.reviews().await.into_iter().filter(|(r, _)| r == "gate").count();
+    assert_eq!(gate_reviews, 4, "each blocked draft waits for the owner");
+
+    // Meta's 24-hour window: the customer wrote 25 hours ago (a late delivery).
+    let old = shop.now_ms() - 25 * 3600 * 1000;
+    let body = messenger("m_old", "6669999", "saree dam koto?", old);
+    shop.deliver(&body).await;
+    shop.drain().await;
+    assert_eq!(
+        shop.scalar::<Option<String>>("select blocked_by from outbound_sends order by created_at desc limit 1")
+            .await
+            .as_deref(),
+        Some("outside_24h_window")
+    );
+
+    // The channel's daily limit (2): two replies go out, the third is blocked.
+    for i in 0..3 {
+        shop.say(&format!("77700{i}"), "saree dam koto?").await;
+    }
+    assert_eq!(shop.fake.sent().len(), 2);
+    assert_eq!(
+        shop.scalar::<Option<String>>("select blocked_by from outbound_sends order by created_at desc limit 1")
+            .await
+            .as_deref(),
+        Some("channel_daily_limit")
+    );
+    // A new shop day resets it.
+    shop.clock.advance(time::Duration::hours(24));
+    shop.say("7770009", "saree dam koto?").await;
+    assert_eq!(shop.fake.sent().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_between_sending_and_recording_never_sends_twice() {
+    let shop = shop().await;
+    let send = decided(&shop, "5550007", "saree dam koto?").await;
+    // The worker claimed the send, called Meta, and died before recording.
+    sqlx::query("update outbound_sends set state = 'sending' where id = $1")
+        .bind(send)
+        .execute(&shop.db.admin_pool().await)
+        .await
+        .unwrap();
+    shop.drain().await;
+    assert!(shop.fake.sent().is_empty(), "not sent again");
+    assert_eq!(
+        shop.scalar::<String>("select state from outbound_sends").await,
+        "uncertain"
+    );
+    assert_eq!(shop.reviews().await[0].0, "send_uncertain", "the owner is told");
+    // A crash before the call (still `decided`) sends once when retried.
+    let second = decided(&shop, "5550008", "saree dam koto?").await;
+    shop.pipeline.send(shop.owner, second).await.unwrap();
+    shop.pipeline.send(shop.owner, second).await.unwrap();
+    shop.drain().await;
+    assert_eq!(shop.fake.sent().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_5xx_is_retried_and_4xx_goes_to_review() {
+    let shop = shop().await;
+    shop.fake.fail_next("/messages", 500, 2, None, 2);
+    shop.say("5550009", "saree dam koto?").await;
+    assert!(shop.fake.sent().is_empty(), "the first attempts failed");
+    assert_eq!(
+        shop.scalar::<String>("select state from outbound_sends").await,
+        "decided"
+    );
+    for _ in 0..2 {
+        shop.due_now().await;
+        shop.drain().await;
+    }
+    assert_eq!(shop.fake.sent().len(), 1, "sent on the retry, once");
+    assert_eq!(shop.scalar::<String>("select state from outbound_sends").await, "sent");
+
+    shop.fake.fail_next("/messages", 400, 100, None, 1);
+    shop.say("5550010", "saree dam koto?").await;
+    shop.due_now().await;
+    shop.drain().await;
+    assert_eq!(shop.fake.sent().len(), 1, "a 4xx is not retried");
+    assert_eq!(
+        shop.scalar::<String>("select state from outbound_sends order by created_at desc limit 1")
+            .await,
+        "failed"
+    );
+    let reviews = shop.reviews().await;
+    assert_eq!(reviews[0].0, "send_failed");
+    assert!(reviews[0].1.contains("code 100"), "{}", reviews[0].1);
+    assert_eq!(shop.scalar::<String>("select status from channels").await, "connected");
+
+    // An invalid token marks the channel for reconnection and tells the owner.
+    shop.fake.fail_next("/messages", 400, 190, Some(463), 1);
+    shop.say("5550011", "saree dam koto?").await;
+    assert_eq!(
+        shop.scalar::<String>("select status from channels").await,
+        "token_invalid"
+    );
+    assert_eq!(
+        shop.scalar::<i64>("select count(*) from mail_outbox where kind = 'channel_token_invalid'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_is_captured_in_banglish_with_stock_reserved() {
+    let shop = shop().await;
+    for message in [
+        "red cotton saree order korbo",
+        "2 ta",
+        "amar nam Karim Uddin",
+        "01712345678",
+        "House 12, Road 5, Dhanmondi, Dhaka city",
+    ] {
+        shop.say("5550012", message).await;
+    }
+    let summary = shop.sent_texts().last().cloned().unwrap_or_default();
+    assert!(summary.contains("2,560"), "total = 2 × 1250 + 60 delivery: {summary}");
+    assert_eq!(
+        shop.scalar::<i64>("select count(*) from orders").await,
+        0,
+        "nothing placed before the yes"
+    );
+    shop.say("5550012", "ha confirm").await;
+    let (status, total, stock): (String, i64, Option<i32>) =
+        sqlx::query_as("select o.status, o.total_minor, p.stock from orders o cross join products p")
+            .fetch_one(&shop.db.admin_pool().await)
+            .await
+            .unwrap();
+    assert_eq!(status, "pending_owner_confirmation");
+    assert_eq!(total, 256_000);
+    assert_eq!(stock, Some(1), "two of three reserved");
+    let order = bikriagent::orders::list(&shop.pool, &shop.pipeline.keys, shop.owner, None)
+        .await
+        .unwrap();
+    assert_eq!(order[0].customer_name, "Karim Uddin");
+    let confirmation = shop.sent_texts().last().cloned().unwrap_or_default();
+    assert!(confirmation.contains(&order[0].number.to_string()), "{confirmation}");
+    // Cancelling gives the stock back.
+    bikriagent::orders::set_status(
+        &shop.pool,
+        shop.owner,
+        order[0].id,
+        "cancelled",
+        shop.owner.as_uuid(),
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(shop.scalar::<Option<i32>>("select stock from products").await, Some(3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_is_captured_in_bangla() {
+    let shop = shop().await;
+    for message in [
+        "লাল সুতি শাড়ি অর্ডার করতে চাই",
+        "১ টা",
+        "আমার নাম করিম",
+        "০১৭১২৩৪৫৬৭৮",
+        "বাড়ি ১২, রোড ৫, ধানমন্ডি, Dhaka city",
+        "হ্যাঁ",
+    ] {
+        shop.say("5550013", message).await;
+    }
+    let (status, total): (String, i64) = sqlx::query_as("select status, total_minor from orders")
+        .fetch_one(&shop.db.admin_pool().await)
+        .await
+        .unwrap();
+    assert_eq!((status.as_str(), total), ("pending_owner_confirmation", 131_000));
+    assert_eq!(shop.scalar::<Option<i32>>("select stock from products").await, Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_orders_never_take_stock_below_zero() {
+    let shop = shop().await;
+    let request = OrderRequest {
+        product_id: shop.saree,
+        variant_id: None,
+        quantity: 1,
+        unit_price_minor: 125_000,
+        delivery_charge_minor: 6_000,
+        total_minor: 131_000,
+        customer_name: "A".into(),
+        phone: "01712345678".into(),
+        address: "Dhaka".into(),
+        delivery_area_id: None,
+    };
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (pool, keys, owner, request) = (
+            shop.pool.clone(),
+            shop.pipeline.keys.clone(),
+            shop.owner,
+            request.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut tx = begin_tenant_tx(&pool, owner).await.unwrap();
+            let placed =
+                bikriagent::orders::place(&mut tx, &keys, owner, None, &request, time::OffsetDateTime::now_utc())
+                    .await
+                    .unwrap();
+            tx.commit().await.unwrap();
+            placed.is_ok()
+        }));
+    }
+    let mut placed = 0;
+    for task in tasks {
+        placed += usize::from(task.await.unwrap());
+    }
+    assert_eq!(placed, 3, "exactly the stock");
+    assert_eq!(shop.scalar::<Option<i32>>("select stock from products").await, Some(0));
+    let numbers: Vec<i64> = sqlx::query_scalar("select number from orders order by number")
+        .fetch_all(&shop.db.admin_pool().await)
+        .await
+        .unwrap();
+    assert_eq!(numbers, [1001, 1002, 1003], "numbers are per owner and without gaps");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owners_reply_goes_out_once_and_takes_the_conversation_over() {
+    let shop = shop().await;
+    shop.say("5550014", "saree dam koto?").await;
+    let conversation: Uuid = shop.scalar("select id from conversations").await;
+    for _ in 0..2 {
+        shop.pipeline
+            .owner_reply(
+                shop.owner,
+                conversation,
+                "Yes, we have it in red.",
+                "form-key-1",
+                shop.owner.as_uuid(),
+                &RequestMeta::default(),
+            )
+            .await
+            .unwrap();
+    }
+    shop.drain().await;
+    let texts = shop.sent_texts();
+    assert_eq!(
+        texts.iter().filter(|t| t.as_str() == "Yes, we have it in red.").count(),
+        1,
+        "{texts:?}"
+    );
+    assert_eq!(shop.scalar::<String>("select mode from conversations").await, "human");
+    shop.say("5550014", "delivery charge koto?").await;
+    assert_eq!(shop.fake.sent().len(), 2, "the agent stays quiet after a takeover");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_delivery_is_answered_end_to_end_over_http() {
+    let (app, fake) = app_with_fake_meta().await;
+    let client = crate::helpers::verified_owner(&app, "e2e@example.com").await;
+    let owner: Uuid = sqlx::query_scalar("select id from accounts where email = 'e2e@example.com'")
+        .fetch_one(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    let config = Config::from_vars(app.env.clone()).unwrap();
+    let keys = startup::data_keys(&config);
+    let graph =
+        bikriagent::meta::graph::GraphClient::new(&fake.graph_url(), "1234567890", "test-app-secret".to_owned().into())
+            .unwrap();
+    let owner = OwnerId::from_verified(owner);
+    store::create_product(
+        &app.pool,
+        owner,
+        &ProductInput {
+            sku: "PANJABI-1".into(),
+            name: "White Panjabi".into(),
+            price: "2200".into(),
+            stock: "5".into(),
+            active: true,
+            ..ProductInput::default()
+        },
+    )
+    .await
+    .unwrap();
+    let pending = channels::save_pending(
+        &app.pool,
+        &keys,
+        owner,
+        &Pending {
+            meta_user_id: fake.user_id(),
+            candidates: vec![Candidate {
+                platform: Platform::Messenger,
+                meta_id: PAGE_ID.into(),
+                parent_id: None,
+                display_name: "Page".into(),
+                token: PAGE_TOKEN.into(),
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    channels::connect(
+        &app.pool,
+        &keys,
+        &graph,
+        owner,
+        pending,
+        &[format!("messenger:{PAGE_ID}")],
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap();
+    let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+    let body = messenger("m_http", "5551234", "white panjabi price?", now_ms);
+    for _ in 0..2 {
+        let response = app
+            .client
+            .post(app.url("/webhooks/meta"))
+            .header("x-hub-signature-256", hub_signature(b"test-app-secret", &body))
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let mut sent = Vec::new();
+    for _ in 0..100 {
+        sent = fake.sent();
+        if !sent.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(sent.len(), 1);
+    let text = sent[0]
+        .body
+        .pointer("/message/text")
+        .and_then(|t| t.as_str())
+        .unwrap_or_default();
+    assert!(text.contains("2,200"), "{text}");
+    // The owner sees it in the inbox; another owner cannot open it.
+    let inbox = client
+        .get(app.url("/inbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(inbox.contains("Customer ••1234"), "{inbox}");
+    let conversation: Uuid = sqlx::query_scalar("select id from conversations")
+        .fetch_one(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    let page = client
+        .get(app.url(&format!("/inbox/{conversation}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("white panjabi price?") && page.contains("2,200"),
+        "{page}"
+    );
+    let other = crate::helpers::verified_owner(&app, "other@example.com").await;
+    let response = other
+        .get(app.url(&format!("/inbox/{conversation}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body = response.text().await.unwrap();
+    assert!(!body.contains("panjabi"), "nothing of the other owner's conversation");
+}

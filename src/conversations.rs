@@ -1,0 +1,768 @@
+//! The owner's side of the pipeline: customers, conversations, messages and
+//! the review queue, all tenant-scoped.
+//!
+//! Message bodies, drafts, customer names and the engine's conversation state
+//! are sealed with the data key and bound to their owner and row, so a
+//! database dump holds no message text and a ciphertext copied into another
+//! owner's row does not open. Owners read them decrypted here; staff lists
+//! never call these readers.
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::audit::{self, RequestMeta};
+use crate::crypto::{CryptoError, DataKeys};
+use crate::pipeline::classifier::Classification;
+use crate::pipeline::gates::MESSAGING_WINDOW;
+use crate::pipeline::grounding::ConversationState;
+use crate::tenancy::{OwnerId, begin_tenant_tx};
+
+/// Why a store call of the pipeline failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("not found")]
+    NotFound,
+    /// Bad input from a person, with a message meant for them.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error("stored data does not open: {0}")]
+    Crypto(#[from] CryptoError),
+}
+
+/// What a sealed value of one kind in one row is bound to.
+pub fn sealed_context(owner: OwnerId, kind: &str, id: Uuid) -> String {
+    format!("{kind}:{owner}:{id}")
+}
+
+pub(crate) fn seal_text(keys: &DataKeys, owner: OwnerId, kind: &str, id: Uuid, text: &str) -> Vec<u8> {
+    keys.seal(text.as_bytes(), &sealed_context(owner, kind, id))
+}
+
+/// Opens a sealed text; `None` for a missing value. A value that does not
+/// open is an error, not an empty text, so tampering is never silent.
+pub(crate) fn open_text(
+    keys: &DataKeys,
+    owner: OwnerId,
+    kind: &str,
+    id: Uuid,
+    sealed: Option<&[u8]>,
+) -> Result<Option<String>, PipelineError> {
+    let Some(sealed) = sealed else { return Ok(None) };
+    let plain = keys.open(sealed, &sealed_context(owner, kind, id))?;
+    Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+}
+
+/// A customer message arriving in the owner's data.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub channel: Uuid,
+    pub sender_id: String,
+    pub sender_name: Option<String>,
+    /// `text`, `image`, `audio`, … (see `meta::webhook::MessageKind`).
+    pub kind: String,
+    pub text: Option<String>,
+    /// When the customer sent it (Meta's timestamp): the 24-hour window runs from here.
+    pub sent_at: OffsetDateTime,
+    /// The global inbound row it came from; `None` for the sandbox.
+    pub inbound_id: Option<Uuid>,
+    pub provider_message_id: Option<String>,
+}
+
+/// Where a recorded message landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    pub message: Uuid,
+    pub conversation: Uuid,
+    /// False when the message was already recorded (a retried job).
+    pub new: bool,
+}
+
+/// Records a customer message: upserts the customer and the conversation
+/// and inserts the message with its classification. Idempotent on the
+/// inbound id, so a retried job records it once. `tx` must be a tenant
+/// transaction of `owner`.
+pub async fn record_customer_message(
+    tx: &mut PgConnection,
+    keys: &DataKeys,
+    owner: OwnerId,
+    incoming: &Incoming,
+    classification: Option<&Classification>,
+) -> Result<Recorded, PipelineError> {
+    if let Some(inbound) = incoming.inbound_id {
+        let existing: Option<(Uuid, Uuid)> =
+            sqlx::query_as("select id, conversation_id from messages where inbound_id = $1")
+                .bind(inbound)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((message, conversation)) = existing {
+            return Ok(Recorded {
+                message,
+                conversation,
+                new: false,
+            });
+        }
+    }
+    let customer_id = Uuid::new_v4();
+    let customer: Uuid = sqlx::query_scalar(
+        "insert into customers (id, owner_id, channel_id, sender_id) values ($1, $2, $3, $4) \
+         on conflict (channel_id, sender_id) do update set sender_id = excluded.sender_id returning id",
+    )
+    .bind(customer_id)
+    .bind(owner.as_uuid())
+    .bind(incoming.channel)
+    .bind(&incoming.sender_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if let Some(name) = &incoming.sender_name {
+        sqlx::query("update customers set name_enc = $2 where id = $1")
+            .bind(customer)
+            .bind(seal_text(keys, owner, "customer-name", customer, name))
+            .execute(&mut *tx)
+            .await?;
+    }
+    let language = classification.map_or("en", |c| c.language.as_str());
+    let risk = classification.and_then(|c| c.risk()).map(|r| r.as_str());
+    // Locks the conversation row until commit, so messages of one
+    // conversation are recorded and decided one at a time.
+    let conversation: Uuid = sqlx::query_scalar(
+        "insert into conversations (id, owner_id, channel_id, customer_id, language, last_customer_at, last_message_at, last_risk) \
+         values ($1, $2, $3, $4, $5, $6, $6, $7) \
+         on conflict (customer_id) do update set \
+             language = excluded.language, \
+             last_customer_at = greatest(conversations.last_customer_at, excluded.last_customer_at), \
+             last_message_at = greatest(conversations.last_message_at, excluded.last_message_at), \
+             last_risk = coalesce(excluded.last_risk, conversations.last_risk) \
+         returning id",
+    )
+    .bind(Uuid::new_v4())
+    .bind(owner.as_uuid())
+    .bind(incoming.channel)
+    .bind(customer)
+    .bind(language)
+    .bind(incoming.sent_at)
+    .bind(risk)
+    .fetch_one(&mut *tx)
+    .await?;
+    let message = Uuid::new_v4();
+    let body = incoming
+        .text
+        .as_ref()
+        .map(|text| seal_text(keys, owner, "message", message, text));
+    let categories: Vec<&str> =
+        classification.map_or_else(Vec::new, |c| c.categories.iter().map(|r| r.as_str()).collect());
+    sqlx::query(
+        "insert into messages (id, owner_id, conversation_id, direction, author, kind, body_enc, inbound_id, \
+                               provider_message_id, risk, categories, language, created_at) \
+         values ($1, $2, $3, 'in', 'customer', $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(message)
+    .bind(owner.as_uuid())
+    .bind(conversation)
+    .bind(&incoming.kind)
+    .bind(body)
+    .bind(incoming.inbound_id)
+    .bind(&incoming.provider_message_id)
+    .bind(risk)
+    .bind(&categories)
+    .bind(classification.map(|c| c.language.as_str()))
+    .bind(incoming.sent_at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(Recorded {
+        message,
+        conversation,
+        new: true,
+    })
+}
+
+/// A message that went out to the customer.
+#[derive(Debug, Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub conversation: Uuid,
+    /// `agent` or `owner`.
+    pub author: &'a str,
+    pub text: &'a str,
+    pub provider_message_id: &'a str,
+    pub at: OffsetDateTime,
+}
+
+/// Records a message sent to the customer (by the agent or the owner).
+pub async fn record_outgoing_message(
+    tx: &mut PgConnection,
+    keys: &DataKeys,
+    owner: OwnerId,
+    sent: &Outgoing<'_>,
+) -> Result<Uuid, PipelineError> {
+    let id = Uuid::new_v4();
+    sqlx::query(
+        "insert into messages (id, owner_id, conversation_id, direction, author, kind, body_enc, provider_message_id, \
+                               decision, created_at) \
+         values ($1, $2, $3, 'out', $4, 'text', $5, $6, '', $7)",
+    )
+    .bind(id)
+    .bind(owner.as_uuid())
+    .bind(sent.conversation)
+    .bind(sent.author)
+    .bind(seal_text(keys, owner, "message", id, sent.text))
+    .bind(sent.provider_message_id)
+    .bind(sent.at)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("update conversations set last_message_at = greatest(last_message_at, $2) where id = $1")
+        .bind(sent.conversation)
+        .bind(sent.at)
+        .execute(&mut *tx)
+        .await?;
+    Ok(id)
+}
+
+/// Notes on a message what the pipeline decided for it, and on the
+/// conversation why the agent did not answer (empty when it did).
+pub async fn note_decision(
+    tx: &mut PgConnection,
+    message: Uuid,
+    conversation: Uuid,
+    decision: &str,
+    conversation_note: &str,
+) -> Result<(), PipelineError> {
+    sqlx::query("update messages set decision = $2 where id = $1")
+        .bind(message)
+        .bind(decision)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("update conversations set last_note = $2 where id = $1")
+        .bind(conversation)
+        .bind(conversation_note)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// The engine's memory of a conversation.
+pub async fn load_state(
+    tx: &mut PgConnection,
+    keys: &DataKeys,
+    owner: OwnerId,
+    conversation: Uuid,
+) -> Result<(ConversationState, Option<Vec<u8>>), PipelineError> {
+    let sealed: Option<Vec<u8>> = sqlx::query_scalar("select state_enc from conversations where id = $1")
+        .bind(conversation)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(PipelineError::NotFound)?;
+    let state = match &sealed {
+        Some(bytes) => {
+            let plain = keys.open(bytes, &sealed_context(owner, "conversation-state", conversation))?;
+            serde_json::from_slice(&plain).unwrap_or_default()
+        }
+        None => ConversationState::default(),
+    };
+    Ok((state, sealed))
+}
+
+/// Saves the engine's memory of a conversation.
+pub async fn save_state(
+    tx: &mut PgConnection,
+    keys: &DataKeys,
+    owner: OwnerId,
+    conversation: Uuid,
+    state: &ConversationState,
+) -> Result<(), PipelineError> {
+    let plain = serde_json::to_vec(state).map_err(|e| PipelineError::Invalid(e.to_string()))?;
+    let sealed = keys.seal(&plain, &sealed_context(owner, "conversation-state", conversation));
+    sqlx::query("update conversations set state_enc = $2 where id = $1")
+        .bind(conversation)
+        .bind(sealed)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// A case for the owner's review queue.
+#[derive(Debug, Clone, Copy)]
+pub struct NewReview<'a> {
+    pub conversation: Uuid,
+    /// The customer message it is about, if any.
+    pub message: Option<Uuid>,
+    /// A risk category, `safety`, `engine`, `gate`, `send_failed`, `send_uncertain` or `no_text`.
+    pub reason: &'a str,
+    /// Why, in words for the owner.
+    pub detail: &'a str,
+    /// A reply the owner may approve or edit.
+    pub draft: Option<&'a str>,
+}
+
+/// Puts a message in the owner's review queue (once per message and reason).
+pub async fn open_review(
+    tx: &mut PgConnection,
+    keys: &DataKeys,
+    owner: OwnerId,
+    review: &NewReview<'_>,
+) -> Result<Uuid, PipelineError> {
+    let id = Uuid::new_v4();
+    let draft = review.draft.map(|d| seal_text(keys, owner, "review-draft", id, d));
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "insert into review_items (id, owner_id, conversation_id, message_id, reason, detail, draft_enc) \
+         values ($1, $2, $3, $4, $5, $6, $7) \
+         on conflict (message_id, reason) where message_id is not null do nothing returning id",
+    )
+    .bind(id)
+    .bind(owner.as_uuid())
+    .bind(review.conversation)
+    .bind(review.message)
+    .bind(review.reason)
+    .bind(review.detail.chars().take(1000).collect::<String>())
+    .bind(draft)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(inserted.unwrap_or(id))
+}
+
+/// How a customer is shown: their profile name when Meta gave one, else a
+/// masked id (never the full phone number of a WhatsApp customer).
+fn customer_label(name: Option<String>, sender_id: &str) -> String {
+    match name {
+        Some(name) if !name.trim().is_empty() => name,
+        _ => {
+            let tail: String = sender_id
+                .chars()
+                .rev()
+                .take(4)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            format!("Customer ••{tail}")
+        }
+    }
+}
+
+/// One line of the inbox.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InboxRow {
+    pub conversation: Uuid,
+    pub customer: String,
+    pub channel: String,
+    pub platform: String,
+    pub last_message_at: OffsetDateTime,
+    /// The last message, cut short.
+    pub preview: String,
+    pub last_risk: Option<String>,
+    pub mode: String,
+    pub window_open: bool,
+    pub open_reviews: i64,
+    pub note: String,
+}
+
+pub const INBOX_PAGE: i64 = 50;
+
+fn preview(text: Option<String>, kind: &str) -> String {
+    match text {
+        Some(text) => {
+            let cut: String = text.chars().take(80).collect();
+            if cut.len() < text.len() {
+                format!("{cut}…")
+            } else {
+                cut
+            }
+        }
+        None => format!("[{kind}]"),
+    }
+}
+
+/// The owner's conversations, most recent first.
+pub async fn inbox(
+    pool: &PgPool,
+    keys: &DataKeys,
+    owner: OwnerId,
+    now: OffsetDateTime,
+    page: i64,
+) -> Result<Vec<InboxRow>, PipelineError> {
+    type Row = (
+        Uuid,
+        String,
+        Option<Vec<u8>>,
+        Uuid,
+        String,
+        String,
+        OffsetDateTime,
+        Option<String>,
+        String,
+        Option<OffsetDateTime>,
+        String,
+        i64,
+        Option<Uuid>,
+        Option<String>,
+        Option<Vec<u8>>,
+    );
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "select c.id, cu.sender_id, cu.name_enc, cu.id, ch.display_name, ch.platform, c.last_message_at, c.last_risk, \
+                c.mode, c.last_customer_at, c.last_note, \
+                (select count(*) from review_items r where r.conversation_id = c.id and r.state = 'open'), \
+                lm.id, lm.kind, lm.body_enc \
+           from conversations c join customers cu on cu.id = c.customer_id join channels ch on ch.id = c.channel_id \
+           left join lateral (select m.id, m.kind, m.body_enc from messages m where m.conversation_id = c.id \
+                               order by m.created_at desc limit 1) lm on true \
+          where c.owner_id = $1 order by c.last_message_at desc limit $2 offset $3",
+    )
+    .bind(owner.as_uuid())
+    .bind(INBOX_PAGE)
+    .bind(page.max(0) * INBOX_PAGE)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    rows.into_iter()
+        .map(
+            |(
+                id,
+                sender,
+                name,
+                customer,
+                channel,
+                platform,
+                last_at,
+                risk,
+                mode,
+                last_customer,
+                note,
+                reviews,
+                last,
+                kind,
+                body,
+            )| {
+                let name = open_text(keys, owner, "customer-name", customer, name.as_deref())?;
+                let preview = match last {
+                    Some(message) => preview(
+                        open_text(keys, owner, "message", message, body.as_deref())?,
+                        kind.as_deref().unwrap_or("text"),
+                    ),
+                    None => String::new(),
+                };
+                Ok(InboxRow {
+                    conversation: id,
+                    customer: customer_label(name, &sender),
+                    channel,
+                    platform,
+                    last_message_at: last_at,
+                    preview,
+                    last_risk: risk,
+                    mode,
+                    window_open: last_customer.is_some_and(|at| now - at <= MESSAGING_WINDOW),
+                    open_reviews: reviews,
+                    note,
+                })
+            },
+        )
+        .collect()
+}
+
+/// One message as the owner reads it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MessageView {
+    pub id: Uuid,
+    pub direction: String,
+    pub author: String,
+    pub kind: String,
+    pub text: Option<String>,
+    pub risk: Option<String>,
+    pub categories: Vec<String>,
+    pub decision: String,
+    pub at: OffsetDateTime,
+}
+
+/// A conversation with its messages, for the owner.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConversationView {
+    pub id: Uuid,
+    pub customer: String,
+    pub channel: String,
+    pub platform: String,
+    pub channel_status: String,
+    pub mode: String,
+    pub language: String,
+    pub window_open: bool,
+    pub window_closes_at: Option<OffsetDateTime>,
+    pub note: String,
+    pub messages: Vec<MessageView>,
+    /// Sends that did not go out, with why.
+    pub problems: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ConversationHead {
+    sender_id: String,
+    name_enc: Option<Vec<u8>>,
+    customer: Uuid,
+    display_name: String,
+    platform: String,
+    channel_status: String,
+    mode: String,
+    language: String,
+    last_customer_at: Option<OffsetDateTime>,
+    last_note: String,
+}
+
+/// The last this many messages of a conversation are shown.
+pub const CONVERSATION_MESSAGES: i64 = 200;
+
+pub async fn conversation(
+    pool: &PgPool,
+    keys: &DataKeys,
+    owner: OwnerId,
+    id: Uuid,
+    now: OffsetDateTime,
+) -> Result<ConversationView, PipelineError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let head: Option<ConversationHead> = sqlx::query_as(
+        "select cu.sender_id, cu.name_enc, cu.id as customer, ch.display_name, ch.platform, ch.status as channel_status, \
+                c.mode, c.language, c.last_customer_at, c.last_note \
+           from conversations c join customers cu on cu.id = c.customer_id join channels ch on ch.id = c.channel_id \
+          where c.id = $1 and c.owner_id = $2",
+    )
+    .bind(id)
+    .bind(owner.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let head = head.ok_or(PipelineError::NotFound)?;
+    type MessageRow = (
+        Uuid,
+        String,
+        String,
+        String,
+        Option<Vec<u8>>,
+        Option<String>,
+        Vec<String>,
+        String,
+        OffsetDateTime,
+    );
+    let mut rows: Vec<MessageRow> = sqlx::query_as(
+        "select id, direction, author, kind, body_enc, risk, categories, decision, created_at from messages \
+          where conversation_id = $1 and owner_id = $2 order by created_at desc, id limit $3",
+    )
+    .bind(id)
+    .bind(owner.as_uuid())
+    .bind(CONVERSATION_MESSAGES)
+    .fetch_all(&mut *tx)
+    .await?;
+    rows.reverse();
+    let problems: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "select state, blocked_by, error from outbound_sends \
+          where conversation_id = $1 and owner_id = $2 and state in ('blocked', 'failed', 'uncertain') \
+          order by created_at desc limit 5",
+    )
+    .bind(id)
+    .bind(owner.as_uuid())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let messages = rows
+        .into_iter()
+        .map(
+            |(message, direction, author, kind, body, risk, categories, decision, at)| {
+                Ok(MessageView {
+                    id: message,
+                    direction,
+                    author,
+                    kind,
+                    text: open_text(keys, owner, "message", message, body.as_deref())?,
+                    risk,
+                    categories,
+                    decision,
+                    at,
+                })
+            },
+        )
+        .collect::<Result<Vec<_>, PipelineError>>()?;
+    Ok(ConversationView {
+        id,
+        customer: customer_label(
+            open_text(keys, owner, "customer-name", head.customer, head.name_enc.as_deref())?,
+            &head.sender_id,
+        ),
+        channel: head.display_name,
+        platform: head.platform,
+        channel_status: head.channel_status,
+        mode: head.mode,
+        language: head.language,
+        window_open: head.last_customer_at.is_some_and(|at| now - at <= MESSAGING_WINDOW),
+        window_closes_at: head.last_customer_at.map(|at| at + MESSAGING_WINDOW),
+        note: head.last_note,
+        messages,
+        problems: problems
+            .into_iter()
+            .map(|(state, gate, error)| match (state.as_str(), gate, error) {
+                ("blocked", Some(gate), _) => format!("A reply was held back: {gate}"),
+                ("uncertain", _, _) => "A reply may or may not have reached the customer (interrupted while sending); it was not sent again.".to_owned(),
+                (_, _, Some(error)) => format!("A reply could not be sent: {error}"),
+                _ => "A reply could not be sent.".to_owned(),
+            })
+            .collect(),
+    })
+}
+
+/// Hands a conversation to the owner (`human`) or back to the agent (`agent`).
+pub async fn set_mode(
+    pool: &PgPool,
+    owner: OwnerId,
+    conversation: Uuid,
+    mode: &str,
+    actor: Uuid,
+    meta: &RequestMeta,
+) -> Result<(), PipelineError> {
+    if !matches!(mode, "agent" | "human") {
+        return Err(PipelineError::Invalid("Choose the agent or yourself.".into()));
+    }
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let changed = sqlx::query("update conversations set mode = $3 where id = $1 and owner_id = $2")
+        .bind(conversation)
+        .bind(owner.as_uuid())
+        .bind(mode)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(PipelineError::NotFound);
+    }
+    audit::record(
+        &mut *tx,
+        if mode == "human" {
+            "conversation_taken_over"
+        } else {
+            "conversation_handed_back"
+        },
+        Some(owner.as_uuid()),
+        Some(actor),
+        meta,
+        serde_json::json!({ "conversation": conversation }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One open case of the review queue.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReviewRow {
+    pub id: Uuid,
+    pub conversation: Uuid,
+    pub customer: String,
+    pub reason: String,
+    pub detail: String,
+    pub message: Option<String>,
+    pub draft: Option<String>,
+    pub at: OffsetDateTime,
+}
+
+/// The open review cases, oldest first (answer in order).
+pub async fn review_queue(pool: &PgPool, keys: &DataKeys, owner: OwnerId) -> Result<Vec<ReviewRow>, PipelineError> {
+    type Row = (
+        Uuid,
+        Uuid,
+        String,
+        Option<Vec<u8>>,
+        Uuid,
+        String,
+        String,
+        Option<Vec<u8>>,
+        Option<Uuid>,
+        Option<Vec<u8>>,
+        OffsetDateTime,
+    );
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "select r.id, r.conversation_id, cu.sender_id, cu.name_enc, cu.id, r.reason, r.detail, r.draft_enc, \
+                r.message_id, m.body_enc, r.created_at \
+           from review_items r join conversations c on c.id = r.conversation_id \
+           join customers cu on cu.id = c.customer_id left join messages m on m.id = r.message_id \
+          where r.owner_id = $1 and r.state = 'open' order by r.created_at limit 200",
+    )
+    .bind(owner.as_uuid())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    rows.into_iter()
+        .map(
+            |(id, conversation, sender, name, customer, reason, detail, draft, message, body, at)| {
+                Ok(ReviewRow {
+                    id,
+                    conversation,
+                    customer: customer_label(
+                        open_text(keys, owner, "customer-name", customer, name.as_deref())?,
+                        &sender,
+                    ),
+                    reason,
+                    detail,
+                    message: match message {
+                        Some(message) => open_text(keys, owner, "message", message, body.as_deref())?,
+                        None => None,
+                    },
+                    draft: open_text(keys, owner, "review-draft", id, draft.as_deref())?,
+                    at,
+                })
+            },
+        )
+        .collect()
+}
+
+/// Closes a review case as dismissed (nothing sent).
+pub async fn dismiss_review(
+    pool: &PgPool,
+    owner: OwnerId,
+    id: Uuid,
+    actor: Uuid,
+    now: OffsetDateTime,
+) -> Result<(), PipelineError> {
+    close_review(pool, owner, id, "dismissed", actor, now).await.map(|_| ())
+}
+
+/// Marks a case resolved; returns its conversation. Only an open case closes.
+pub(crate) async fn close_review(
+    pool: &PgPool,
+    owner: OwnerId,
+    id: Uuid,
+    state: &str,
+    actor: Uuid,
+    now: OffsetDateTime,
+) -> Result<Uuid, PipelineError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let conversation: Option<Uuid> = sqlx::query_scalar(
+        "update review_items set state = $3, resolved_at = $5, resolved_by = $4 \
+          where id = $1 and owner_id = $2 and state = 'open' returning conversation_id",
+    )
+    .bind(id)
+    .bind(owner.as_uuid())
+    .bind(state)
+    .bind(actor)
+    .bind(now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    conversation.ok_or(PipelineError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn customers_without_a_name_are_shown_by_a_masked_id() {
+        assert_eq!(customer_label(None, "8801712345678"), "Customer ••5678");
+        assert_eq!(customer_label(Some("  ".into()), "12"), "Customer ••12");
+        assert_eq!(customer_label(Some("Rahim".into()), "8801712345678"), "Rahim");
+    }
+
+    #[test]
+    fn previews_are_cut_on_characters_not_bytes() {
+        let long = "দাম কত ".repeat(30);
+        let cut = preview(Some(long), "text");
+        assert!(cut.ends_with('…'));
+        assert_eq!(cut.chars().count(), 81);
+        assert_eq!(preview(None, "image"), "[image]");
+    }
+}

@@ -1,0 +1,862 @@
+//! The pipeline's steps after ingest, run by the job queue.
+//!
+//! 1. [`Pipeline::process_inbound`]: tie the stored message to exactly one
+//!    owner and channel (or stop), record it in the owner's conversation
+//!    with its risk classification, and queue its decision.
+//! 2. [`Pipeline::decide`]: risky, unreadable or unanswerable messages go to
+//!    the review queue; others get a reply from the embedded engine (or the
+//!    LLM when the engine has no answer), checked by the safety filter, and
+//!    decided as a send. Orders are placed here, with stock reserved.
+//! 3. [`Pipeline::send`]: the send gates, then Meta (see [`crate::sending`]).
+//!
+//! Each step is idempotent, so a retried job never records, decides or
+//! sends twice. The same decision code answers the owner's playground, which
+//! stores nothing.
+
+use serde::Serialize;
+use serde_json::json;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::audit::RequestMeta;
+use crate::catalog;
+use crate::clock::SharedClock;
+use crate::conversations::{self, Incoming, PipelineError, open_text};
+use crate::crypto::DataKeys;
+use crate::ingest::{self, Resolution};
+use crate::jobs::{self, JobError};
+use crate::orders::{self, OrderRefusal};
+use crate::pipeline::classifier::{self, Classification, Language};
+use crate::pipeline::engine::{self, EngineReply};
+use crate::pipeline::grounding::{ConversationState, CustomerFacts, Grounding};
+use crate::pipeline::llm::{self, HistoryTurn, LlmClient};
+use crate::pipeline::safety;
+use crate::sending::{Author, NewSend, SendOutcome, Sender};
+use crate::tenancy::{OwnerId, begin_tenant_tx};
+
+pub const DECIDE_JOB: &str = "decide_message";
+
+/// Everything the pipeline's jobs need.
+#[derive(Clone)]
+pub struct Pipeline {
+    pub pool: PgPool,
+    pub keys: DataKeys,
+    pub clock: SharedClock,
+    pub sender: Sender,
+    /// Drafts answers the embedded engine has none for, when configured.
+    pub llm: Option<LlmClient>,
+}
+
+/// What the pipeline decided for one customer message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Decision {
+    /// A reply, checked by the safety filter, to send through the gates.
+    Reply { text: String },
+    /// For the owner: why, and any draft for them to approve.
+    Review {
+        reason: String,
+        detail: String,
+        draft: Option<String>,
+        /// The owner's short holding message, sent automatically.
+        holding: Option<String>,
+    },
+    /// The owner took over the conversation: the agent stays quiet.
+    Quiet { note: String },
+    /// Decided earlier (a retried job).
+    AlreadyDecided,
+}
+
+/// What the playground shows: the same decision, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlaygroundReport {
+    pub language: String,
+    pub categories: Vec<String>,
+    pub why: Vec<String>,
+    pub decision: Decision,
+}
+
+#[derive(sqlx::FromRow)]
+struct InboundRow {
+    state: String,
+    sender_id: String,
+    kind: String,
+    body_enc: Option<Vec<u8>>,
+    sender_name_enc: Option<Vec<u8>>,
+    sent_at_ms: i64,
+    provider_message_id: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct SubjectRow {
+    conversation_id: Uuid,
+    kind: String,
+    body_enc: Option<Vec<u8>>,
+    categories: Vec<String>,
+    language: Option<String>,
+    decision: String,
+    mode: String,
+}
+
+/// A customer message, as the decision sees it.
+struct Subject {
+    conversation: Uuid,
+    kind: String,
+    text: Option<String>,
+    classification: Option<Classification>,
+    mode: String,
+}
+
+/// What was read in the first transaction of a decision.
+struct Context {
+    grounding: Grounding,
+    state: ConversationState,
+    sealed_state: Option<Vec<u8>>,
+    customer: CustomerFacts,
+    history: Vec<HistoryTurn>,
+    disclosure_on: bool,
+}
+
+/// A decision before it is stored: the order to place, if any, and the new state.
+struct Draft {
+    decision: Decision,
+    state: ConversationState,
+    order: Option<crate::pipeline::grounding::OrderRequest>,
+    language: Language,
+    why: Vec<String>,
+}
+
+fn retry(error: impl std::fmt::Display) -> JobError {
+    JobError::Retry(error.to_string())
+}
+
+fn risk_detail(classification: &Classification) -> String {
+    let names: Vec<&str> = classification.categories.iter().map(|r| r.as_str()).collect();
+    format!(
+        "The classifier flagged this message ({}); the agent does not answer it automatically.",
+        names.join(", ").replace('_', " ")
+    )
+}
+
+/// Digits the customer wrote, which a reply may repeat (quantities, their phone).
+fn customer_numbers(texts: &[String]) -> Vec<String> {
+    texts.iter().flat_map(|text| safety::numbers_in(text)).collect()
+}
+
+/// The customer's facts including what this very message told the engine
+/// (a reply may read back the phone or address just given).
+fn customer_facts(known: &CustomerFacts, state: &ConversationState) -> CustomerFacts {
+    let order = state.order.clone().unwrap_or_default();
+    CustomerFacts {
+        numbers: known.numbers.clone(),
+        phone: order.phone.or_else(|| known.phone.clone()),
+        address: order.address.or_else(|| known.address.clone()),
+    }
+}
+
+impl Pipeline {
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    /// Step 1. Returns the recorded message, or `None` when the pipeline
+    /// stopped (unmatched channel, suspended owner) or it was done before.
+    ///
+    /// # Errors
+    ///
+    /// [`JobError::Retry`] on database errors.
+    pub async fn process_inbound(&self, inbound: Uuid) -> Result<Option<Uuid>, JobError> {
+        let row: Option<InboundRow> = sqlx::query_as(
+            "select state, sender_id, kind, body_enc, sender_name_enc, sent_at_ms, provider_message_id \
+               from inbound_messages where id = $1",
+        )
+        .bind(inbound)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(retry)?;
+        let Some(InboundRow {
+            state,
+            sender_id,
+            kind,
+            body_enc: body,
+            sender_name_enc: name,
+            sent_at_ms,
+            provider_message_id,
+        }) = row
+        else {
+            return Err(JobError::Permanent("no such inbound message".into()));
+        };
+        if matches!(state.as_str(), "processed" | "unmatched") {
+            return Ok(None);
+        }
+        let Resolution::Matched { owner, channel } = ingest::resolve(&self.pool, inbound).await.map_err(retry)? else {
+            return Ok(None);
+        };
+        let owner = OwnerId::from_verified(owner);
+        let context = format!("inbound:{inbound}");
+        let open = |sealed: Option<Vec<u8>>, context: &str| {
+            sealed
+                .and_then(|sealed| self.keys.open(&sealed, context).ok())
+                .map(|plain| String::from_utf8_lossy(&plain).into_owned())
+        };
+        let text = open(body, &context);
+        let sender_name = open(name, &format!("{context}:name"));
+        let sent_at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(sent_at_ms) * 1_000_000)
+            .unwrap_or_else(|_| self.now());
+        let incoming = Incoming {
+            channel,
+            sender_id,
+            sender_name,
+            kind,
+            text,
+            sent_at,
+            inbound_id: Some(inbound),
+            provider_message_id: Some(provider_message_id),
+        };
+        let message = self.record(owner, &incoming).await.map_err(retry)?;
+        Ok(Some(message))
+    }
+
+    /// Records a customer message, queues its decision and clears the
+    /// global copy of its text, in one tenant transaction.
+    async fn record(&self, owner: OwnerId, incoming: &Incoming) -> Result<Uuid, PipelineError> {
+        let classification = incoming.text.as_deref().map(classifier::classify);
+        let mut tx = begin_tenant_tx(&self.pool, owner).await?;
+        let recorded =
+            conversations::record_customer_message(&mut tx, &self.keys, owner, incoming, classification.as_ref())
+                .await?;
+        jobs::enqueue(
+            &mut *tx,
+            DECIDE_JOB,
+            &json!({ "owner": owner.as_uuid(), "message": recorded.message }),
+            Some(&format!("decide:{}", recorded.message)),
+        )
+        .await?;
+        if let Some(inbound) = incoming.inbound_id {
+            sqlx::query(
+                "update inbound_messages set state = 'processed', body_enc = null, sender_name_enc = null where id = $1",
+            )
+            .bind(inbound)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(recorded.message)
+    }
+
+    /// The owner chats as a customer on their sandbox channel: the message
+    /// goes through the same pipeline as a Meta delivery.
+    pub async fn sandbox_say(&self, owner: OwnerId, text: &str) -> Result<Uuid, PipelineError> {
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > 2000 {
+            return Err(PipelineError::Invalid(
+                "Write a message of up to 2000 characters.".into(),
+            ));
+        }
+        let channel = ensure_sandbox_channel(&self.pool, owner).await?;
+        let incoming = Incoming {
+            channel,
+            sender_id: SANDBOX_CUSTOMER.to_owned(),
+            sender_name: Some("Sandbox customer".to_owned()),
+            kind: "text".to_owned(),
+            text: Some(text.to_owned()),
+            sent_at: self.now(),
+            inbound_id: None,
+            provider_message_id: None,
+        };
+        self.record(owner, &incoming).await?;
+        sandbox_conversation(&self.pool, owner)
+            .await?
+            .ok_or(PipelineError::NotFound)
+    }
+
+    async fn subject(&self, owner: OwnerId, message: Uuid) -> Result<Option<Subject>, PipelineError> {
+        let mut tx = begin_tenant_tx(&self.pool, owner).await?;
+        let row: Option<SubjectRow> = sqlx::query_as(
+            "select m.conversation_id, m.kind, m.body_enc, m.categories, m.language, m.decision, c.mode \
+               from messages m join conversations c on c.id = m.conversation_id \
+              where m.id = $1 and m.owner_id = $2 and m.author = 'customer'",
+        )
+        .bind(message)
+        .bind(owner.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let SubjectRow {
+            conversation_id: conversation,
+            kind,
+            body_enc: body,
+            categories,
+            language,
+            decision,
+            mode,
+        } = row.ok_or(PipelineError::NotFound)?;
+        if !decision.is_empty() {
+            return Ok(None);
+        }
+        let text = open_text(&self.keys, owner, "message", message, body.as_deref())?;
+        let classification = text.as_ref().map(|_| Classification {
+            categories: categories.iter().filter_map(|c| classifier::Risk::parse(c)).collect(),
+            language: language.as_deref().and_then(Language::parse).unwrap_or(Language::En),
+        });
+        Ok(Some(Subject {
+            conversation,
+            kind,
+            text,
+            classification,
+            mode,
+        }))
+    }
+
+    async fn context(&self, owner: OwnerId, conversation: Uuid, text: &str) -> Result<Context, PipelineError> {
+        let mut tx = begin_tenant_tx(&self.pool, owner).await?;
+        let (state, sealed_state) = conversations::load_state(&mut tx, &self.keys, owner, conversation).await?;
+        let grounding = catalog::grounding::load(&mut tx, owner, text, &state).await?;
+        let disclosure_on: bool =
+            sqlx::query_scalar("select bot_disclosure from business_profiles where owner_id = $1")
+                .bind(owner.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await?
+                .unwrap_or(true);
+        let recent: Vec<(Uuid, String, Option<Vec<u8>>)> = sqlx::query_as(
+            "select id, author, body_enc from messages where conversation_id = $1 and owner_id = $2 \
+              order by created_at desc limit 12",
+        )
+        .bind(conversation)
+        .bind(owner.as_uuid())
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut history = Vec::new();
+        for (id, author, body) in recent.into_iter().rev() {
+            if let Some(text) = open_text(&self.keys, owner, "message", id, body.as_deref())? {
+                history.push(HistoryTurn {
+                    from_customer: author == "customer",
+                    text,
+                });
+            }
+        }
+        let customer_texts: Vec<String> = history
+            .iter()
+            .filter(|t| t.from_customer)
+            .map(|t| t.text.clone())
+            .collect();
+        let order = state.order.clone().unwrap_or_default();
+        let customer = CustomerFacts {
+            numbers: customer_numbers(&customer_texts),
+            phone: order.phone,
+            address: order.address,
+        };
+        Ok(Context {
+            grounding,
+            state,
+            sealed_state,
+            customer,
+            history,
+            disclosure_on,
+        })
+    }
+
+    /// The pure part of a decision (plus the LLM call when configured).
+    async fn draft(&self, subject: &Subject, context: &Context) -> Draft {
+        let language = subject.classification.as_ref().map_or(Language::En, |c| c.language);
+        let mut state = context.state.clone();
+        let Some(text) = subject.text.as_deref() else {
+            return Draft {
+                decision: Decision::Review {
+                    reason: "no_text".into(),
+                    detail: format!(
+                        "The customer sent {} without text; the agent does not answer what it cannot read.",
+                        subject.kind
+                    ),
+                    draft: None,
+                    holding: None,
+                },
+                state,
+                order: None,
+                language,
+                why: vec![format!("message kind: {}", subject.kind)],
+            };
+        };
+        let mut why = Vec::new();
+        if subject.mode == "human" {
+            return Draft {
+                decision: Decision::Quiet {
+                    note: "You took over this conversation, so the agent stays quiet until you hand it back.".into(),
+                },
+                state,
+                order: None,
+                language,
+                why,
+            };
+        }
+        if let Some(classification) = subject.classification.as_ref().filter(|c| c.is_risky()) {
+            let holding = Some(context.grounding.rules.holding_message.trim().to_owned()).filter(|h| !h.is_empty());
+            why.push(risk_detail(classification));
+            let holding = holding.map(|h| self.with_disclosure(h, context, &mut state, language));
+            return Draft {
+                decision: Decision::Review {
+                    reason: classification.risk().map_or("risk", |r| r.as_str()).to_owned(),
+                    detail: risk_detail(classification),
+                    draft: None,
+                    holding,
+                },
+                state,
+                order: None,
+                language,
+                why,
+            };
+        }
+        let turn = engine::respond(&context.grounding, &context.state, text, language);
+        why.extend(turn.why.iter().cloned());
+        state = turn.state.clone();
+        match turn.reply {
+            EngineReply::Text(reply) => {
+                let reply = self.with_disclosure(reply, context, &mut state, language);
+                Draft {
+                    decision: self.checked(reply, context, &state),
+                    state,
+                    order: None,
+                    language,
+                    why,
+                }
+            }
+            EngineReply::PlaceOrder(request) => Draft {
+                decision: Decision::Reply { text: String::new() },
+                state,
+                order: Some(request),
+                language,
+                why,
+            },
+            EngineReply::NeedsOwner { reason } => {
+                if let Some(llm) = &self.llm {
+                    match llm.draft(&context.grounding, &context.history, text, language).await {
+                        Ok(llm::LlmDraft::Text(reply)) => {
+                            why.push("the engine had no answer; the LLM drafted one".into());
+                            let reply = self.with_disclosure(reply, context, &mut state, language);
+                            return Draft {
+                                decision: self.checked(reply, context, &state),
+                                state,
+                                order: None,
+                                language,
+                                why,
+                            };
+                        }
+                        Ok(llm::LlmDraft::NeedsOwner) => why.push("the LLM also had no answer from your data".into()),
+                        Err(error) => {
+                            tracing::warn!(%error, "the LLM could not draft a reply; the message goes to review");
+                            why.push("the LLM could not be reached".into());
+                        }
+                    }
+                }
+                Draft {
+                    decision: Decision::Review {
+                        reason: "engine".into(),
+                        detail: reason,
+                        draft: None,
+                        holding: None,
+                    },
+                    state,
+                    order: None,
+                    language,
+                    why,
+                }
+            }
+        }
+    }
+
+    /// Adds the bot disclosure to the first automatic message of a conversation.
+    fn with_disclosure(
+        &self,
+        text: String,
+        context: &Context,
+        state: &mut ConversationState,
+        language: Language,
+    ) -> String {
+        if context.disclosure_on && !state.disclosed {
+            state.disclosed = true;
+            format!("{}\n\n{text}", engine::disclosure(&context.grounding, language))
+        } else {
+            text
+        }
+    }
+
+    /// The safety filter: a refused draft goes to review with its reasons.
+    fn checked(&self, text: String, context: &Context, state: &ConversationState) -> Decision {
+        let computed = engine::computed_numbers(&context.grounding, state);
+        self.checked_for(text, context, &customer_facts(&context.customer, state), &computed)
+    }
+
+    fn checked_with(&self, text: String, context: &Context, computed: &[String]) -> Decision {
+        self.checked_for(text, context, &context.customer, computed)
+    }
+
+    fn checked_for(&self, text: String, context: &Context, customer: &CustomerFacts, computed: &[String]) -> Decision {
+        match safety::check(
+            &text,
+            &context.grounding,
+            customer,
+            computed,
+            llm::system_instructions(),
+        ) {
+            Ok(()) => Decision::Reply { text },
+            Err(refusals) => Decision::Review {
+                reason: "safety".into(),
+                detail: format!(
+                    "The safety filter held this draft back: {}.",
+                    refusals.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; ")
+                ),
+                draft: Some(text),
+                holding: None,
+            },
+        }
+    }
+
+    /// Step 2 for one customer message.
+    ///
+    /// # Errors
+    ///
+    /// [`JobError::Retry`] on database errors or when the conversation
+    /// moved on meanwhile (the retried job decides on the new state).
+    pub async fn decide(&self, owner: OwnerId, message: Uuid) -> Result<Decision, JobError> {
+        let Some(subject) = self.subject(owner, message).await.map_err(retry)? else {
+            return Ok(Decision::AlreadyDecided);
+        };
+        let context = self
+            .context(owner, subject.conversation, subject.text.as_deref().unwrap_or_default())
+            .await
+            .map_err(retry)?;
+        let draft = self.draft(&subject, &context).await;
+        self.store_decision(owner, message, &subject, &context, draft).await
+    }
+
+    async fn store_decision(
+        &self,
+        owner: OwnerId,
+        message: Uuid,
+        subject: &Subject,
+        context: &Context,
+        draft: Draft,
+    ) -> Result<Decision, JobError> {
+        let now = self.now();
+        let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(retry)?;
+        let current: Option<(Option<Vec<u8>>, String)> = sqlx::query_as(
+            "select c.state_enc, m.decision from conversations c join messages m on m.conversation_id = c.id \
+              where c.id = $1 and m.id = $2 for update of c",
+        )
+        .bind(subject.conversation)
+        .bind(message)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(retry)?;
+        let Some((sealed_state, decision)) = current else {
+            return Err(JobError::Permanent("the conversation is gone".into()));
+        };
+        if !decision.is_empty() {
+            return Ok(Decision::AlreadyDecided);
+        }
+        if sealed_state != context.sealed_state {
+            return Err(JobError::Retry("the conversation changed while deciding".into()));
+        }
+        let Draft {
+            mut decision,
+            state,
+            order,
+            language,
+            ..
+        } = draft;
+        if let Some(request) = order {
+            let placed = orders::place(&mut tx, &self.keys, owner, Some(subject.conversation), &request, now)
+                .await
+                .map_err(retry)?;
+            decision = match placed {
+                Ok(placed) => {
+                    let text = engine::order_placed_text(&context.grounding, placed.number, &request, language);
+                    let mut computed = engine::computed_numbers(&context.grounding, &context.state);
+                    computed.extend(engine::placed_order_numbers(placed.number, &request));
+                    self.checked_with(text, context, &computed)
+                }
+                Err(OrderRefusal::OutOfStock { product }) => Decision::Reply {
+                    text: engine::out_of_stock_text(&context.grounding, &product, language),
+                },
+                Err(OrderRefusal::ProductGone | OrderRefusal::PriceChanged { .. }) => Decision::Review {
+                    reason: "engine".into(),
+                    detail: "The customer confirmed an order, but the product or its price changed meanwhile.".into(),
+                    draft: None,
+                    holding: None,
+                },
+            };
+        }
+        conversations::save_state(&mut tx, &self.keys, owner, subject.conversation, &state)
+            .await
+            .map_err(retry)?;
+        let key = format!("auto:{message}");
+        let send = |text| agent_send(subject.conversation, message, &key, text, now);
+        match &decision {
+            Decision::Reply { text } => {
+                crate::sending::decide_send(&mut tx, &self.keys, owner, &send(text))
+                    .await
+                    .map_err(retry)?;
+                conversations::note_decision(&mut tx, message, subject.conversation, "replied", "")
+                    .await
+                    .map_err(retry)?;
+            }
+            Decision::Review {
+                reason,
+                detail,
+                draft,
+                holding,
+            } => {
+                conversations::open_review(
+                    &mut tx,
+                    &self.keys,
+                    owner,
+                    &conversations::NewReview {
+                        conversation: subject.conversation,
+                        message: Some(message),
+                        reason,
+                        detail,
+                        draft: draft.as_deref(),
+                    },
+                )
+                .await
+                .map_err(retry)?;
+                if let Some(holding) = holding {
+                    crate::sending::decide_send(&mut tx, &self.keys, owner, &send(holding))
+                        .await
+                        .map_err(retry)?;
+                }
+                conversations::note_decision(
+                    &mut tx,
+                    message,
+                    subject.conversation,
+                    &format!("review: {reason}"),
+                    &format!("Waiting for you in the review queue ({}).", reason.replace('_', " ")),
+                )
+                .await
+                .map_err(retry)?;
+            }
+            Decision::Quiet { note } => {
+                conversations::note_decision(&mut tx, message, subject.conversation, "owner handles", note)
+                    .await
+                    .map_err(retry)?;
+            }
+            Decision::AlreadyDecided => {}
+        }
+        tx.commit().await.map_err(retry)?;
+        Ok(decision)
+    }
+
+    /// Step 3: one send job.
+    ///
+    /// # Errors
+    ///
+    /// See [`Sender::run`].
+    pub async fn send(&self, owner: OwnerId, send: Uuid) -> Result<SendOutcome, JobError> {
+        self.sender.run(owner, send, self.now()).await
+    }
+
+    /// What the agent would answer to `text` as a new customer, and why,
+    /// without storing or sending anything.
+    pub async fn playground(&self, owner: OwnerId, text: &str) -> Result<PlaygroundReport, PipelineError> {
+        let text = text.trim();
+        if text.is_empty() || text.chars().count() > 2000 {
+            return Err(PipelineError::Invalid(
+                "Write a message of up to 2000 characters.".into(),
+            ));
+        }
+        let classification = classifier::classify(text);
+        let mut tx = begin_tenant_tx(&self.pool, owner).await?;
+        let state = ConversationState::default();
+        let grounding = catalog::grounding::load(&mut tx, owner, text, &state).await?;
+        tx.commit().await?;
+        let context = Context {
+            grounding,
+            state,
+            sealed_state: None,
+            customer: CustomerFacts {
+                numbers: customer_numbers(&[text.to_owned()]),
+                ..CustomerFacts::default()
+            },
+            history: vec![HistoryTurn {
+                from_customer: true,
+                text: text.to_owned(),
+            }],
+            disclosure_on: false,
+        };
+        let subject = Subject {
+            conversation: Uuid::nil(),
+            kind: "text".into(),
+            text: Some(text.to_owned()),
+            classification: Some(classification.clone()),
+            mode: "agent".into(),
+        };
+        let draft = self.draft(&subject, &context).await;
+        let decision = match draft.order {
+            Some(request) => Decision::Reply {
+                text: format!(
+                    "(would place an order for {} × item, total {}, reserving stock)",
+                    request.quantity,
+                    crate::catalog::money::format_money(
+                        crate::catalog::money::Money::from_minor(request.total_minor),
+                        &context.grounding.profile.currency
+                    )
+                ),
+            },
+            None => draft.decision,
+        };
+        Ok(PlaygroundReport {
+            language: classification.language.as_str().to_owned(),
+            categories: classification
+                .categories
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect(),
+            why: draft.why,
+            decision,
+        })
+    }
+
+    /// The owner's own reply from the inbox: the same send path (token,
+    /// channel, Meta's window), once per idempotency key. Replying takes the
+    /// conversation over from the agent. Returns false when this key was
+    /// already used (a double-submitted form): nothing is sent twice.
+    pub async fn owner_reply(
+        &self,
+        owner: OwnerId,
+        conversation: Uuid,
+        text: &str,
+        idempotency_key: &str,
+        actor: Uuid,
+        meta: &RequestMeta,
+    ) -> Result<bool, PipelineError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(PipelineError::Invalid("Write a reply first.".into()));
+        }
+        if text.chars().count() > safety::MAX_REPLY_CHARS * 2 {
+            return Err(PipelineError::Invalid("Keep a reply under 2000 characters.".into()));
+        }
+        let key = idempotency_key.trim();
+        if key.is_empty() || key.len() > 100 {
+            return Err(PipelineError::Invalid(
+                "The form was incomplete; please reload the page.".into(),
+            ));
+        }
+        let mut tx = begin_tenant_tx(&self.pool, owner).await?;
+        let queued = crate::sending::decide_send(
+            &mut tx,
+            &self.keys,
+            owner,
+            &NewSend {
+                conversation,
+                author: Author::Owner,
+                reply_to: None,
+                idempotency_key: &format!("owner:{key}"),
+                text,
+                at: self.now(),
+            },
+        )
+        .await?;
+        if queued.is_some() {
+            let changed = sqlx::query(
+                "update conversations set mode = 'human', last_note = 'You replied, so the agent stays quiet until you hand it back.' \
+                  where id = $1 and owner_id = $2",
+            )
+            .bind(conversation)
+            .bind(owner.as_uuid())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                return Err(PipelineError::NotFound);
+            }
+            crate::audit::record(
+                &mut *tx,
+                "owner_reply_queued",
+                Some(owner.as_uuid()),
+                Some(actor),
+                meta,
+                json!({ "conversation": conversation }),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(queued.is_some())
+    }
+
+    /// Approves a review case: sends `text` (the draft, possibly edited) as
+    /// the owner and closes the case.
+    pub async fn approve_review(
+        &self,
+        owner: OwnerId,
+        review: Uuid,
+        text: &str,
+        actor: Uuid,
+        meta: &RequestMeta,
+    ) -> Result<(), PipelineError> {
+        let conversation = conversations::close_review(&self.pool, owner, review, "sent", actor, self.now()).await?;
+        self.owner_reply(owner, conversation, text, &format!("review:{review}"), actor, meta)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// The agent's automatic send for one customer message.
+fn agent_send<'a>(conversation: Uuid, message: Uuid, key: &'a str, text: &'a str, at: OffsetDateTime) -> NewSend<'a> {
+    NewSend {
+        conversation,
+        author: Author::Agent,
+        reply_to: Some(message),
+        idempotency_key: key,
+        text,
+        at,
+    }
+}
+
+/// The sandbox's one customer id.
+pub const SANDBOX_CUSTOMER: &str = "sandbox-customer";
+
+/// The owner's sandbox channel, created on first use.
+pub async fn ensure_sandbox_channel(pool: &PgPool, owner: OwnerId) -> Result<Uuid, PipelineError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let meta_id = format!("sandbox:{owner}");
+    let existing: Option<Uuid> =
+        sqlx::query_scalar("select id from channels where owner_id = $1 and platform = 'sandbox' and meta_id = $2")
+            .bind(owner.as_uuid())
+            .bind(&meta_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let id = Uuid::new_v4();
+            sqlx::query(
+                "insert into channels (id, owner_id, platform, meta_id, display_name, status) \
+                 values ($1, $2, 'sandbox', $3, 'Sandbox (test chat)', 'connected')",
+            )
+            .bind(id)
+            .bind(owner.as_uuid())
+            .bind(&meta_id)
+            .execute(&mut *tx)
+            .await?;
+            id
+        }
+    };
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The sandbox conversation, once the owner wrote in it.
+pub async fn sandbox_conversation(pool: &PgPool, owner: OwnerId) -> Result<Option<Uuid>, PipelineError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let id = sqlx::query_scalar(
+        "select c.id from conversations c join channels ch on ch.id = c.channel_id \
+          where c.owner_id = $1 and ch.platform = 'sandbox' order by c.created_at limit 1",
+    )
+    .bind(owner.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}

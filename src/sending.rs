@@ -1,0 +1,458 @@
+//! Sending to customers, automatic or by the owner, through one path.
+//!
+//! A send is first *decided*: a row in `outbound_sends` with a unique
+//! idempotency key (`auto:<message>` for the agent, one per customer
+//! message; the form's key for the owner), committed together with the job
+//! that sends it. The job then checks the gates, moves the row to `sending`
+//! in its own commit, calls Meta, and records the outcome. A crash between
+//! the call and the record leaves the row in `sending`; the retried job finds
+//! it there and marks it `uncertain` for the owner instead of sending again,
+//! so no reply is ever sent twice.
+
+use secrecy::SecretString;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::channels;
+use crate::conversations::{self, PipelineError, open_text, seal_text};
+use crate::crypto::DataKeys;
+use crate::jobs::{self, JobError};
+use crate::meta::graph::{ErrorKind, GraphClient, GraphError, Platform};
+use crate::pipeline::gates::{self, Gate, GateInputs, SendLimits};
+use crate::tenancy::{OwnerId, begin_tenant_tx};
+
+pub const SEND_REPLY_JOB: &str = "send_reply";
+
+/// After this many attempts a send that keeps meeting 5xx or timeouts goes to review.
+pub const MAX_SEND_ATTEMPTS: i32 = 5;
+
+/// Who a send is from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Author {
+    /// The agent: every gate applies.
+    Agent,
+    /// The owner from the inbox or the review queue: only the channel and
+    /// Meta's window apply.
+    Owner,
+}
+
+impl Author {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Author::Agent => "agent",
+            Author::Owner => "owner",
+        }
+    }
+}
+
+/// A send to decide.
+#[derive(Debug, Clone)]
+pub struct NewSend<'a> {
+    pub conversation: Uuid,
+    pub author: Author,
+    pub reply_to: Option<Uuid>,
+    pub idempotency_key: &'a str,
+    pub text: &'a str,
+    pub at: OffsetDateTime,
+}
+
+/// Decides a send and queues its job, in the caller's tenant transaction.
+/// Returns `None` when a send with this idempotency key already exists (a
+/// retried job, a double-submitted form): nothing new is sent.
+pub async fn decide_send(
+    tx: &mut PgConnection,
+    keys: &DataKeys,
+    owner: OwnerId,
+    send: &NewSend<'_>,
+) -> Result<Option<Uuid>, PipelineError> {
+    let id = Uuid::new_v4();
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "insert into outbound_sends (id, owner_id, conversation_id, channel_id, idempotency_key, author, reply_to, \
+                                     body_enc, created_at) \
+         select $1, $2, c.id, c.channel_id, $4, $5, $6, $7, $8 from conversations c where c.id = $3 and c.owner_id = $2 \
+         on conflict (owner_id, idempotency_key) do nothing returning id",
+    )
+    .bind(id)
+    .bind(owner.as_uuid())
+    .bind(send.conversation)
+    .bind(send.idempotency_key)
+    .bind(send.author.as_str())
+    .bind(send.reply_to)
+    .bind(seal_text(keys, owner, "outbound", id, send.text))
+    .bind(send.at)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(id) = inserted {
+        jobs::enqueue(
+            &mut *tx,
+            SEND_REPLY_JOB,
+            &json!({ "owner": owner.as_uuid(), "send": id }),
+            Some(&format!("send:{id}")),
+        )
+        .await?;
+    }
+    Ok(inserted)
+}
+
+/// What the send job needs.
+#[derive(Clone)]
+pub struct Sender {
+    pub pool: PgPool,
+    pub keys: DataKeys,
+    pub graph: GraphClient,
+    pub limits: SendLimits,
+    pub public_url: String,
+}
+
+/// How a send ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    Sent {
+        provider_message_id: String,
+    },
+    Blocked(Gate),
+    /// Meta refused (4xx) or kept failing: the text went to the review queue.
+    Failed {
+        error: String,
+    },
+    /// Interrupted mid-send earlier: not sent again.
+    Uncertain,
+    /// Already finished by an earlier run.
+    AlreadyDone,
+}
+
+#[derive(sqlx::FromRow)]
+struct SendRow {
+    state: String,
+    author: String,
+    #[sqlx(rename = "conversation_id")]
+    conversation: Uuid,
+    #[sqlx(rename = "channel_id")]
+    channel: Uuid,
+    reply_to: Option<Uuid>,
+    #[sqlx(rename = "body_enc")]
+    body: Option<Vec<u8>>,
+    attempts: i32,
+}
+
+async fn lock_send(tx: &mut PgConnection, owner: OwnerId, id: Uuid) -> Result<SendRow, PipelineError> {
+    sqlx::query_as(
+        "select state, author, conversation_id, channel_id, reply_to, body_enc, attempts from outbound_sends \
+          where id = $1 and owner_id = $2 for update",
+    )
+    .bind(id)
+    .bind(owner.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(PipelineError::NotFound)
+}
+
+/// Loads what the gates look at, in the send's transaction.
+pub async fn gate_inputs(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    conversation: Uuid,
+    channel: Uuid,
+    now: OffsetDateTime,
+    limits: SendLimits,
+) -> Result<GateInputs, PipelineError> {
+    let auto_send_enabled: bool = sqlx::query_scalar("select auto_send_enabled from platform_settings")
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or(false);
+    let (owner_status, owner_email_verified): (String, bool) =
+        sqlx::query_as("select status, email_verified_at is not null from accounts where id = $1")
+            .bind(owner.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(PipelineError::NotFound)?;
+    let (channel_status, conversation_mode, last_customer_at): (String, String, Option<OffsetDateTime>) =
+        sqlx::query_as(
+            "select ch.status, c.mode, c.last_customer_at from conversations c join channels ch on ch.id = c.channel_id \
+              where c.id = $1 and c.owner_id = $2",
+        )
+        .bind(conversation)
+        .bind(owner.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(PipelineError::NotFound)?;
+    let day_start = gates::shop_day_start(now);
+    let (owner_sent_today, channel_sent_today, conversation_sent_last_minute): (i64, i64, i64) = sqlx::query_as(
+        "select count(*), \
+                count(*) filter (where channel_id = $2), \
+                count(*) filter (where conversation_id = $3 and created_at > $5 - interval '60 seconds') \
+           from outbound_sends \
+          where owner_id = $1 and author = 'agent' and state in ('sending', 'sent', 'uncertain') and created_at >= $4",
+    )
+    .bind(owner.as_uuid())
+    .bind(channel)
+    .bind(conversation)
+    .bind(day_start)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(GateInputs {
+        auto_send_enabled,
+        owner_status,
+        owner_email_verified,
+        channel_status,
+        conversation_mode,
+        last_customer_at,
+        now,
+        owner_sent_today,
+        channel_sent_today,
+        conversation_sent_last_minute,
+        limits,
+    })
+}
+
+/// Where a send goes: the platform, the sender id and the customer.
+async fn destination(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    conversation: Uuid,
+) -> Result<(String, String, String), PipelineError> {
+    sqlx::query_as(
+        "select ch.platform, ch.meta_id, cu.sender_id from conversations c join channels ch on ch.id = c.channel_id \
+           join customers cu on cu.id = c.customer_id where c.id = $1 and c.owner_id = $2",
+    )
+    .bind(conversation)
+    .bind(owner.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(PipelineError::NotFound)
+}
+
+impl Sender {
+    /// Runs one send job. Idempotent: a finished send is not touched again.
+    ///
+    /// # Errors
+    ///
+    /// [`JobError::Retry`] on a database error or a transient Meta failure
+    /// (the job is retried with backoff).
+    pub async fn run(&self, owner: OwnerId, id: Uuid, now: OffsetDateTime) -> Result<SendOutcome, JobError> {
+        self.run_inner(owner, id, now).await.map_err(|e| match e {
+            SendFailure::Retry(reason) => JobError::Retry(reason),
+            SendFailure::Store(PipelineError::NotFound) => JobError::Permanent("no such send".into()),
+            SendFailure::Store(error) => JobError::Retry(error.to_string()),
+        })
+    }
+
+    async fn run_inner(&self, owner: OwnerId, id: Uuid, now: OffsetDateTime) -> Result<SendOutcome, SendFailure> {
+        let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(PipelineError::from)?;
+        let row = lock_send(&mut tx, owner, id).await?;
+        match row.state.as_str() {
+            "decided" => {}
+            "sending" => {
+                // An earlier run crashed after claiming: Meta may have the message.
+                mark(&mut tx, id, "uncertain", None, Some("interrupted while sending")).await?;
+                if let Some(message) = row.reply_to {
+                    conversations::note_decision(&mut tx, message, row.conversation, "not sent again: uncertain", "")
+                        .await?;
+                }
+                self.to_review(&mut tx, owner, &row, id, "send_uncertain",
+                    "The reply may or may not have reached the customer (sending was interrupted). It was not sent again; check the conversation before resending.").await?;
+                tx.commit().await.map_err(PipelineError::from)?;
+                return Ok(SendOutcome::Uncertain);
+            }
+            _ => return Ok(SendOutcome::AlreadyDone),
+        }
+        let inputs = gate_inputs(&mut tx, owner, row.conversation, row.channel, now, self.limits).await?;
+        let gate = if row.author == "agent" {
+            gates::check_automatic(&inputs)
+        } else {
+            gates::check_manual(&inputs)
+        };
+        if let Err(gate) = gate {
+            sqlx::query("update outbound_sends set state = 'blocked', blocked_by = $2 where id = $1")
+                .bind(id)
+                .bind(gate.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(PipelineError::from)?;
+            if row.author == "agent" {
+                self.to_review(&mut tx, owner, &row, id, "gate", gate.describe())
+                    .await?;
+            }
+            if let Some(message) = row.reply_to {
+                conversations::note_decision(
+                    &mut tx,
+                    message,
+                    row.conversation,
+                    &format!("not sent: {}", gate.as_str()),
+                    gate.describe(),
+                )
+                .await?;
+            }
+            tx.commit().await.map_err(PipelineError::from)?;
+            return Ok(SendOutcome::Blocked(gate));
+        }
+        let text = open_text(&self.keys, owner, "outbound", id, row.body.as_deref())?.unwrap_or_default();
+        let (platform, sender_meta_id, recipient) = destination(&mut tx, owner, row.conversation).await?;
+        sqlx::query("update outbound_sends set state = 'sending', attempts = attempts + 1 where id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(PipelineError::from)?;
+        tx.commit().await.map_err(PipelineError::from)?;
+
+        let result = match Platform::parse(&platform) {
+            Some(platform) => {
+                let token = self.token(owner, row.channel).await?;
+                self.graph
+                    .send_text(platform, &sender_meta_id, &token, &recipient, &text)
+                    .await
+            }
+            // The sandbox channel: the dashboard is the customer's screen.
+            None => Ok(format!("sandbox-{}", Uuid::new_v4())),
+        };
+
+        let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(PipelineError::from)?;
+        let row = lock_send(&mut tx, owner, id).await?;
+        match result {
+            Ok(provider_message_id) => {
+                sqlx::query(
+                    "update outbound_sends set state = 'sent', provider_message_id = $2, sent_at = $3 where id = $1",
+                )
+                .bind(id)
+                .bind(&provider_message_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(PipelineError::from)?;
+                conversations::record_outgoing_message(
+                    &mut tx,
+                    &self.keys,
+                    owner,
+                    &conversations::Outgoing {
+                        conversation: row.conversation,
+                        author: &row.author,
+                        text: &text,
+                        provider_message_id: &provider_message_id,
+                        at: now,
+                    },
+                )
+                .await?;
+                tx.commit().await.map_err(PipelineError::from)?;
+                Ok(SendOutcome::Sent { provider_message_id })
+            }
+            Err(error) => self.failed(tx, owner, &row, id, &error).await,
+        }
+    }
+
+    async fn token(&self, owner: OwnerId, channel: Uuid) -> Result<SecretString, SendFailure> {
+        channels::token(&self.pool, &self.keys, owner, channel)
+            .await
+            .map_err(|e| SendFailure::Retry(format!("channel token: {e}")))
+    }
+
+    async fn failed(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+        owner: OwnerId,
+        row: &SendRow,
+        id: Uuid,
+        error: &GraphError,
+    ) -> Result<SendOutcome, SendFailure> {
+        let (kind, described) = match error {
+            GraphError::Api {
+                kind, code, subcode, ..
+            } => (
+                *kind,
+                format!(
+                    "Meta refused the message (code {code}{})",
+                    subcode.map(|s| format!(", subcode {s}")).unwrap_or_default()
+                ),
+            ),
+            GraphError::Network(_) => (ErrorKind::Transient, "Meta could not be reached".to_owned()),
+            GraphError::Malformed(_) => (ErrorKind::Transient, "Meta answered something unexpected".to_owned()),
+        };
+        let retryable = matches!(kind, ErrorKind::Transient | ErrorKind::RateLimited);
+        if retryable && row.attempts < MAX_SEND_ATTEMPTS {
+            // Back to decided: the retried job checks the gates again and sends.
+            mark(&mut tx, id, "decided", None, Some(&described)).await?;
+            tx.commit().await.map_err(PipelineError::from)?;
+            return Err(SendFailure::Retry(described));
+        }
+        mark(&mut tx, id, "failed", None, Some(&described)).await?;
+        let detail = format!("{described}. The reply was not sent.");
+        self.to_review(&mut tx, owner, row, id, "send_failed", &detail).await?;
+        if let Some(message) = row.reply_to {
+            conversations::note_decision(&mut tx, message, row.conversation, "not sent: Meta refused", &detail).await?;
+        }
+        if kind == ErrorKind::UserUnavailable {
+            sqlx::query("update conversations set mode = 'human', last_note = $2 where id = $1")
+                .bind(row.conversation)
+                .bind("Meta says this person cannot receive messages now; the agent stopped sending here.")
+                .execute(&mut *tx)
+                .await
+                .map_err(PipelineError::from)?;
+        }
+        tx.commit().await.map_err(PipelineError::from)?;
+        if matches!(kind, ErrorKind::InvalidToken | ErrorKind::Permission) {
+            channels::mark_token_invalid(&self.pool, owner, row.channel, &self.public_url)
+                .await
+                .map_err(|e| SendFailure::Retry(e.to_string()))?;
+        }
+        Ok(SendOutcome::Failed { error: described })
+    }
+
+    /// Puts the unsent text in the review queue so the owner can send it by hand.
+    async fn to_review(
+        &self,
+        tx: &mut PgConnection,
+        owner: OwnerId,
+        row: &SendRow,
+        id: Uuid,
+        reason: &str,
+        detail: &str,
+    ) -> Result<(), SendFailure> {
+        let text = open_text(&self.keys, owner, "outbound", id, row.body.as_deref())?;
+        conversations::open_review(
+            tx,
+            &self.keys,
+            owner,
+            &conversations::NewReview {
+                conversation: row.conversation,
+                message: row.reply_to,
+                reason,
+                detail,
+                draft: text.as_deref(),
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+async fn mark(
+    tx: &mut PgConnection,
+    id: Uuid,
+    state: &str,
+    gate: Option<&str>,
+    error: Option<&str>,
+) -> Result<(), PipelineError> {
+    sqlx::query(
+        "update outbound_sends set state = $2, blocked_by = coalesce($3, blocked_by), error = $4 where id = $1",
+    )
+    .bind(id)
+    .bind(state)
+    .bind(gate)
+    .bind(error)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+enum SendFailure {
+    Retry(String),
+    Store(PipelineError),
+}
+
+impl From<PipelineError> for SendFailure {
+    fn from(error: PipelineError) -> Self {
+        SendFailure::Store(error)
+    }
+}
