@@ -296,6 +296,23 @@ def test_catalog(b):
     b.screenshot("catalog.png")
 
 
+def test_sandbox(b):
+    """Chat as a customer on the sandbox channel; the agent answers from the catalog."""
+    b.get("/sandbox", "sandbox")
+    b.fill({"text": "tangail saree dam koto?"})
+    b.submit("Send", "sandbox sent", "/sandbox")
+    # With JavaScript off the page refreshes itself (meta refresh) until the reply is there.
+    WebDriverWait(b.driver, WAIT).until(lambda d: "1,300" in b.text())
+    b.record("sandbox answered")
+    check("Agent" in b.text(), "the reply is not shown as the agent's")
+    b.screenshot("sandbox.png")
+    b.get("/inbox", "inbox")
+    check("Sandbox customer" in b.text(), "the sandbox conversation is not in the inbox")
+    b.screenshot("inbox.png")
+    b.get("/playground?message=my+child+has+an+allergy%2C+is+it+safe%3F", "playground")
+    check("review queue" in b.text() and "allergy" in b.text(), "the playground does not route an allergy question to review")
+
+
 def test_channels(b):
     """Connect a Page through the (fake) Meta Login dialog, then pause it."""
     b.get("/channels", "channels")
@@ -359,6 +376,7 @@ def main():
             test_signup_validation,
             test_journey,
             test_catalog,
+            test_sandbox,
             test_channels,
             test_no_script,
             test_no_csp_violations,

@@ -273,13 +273,18 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             let services = startup::services(&pool, &config, Arc::new(bikriagent::clock::SystemClock));
             let created = services.accounts.seed_demo_owner().await.map_err(|e| e.to_string())?;
+            if let Some(owner) = created {
+                bikriagent::catalog::demo::seed(&pool, owner)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
             pool.close().await;
             let (email, password) = (
                 bikriagent::auth::accounts::DEMO_EMAIL,
                 bikriagent::auth::accounts::DEMO_PASSWORD,
             );
-            if created {
-                println!("Created the demo owner.");
+            if created.is_some() {
+                println!("Created the demo owner with a demo catalog.");
             }
             println!("Demo owner: log in as {email} with the password {password}");
             Ok(())

@@ -756,14 +756,15 @@ pub const DEMO_EMAIL: &str = "demo@bikriagent.local";
 pub const DEMO_PASSWORD: &str = "lantern-harbor-violet-2048";
 
 impl Accounts {
-    /// Creates the verified demo owner and its business, once (development only).
-    pub async fn seed_demo_owner(&self) -> Result<bool, AuthError> {
+    /// Creates the verified demo owner and its business, once (development
+    /// only). Returns the new owner, or `None` when it already existed.
+    pub async fn seed_demo_owner(&self) -> Result<Option<OwnerId>, AuthError> {
         let exists: bool = sqlx::query_scalar("select exists(select 1 from accounts where lower(email) = $1)")
             .bind(DEMO_EMAIL)
             .fetch_one(&self.pool)
             .await?;
         if exists {
-            return Ok(false);
+            return Ok(None);
         }
         let hash = self.hasher.hash(&SecretString::from(DEMO_PASSWORD.to_owned())).await?;
         let id: Uuid = sqlx::query_scalar(
@@ -782,7 +783,7 @@ impl Accounts {
             .execute(&mut *tenant)
             .await?;
         tenant.commit().await?;
-        Ok(true)
+        Ok(Some(OwnerId::from_verified(id)))
     }
 }
 

@@ -800,3 +800,112 @@ async fn a_webhook_delivery_is_answered_end_to_end_over_http() {
     let body = response.text().await.unwrap();
     assert!(!body.contains("panjabi"), "nothing of the other owner's conversation");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_owner_chats_in_the_sandbox_over_http() {
+    let app = crate::helpers::spawn_app().await;
+    let config = Config::from_vars(app.env.clone()).unwrap();
+    let services = startup::services(&app.pool, &config, Arc::new(app.clock.clone()));
+    let owner = services.accounts.seed_demo_owner().await.unwrap().unwrap();
+    bikriagent::catalog::demo::seed(&app.pool, owner).await.unwrap();
+    assert!(
+        services.accounts.seed_demo_owner().await.unwrap().is_none(),
+        "seeded once"
+    );
+    let login = app.page("/login").await;
+    let token = crate::helpers::csrf_token(&login).unwrap();
+    let response = app
+        .client
+        .post(app.url("/api/login"))
+        .form(&[
+            ("email", bikriagent::auth::accounts::DEMO_EMAIL),
+            ("password", bikriagent::auth::accounts::DEMO_PASSWORD),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(crate::helpers::location(&response), "/dashboard");
+    let response = app
+        .submit(
+            "/sandbox",
+            "/api/sandbox_say",
+            &[("text", "lal tangail saree dam koto? ache?")],
+        )
+        .await;
+    assert_eq!(crate::helpers::location(&response), "/sandbox");
+    let mut page = String::new();
+    for _ in 0..100 {
+        page = app.page("/sandbox").await;
+        if page.contains("1,850") {
+            break;
+        }
+        assert!(
+            page.contains("http-equiv=\"refresh\""),
+            "the page refreshes itself while waiting: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        page.contains("1,850"),
+        "the agent answered from the demo catalog: {page}"
+    );
+    assert!(!page.contains("<script"), "no script: {page}");
+    // The playground answers without storing anything.
+    let before: i64 = sqlx::query_scalar("select count(*) from messages")
+        .fetch_one(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    let report = app
+        .page("/playground?message=I+want+my+money+back%2C+refund+please")
+        .await;
+    assert!(report.contains("review queue") && report.contains("refund"), "{report}");
+    let after: i64 = sqlx::query_scalar("select count(*) from messages")
+        .fetch_one(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    assert_eq!(before, after, "the playground stores nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llm_drafts_are_used_only_when_the_engine_has_no_answer_and_still_pass_the_safety_filter() {
+    use axum::{Json, Router, routing::post};
+    let answers = Arc::new(std::sync::Mutex::new(vec![
+        "We are open on Fridays from 3pm, and parking is free.".to_owned(),
+        "Our branch sells it for 999 taka.".to_owned(),
+    ]));
+    let served = answers.clone();
+    let llm = Router::new().route(
+        "/v1/chat/completions",
+        post(move || {
+            let served = served.clone();
+            async move {
+                let content = served.lock().unwrap().remove(0);
+                Json(json!({ "choices": [{ "message": { "role": "assistant", "content": content } }] }))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, llm).await.unwrap() });
+    let shop = shop_with(move |env| {
+        env.push(("LLM_BASE_URL".into(), base));
+        env.push(("LLM_MODEL".into(), "test-model".into()));
+    })
+    .await;
+    shop.say("5550020", "saree dam koto?").await;
+    assert!(shop.sent_texts()[0].contains("1,250"), "the engine answers what it can");
+    assert_eq!(answers.lock().unwrap().len(), 2, "without asking the LLM");
+    shop.say("5550020", "Are you open on Fridays, and is there parking?")
+        .await;
+    assert_eq!(shop.sent_texts().len(), 2, "{:?}", shop.sent_texts());
+    assert!(shop.sent_texts()[1].contains("parking is free"));
+    shop.say("5550020", "Does your other branch sell it cheaper?").await;
+    assert_eq!(shop.sent_texts().len(), 2, "the invented price was not sent");
+    let reviews = shop.reviews().await;
+    assert_eq!(reviews.last().map(|r| r.0.as_str()), Some("safety"));
+    assert!(
+        reviews.last().map(|r| r.1.contains("999")).unwrap_or(false),
+        "{reviews:?}"
+    );
+}
