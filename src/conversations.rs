@@ -180,6 +180,82 @@ pub async fn record_customer_message(
     })
 }
 
+/// The owner answered from Meta's own apps (an echo from another app):
+/// recorded as the owner's message, and the conversation is handed to the
+/// owner at once. Idempotent on the inbound id. Returns the conversation.
+pub async fn record_owner_echo(
+    tx: &mut PgConnection,
+    keys: &DataKeys,
+    owner: OwnerId,
+    incoming: &Incoming,
+) -> Result<Uuid, PipelineError> {
+    if let Some(inbound) = incoming.inbound_id {
+        let existing: Option<Uuid> = sqlx::query_scalar("select conversation_id from messages where inbound_id = $1")
+            .bind(inbound)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(conversation) = existing {
+            return Ok(conversation);
+        }
+    }
+    let customer: Uuid = sqlx::query_scalar(
+        "insert into customers (id, owner_id, channel_id, sender_id) values ($1, $2, $3, $4) \
+         on conflict (channel_id, sender_id) do update set sender_id = excluded.sender_id returning id",
+    )
+    .bind(Uuid::new_v4())
+    .bind(owner.as_uuid())
+    .bind(incoming.channel)
+    .bind(&incoming.sender_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let conversation: Uuid = sqlx::query_scalar(
+        "insert into conversations (id, owner_id, channel_id, customer_id, mode, owner_active_at, last_message_at, last_note) \
+         values ($1, $2, $3, $4, 'human', $5, $5, $6) \
+         on conflict (customer_id) do update set mode = 'human', \
+             owner_active_at = greatest(conversations.owner_active_at, excluded.owner_active_at), \
+             last_message_at = greatest(conversations.last_message_at, excluded.last_message_at), \
+             last_note = excluded.last_note \
+         returning id",
+    )
+    .bind(Uuid::new_v4())
+    .bind(owner.as_uuid())
+    .bind(incoming.channel)
+    .bind(customer)
+    .bind(incoming.sent_at)
+    .bind(TAKEN_OVER_IN_META_APP)
+    .fetch_one(&mut *tx)
+    .await?;
+    let message = Uuid::new_v4();
+    sqlx::query(
+        "insert into messages (id, owner_id, conversation_id, direction, author, kind, body_enc, inbound_id, \
+                               provider_message_id, decision, created_at) \
+         values ($1, $2, $3, 'out', 'owner', 'text', $4, $5, $6, $8, $7)",
+    )
+    .bind(message)
+    .bind(owner.as_uuid())
+    .bind(conversation)
+    .bind(
+        incoming
+            .text
+            .as_ref()
+            .map(|text| seal_text(keys, owner, "message", message, text)),
+    )
+    .bind(incoming.inbound_id)
+    .bind(&incoming.provider_message_id)
+    .bind(incoming.sent_at)
+    .bind(SENT_FROM_META_APP)
+    .execute(&mut *tx)
+    .await?;
+    Ok(conversation)
+}
+
+/// The decision noted on an owner's message seen as an echo.
+pub const SENT_FROM_META_APP: &str = "sent from Meta's app";
+
+/// Why the agent went quiet after the owner answered in Meta's apps.
+pub const TAKEN_OVER_IN_META_APP: &str =
+    "You answered from Facebook/Instagram, so the agent stays quiet in this conversation until you hand it back.";
+
 /// A message that went out to the customer.
 #[derive(Debug, Clone, Copy)]
 pub struct Outgoing<'a> {
@@ -349,6 +425,8 @@ pub struct InboxRow {
     pub customer: String,
     pub channel: String,
     pub platform: String,
+    /// `token_invalid` or `disconnected`: the inbox says the channel needs reconnecting.
+    pub channel_status: String,
     pub last_message_at: OffsetDateTime,
     /// The last message, cut short.
     pub preview: String,
@@ -383,29 +461,12 @@ pub async fn inbox(
     now: OffsetDateTime,
     page: i64,
 ) -> Result<Vec<InboxRow>, PipelineError> {
-    type Row = (
-        Uuid,
-        String,
-        Option<Vec<u8>>,
-        Uuid,
-        String,
-        String,
-        OffsetDateTime,
-        Option<String>,
-        String,
-        Option<OffsetDateTime>,
-        String,
-        i64,
-        Option<Uuid>,
-        Option<String>,
-        Option<Vec<u8>>,
-    );
     let mut tx = begin_tenant_tx(pool, owner).await?;
-    let rows: Vec<Row> = sqlx::query_as(
-        "select c.id, cu.sender_id, cu.name_enc, cu.id, ch.display_name, ch.platform, c.last_message_at, c.last_risk, \
-                c.mode, c.last_customer_at, c.last_note, \
-                (select count(*) from review_items r where r.conversation_id = c.id and r.state = 'open'), \
-                lm.id, lm.kind, lm.body_enc \
+    let rows: Vec<InboxRecord> = sqlx::query_as(
+        "select c.id, cu.sender_id, cu.name_enc, cu.id as customer, ch.display_name, ch.platform, \
+                ch.status as channel_status, c.last_message_at, c.last_risk, c.mode, c.last_customer_at, c.last_note, \
+                (select count(*) from review_items r where r.conversation_id = c.id and r.state = 'open') as open_reviews, \
+                lm.id as last_id, lm.kind as last_kind, lm.body_enc as last_body \
            from conversations c join customers cu on cu.id = c.customer_id join channels ch on ch.id = c.channel_id \
            left join lateral (select m.id, m.kind, m.body_enc from messages m where m.conversation_id = c.id \
                                order by m.created_at desc limit 1) lm on true \
@@ -418,48 +479,51 @@ pub async fn inbox(
     .await?;
     tx.commit().await?;
     rows.into_iter()
-        .map(
-            |(
-                id,
-                sender,
-                name,
-                customer,
-                channel,
-                platform,
-                last_at,
-                risk,
-                mode,
-                last_customer,
-                note,
-                reviews,
-                last,
-                kind,
-                body,
-            )| {
-                let name = open_text(keys, owner, "customer-name", customer, name.as_deref())?;
-                let preview = match last {
-                    Some(message) => preview(
-                        open_text(keys, owner, "message", message, body.as_deref())?,
-                        kind.as_deref().unwrap_or("text"),
-                    ),
-                    None => String::new(),
-                };
-                Ok(InboxRow {
-                    conversation: id,
-                    customer: customer_label(name, &sender),
-                    channel,
-                    platform,
-                    last_message_at: last_at,
-                    preview,
-                    last_risk: risk,
-                    mode,
-                    window_open: last_customer.is_some_and(|at| now - at <= MESSAGING_WINDOW),
-                    open_reviews: reviews,
-                    note,
-                })
-            },
-        )
+        .map(|row| {
+            let name = open_text(keys, owner, "customer-name", row.customer, row.name_enc.as_deref())?;
+            let preview = match row.last_id {
+                Some(message) => preview(
+                    open_text(keys, owner, "message", message, row.last_body.as_deref())?,
+                    row.last_kind.as_deref().unwrap_or("text"),
+                ),
+                None => String::new(),
+            };
+            Ok(InboxRow {
+                conversation: row.id,
+                customer: customer_label(name, &row.sender_id),
+                channel: row.display_name,
+                platform: row.platform,
+                channel_status: row.channel_status,
+                last_message_at: row.last_message_at,
+                preview,
+                last_risk: row.last_risk,
+                mode: row.mode,
+                window_open: row.last_customer_at.is_some_and(|at| now - at <= MESSAGING_WINDOW),
+                open_reviews: row.open_reviews,
+                note: row.last_note,
+            })
+        })
         .collect()
+}
+
+#[derive(sqlx::FromRow)]
+struct InboxRecord {
+    id: Uuid,
+    sender_id: String,
+    name_enc: Option<Vec<u8>>,
+    customer: Uuid,
+    display_name: String,
+    platform: String,
+    channel_status: String,
+    last_message_at: OffsetDateTime,
+    last_risk: Option<String>,
+    mode: String,
+    last_customer_at: Option<OffsetDateTime>,
+    last_note: String,
+    open_reviews: i64,
+    last_id: Option<Uuid>,
+    last_kind: Option<String>,
+    last_body: Option<Vec<u8>>,
 }
 
 /// One message as the owner reads it.
@@ -619,13 +683,18 @@ pub async fn set_mode(
         return Err(PipelineError::Invalid("Choose the agent or yourself.".into()));
     }
     let mut tx = begin_tenant_tx(pool, owner).await?;
-    let changed = sqlx::query("update conversations set mode = $3 where id = $1 and owner_id = $2")
-        .bind(conversation)
-        .bind(owner.as_uuid())
-        .bind(mode)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let changed = sqlx::query(
+        "update conversations set mode = $3, \
+                owner_active_at = case when $3 = 'human' then now() else owner_active_at end, \
+                last_note = case when $3 = 'human' then 'You took over this conversation.' else '' end \
+          where id = $1 and owner_id = $2",
+    )
+    .bind(conversation)
+    .bind(owner.as_uuid())
+    .bind(mode)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if changed == 0 {
         return Err(PipelineError::NotFound);
     }

@@ -36,53 +36,76 @@ fn inbound_context(id: Uuid) -> String {
 }
 
 /// Stores a parsed delivery in one transaction.
+///
+/// Echoes of messages our app sent (`app_id` = `our_app_id`) are ignored;
+/// echoes from any other app are the owner answering in Meta's own apps, and
+/// are stored (kind [`OWNER_ECHO`]) so processing can record them and hand
+/// the conversation to the owner.
 pub async fn store_delivery(
     pool: &PgPool,
     keys: &DataKeys,
     delivery: &Delivery,
     raw: &[u8],
+    our_app_id: &str,
 ) -> Result<IngestOutcome, sqlx::Error> {
     let mut outcome = IngestOutcome::default();
     let mut tx = pool.begin().await?;
     for event in &delivery.events {
         match event {
             Event::Message(message) => {
-                let id = Uuid::new_v4();
-                let context = inbound_context(id);
-                let body = message.text.as_ref().map(|text| keys.seal(text.as_bytes(), &context));
-                let name = message
-                    .sender_name
-                    .as_ref()
-                    .map(|name| keys.seal(name.as_bytes(), &format!("{context}:name")));
-                let inserted: Option<Uuid> = sqlx::query_scalar(
-                    "insert into inbound_messages (id, platform, provider_message_id, channel_meta_id, sender_id, kind, \
-                                                   body_enc, sender_name_enc, sent_at_ms) \
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     on conflict (platform, provider_message_id) do nothing returning id",
+                let kind = serde_json::to_value(message.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let stored = insert_inbound(
+                    &mut tx,
+                    keys,
+                    &Inbound {
+                        platform: message.platform.as_str(),
+                        provider_message_id: &message.provider_message_id,
+                        channel_meta_id: &message.channel_id,
+                        sender_id: &message.sender_id,
+                        kind: &kind,
+                        text: message.text.as_deref(),
+                        sender_name: message.sender_name.as_deref(),
+                        sent_at_ms: message.timestamp_ms,
+                    },
                 )
-                .bind(id)
-                .bind(message.platform.as_str())
-                .bind(&message.provider_message_id)
-                .bind(&message.channel_id)
-                .bind(&message.sender_id)
-                .bind(serde_json::to_value(message.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
-                .bind(body)
-                .bind(name)
-                .bind(message.timestamp_ms)
-                .fetch_optional(&mut *tx)
                 .await?;
-                match inserted {
-                    Some(id) => {
-                        jobs::enqueue(
-                            &mut *tx,
-                            PROCESS_INBOUND_JOB,
-                            &json!({ "id": id }),
-                            Some(&format!("inbound:{id}")),
-                        )
-                        .await?;
-                        outcome.stored += 1;
-                    }
-                    None => outcome.duplicates += 1,
+                if stored {
+                    outcome.stored += 1;
+                } else {
+                    outcome.duplicates += 1;
+                }
+            }
+            Event::Echo {
+                platform,
+                channel_id,
+                recipient_id,
+                app_id,
+                mid,
+                text,
+                timestamp_ms,
+            } if app_id.as_deref() != Some(our_app_id) => {
+                let stored = insert_inbound(
+                    &mut tx,
+                    keys,
+                    &Inbound {
+                        platform: platform.as_str(),
+                        provider_message_id: mid,
+                        channel_meta_id: channel_id,
+                        sender_id: recipient_id,
+                        kind: OWNER_ECHO,
+                        text: text.as_deref(),
+                        sender_name: None,
+                        sent_at_ms: *timestamp_ms,
+                    },
+                )
+                .await?;
+                if stored {
+                    outcome.stored += 1;
+                } else {
+                    outcome.duplicates += 1;
                 }
             }
             Event::Unknown { .. } => outcome.unknown += 1,
@@ -94,6 +117,57 @@ pub async fn store_delivery(
     }
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// The kind of an inbound row that is the owner's own message from Meta's apps.
+pub const OWNER_ECHO: &str = "owner_echo";
+
+/// One row of `inbound_messages`, before it is sealed.
+struct Inbound<'a> {
+    platform: &'a str,
+    provider_message_id: &'a str,
+    channel_meta_id: &'a str,
+    sender_id: &'a str,
+    kind: &'a str,
+    text: Option<&'a str>,
+    sender_name: Option<&'a str>,
+    sent_at_ms: i64,
+}
+
+/// Inserts one message with its processing job; false when Meta sent it before.
+async fn insert_inbound(tx: &mut sqlx::PgConnection, keys: &DataKeys, row: &Inbound<'_>) -> Result<bool, sqlx::Error> {
+    let id = Uuid::new_v4();
+    let context = inbound_context(id);
+    let body = row.text.map(|text| keys.seal(text.as_bytes(), &context));
+    let name = row
+        .sender_name
+        .map(|name| keys.seal(name.as_bytes(), &format!("{context}:name")));
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "insert into inbound_messages (id, platform, provider_message_id, channel_meta_id, sender_id, kind, \
+                                       body_enc, sender_name_enc, sent_at_ms) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         on conflict (platform, provider_message_id) do nothing returning id",
+    )
+    .bind(id)
+    .bind(row.platform)
+    .bind(row.provider_message_id)
+    .bind(row.channel_meta_id)
+    .bind(row.sender_id)
+    .bind(row.kind)
+    .bind(body)
+    .bind(name)
+    .bind(row.sent_at_ms)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(id) = inserted else { return Ok(false) };
+    jobs::enqueue(
+        &mut *tx,
+        PROCESS_INBOUND_JOB,
+        &json!({ "id": id }),
+        Some(&format!("inbound:{id}")),
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Keeps a delivery we could not use, encrypted, for staff to inspect.

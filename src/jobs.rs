@@ -62,6 +62,30 @@ where
     .await
 }
 
+/// Enqueues a job that becomes runnable `delay` from now (database time),
+/// with the same de-duplication as [`enqueue`].
+pub async fn enqueue_after<'e, E>(
+    executor: E,
+    kind: &str,
+    payload: &Value,
+    dedupe_key: Option<&str>,
+    delay: Duration,
+) -> Result<Option<i64>, sqlx::Error>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    sqlx::query_scalar(
+        "insert into jobs (kind, payload, dedupe_key, run_at) values ($1, $2, $3, now() + make_interval(secs => $4)) \
+         on conflict (dedupe_key) do nothing returning id",
+    )
+    .bind(kind)
+    .bind(payload)
+    .bind(dedupe_key)
+    .bind(delay.as_secs_f64())
+    .fetch_optional(executor)
+    .await
+}
+
 /// Claims the oldest runnable job (queued and due, or running with an expired
 /// lease) for `lease`.
 pub async fn claim(pool: &PgPool, lease: Duration) -> Result<Option<Job>, sqlx::Error> {

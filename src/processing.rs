@@ -46,7 +46,16 @@ pub struct Pipeline {
     pub sender: Sender,
     /// Drafts answers the embedded engine has none for, when configured.
     pub llm: Option<LlmClient>,
+    /// How long the agent waits after a customer's message for more of the
+    /// same burst ("hi", "ei ta", "dam koto?") before answering them once.
+    pub burst_quiet: std::time::Duration,
+    /// After the owner took a conversation over, the agent answers again once
+    /// the owner has been quiet this long; `None`: only when handed back.
+    pub takeover_quiet: Option<time::Duration>,
 }
+
+/// The decision noted on the earlier messages of a burst.
+pub const IN_A_BURST: &str = "in a burst: answered with the last message";
 
 /// What the pipeline decided for one customer message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -96,6 +105,17 @@ struct SubjectRow {
     language: Option<String>,
     decision: String,
     mode: String,
+    owner_active_at: Option<OffsetDateTime>,
+    created_at: OffsetDateTime,
+}
+
+/// One customer message of a burst.
+#[derive(sqlx::FromRow)]
+struct BurstPart {
+    id: Uuid,
+    kind: String,
+    body_enc: Option<Vec<u8>>,
+    categories: Vec<String>,
 }
 
 /// A customer message, as the decision sees it.
@@ -105,6 +125,9 @@ struct Subject {
     text: Option<String>,
     classification: Option<Classification>,
     mode: String,
+    owner_active_at: Option<OffsetDateTime>,
+    /// How many customer messages this decision answers (1 without a burst).
+    burst: usize,
 }
 
 /// What was read in the first transaction of a decision.
@@ -213,6 +236,10 @@ impl Pipeline {
             inbound_id: Some(inbound),
             provider_message_id: Some(provider_message_id),
         };
+        if incoming.kind == ingest::OWNER_ECHO {
+            self.record_echo(owner, &incoming).await.map_err(retry)?;
+            return Ok(None);
+        }
         let message = self.record(owner, &incoming).await.map_err(retry)?;
         Ok(Some(message))
     }
@@ -225,11 +252,12 @@ impl Pipeline {
         let recorded =
             conversations::record_customer_message(&mut tx, &self.keys, owner, incoming, classification.as_ref())
                 .await?;
-        jobs::enqueue(
+        jobs::enqueue_after(
             &mut *tx,
             DECIDE_JOB,
             &json!({ "owner": owner.as_uuid(), "message": recorded.message }),
             Some(&format!("decide:{}", recorded.message)),
+            self.burst_quiet,
         )
         .await?;
         if let Some(inbound) = incoming.inbound_id {
@@ -242,6 +270,21 @@ impl Pipeline {
         }
         tx.commit().await?;
         Ok(recorded.message)
+    }
+
+    /// The owner answered in Meta's own apps: record it, hand the
+    /// conversation to the owner, clear the global copy.
+    async fn record_echo(&self, owner: OwnerId, incoming: &Incoming) -> Result<(), PipelineError> {
+        let mut tx = begin_tenant_tx(&self.pool, owner).await?;
+        conversations::record_owner_echo(&mut tx, &self.keys, owner, incoming).await?;
+        if let Some(inbound) = incoming.inbound_id {
+            sqlx::query("update inbound_messages set state = 'processed', body_enc = null where id = $1")
+                .bind(inbound)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The owner chats as a customer on their sandbox channel: the message
@@ -270,10 +313,14 @@ impl Pipeline {
             .ok_or(PipelineError::NotFound)
     }
 
+    /// The message to decide, with the earlier messages of its burst; `None`
+    /// when it was decided before, or a newer message of the same burst will
+    /// answer it.
     async fn subject(&self, owner: OwnerId, message: Uuid) -> Result<Option<Subject>, PipelineError> {
         let mut tx = begin_tenant_tx(&self.pool, owner).await?;
         let row: Option<SubjectRow> = sqlx::query_as(
-            "select m.conversation_id, m.kind, m.body_enc, m.categories, m.language, m.decision, c.mode \
+            "select m.conversation_id, m.kind, m.body_enc, m.categories, m.language, m.decision, c.mode, \
+                    c.owner_active_at, m.created_at \
                from messages m join conversations c on c.id = m.conversation_id \
               where m.id = $1 and m.owner_id = $2 and m.author = 'customer'",
         )
@@ -281,30 +328,80 @@ impl Pipeline {
         .bind(owner.as_uuid())
         .fetch_optional(&mut *tx)
         .await?;
-        tx.commit().await?;
-        let SubjectRow {
-            conversation_id: conversation,
-            kind,
-            body_enc: body,
-            categories,
-            language,
-            decision,
-            mode,
-        } = row.ok_or(PipelineError::NotFound)?;
-        if !decision.is_empty() {
+        let row = row.ok_or(PipelineError::NotFound)?;
+        if !row.decision.is_empty() {
             return Ok(None);
         }
-        let text = open_text(&self.keys, owner, "message", message, body.as_deref())?;
+        let newer: bool = sqlx::query_scalar(
+            "select exists(select 1 from messages where conversation_id = $1 and author = 'customer' \
+                             and (created_at, id) > ($2, $3))",
+        )
+        .bind(row.conversation_id)
+        .bind(row.created_at)
+        .bind(message)
+        .fetch_one(&mut *tx)
+        .await?;
+        if newer {
+            sqlx::query("update messages set decision = $2 where id = $1 and decision = ''")
+                .bind(message)
+                .bind(IN_A_BURST)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let earlier: Vec<BurstPart> = sqlx::query_as(
+            "select id, kind, body_enc, categories from messages \
+              where conversation_id = $1 and author = 'customer' and decision = $2 \
+                and created_at > coalesce((select max(created_at) from messages \
+                                            where conversation_id = $1 and direction = 'out'), '-infinity') \
+              order by created_at, id",
+        )
+        .bind(row.conversation_id)
+        .bind(IN_A_BURST)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut texts = Vec::new();
+        let mut categories: Vec<classifier::Risk> = Vec::new();
+        let mut unreadable = None;
+        let this = BurstPart {
+            id: message,
+            kind: row.kind.clone(),
+            body_enc: row.body_enc.clone(),
+            categories: row.categories.clone(),
+        };
+        for part in earlier.iter().chain(std::iter::once(&this)) {
+            match open_text(&self.keys, owner, "message", part.id, part.body_enc.as_deref())? {
+                Some(text) => texts.push(text),
+                None => unreadable = Some(part.kind.clone()),
+            }
+            categories.extend(part.categories.iter().filter_map(|c| classifier::Risk::parse(c)));
+        }
+        categories.sort();
+        categories.dedup();
+        // One unreadable part (an image, a voice note) makes the whole burst
+        // unreadable: answering the text alone could pretend to understand it.
+        let (kind, text) = match unreadable {
+            Some(kind) => (kind, None),
+            None => (row.kind, Some(texts.join("\n"))),
+        };
         let classification = text.as_ref().map(|_| Classification {
-            categories: categories.iter().filter_map(|c| classifier::Risk::parse(c)).collect(),
-            language: language.as_deref().and_then(Language::parse).unwrap_or(Language::En),
+            categories,
+            language: row
+                .language
+                .as_deref()
+                .and_then(Language::parse)
+                .unwrap_or(Language::En),
         });
         Ok(Some(Subject {
-            conversation,
+            conversation: row.conversation_id,
             kind,
             text,
             classification,
-            mode,
+            mode: row.mode,
+            owner_active_at: row.owner_active_at,
+            burst: earlier.len() + 1,
         }))
     }
 
@@ -361,6 +458,17 @@ impl Pipeline {
     async fn draft(&self, subject: &Subject, context: &Context) -> Draft {
         let language = subject.classification.as_ref().map_or(Language::En, |c| c.language);
         let mut state = context.state.clone();
+        if subject.mode == "human" {
+            return Draft {
+                decision: Decision::Quiet {
+                    note: "You took over this conversation, so the agent stays quiet until you hand it back.".into(),
+                },
+                state,
+                order: None,
+                language,
+                why: vec!["the owner is answering this conversation".into()],
+            };
+        }
         let Some(text) = subject.text.as_deref() else {
             return Draft {
                 decision: Decision::Review {
@@ -379,16 +487,8 @@ impl Pipeline {
             };
         };
         let mut why = Vec::new();
-        if subject.mode == "human" {
-            return Draft {
-                decision: Decision::Quiet {
-                    note: "You took over this conversation, so the agent stays quiet until you hand it back.".into(),
-                },
-                state,
-                order: None,
-                language,
-                why,
-            };
+        if subject.burst > 1 {
+            why.push(format!("answering a burst of {} messages at once", subject.burst));
         }
         if let Some(classification) = subject.classification.as_ref().filter(|c| c.is_risky()) {
             let holding = Some(context.grounding.rules.holding_message.trim().to_owned()).filter(|h| !h.is_empty());
@@ -519,15 +619,23 @@ impl Pipeline {
     /// [`JobError::Retry`] on database errors or when the conversation
     /// moved on meanwhile (the retried job decides on the new state).
     pub async fn decide(&self, owner: OwnerId, message: Uuid) -> Result<Decision, JobError> {
-        let Some(subject) = self.subject(owner, message).await.map_err(retry)? else {
+        let Some(mut subject) = self.subject(owner, message).await.map_err(retry)? else {
             return Ok(Decision::AlreadyDecided);
         };
+        let handed_back = subject.mode == "human"
+            && self
+                .takeover_quiet
+                .is_some_and(|quiet| subject.owner_active_at.is_some_and(|at| self.now() - at >= quiet));
+        if handed_back {
+            subject.mode = "agent".into();
+        }
         let context = self
             .context(owner, subject.conversation, subject.text.as_deref().unwrap_or_default())
             .await
             .map_err(retry)?;
         let draft = self.draft(&subject, &context).await;
-        self.store_decision(owner, message, &subject, &context, draft).await
+        self.store_decision(owner, message, &subject, &context, draft, handed_back)
+            .await
     }
 
     async fn store_decision(
@@ -537,6 +645,7 @@ impl Pipeline {
         subject: &Subject,
         context: &Context,
         draft: Draft,
+        handed_back: bool,
     ) -> Result<Decision, JobError> {
         let now = self.now();
         let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(retry)?;
@@ -597,7 +706,15 @@ impl Pipeline {
                 crate::sending::decide_send(&mut tx, &self.keys, owner, &send(text))
                     .await
                     .map_err(retry)?;
-                conversations::note_decision(&mut tx, message, subject.conversation, "replied", "")
+                let mut noted = if subject.burst > 1 {
+                    format!("replied once to a burst of {} messages", subject.burst)
+                } else {
+                    "replied".to_owned()
+                };
+                if state.disclosed && !context.state.disclosed {
+                    noted.push_str(" (with the bot disclosure)");
+                }
+                conversations::note_decision(&mut tx, message, subject.conversation, &noted, "")
                     .await
                     .map_err(retry)?;
             }
@@ -642,6 +759,23 @@ impl Pipeline {
                     .map_err(retry)?;
             }
             Decision::AlreadyDecided => {}
+        }
+        let mode_change = match &decision {
+            Decision::Review { reason, .. } if reason == "human_request" => Some((
+                "human",
+                "The customer asked for a person, so the agent stays quiet until you hand the conversation back.",
+            )),
+            _ if handed_back => Some(("agent", "You were quiet for a while, so the agent answers again.")),
+            _ => None,
+        };
+        if let Some((mode, note)) = mode_change {
+            sqlx::query("update conversations set mode = $2, last_note = $3 where id = $1")
+                .bind(subject.conversation)
+                .bind(mode)
+                .bind(note)
+                .execute(&mut *tx)
+                .await
+                .map_err(retry)?;
         }
         tx.commit().await.map_err(retry)?;
         Ok(decision)
@@ -690,6 +824,8 @@ impl Pipeline {
             text: Some(text.to_owned()),
             classification: Some(classification.clone()),
             mode: "agent".into(),
+            owner_active_at: None,
+            burst: 1,
         };
         let draft = self.draft(&subject, &context).await;
         let decision = match draft.order {

@@ -117,7 +117,10 @@ pub fn InboxPage() -> impl IntoView {
                                             <td><a href=href>{row.customer}</a>
                                                 {(row.open_reviews > 0).then(|| view! { <span class="badge review">{format!("{} to review", row.open_reviews)}</span> })}</td>
                                             <td>{row.preview}<br/><small>{when(row.last_message_at)}</small></td>
-                                            <td>{row.channel}<br/><small>{row.platform}</small></td>
+                                            <td>{row.channel}<br/><small>{row.platform}</small>
+                                                {matches!(row.channel_status.as_str(), "token_invalid" | "disconnected").then(|| view! {
+                                                    <br/><a class="badge risk" href="/channels">"channel needs reconnecting"</a>
+                                                })}</td>
                                             <td>{risk_badge(row.last_risk)}<small>{mode}" · "{window}</small>
                                                 {(!row.note.is_empty()).then(|| view! { <br/><small class="note">{row.note.clone()}</small> })}</td>
                                         </tr>
@@ -544,7 +547,7 @@ pub fn SandboxPage() -> impl IntoView {
                     let conversation = data.await;
                     let waiting = conversation.as_ref().is_some_and(|c| {
                         c.messages.last().is_some_and(|m| m.author == "customer" && m.decision.is_empty())
-                            || c.messages.last().is_some_and(|m| m.decision == "replied")
+                            || c.messages.last().is_some_and(|m| m.decision.starts_with("replied"))
                     });
                     view! {
                         {waiting.then(|| view! { <Meta http_equiv="refresh" content="1"/> })}

@@ -70,6 +70,10 @@ pub struct Config {
     pub send_limits: bikriagent::pipeline::gates::SendLimits,
     /// An OpenAI-compatible chat completions API for answers the embedded engine has none for.
     pub llm: Option<LlmConfig>,
+    /// How long the agent waits for more messages of a burst before answering.
+    pub burst_quiet: std::time::Duration,
+    /// After a takeover, the agent answers again once the owner was quiet this long (`None`: never on its own).
+    pub takeover_quiet: Option<time::Duration>,
     /// Names of secrets generated for this development run.
     pub generated: Vec<&'static str>,
 }
@@ -475,6 +479,29 @@ impl Config {
                 60,
             )),
         };
+        let burst_quiet = match vars.get("BIKRI_BURST_QUIET_MS").map(str::parse::<u64>) {
+            None => std::time::Duration::from_millis(3000),
+            Some(Ok(ms)) if ms <= 60_000 => std::time::Duration::from_millis(ms),
+            Some(_) => {
+                vars.problem(
+                    "BIKRI_BURST_QUIET_MS",
+                    "must be a whole number of milliseconds from 0 to 60000",
+                );
+                std::time::Duration::from_millis(3000)
+            }
+        };
+        let takeover_quiet = match vars.get("BIKRI_TAKEOVER_QUIET_HOURS").map(str::parse::<i64>) {
+            None => Some(time::Duration::hours(12)),
+            Some(Ok(0)) => None,
+            Some(Ok(hours)) if (1..=720).contains(&hours) => Some(time::Duration::hours(hours)),
+            Some(_) => {
+                vars.problem(
+                    "BIKRI_TAKEOVER_QUIET_HOURS",
+                    "must be a whole number of hours from 0 (never) to 720",
+                );
+                None
+            }
+        };
         let llm = match (
             vars.get("LLM_BASE_URL").map(str::to_owned),
             vars.get("LLM_MODEL").map(str::to_owned),
@@ -534,6 +561,8 @@ impl Config {
             turnstile,
             send_limits,
             llm,
+            burst_quiet,
+            takeover_quiet,
             generated,
         })
     }

@@ -79,6 +79,8 @@ pub fn pipeline(pool: &PgPool, config: &Config, clock: SharedClock) -> bikriagen
             public_url: config.public_url.clone(),
         },
         llm,
+        burst_quiet: config.burst_quiet,
+        takeover_quiet: config.takeover_quiet,
     }
 }
 

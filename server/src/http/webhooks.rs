@@ -99,7 +99,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             return (StatusCode::BAD_REQUEST, "malformed delivery").into_response();
         }
     };
-    match bikriagent::ingest::store_delivery(&state.pool, keys, &delivery, &body).await {
+    match bikriagent::ingest::store_delivery(&state.pool, keys, &delivery, &body, &state.config.meta_app_id).await {
         Ok(outcome) => {
             tracing::info!(
                 object = %delivery.object,

@@ -183,6 +183,8 @@ pub fn test_env(database_url: &str) -> Vec<(String, String)> {
         ("META_VERIFY_TOKEN", "test-verify-token".to_owned()),
         ("BIKRI_DB_MAX_CONNECTIONS", "5".to_owned()),
         ("BIKRI_WORKERS", "1".to_owned()),
+        // Answer at once; the burst tests set their own quiet period.
+        ("BIKRI_BURST_QUIET_MS", "0".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

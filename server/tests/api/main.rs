@@ -10,6 +10,7 @@ mod accounts;
 mod catalog;
 mod channels;
 mod cli;
+mod conversation_handling;
 mod graph;
 mod headers;
 mod health;

@@ -29,27 +29,27 @@ use uuid::Uuid;
 
 use crate::helpers::{TestDb, app_with_fake_meta, test_env};
 
-const PAGE_ID: &str = "1000000001";
+pub(crate) const PAGE_ID: &str = "1000000001";
 const PAGE_TOKEN: &str = "EAAGfakePageToken1000000001";
 
 /// One owner with a catalog and a connected Messenger Page, and the
 /// pipeline of the real binary, with no server and no background worker.
-struct Shop {
-    db: TestDb,
-    pool: PgPool,
-    pipeline: Pipeline,
+pub(crate) struct Shop {
+    pub db: TestDb,
+    pub pool: PgPool,
+    pub pipeline: Pipeline,
     registry: jobs::Registry,
-    fake: FakeMeta,
-    owner: OwnerId,
-    clock: OffsetClock,
-    saree: Uuid,
+    pub fake: FakeMeta,
+    pub owner: OwnerId,
+    pub clock: OffsetClock,
+    pub saree: Uuid,
 }
 
-async fn shop() -> Shop {
+pub(crate) async fn shop() -> Shop {
     shop_with(|_| {}).await
 }
 
-async fn shop_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -> Shop {
+pub(crate) async fn shop_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -> Shop {
     let fake = FakeMeta::spawn(0, "1234567890", "test-app-secret").await.unwrap();
     let db = TestDb::new().await;
     let mut env = test_env(&db.url);
@@ -143,7 +143,7 @@ async fn shop_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -> Shop {
     }
 }
 
-fn messenger(mid: &str, sender: &str, text: &str, timestamp_ms: i64) -> Vec<u8> {
+pub(crate) fn messenger(mid: &str, sender: &str, text: &str, timestamp_ms: i64) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "object": "page",
         "entry": [{
@@ -161,21 +161,26 @@ fn messenger(mid: &str, sender: &str, text: &str, timestamp_ms: i64) -> Vec<u8> 
 }
 
 impl Shop {
-    fn now_ms(&self) -> i64 {
+    pub(crate) fn now(&self) -> time::OffsetDateTime {
+        use bikriagent::clock::Clock as _;
+        self.clock.now()
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
         use bikriagent::clock::Clock as _;
         (self.clock.now().unix_timestamp_nanos() / 1_000_000) as i64
     }
 
     /// What the webhook handler does with a verified body.
-    async fn deliver(&self, body: &[u8]) {
+    pub(crate) async fn deliver(&self, body: &[u8]) {
         let delivery = webhook::parse(body).unwrap();
-        bikriagent::ingest::store_delivery(&self.pool, &self.pipeline.keys, &delivery, body)
+        bikriagent::ingest::store_delivery(&self.pool, &self.pipeline.keys, &delivery, body, "1234567890")
             .await
             .unwrap();
     }
 
     /// A customer message, a few seconds after the previous one.
-    async fn say(&self, sender: &str, text: &str) {
+    pub(crate) async fn say(&self, sender: &str, text: &str) {
         self.clock.advance(time::Duration::seconds(5));
         let body = messenger(&format!("m_{}", Uuid::new_v4()), sender, text, self.now_ms());
         self.deliver(&body).await;
@@ -183,7 +188,7 @@ impl Shop {
     }
 
     /// Runs every runnable job, as a worker would, until the queue is empty.
-    async fn drain(&self) {
+    pub(crate) async fn drain(&self) {
         for _ in 0..200 {
             let Some(job) = jobs::claim(&self.pool, Duration::from_secs(60)).await.unwrap() else {
                 return;
@@ -194,14 +199,14 @@ impl Shop {
     }
 
     /// Makes every queued job due now (skips retry backoff).
-    async fn due_now(&self) {
+    pub(crate) async fn due_now(&self) {
         sqlx::query("update jobs set run_at = now() where state = 'queued'")
             .execute(&self.db.admin_pool().await)
             .await
             .unwrap();
     }
 
-    fn sent_texts(&self) -> Vec<String> {
+    pub(crate) fn sent_texts(&self) -> Vec<String> {
         self.fake
             .sent()
             .into_iter()
@@ -215,7 +220,7 @@ impl Shop {
             .collect()
     }
 
-    async fn scalar<T>(&self, sql: &str) -> T
+    pub(crate) async fn scalar<T>(&self, sql: &str) -> T
     where
         T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
     {
@@ -225,7 +230,7 @@ impl Shop {
             .unwrap()
     }
 
-    async fn reviews(&self) -> Vec<(String, String)> {
+    pub(crate) async fn reviews(&self) -> Vec<(String, String)> {
         sqlx::query_as("select reason, detail from review_items order by created_at")
             .fetch_all(&self.db.admin_pool().await)
             .await
