@@ -135,6 +135,9 @@ done
 
 # --- the app -----------------------------------------------------------------------
 APP_PORT=$(pg_free_port)
+DATA_KEY=$(head -c 32 /dev/urandom | base64)
+STAFF_EMAIL=staff@bikriagent.test
+STAFF_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')-quiet-harbor
 BASE_URL="http://127.0.0.1:$APP_PORT"
 say "starting the app on $BASE_URL..."
 # A clean environment: nothing from the caller's shell (SMTP_URL,
@@ -144,7 +147,7 @@ env -i PATH="$PATH" HOME="${HOME:-/root}" RUST_BACKTRACE=1 NO_COLOR=1 \
   BIKRI_ENV=development BIKRI_INSECURE_COOKIES=true \
   BIKRI_ADDR="127.0.0.1:$APP_PORT" BIKRI_PUBLIC_URL="$BASE_URL" \
   BIKRI_MAILBOX_DIR="$MAILBOX" \
-  BIKRI_DATA_KEY="$(head -c 32 /dev/urandom | base64)" \
+  BIKRI_DATA_KEY="$DATA_KEY" \
   META_APP_ID=1234567890 META_APP_SECRET=x META_VERIFY_TOKEN=y \
   META_GRAPH_URL="http://127.0.0.1:$META_PORT/v21.0" META_DIALOG_URL="http://127.0.0.1:$META_PORT/v21.0/dialog/oauth" \
   "$BIN" serve >"$APPLOG" 2>&1 &
@@ -166,8 +169,17 @@ if [ -z "$healthy" ]; then
 fi
 say "app is up (pid $APP_PID)"
 
+# A staff admin, made the way operators make one (the CLI; TOTP is set up in the browser).
+env -i PATH="$PATH" HOME="${HOME:-/root}" NO_COLOR=1 \
+  DATABASE_URL="$APP_DB_URL" BIKRI_ENV=development BIKRI_INSECURE_COOKIES=true \
+  BIKRI_PUBLIC_URL="$BASE_URL" BIKRI_MAILBOX_DIR="$MAILBOX" BIKRI_DATA_KEY="$DATA_KEY" \
+  META_APP_ID=1234567890 META_APP_SECRET=x META_VERIFY_TOKEN=y BIKRI_STAFF_PASSWORD="$STAFF_PASSWORD" \
+  "$BIN" create-staff --email "$STAFF_EMAIL" --role admin --name "E2E Staff" >"$WORK/create-staff.log" 2>&1 \
+  || { echo "error: create-staff failed:" >&2; cat "$WORK/create-staff.log" >&2; exit 1; }
+
 # --- the browser test -----------------------------------------------------------
 # The test prints the run's total time (from E2E_STARTED) and, last,
 # "N passed, N failed"; nothing is printed after it on success.
 E2E_BASE_URL="$BASE_URL" E2E_MAILBOX_DIR="$MAILBOX" E2E_STARTED="$started" \
+  E2E_STAFF_EMAIL="$STAFF_EMAIL" E2E_STAFF_PASSWORD="$STAFF_PASSWORD" \
   python3 -u end2end/test_signup_login.py | tee "$WORK/test.out"

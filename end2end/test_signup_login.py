@@ -22,9 +22,12 @@ Checks (each counted in the closing "N passed, N failed" line):
 
 import base64
 import glob
+import hashlib
+import hmac
 import os
 import re
 import shutil
+import struct
 import sys
 import tempfile
 import time
@@ -313,6 +316,78 @@ def test_sandbox(b):
     check("review queue" in b.text() and "allergy" in b.text(), "the playground does not route an allergy question to review")
 
 
+STAFF = {}
+
+
+def totp(secret, at=None):
+    """RFC 6238 code (SHA-1, 30 s, 6 digits), as an authenticator app shows it."""
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    counter = int((at or time.time()) // 30)
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    code = (struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000
+    return f"{code:06d}"
+
+
+def staff_browser():
+    """A second browser for the staff member: log in, set up the second step once."""
+    if "browser" in STAFF:
+        return STAFF["browser"]
+    s = Browser()
+    STAFF["browser"] = s
+    s.get("/login", "staff login")
+    s.fill({"email": os.environ["E2E_STAFF_EMAIL"], "password": os.environ["E2E_STAFF_PASSWORD"]})
+    s.submit("Log in", "staff second step", "/staff/totp")
+    s.submit("Start set-up", "staff totp key", "/staff/totp")
+    secret = s.driver.find_element(By.ID, "totp-secret").text.strip()
+    s.fill({"code": totp(secret)})
+    s.submit("Turn on two-step verification", "staff console", "/staff")
+    check("Staff console" in s.text(), "the staff console did not open after the second step")
+    return s
+
+
+def open_owner(s):
+    s.get("/staff/owners?email=" + EMAIL.split("@")[0], "staff owner search")
+    s.driver.find_element(By.LINK_TEXT, EMAIL).click()
+    WebDriverWait(s.driver, WAIT).until(lambda d: s.path().startswith("/staff/owners/"))
+    return s.record("staff owner detail")
+
+
+def test_staff_verifies_payment(b):
+    """A staff member records the owner's bKash payment: the owner is verified."""
+    s = staff_browser()
+    open_owner(s)
+    owner_path = s.path()
+    check("trial" in s.text(), "the owner is not shown in the trial")
+    s.fill({"amount": "1500", "reference": "8N7A6B5C4D"})
+    s.submit("Record payment and verify", "payment recorded", owner_path)
+    check("the owner is verified" in s.text(), "no confirmation after recording the payment")
+    check("State: verified" in s.text(), "the owner's state did not become verified")
+    s.screenshot("staff-owner.png")
+
+
+def test_staff_suspends_owner(b):
+    """The staff member suspends the owner with a reason; the owner's session ends."""
+    s = staff_browser()
+    open_owner(s)
+    owner_path = s.path()
+    s.fill({"reason": "Customers report parcels never arrive"})
+    s.submit("Suspend this owner", "owner suspended", owner_path)
+    check("Suspended." in s.text() and "State: suspended" in s.text(), "the suspension is not confirmed")
+    s.get("/staff/audit?kind=account_suspended", "audit log")
+    check("Customers report parcels never arrive" in s.text(), "the audit log does not show the suspension")
+    s.screenshot("staff-audit.png")
+    b.get("/dashboard", "owner after suspension")
+    check(b.path() == "/login", f"the suspended owner's session still opens {b.path()}")
+    b.fill({"email": EMAIL, "password": PASSWORD})
+    b.driver.find_element(By.XPATH, "//button[@type='submit'][normalize-space()='Log in']").click()
+    WebDriverWait(b.driver, WAIT).until(lambda d: "suspended" in b.text().lower())
+    b.record("suspended login")
+    s.drain_log()
+    b.pages.extend(s.pages)
+    b.log.extend(s.log)
+
+
 def test_channels(b):
     """Connect a Page through the (fake) Meta Login dialog, then pause it."""
     b.get("/channels", "channels")
@@ -377,7 +452,9 @@ def main():
             test_journey,
             test_catalog,
             test_sandbox,
+            test_staff_verifies_payment,
             test_channels,
+            test_staff_suspends_owner,
             test_no_script,
             test_no_csp_violations,
         ]
@@ -404,6 +481,8 @@ def main():
                         pass
         finally:
             browser.quit()
+            if "browser" in STAFF:
+                STAFF["browser"].quit()
     passed = sum(1 for _, ok in results if ok)
     failed = len(results) - passed
     started = os.environ.get("E2E_STARTED")

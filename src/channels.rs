@@ -12,6 +12,7 @@ use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::alerts::{self, DisconnectedBy};
 use crate::audit::{self, RequestMeta};
 use crate::auth::tokens::random_token;
 use crate::crypto::DataKeys;
@@ -141,7 +142,9 @@ pub struct ConnectOutcome {
 
 /// Connects the chosen candidates of a pending connection: stores each with
 /// its sealed token and subscribes our app to its webhooks. A Meta id held by
-/// another owner is refused and recorded as a security event for staff.
+/// another owner is refused and recorded as a security event for staff. The
+/// owner gets one security alert naming every channel that was connected,
+/// even when a later one failed.
 pub async fn connect(
     pool: &PgPool,
     keys: &DataKeys,
@@ -153,6 +156,38 @@ pub async fn connect(
 ) -> Result<ConnectOutcome, ChannelError> {
     let pending = load_pending(pool, keys, owner, pending_id).await?;
     let mut outcome = ConnectOutcome::default();
+    let connected = connect_chosen(pool, keys, graph, owner, &pending, chosen, meta, &mut outcome).await;
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    if !outcome.connected.is_empty() {
+        alerts::channels_connected(OffsetDateTime::now_utc(), &outcome.connected, meta)
+            .send(&mut tx, owner.as_uuid())
+            .await?;
+    }
+    if connected.is_ok() {
+        sqlx::query("delete from pending_connections where id = $1 and owner_id = $2")
+            .bind(pending_id)
+            .bind(owner.as_uuid())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    connected?;
+    Ok(outcome)
+}
+
+/// The loop of [`connect`]: what it connected or refused goes into `outcome`
+/// as it goes, so an error part-way still leaves a true account of it.
+#[expect(clippy::too_many_arguments, reason = "connect's inputs plus the outcome it fills")]
+async fn connect_chosen(
+    pool: &PgPool,
+    keys: &DataKeys,
+    graph: &GraphClient,
+    owner: OwnerId,
+    pending: &Pending,
+    chosen: &[String],
+    meta: &RequestMeta,
+    outcome: &mut ConnectOutcome,
+) -> Result<(), ChannelError> {
     for candidate in pending.candidates.iter().filter(|c| chosen.contains(&c.key())) {
         let holder: Option<(Uuid, Uuid)> = sqlx::query_as("select channel_id, owner_id from channel_holder($1, $2)")
             .bind(candidate.platform.as_str())
@@ -239,14 +274,7 @@ pub async fn connect(
             Err(error) => return Err(error.into()),
         }
     }
-    let mut tx = begin_tenant_tx(pool, owner).await?;
-    sqlx::query("delete from pending_connections where id = $1 and owner_id = $2")
-        .bind(pending_id)
-        .bind(owner.as_uuid())
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(outcome)
+    Ok(())
 }
 
 pub async fn list(pool: &PgPool, owner: OwnerId) -> Result<Vec<ChannelRow>, ChannelError> {
@@ -354,15 +382,16 @@ pub async fn disconnect(
     meta: &RequestMeta,
 ) -> Result<(), ChannelError> {
     let mut tx = begin_tenant_tx(pool, owner).await?;
-    let row: Option<(String, String, Option<String>)> = sqlx::query_as(
-        "select platform, meta_id, parent_id from channels where id = $1 and owner_id = $2 and status <> 'disconnected'",
+    let row: Option<(String, String, Option<String>, String)> = sqlx::query_as(
+        "select platform, meta_id, parent_id, display_name from channels \
+          where id = $1 and owner_id = $2 and status <> 'disconnected'",
     )
     .bind(channel)
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    let (platform, meta_id, parent) = row.ok_or(ChannelError::NotFound)?;
+    let (platform, meta_id, parent, display_name) = row.ok_or(ChannelError::NotFound)?;
     if let Some(graph) = graph
         && let Ok(token) = token(pool, keys, owner, channel).await
     {
@@ -397,6 +426,14 @@ pub async fn disconnect(
         json!({ "channel": channel, "meta_id": meta_id }),
     )
     .await?;
+    let by = match actor {
+        Some(actor) if actor == owner.as_uuid() => DisconnectedBy::Owner(meta),
+        Some(_) => DisconnectedBy::Staff,
+        None => DisconnectedBy::Meta,
+    };
+    alerts::channel_disconnected(OffsetDateTime::now_utc(), &display_name, by)
+        .send(&mut tx, owner.as_uuid())
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! here, free of HTTP and of Leptos, so tests can drive it directly. The web
 //! layer (`app/`, `server/`) only extracts, calls and maps.
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
@@ -18,8 +19,10 @@ pub mod mail;
 pub mod meta;
 pub mod net;
 pub mod orders;
+pub mod owners;
 pub mod pipeline;
 pub mod processing;
 pub mod ratelimit;
 pub mod sending;
+pub mod stripe;
 pub mod tenancy;

@@ -162,22 +162,27 @@ pub async fn gate_inputs(
         .fetch_optional(&mut *tx)
         .await?
         .unwrap_or(false);
-    let (owner_status, owner_email_verified): (String, bool) =
-        sqlx::query_as("select status, email_verified_at is not null from accounts where id = $1")
-            .bind(owner.as_uuid())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(PipelineError::NotFound)?;
-    let (channel_status, conversation_mode, last_customer_at): (String, String, Option<OffsetDateTime>) =
-        sqlx::query_as(
-            "select ch.status, c.mode, c.last_customer_at from conversations c join channels ch on ch.id = c.channel_id \
-              where c.id = $1 and c.owner_id = $2",
-        )
-        .bind(conversation)
-        .bind(owner.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(PipelineError::NotFound)?;
+    let standing = crate::owners::standing(&mut *tx, owner.as_uuid())
+        .await
+        .map_err(|e| match e {
+            crate::owners::OwnerError::Database(e) => PipelineError::Database(e),
+            _ => PipelineError::NotFound,
+        })?;
+    let permissions = crate::owners::permissions(standing.state, standing.allowance, standing.overrides, limits);
+    let (channel_status, platform, conversation_mode, last_customer_at): (
+        String,
+        String,
+        String,
+        Option<OffsetDateTime>,
+    ) = sqlx::query_as(
+        "select ch.status, ch.platform, c.mode, c.last_customer_at from conversations c \
+               join channels ch on ch.id = c.channel_id where c.id = $1 and c.owner_id = $2",
+    )
+    .bind(conversation)
+    .bind(owner.as_uuid())
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(PipelineError::NotFound)?;
     let day_start = gates::shop_day_start(now);
     let (owner_sent_today, channel_sent_today, conversation_sent_last_minute): (i64, i64, i64) = sqlx::query_as(
         "select count(*), \
@@ -195,8 +200,9 @@ pub async fn gate_inputs(
     .await?;
     Ok(GateInputs {
         auto_send_enabled,
-        owner_status,
-        owner_email_verified,
+        owner_state: standing.state,
+        auto_send_allowed: permissions.auto_send,
+        sandbox: platform == "sandbox",
         channel_status,
         conversation_mode,
         last_customer_at,
@@ -204,7 +210,7 @@ pub async fn gate_inputs(
         owner_sent_today,
         channel_sent_today,
         conversation_sent_last_minute,
-        limits,
+        limits: permissions.limits,
     })
 }
 
@@ -275,6 +281,17 @@ impl Sender {
             if row.author == "agent" {
                 self.to_review(&mut tx, owner, &row, id, "gate", gate.describe())
                     .await?;
+            }
+            if matches!(gate, Gate::OwnerDailyLimit | Gate::ChannelDailyLimit) {
+                let which = if gate == Gate::OwnerDailyLimit {
+                    "Your daily limit of automatic replies"
+                } else {
+                    "A channel's daily limit of automatic replies"
+                };
+                let day = (gates::shop_day_start(now) + time::Duration::hours(12)).date();
+                crate::owners::notice_limit_reached(&mut tx, owner.as_uuid(), day, which)
+                    .await
+                    .map_err(PipelineError::from)?;
             }
             if let Some(message) = row.reply_to {
                 conversations::note_decision(

@@ -96,6 +96,7 @@ pub fn DashboardPage() -> impl IntoView {
                 </ActionForm>
             </div>
         })}
+        <StandingNotice owner=owner.id email=owner.email.clone()/>
         <p>{format!("Signed in as {}", owner.email)}</p>
         <p><a href="/account/security">"Account security"</a></p>
         <ActionForm action=logout>
@@ -104,6 +105,47 @@ pub fn DashboardPage() -> impl IntoView {
         </ActionForm>
     }
     .into_any()
+}
+
+/// Where the owner stands in the lifecycle, what unlocks the next step, and
+/// (in the trial, when Stripe is configured) the payment link.
+#[component]
+fn StandingNotice(owner: uuid::Uuid, email: String) -> impl IntoView {
+    let services = use_context::<crate::web::Services>();
+    let load = move || {
+        let services = services.clone();
+        let email = email.clone();
+        async move {
+            let services = services?;
+            let mut conn = services.accounts.pool.acquire().await.ok()?;
+            let standing = bikriagent::owners::standing(&mut conn, owner).await.ok()?;
+            let link = services
+                .payment_link
+                .as_deref()
+                .filter(|_| standing.state == bikriagent::owners::OwnerState::Trial)
+                .map(|link| bikriagent::stripe::payment_link_url(link, owner, &email));
+            Some((standing, link))
+        }
+    };
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let data = load();
+                Suspend::new(async move {
+                    data.await.map(|(standing, link)| view! {
+                        <div class="notice" data-state=standing.state.as_str()>
+                            <p>{standing.state.explain()}</p>
+                            {(standing.state == bikriagent::owners::OwnerState::Trial && standing.allowance.daily_replies > 0).then(|| view! {
+                                <p>{format!("Staff granted you a trial allowance: {} live channel(s) and {} automatic replies a day.",
+                                    standing.allowance.channels, standing.allowance.daily_replies)}</p>
+                            })}
+                            {link.map(|link| view! { <p><a class="button" href=link>"Pay by card (Stripe)"</a></p> })}
+                        </div>
+                    })
+                })
+            }}
+        </Suspense>
+    }
 }
 
 /// Shown to a suspended account.

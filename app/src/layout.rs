@@ -27,6 +27,12 @@ pub fn Header() -> impl IntoView {
                 }}
             </nav>
         </header>
+        {ctx.kill_switch_engaged.then(|| view! {
+            <p class="banner" role="alert">
+                "Automatic replies are stopped across BikriAgent right now (staff kill switch). "
+                "Messages still arrive and wait in the review queue."
+            </p>
+        })}
     }
 }
 

@@ -17,6 +17,8 @@ mod inbox_pages;
 mod layout;
 mod pages;
 mod security_pages;
+pub mod staff_fns;
+mod staff_pages;
 pub mod web;
 
 use leptos::prelude::*;
@@ -77,6 +79,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/channels/connect") view=channel_pages::ConnectPage/>
                     <Route path=path!("/meta/deletion-status") view=channel_pages::DeletionStatusPage/>
                     <Route path=path!("/staff/channels") view=channel_pages::StaffChannelsPage/>
+                    <Route path=path!("/staff/owners") view=staff_pages::StaffOwnersPage/>
+                    <Route path=path!("/staff/owners/:id") view=staff_pages::StaffOwnerPage/>
+                    <Route path=path!("/staff/audit") view=staff_pages::StaffAuditPage/>
+                    <Route path=path!("/staff/kill-switch") view=staff_pages::KillSwitchPage/>
                     <Route path=path!("/inbox") view=inbox_pages::InboxPage/>
                     <Route path=path!("/inbox/:id") view=inbox_pages::ConversationPage/>
                     <Route path=path!("/review") view=inbox_pages::ReviewPage/>

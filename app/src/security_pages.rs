@@ -273,7 +273,10 @@ pub fn StaffHomePage() -> impl IntoView {
             </div>
         })}
         <p>{format!("Signed in as {name}.")}</p>
+        <p><a href="/staff/owners">"Owners to review (verify payments, limits, suspend)"</a></p>
         <p><a href="/staff/channels">"All channels (pause any channel)"</a></p>
+        <p><a href="/staff/kill-switch">"Global kill switch"</a></p>
+        <p><a href="/staff/audit">"Audit log"</a></p>
         <p><a href="/account/security">"Account security"</a></p>
         <ActionForm action=logout>
             <CsrfField/>

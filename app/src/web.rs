@@ -45,6 +45,8 @@ pub struct Services {
     pub graph: bikriagent::meta::graph::GraphClient,
     /// The message pipeline (inbox replies, review queue, sandbox, playground).
     pub pipeline: bikriagent::processing::Pipeline,
+    /// The Stripe Payment Link a trial owner follows to pay, when configured.
+    pub payment_link: Option<String>,
 }
 
 impl std::fmt::Debug for Services {
@@ -121,6 +123,8 @@ pub struct RequestContext {
     pub flash: Option<Flash>,
     pub meta: RequestMeta,
     pub second_factor: bool,
+    /// Staff stopped every automatic send (shown as a banner on every page).
+    pub kill_switch_engaged: bool,
 }
 
 impl RequestContext {

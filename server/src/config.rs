@@ -70,6 +70,9 @@ pub struct Config {
     pub send_limits: bikriagent::pipeline::gates::SendLimits,
     /// An OpenAI-compatible chat completions API for answers the embedded engine has none for.
     pub llm: Option<LlmConfig>,
+    /// Card payments through Stripe; `None` when `STRIPE_WEBHOOK_SECRET` is
+    /// unset (then `/webhooks/stripe` answers 404 and staff verify payments by hand).
+    pub stripe: Option<StripeConfig>,
     /// How long the agent waits for more messages of a burst before answering.
     pub burst_quiet: std::time::Duration,
     /// After a takeover, the agent answers again once the owner was quiet this long (`None`: never on its own).
@@ -99,6 +102,21 @@ impl fmt::Debug for Config {
             .field("workers", &self.workers)
             .finish_non_exhaustive()
     }
+}
+
+/// `STRIPE_WEBHOOK_SECRET` and `STRIPE_PAYMENT_LINK`.
+///
+/// The webhook secret is what turns Stripe on: without it no payment could
+/// verify an owner, so a payment link alone is refused at start (owners
+/// would pay and stay in trial). The link is optional: with only the secret,
+/// webhooks are accepted (e.g. for links sent by hand) but no page shows one.
+#[derive(Debug, Clone)]
+pub struct StripeConfig {
+    /// The endpoint's signing secret (`whsec_…`) from Stripe's dashboard.
+    pub webhook_secret: SecretString,
+    /// The Payment Link owners follow to pay; see
+    /// [`bikriagent::stripe::payment_link_url`] for the per-owner URL.
+    pub payment_link: Option<String>,
 }
 
 /// Turnstile settings (all or nothing).
@@ -167,6 +185,23 @@ fn parse_public_url(raw: &str, mode: Mode) -> Result<String, String> {
         return Err("must be only scheme and host, e.g. https://bikri.example.com".to_owned());
     }
     Ok(format!("{scheme}://{authority}"))
+}
+
+/// Checks `STRIPE_PAYMENT_LINK`: an https:// URL with a host (plain http
+/// only to this machine in development, for a fake), no user name.
+fn parse_payment_link(raw: &str, mode: Mode) -> Result<String, String> {
+    let local = raw.starts_with("http://127.0.0.1") || raw.starts_with("http://localhost");
+    if !(raw.starts_with("https://") || (mode == Mode::Development && local)) {
+        return Err(
+            "must be an https:// URL such as https://buy.stripe.com/… (http://127.0.0.1 only in development)".into(),
+        );
+    }
+    let uri: http::Uri = raw.parse().map_err(|_| "is not a URL".to_owned())?;
+    let authority = uri.authority().ok_or("needs a host")?;
+    if authority.as_str().contains('@') || authority.host().is_empty() {
+        return Err("must be a plain https:// link, without a user name or password".to_owned());
+    }
+    Ok(raw.to_owned())
 }
 
 impl Config {
@@ -531,6 +566,41 @@ impl Config {
             }
         };
 
+        let stripe_secret = vars.get("STRIPE_WEBHOOK_SECRET").map(str::to_owned);
+        if stripe_secret
+            .as_deref()
+            .is_some_and(|secret| !secret.starts_with("whsec_"))
+        {
+            vars.problem(
+                "STRIPE_WEBHOOK_SECRET",
+                "must be the webhook endpoint's signing secret (whsec_…) from Stripe's dashboard, not an API key",
+            );
+        }
+        let payment_link = match vars.get("STRIPE_PAYMENT_LINK").map(str::to_owned) {
+            Some(link) => match parse_payment_link(&link, mode) {
+                Ok(link) => Some(link),
+                Err(message) => {
+                    vars.problem("STRIPE_PAYMENT_LINK", message);
+                    None
+                }
+            },
+            None => None,
+        };
+        let stripe = match (stripe_secret, payment_link) {
+            (Some(secret), payment_link) => Some(StripeConfig {
+                webhook_secret: SecretString::from(secret),
+                payment_link,
+            }),
+            (None, Some(_)) => {
+                vars.problem(
+                    "STRIPE_WEBHOOK_SECRET",
+                    "is missing: set it together with STRIPE_PAYMENT_LINK, or payments would never verify an owner",
+                );
+                None
+            }
+            (None, None) => None,
+        };
+
         if !vars.problems.is_empty() {
             return Err(ConfigError {
                 problems: vars.problems,
@@ -561,6 +631,7 @@ impl Config {
             turnstile,
             send_limits,
             llm,
+            stripe,
             burst_quiet,
             takeover_quiet,
             generated,
@@ -682,5 +753,89 @@ mod tests {
         let problems = errors(&[("BIKRI_ENV", "development")]);
         assert_eq!(problems.len(), 1);
         assert!(problems[0].starts_with("DATABASE_URL:"));
+    }
+
+    #[test]
+    fn stripe_is_off_without_a_webhook_secret_and_a_link_needs_one() {
+        let config = Config::from_vars(vars(&production())).expect("valid");
+        assert!(config.stripe.is_none());
+
+        let mut env = production();
+        env.push(("STRIPE_WEBHOOK_SECRET", "whsec_abc123"));
+        let stripe = Config::from_vars(vars(&env)).expect("valid").stripe.expect("on");
+        assert_eq!(stripe.webhook_secret.expose_secret(), "whsec_abc123");
+        assert_eq!(stripe.payment_link, None);
+
+        env.push(("STRIPE_PAYMENT_LINK", "https://buy.stripe.com/test_abc?locale=bn"));
+        let stripe = Config::from_vars(vars(&env)).expect("valid").stripe.expect("on");
+        assert_eq!(
+            stripe.payment_link.as_deref(),
+            Some("https://buy.stripe.com/test_abc?locale=bn")
+        );
+        assert!(
+            !format!("{stripe:?}").contains("whsec_abc123"),
+            "the secret stays out of Debug"
+        );
+
+        let mut link_only = production();
+        link_only.push(("STRIPE_PAYMENT_LINK", "https://buy.stripe.com/test_abc"));
+        let problems = errors(&link_only);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("STRIPE_WEBHOOK_SECRET: is missing"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn stripe_values_are_checked() {
+        let cases = [
+            ("STRIPE_WEBHOOK_SECRET", "sk_live_123", "STRIPE_WEBHOOK_SECRET: must be"),
+            (
+                "STRIPE_PAYMENT_LINK",
+                "http://buy.stripe.com/x",
+                "STRIPE_PAYMENT_LINK: must be an https://",
+            ),
+            (
+                "STRIPE_PAYMENT_LINK",
+                "http://127.0.0.1:9/x",
+                "STRIPE_PAYMENT_LINK: must be an https://",
+            ),
+            (
+                "STRIPE_PAYMENT_LINK",
+                "buy.stripe.com/x",
+                "STRIPE_PAYMENT_LINK: must be an https://",
+            ),
+            (
+                "STRIPE_PAYMENT_LINK",
+                "https://user:pw@buy.stripe.com/x",
+                "STRIPE_PAYMENT_LINK: must be a plain",
+            ),
+            (
+                "STRIPE_PAYMENT_LINK",
+                "https://buy.stripe.com/a b",
+                "STRIPE_PAYMENT_LINK: is not a URL",
+            ),
+        ];
+        for (name, value, expected) in cases {
+            let mut env = production();
+            if name != "STRIPE_WEBHOOK_SECRET" {
+                env.push(("STRIPE_WEBHOOK_SECRET", "whsec_abc123"));
+            }
+            env.push((name, value));
+            let problems = errors(&env);
+            assert_eq!(problems.len(), 1, "{name}={value}: {problems:?}");
+            assert!(problems[0].starts_with(expected), "{name}={value}: {problems:?}");
+        }
+        // A local fake is fine in development only.
+        let config = Config::from_vars(vars(&[
+            ("BIKRI_ENV", "development"),
+            ("DATABASE_URL", "postgres://x@y/z"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_abc123"),
+            ("STRIPE_PAYMENT_LINK", "http://127.0.0.1:9/pay"),
+        ]))
+        .expect("development accepts a local link");
+        assert!(config.stripe.is_some());
+        assert!(!config.generated.contains(&"STRIPE_WEBHOOK_SECRET"), "never generated");
     }
 }

@@ -193,6 +193,7 @@ pub fn services(pool: &PgPool, config: &Config, clock: SharedClock) -> Services 
         resolver: Arc::new(bikriagent::net::safe_fetch::SystemResolver),
         graph: graph_client(config),
         pipeline: pipeline(pool, config, clock),
+        payment_link: config.stripe.as_ref().and_then(|stripe| stripe.payment_link.clone()),
     }
 }
 

@@ -15,6 +15,7 @@ use super::identity::{Email, Phone};
 use super::password_policy::{self, PersonalInfo};
 use super::session_store;
 use super::tokens::{random_token, token_hash};
+use crate::alerts;
 use crate::audit::{self, RequestMeta};
 use crate::clock::SharedClock;
 use crate::mail;
@@ -506,7 +507,7 @@ impl Accounts {
                 && let Some(until) = self.locked_until(&key).await?
                 && until > self.now()
             {
-                self.on_locked(id, &key, meta).await?;
+                self.on_locked(id, meta).await?;
             }
             return Err(AuthError::InvalidCredentials);
         };
@@ -525,12 +526,21 @@ impl Accounts {
                 .execute(&self.pool)
                 .await?;
         }
-        audit::record(&self.pool, "login_succeeded", Some(id), Some(id), meta, json!({})).await?;
+        let mut tx = self.pool.begin().await?;
+        let new_device = alerts::is_new_device(&mut tx, id, meta).await?;
+        audit::record(&mut *tx, "login_succeeded", Some(id), Some(id), meta, json!({})).await?;
+        if new_device {
+            alerts::new_login(self.now(), meta, &self.public_url)
+                .send(&mut tx, id)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(principal)
     }
 
-    /// The failure that reached the threshold: audit once and mail the owner a reset link.
-    async fn on_locked(&self, account: Uuid, key: &str, meta: &RequestMeta) -> Result<(), AuthError> {
+    /// The failure that reached the threshold: audit once and mail the owner a
+    /// reset link, throttled with the security alerts.
+    async fn on_locked(&self, account: Uuid, meta: &RequestMeta) -> Result<(), AuthError> {
         let already: bool = sqlx::query_scalar(
             "select exists(select 1 from security_events where account_id = $1 and kind = 'account_locked' \
                             and created_at > now() - $2)",
@@ -544,12 +554,16 @@ impl Accounts {
         }
         let mut tx = self.pool.begin().await?;
         audit::record(&mut *tx, "account_locked", Some(account), None, meta, json!({})).await?;
+        let Some(address) = alerts::permit(&mut tx, account, alerts::ACCOUNT_LOCKED).await? else {
+            tx.commit().await?;
+            return Ok(());
+        };
         let token = self.issue_token(&mut tx, account, "reset_password", RESET_TTL).await?;
         mail::enqueue(
             &mut tx,
             Some(account),
-            "account_locked",
-            key,
+            alerts::ACCOUNT_LOCKED,
+            &address,
             "Your BikriAgent account was locked for 15 minutes",
             &format!(
                 "We saw {LOCK_THRESHOLD} wrong passwords for your account in 15 minutes, so we locked it for \
@@ -645,12 +659,14 @@ impl Accounts {
         Ok((row.0, row.1, row.2.unwrap_or_default(), row.3.unwrap_or_default()))
     }
 
-    async fn set_password(
+    /// Checks a new password against the policy and hashes it (no transaction
+    /// is held open while hashing); [`Accounts::store_password`] saves it.
+    async fn new_password_hash(
         &self,
         account: Uuid,
         password: &SecretString,
         confirm: &SecretString,
-    ) -> Result<(), AuthError> {
+    ) -> Result<String, AuthError> {
         let (name, email, phone, business) = self.personal_info(account).await?;
         let mut errors = FieldErrors::new();
         let personal = PersonalInfo {
@@ -663,12 +679,15 @@ impl Accounts {
         if !errors.is_empty() {
             return Err(AuthError::Invalid(errors));
         }
-        let hash = self.hasher.hash(password).await?;
+        Ok(self.hasher.hash(password).await?)
+    }
+
+    async fn store_password(&self, conn: &mut sqlx::PgConnection, account: Uuid, hash: &str) -> Result<(), AuthError> {
         sqlx::query("update accounts set password_hash = $2, password_changed_at = $3, updated_at = $3 where id = $1")
             .bind(account)
             .bind(hash)
             .bind(self.now())
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await?;
         Ok(())
     }
@@ -691,9 +710,10 @@ impl Accounts {
         .fetch_optional(&self.pool)
         .await?;
         let account = account.ok_or(AuthError::TokenInvalid)?;
-        self.set_password(account, password, confirm).await?;
+        let hash = self.new_password_hash(account, password, confirm).await?;
         let mut tx = self.pool.begin().await?;
         self.take_token(&mut tx, token, "reset_password").await?;
+        self.store_password(&mut tx, account, &hash).await?;
         // A password reset proves the mailbox: it also verifies the email.
         sqlx::query(
             "update accounts set email_verified_at = coalesce(email_verified_at, $2), \
@@ -713,6 +733,9 @@ impl Accounts {
             json!({}),
         )
         .await?;
+        alerts::password_reset(self.now(), meta, &self.public_url)
+            .send(&mut tx, account)
+            .await?;
         tx.commit().await?;
         session_store::delete_account_sessions(&self.pool, account).await?;
         Ok(account)
@@ -737,9 +760,11 @@ impl Accounts {
             errors.insert("current_password", "That is not your current password.".to_owned());
             return Err(AuthError::Invalid(errors));
         }
-        self.set_password(account, password, confirm).await?;
+        let hash = self.new_password_hash(account, password, confirm).await?;
+        let mut tx = self.pool.begin().await?;
+        self.store_password(&mut tx, account, &hash).await?;
         audit::record(
-            &self.pool,
+            &mut *tx,
             "password_changed",
             Some(account),
             Some(account),
@@ -747,6 +772,10 @@ impl Accounts {
             json!({}),
         )
         .await?;
+        alerts::password_changed(self.now(), meta, &self.public_url)
+            .send(&mut tx, account)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 }
@@ -768,8 +797,8 @@ impl Accounts {
         }
         let hash = self.hasher.hash(&SecretString::from(DEMO_PASSWORD.to_owned())).await?;
         let id: Uuid = sqlx::query_scalar(
-            "insert into accounts (role, email, name, phone, password_hash, status, email_verified_at) \
-             values ('owner', $1, 'Nusrat Jahan', '+8801711000000', $2, 'active', now()) returning id",
+            "insert into accounts (role, email, name, phone, password_hash, status, email_verified_at, payment_verified_at) \
+             values ('owner', $1, 'Nusrat Jahan', '+8801711000000', $2, 'active', now(), now()) returning id",
         )
         .bind(DEMO_EMAIL)
         .bind(hash)
@@ -823,9 +852,10 @@ impl Accounts {
             Some(account),
             actor,
             meta,
-            json!({ "sessions_ended": ended.rows_affected() }),
+            json!({ "reason": reason, "sessions_ended": ended.rows_affected() }),
         )
         .await?;
+        alerts::suspended(self.now(), reason).send(&mut tx, account).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -833,7 +863,7 @@ impl Accounts {
     /// Lifts a suspension (back to active, or pending if the email was never verified).
     pub async fn unsuspend(&self, account: Uuid, actor: Option<Uuid>, meta: &RequestMeta) -> Result<(), AuthError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let lifted = sqlx::query(
             "update accounts set status = case when email_verified_at is null then 'pending_verification' else 'active' end, \
                     suspended_reason = null, updated_at = $2 where id = $1 and status = 'suspended'",
         )
@@ -842,6 +872,11 @@ impl Accounts {
         .execute(&mut *tx)
         .await?;
         audit::record(&mut *tx, "account_unsuspended", Some(account), actor, meta, json!({})).await?;
+        if lifted.rows_affected() > 0 {
+            alerts::unsuspended(self.now(), &self.public_url)
+                .send(&mut tx, account)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

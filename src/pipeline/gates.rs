@@ -5,11 +5,13 @@
 //! only the ones Meta and the channel impose (a usable channel, the 24-hour
 //! window), because the owner is the person the other gates protect.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
+use crate::owners::OwnerState;
+
 /// Daily and per-minute caps on automatic sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendLimits {
     /// Automatic replies per owner per shop day.
     pub owner_daily: i64,
@@ -48,9 +50,12 @@ pub fn shop_day_start(now: OffsetDateTime) -> OffsetDateTime {
 pub struct GateInputs {
     /// The global kill switch (false: staff stopped every automatic send).
     pub auto_send_enabled: bool,
-    /// `accounts.status` of the owner.
-    pub owner_status: String,
-    pub owner_email_verified: bool,
+    pub owner_state: OwnerState,
+    /// Whether the owner's state (and staff's trial allowance) lets automatic
+    /// replies go out on live channels (see `owners::permissions`).
+    pub auto_send_allowed: bool,
+    /// The owner's own test channel: payment state and daily limits do not apply.
+    pub sandbox: bool,
     /// `channels.status`.
     pub channel_status: String,
     /// `conversations.mode`: `agent` or `human`.
@@ -72,6 +77,7 @@ pub struct GateInputs {
 pub enum Gate {
     KillSwitch,
     OwnerNotActive,
+    NotLiveYet,
     ChannelPaused,
     ChannelUnavailable,
     HumanTakeover,
@@ -87,6 +93,7 @@ impl Gate {
         match self {
             Gate::KillSwitch => "kill_switch",
             Gate::OwnerNotActive => "owner_not_active",
+            Gate::NotLiveYet => "not_verified",
             Gate::ChannelPaused => "channel_paused",
             Gate::ChannelUnavailable => "channel_unavailable",
             Gate::HumanTakeover => "human_takeover",
@@ -102,6 +109,10 @@ impl Gate {
         match self {
             Gate::KillSwitch => "BikriAgent staff have paused all automatic replies for now.",
             Gate::OwnerNotActive => "Your account is not active for automatic replies.",
+            Gate::NotLiveYet => {
+                "Automatic replies on live channels start once your payment is verified (during the trial, \
+                 try the agent in the playground and the sandbox chat)."
+            }
             Gate::ChannelPaused => "Automatic replies are paused on this channel.",
             Gate::ChannelUnavailable => "The channel is disconnected or needs reconnecting.",
             Gate::HumanTakeover => "You took over this conversation, so the agent stays quiet.",
@@ -137,18 +148,24 @@ pub fn check_automatic(inputs: &GateInputs) -> Result<(), Gate> {
     if !inputs.auto_send_enabled {
         return Err(Gate::KillSwitch);
     }
-    if inputs.owner_status != "active" || !inputs.owner_email_verified {
+    if matches!(
+        inputs.owner_state,
+        OwnerState::Suspended | OwnerState::PendingVerification
+    ) {
         return Err(Gate::OwnerNotActive);
+    }
+    if !inputs.sandbox && !inputs.auto_send_allowed {
+        return Err(Gate::NotLiveYet);
     }
     channel_gate(&inputs.channel_status)?;
     if inputs.conversation_mode != "agent" {
         return Err(Gate::HumanTakeover);
     }
     window_gate(inputs)?;
-    if inputs.owner_sent_today >= inputs.limits.owner_daily {
+    if !inputs.sandbox && inputs.owner_sent_today >= inputs.limits.owner_daily {
         return Err(Gate::OwnerDailyLimit);
     }
-    if inputs.channel_sent_today >= inputs.limits.channel_daily {
+    if !inputs.sandbox && inputs.channel_sent_today >= inputs.limits.channel_daily {
         return Err(Gate::ChannelDailyLimit);
     }
     if inputs.conversation_sent_last_minute >= inputs.limits.conversation_per_minute {
@@ -164,7 +181,7 @@ pub fn check_automatic(inputs: &GateInputs) -> Result<(), Gate> {
 ///
 /// The [`Gate`] that blocked.
 pub fn check_manual(inputs: &GateInputs) -> Result<(), Gate> {
-    if inputs.owner_status == "suspended" {
+    if inputs.owner_state == OwnerState::Suspended {
         return Err(Gate::OwnerNotActive);
     }
     match inputs.channel_status.as_str() {
@@ -186,8 +203,9 @@ mod tests {
         let now = at("2026-11-23T10:00:00Z");
         GateInputs {
             auto_send_enabled: true,
-            owner_status: "active".into(),
-            owner_email_verified: true,
+            owner_state: OwnerState::Verified,
+            auto_send_allowed: true,
+            sandbox: false,
             channel_status: "connected".into(),
             conversation_mode: "agent".into(),
             last_customer_at: Some(now - Duration::minutes(1)),
@@ -210,8 +228,21 @@ mod tests {
         type Change = Box<dyn Fn(&mut GateInputs)>;
         let cases: Vec<(Gate, Change)> = vec![
             (Gate::KillSwitch, Box::new(|i| i.auto_send_enabled = false)),
-            (Gate::OwnerNotActive, Box::new(|i| i.owner_status = "suspended".into())),
-            (Gate::OwnerNotActive, Box::new(|i| i.owner_email_verified = false)),
+            (
+                Gate::OwnerNotActive,
+                Box::new(|i| i.owner_state = OwnerState::Suspended),
+            ),
+            (
+                Gate::OwnerNotActive,
+                Box::new(|i| i.owner_state = OwnerState::PendingVerification),
+            ),
+            (
+                Gate::NotLiveYet,
+                Box::new(|i| {
+                    i.owner_state = OwnerState::Trial;
+                    i.auto_send_allowed = false;
+                }),
+            ),
             (Gate::ChannelPaused, Box::new(|i| i.channel_status = "paused".into())),
             (
                 Gate::ChannelUnavailable,
@@ -249,6 +280,22 @@ mod tests {
         inputs.channel_status = "paused".into();
         inputs.last_customer_at = None;
         assert_eq!(check_automatic(&inputs), Err(Gate::KillSwitch));
+    }
+
+    #[test]
+    fn the_sandbox_needs_no_payment_and_has_no_daily_limit_but_stops_for_suspension_and_the_kill_switch() {
+        let mut inputs = open();
+        inputs.sandbox = true;
+        inputs.owner_state = OwnerState::Trial;
+        inputs.auto_send_allowed = false;
+        inputs.owner_sent_today = 10_000;
+        inputs.channel_sent_today = 10_000;
+        assert_eq!(check_automatic(&inputs), Ok(()));
+        inputs.auto_send_enabled = false;
+        assert_eq!(check_automatic(&inputs), Err(Gate::KillSwitch));
+        inputs.auto_send_enabled = true;
+        inputs.owner_state = OwnerState::Suspended;
+        assert_eq!(check_automatic(&inputs), Err(Gate::OwnerNotActive));
     }
 
     #[test]

@@ -141,6 +141,15 @@ pub async fn load_identity(State(state): State<AppState>, session: Session, mut 
         }
     }
     ctx.csrf = csrf;
+    // Every signed-in page shows a banner while the kill switch is engaged.
+    if ctx.principal.is_some() && is_get && !path.starts_with("/api/") {
+        ctx.kill_switch_engaged = sqlx::query_scalar::<_, bool>("select not auto_send_enabled from platform_settings")
+            .fetch_optional(&state.pool)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+    }
     // Only a page the person navigates to reads (and so ends) the flash: not
     // an image, a prefetch or anything else the browser asks for meanwhile.
     let navigation = req
@@ -193,7 +202,17 @@ pub fn page_refusal(path: &str, ctx: &RequestContext) -> Option<Response> {
             _ => None,
         };
     }
-    if under("/business") || under("/catalog") || under("/rules") || under("/channels") || under("/oauth") {
+    let owner_pages = [
+        "/business",
+        "/catalog",
+        "/rules",
+        "/channels",
+        "/oauth",
+        "/inbox",
+        "/review",
+        "/orders",
+    ];
+    if owner_pages.into_iter().any(under) || under("/playground") || under("/sandbox") {
         return match (ctx.owner(), ctx.principal.is_some()) {
             (Some(_), _) => None,
             (None, true) => forbidden(),

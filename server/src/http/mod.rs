@@ -10,6 +10,7 @@ mod meta_callbacks;
 mod oauth;
 mod pages;
 mod request_id;
+mod stripe;
 mod webhooks;
 
 use std::sync::Arc;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
     let headers = headers::SecurityHeaders::new(&state.config);
     let webhooks = webhooks::router()
         .merge(meta_callbacks::router())
+        .merge(stripe::router())
         .layer(RequestBodyLimitLayer::new(WEBHOOK_BODY_LIMIT));
     let site = with_identity(
         Router::new()

@@ -51,6 +51,16 @@ async fn start(State(state): State<AppState>, owner: OwnerSession, session: Sess
         let flash = Flash::error("Confirm your email address first: then you can connect your Page or number.");
         return flash_redirect(&session, flash, "/channels").await;
     }
+    match bikriagent::owners::may_connect(&state.pool, owner.owner.as_uuid(), &[]).await {
+        Ok(Ok(())) => {}
+        // At the limit already: reconnecting one of them is still allowed at the picker.
+        Ok(Err(message)) if message.contains("live channel(s)") => {}
+        Ok(Err(message)) => return flash_redirect(&session, Flash::error(message), "/channels").await,
+        Err(error) => {
+            tracing::error!(%error, "could not read the owner's standing");
+            return super::pages::internal_error_response();
+        }
+    }
     let start = match state
         .services
         .graph
@@ -222,6 +232,17 @@ async fn connect(
     if chosen.is_empty() {
         let to = format!("/channels/connect?pending={pending}");
         return flash_redirect(&session, Flash::error("Choose at least one to connect."), &to).await;
+    }
+    match bikriagent::owners::may_connect(&state.pool, owner.as_uuid(), &chosen).await {
+        Ok(Ok(())) => {}
+        Ok(Err(message)) => {
+            let to = format!("/channels/connect?pending={pending}");
+            return flash_redirect(&session, Flash::error(message), &to).await;
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not read the owner's standing");
+            return super::pages::internal_error_response();
+        }
     }
     let outcome = channels::connect(
         &state.pool,

@@ -5,9 +5,7 @@ use bikriagent::meta::signature::sign_request;
 use bikriagent::tenancy::OwnerId;
 use bikriagent_server::fake_meta::FakePage;
 
-use crate::helpers::{
-    OWNER_PASSWORD as PASSWORD, PUBLIC_URL, TestApp, app_with_fake_meta, browser, csrf_token, location, verified_owner,
-};
+use crate::helpers::{PUBLIC_URL, TestApp, app_with_fake_meta, csrf_token, location, verified_owner};
 
 /// Start → Meta's dialog (auto-approve) → our callback. Returns the callback response.
 async fn through_meta(app: &TestApp, client: &reqwest::Client) -> (reqwest::Response, String) {
@@ -493,78 +491,6 @@ async fn an_invalid_token_marks_the_channel_and_mails_the_owner_once() {
     assert!(page.contains("Needs reconnecting"));
 }
 
-/// A staff member past their second factor, on its own client.
-async fn staff_client(app: &TestApp) -> (reqwest::Client, uuid::Uuid) {
-    let config = bikriagent_server::config::Config::from_vars(app.env.clone()).unwrap();
-    let services = bikriagent_server::startup::services(&app.pool, &config, std::sync::Arc::new(app.clock.clone()));
-    let staff_id = services
-        .accounts
-        .create_staff(
-            "sadia@bikriagent.example",
-            "Sadia Islam",
-            bikriagent::auth::accounts::Role::Staff,
-            &secrecy::SecretString::from(PASSWORD.to_owned()),
-        )
-        .await
-        .unwrap();
-    let client = browser();
-    let html = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_token(&html).unwrap();
-    client
-        .post(app.url("/api/login"))
-        .header("x-forwarded-for", "192.0.2.77")
-        .form(&[
-            ("email", "sadia@bikriagent.example"),
-            ("password", PASSWORD),
-            ("csrf_token", &token),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let html = client
-        .get(app.url("/staff/totp"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = csrf_token(&html).unwrap();
-    client
-        .post(app.url("/api/totp_begin"))
-        .form(&[("csrf_token", &token)])
-        .send()
-        .await
-        .unwrap();
-    let html = client
-        .get(app.url("/staff/totp"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let start = html.find(r#"id="totp-secret">"#).unwrap() + r#"id="totp-secret">"#.len();
-    let secret = bikriagent::auth::totp::TotpSecret::from_base32(&html[start..start + 32]).unwrap();
-    let code = bikriagent::auth::totp::code_at(&secret, app.clock_now());
-    let token = csrf_token(&html).unwrap();
-    let confirmed = client
-        .post(app.url("/api/totp_confirm"))
-        .form(&[("code", code.as_str()), ("csrf_token", &token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(location(&confirmed), "/staff");
-    (client, staff_id)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_can_pause_any_owners_channel_and_owners_cannot_use_the_staff_function() {
     let (app, _fake) = app_with_fake_meta().await;
@@ -576,7 +502,12 @@ async fn staff_can_pause_any_owners_channel_and_owners_cannot_use_the_staff_func
             .fetch_one(&admin)
             .await
             .unwrap();
-    let (staff, staff_id) = staff_client(&app).await;
+    let (staff, staff_id) = crate::helpers::staff_client(
+        &app,
+        "sadia@bikriagent.example",
+        bikriagent::auth::accounts::Role::Staff,
+    )
+    .await;
     let page = staff
         .get(app.url("/staff/channels"))
         .send()

@@ -389,7 +389,9 @@ pub async fn verified_owner(app: &TestApp, email: &str) -> reqwest::Client {
         .send()
         .await
         .unwrap();
-    sqlx::query("update accounts set email_verified_at = now(), status = 'active' where email = $1")
+    sqlx::query(
+        "update accounts set email_verified_at = now(), payment_verified_at = now(), status = 'active' where email = $1",
+    )
         .bind(email)
         .execute(&app.db.admin_pool().await)
         .await
@@ -403,4 +405,76 @@ pub async fn verified_owner(app: &TestApp, email: &str) -> reqwest::Client {
         .unwrap();
     assert_eq!(location(&response), "/dashboard");
     client
+}
+
+/// A staff member past their second factor, on its own client.
+pub async fn staff_client(
+    app: &TestApp,
+    email: &str,
+    role: bikriagent::auth::accounts::Role,
+) -> (reqwest::Client, uuid::Uuid) {
+    let config = bikriagent_server::config::Config::from_vars(app.env.clone()).unwrap();
+    let services = bikriagent_server::startup::services(&app.pool, &config, std::sync::Arc::new(app.clock.clone()));
+    let staff_id = services
+        .accounts
+        .create_staff(
+            email,
+            "Sadia Islam",
+            role,
+            &secrecy::SecretString::from(OWNER_PASSWORD.to_owned()),
+        )
+        .await
+        .unwrap();
+    let client = browser();
+    let html = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_token(&html).unwrap();
+    client
+        .post(app.url("/api/login"))
+        .header("x-forwarded-for", "192.0.2.77")
+        .form(&[("email", email), ("password", OWNER_PASSWORD), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    let html = client
+        .get(app.url("/staff/totp"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_token(&html).unwrap();
+    client
+        .post(app.url("/api/totp_begin"))
+        .form(&[("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    let html = client
+        .get(app.url("/staff/totp"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = html.find(r#"id="totp-secret">"#).unwrap() + r#"id="totp-secret">"#.len();
+    let secret = bikriagent::auth::totp::TotpSecret::from_base32(&html[start..start + 32]).unwrap();
+    let code = bikriagent::auth::totp::code_at(&secret, app.clock_now());
+    let token = csrf_token(&html).unwrap();
+    let confirmed = client
+        .post(app.url("/api/totp_confirm"))
+        .form(&[("code", code.as_str()), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&confirmed), "/staff");
+    (client, staff_id)
 }

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod accounts;
+mod alerts;
 mod catalog;
 mod channels;
 mod cli;
@@ -21,4 +22,6 @@ mod pages;
 mod pipeline;
 mod rls;
 mod security;
+mod staff;
+mod stripe;
 mod webhooks;

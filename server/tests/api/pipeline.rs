@@ -62,8 +62,8 @@ pub(crate) async fn shop_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -
     let registry = startup::job_registry(&pool, &config, &pipeline);
     let admin = db.admin_pool().await;
     let owner: Uuid = sqlx::query_scalar(
-        "insert into accounts (email, name, password_hash, status, email_verified_at) \
-         values ('shop@example.com', 'Rahima', 'x', 'active', now()) returning id",
+        "insert into accounts (email, name, password_hash, status, email_verified_at, payment_verified_at) \
+         values ('shop@example.com', 'Rahima', 'x', 'active', now(), now()) returning id",
     )
     .fetch_one(&admin)
     .await
@@ -161,6 +161,10 @@ pub(crate) fn messenger(mid: &str, sender: &str, text: &str, timestamp_ms: i64) 
 }
 
 impl Shop {
+    pub(crate) fn registry(&self) -> jobs::Registry {
+        self.registry.clone()
+    }
+
     pub(crate) fn now(&self) -> time::OffsetDateTime {
         use bikriagent::clock::Clock as _;
         self.clock.now()

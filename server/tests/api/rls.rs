@@ -34,6 +34,14 @@ const GLOBAL_TABLES: &[(&str, &str)] = &[
         "the one-row global kill switch, read by every send",
     ),
     (
+        "payments",
+        "billing records of the account, written by staff or the Stripe webhook, read by staff",
+    ),
+    (
+        "stripe_events",
+        "Stripe event ids already handled, before any owner is known",
+    ),
+    (
         "meta_deletion_requests",
         "Meta's callback, keyed by Meta user and confirmation code, before any owner is known",
     ),
