@@ -779,6 +779,55 @@ pub async fn review_queue(pool: &PgPool, keys: &DataKeys, owner: OwnerId) -> Res
         .collect()
 }
 
+/// An open review case as staff see it in lists: no body, no customer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, sqlx::FromRow)]
+pub struct CaseSummary {
+    pub id: Uuid,
+    pub reason: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// The owner's open review cases, for staff: reasons and times only.
+pub async fn case_summaries(pool: &PgPool, owner: OwnerId) -> Result<Vec<CaseSummary>, PipelineError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let rows = sqlx::query_as(
+        "select id, reason, created_at from review_items where owner_id = $1 and state = 'open' \
+          order by created_at desc limit 100",
+    )
+    .bind(owner.as_uuid())
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
+/// Staff open one review case with its message and draft. Opening is itself
+/// audited (who, which case, from where) before anything is shown.
+pub async fn staff_open_case(
+    pool: &PgPool,
+    keys: &DataKeys,
+    owner: OwnerId,
+    case: Uuid,
+    staff: Uuid,
+    meta: &RequestMeta,
+) -> Result<ReviewRow, PipelineError> {
+    let row = review_queue(pool, keys, owner)
+        .await?
+        .into_iter()
+        .find(|row| row.id == case)
+        .ok_or(PipelineError::NotFound)?;
+    audit::record(
+        pool,
+        "staff_opened_review_case",
+        Some(owner.as_uuid()),
+        Some(staff),
+        meta,
+        serde_json::json!({ "case": case, "reason": row.reason }),
+    )
+    .await?;
+    Ok(row)
+}
+
 /// Closes a review case as dismissed (nothing sent).
 pub async fn dismiss_review(
     pool: &PgPool,

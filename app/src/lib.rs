@@ -81,6 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff/channels") view=channel_pages::StaffChannelsPage/>
                     <Route path=path!("/staff/owners") view=staff_pages::StaffOwnersPage/>
                     <Route path=path!("/staff/owners/:id") view=staff_pages::StaffOwnerPage/>
+                    <Route path=path!("/staff/owners/:id/cases/:case") view=staff_pages::StaffCasePage/>
                     <Route path=path!("/staff/audit") view=staff_pages::StaffAuditPage/>
                     <Route path=path!("/staff/kill-switch") view=staff_pages::KillSwitchPage/>
                     <Route path=path!("/inbox") view=inbox_pages::InboxPage/>

@@ -110,7 +110,13 @@ pub fn StaffOwnerPage() -> impl IntoView {
                 .into_iter()
                 .filter(|c| c.owner_id == id)
                 .collect::<Vec<_>>();
-            Some((detail, channels))
+            let cases = bikriagent::conversations::case_summaries(
+                &services.accounts.pool,
+                bikriagent::tenancy::OwnerId::from_verified(id),
+            )
+            .await
+            .unwrap_or_default();
+            Some((detail, channels, cases))
         }
     };
     view! {
@@ -121,7 +127,7 @@ pub fn StaffOwnerPage() -> impl IntoView {
             {move || {
                 let data = load();
                 Suspend::new(async move {
-                    let Some((detail, channels)) = data.await else {
+                    let Some((detail, channels, cases)) = data.await else {
                         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                             response.set_status(http::StatusCode::NOT_FOUND);
                         }
@@ -192,8 +198,71 @@ pub fn StaffOwnerPage() -> impl IntoView {
                                     <button type="submit" class="button danger">"Suspend this owner"</button></ActionForm>
                             }.into_any()
                         }}
+                        <h2>"Open review cases"</h2>
+                        <p><small>"Reasons only. Opening a case shows the customer's message and is recorded in the audit log."</small></p>
+                        <ul>{cases.into_iter().map(|c| view! {
+                            <li>{format!("{} · {} ", c.reason.replace('_', " "), when(c.created_at))}
+                                <a href=format!("/staff/owners/{}/cases/{}", detail.owner, c.id)>"open (logged)"</a></li>
+                        }).collect_view()}</ul>
                         <h2>"Recent security events"</h2>
                         <EventTable events=detail.events.clone()/>
+                    }.into_any()
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// One review case with the customer's message, for staff. Opening it is audited.
+#[component]
+pub fn StaffCasePage() -> impl IntoView {
+    let ctx = request_context();
+    let services = use_context::<Services>();
+    let ids = use_params_map().with_untracked(|p| {
+        p.get("id")
+            .and_then(|id| id.parse::<Uuid>().ok())
+            .zip(p.get("case").and_then(|c| c.parse::<Uuid>().ok()))
+    });
+    let staff = ctx.staff().map(|s| s.id);
+    let meta = ctx.meta.clone();
+    let load = move || {
+        let services = services.clone();
+        let meta = meta.clone();
+        async move {
+            let (services, (owner, case), staff) = (services?, ids?, staff?);
+            bikriagent::conversations::staff_open_case(
+                &services.accounts.pool,
+                &services.accounts.keys,
+                bikriagent::tenancy::OwnerId::from_verified(owner),
+                case,
+                staff,
+                &meta,
+            )
+            .await
+            .ok()
+            .map(|row| (owner, row))
+        }
+    };
+    view! {
+        <Title text="Review case · BikriAgent staff"/>
+        <StaffNav/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let data = load();
+                Suspend::new(async move {
+                    let Some((owner, row)) = data.await else {
+                        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                            response.set_status(http::StatusCode::NOT_FOUND);
+                        }
+                        return view! { <h1>"No such open case"</h1> }.into_any();
+                    };
+                    view! {
+                        <h1>{format!("Review case: {}", row.reason.replace('_', " "))}</h1>
+                        <p class="notice">"Your opening of this case is recorded in the audit log."</p>
+                        <p>{row.detail.clone()}</p>
+                        {row.message.clone().map(|m| view! { <blockquote>{m}</blockquote> })}
+                        {row.draft.clone().map(|d| view! { <p>"Draft held back:"</p><blockquote class="draft">{d}</blockquote> })}
+                        <p><a href=format!("/staff/owners/{owner}")>"Back to the owner"</a></p>
                     }.into_any()
                 })
             }}

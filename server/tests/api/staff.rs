@@ -422,3 +422,74 @@ async fn a_trial_owner_cannot_connect_a_live_channel() {
         .unwrap();
     assert!(page.contains("needs a verified payment"), "{page}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_see_no_message_bodies_in_lists_and_opening_a_case_is_logged() {
+    let app = spawn_app().await;
+    let owner = verified_owner(&app, "cases@example.com").await;
+    let page = owner
+        .get(app.url("/sandbox"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = csrf_token(&page).unwrap();
+    let secret_text = "my parcel never came, taka ferot chai ekhoni";
+    owner
+        .post(app.url("/api/sandbox_say"))
+        .header("origin", PUBLIC_URL)
+        .form(&[("text", secret_text), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    let mut case: Option<Uuid> = None;
+    for _ in 0..100 {
+        case = sqlx::query_scalar("select id from review_items")
+            .fetch_optional(&app.db.admin_pool().await)
+            .await
+            .unwrap();
+        if case.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let case = case.expect("the refund request waits in review");
+    let owner_id: Uuid = sqlx::query_scalar("select id from accounts where email = 'cases@example.com'")
+        .fetch_one(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    let (staff, staff_id) = staff_client(&app, "sadia@bikriagent.example", Role::Staff).await;
+    for list in [
+        format!("/staff/owners/{owner_id}"),
+        "/staff/owners?email=cases".to_owned(),
+        "/staff/audit".to_owned(),
+    ] {
+        let html = staff.get(app.url(&list)).send().await.unwrap().text().await.unwrap();
+        assert!(!html.contains("taka ferot"), "{list} shows no message body");
+    }
+    let opened: i64 =
+        sqlx::query_scalar("select count(*) from security_events where kind = 'staff_opened_review_case'")
+            .fetch_one(&app.db.admin_pool().await)
+            .await
+            .unwrap();
+    assert_eq!(opened, 0);
+    let html = staff
+        .get(app.url(&format!("/staff/owners/{owner_id}/cases/{case}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(secret_text), "the case shows the message: {html}");
+    let actor: Option<Uuid> = sqlx::query_scalar(
+        "select actor_id from security_events where kind = 'staff_opened_review_case' and account_id = $1",
+    )
+    .bind(owner_id)
+    .fetch_one(&app.db.admin_pool().await)
+    .await
+    .unwrap();
+    assert_eq!(actor, Some(staff_id), "who opened it is recorded");
+}
