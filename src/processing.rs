@@ -269,6 +269,9 @@ impl Pipeline {
             .await?;
         }
         tx.commit().await?;
+        if let Some(classification) = &classification {
+            crate::metrics::METRICS.classified(classification);
+        }
         Ok(recorded.message)
     }
 

@@ -42,6 +42,16 @@ pub const SECURITY_MAIL_PER_ACCOUNT: Limit = Limit {
     window_secs: 3600,
 };
 
+/// Every limit above, for metrics (each gets a series from the start).
+pub const ALL: [Limit; 6] = [
+    LOGIN_PER_IP,
+    SIGNUP_PER_IP,
+    RESET_PER_IP,
+    RESET_PER_EMAIL,
+    IMPORT_PER_OWNER,
+    SECURITY_MAIL_PER_ACCOUNT,
+];
+
 /// Counts a hit; `Err(retry_after_secs)` when the limit is already reached.
 /// A window opens at the first hit after the previous window ended.
 pub async fn hit(pool: &PgPool, limit: Limit, key: &str, now: OffsetDateTime) -> Result<(), i64> {
@@ -60,7 +70,10 @@ pub async fn hit(pool: &PgPool, limit: Limit, key: &str, now: OffsetDateTime) ->
     .fetch_one(pool)
     .await;
     match counted {
-        Ok((hits, start)) if hits > limit.max => Err((start + window - now).whole_seconds().max(1)),
+        Ok((hits, start)) if hits > limit.max => {
+            crate::metrics::METRICS.rate_limited(&limit);
+            Err((start + window - now).whole_seconds().max(1))
+        }
         Ok(_) => Ok(()),
         Err(error) => {
             // Fail open on a database hiccup: the limit protects capacity, and

@@ -239,7 +239,11 @@ impl Sender {
     /// [`JobError::Retry`] on a database error or a transient Meta failure
     /// (the job is retried with backoff).
     pub async fn run(&self, owner: OwnerId, id: Uuid, now: OffsetDateTime) -> Result<SendOutcome, JobError> {
-        self.run_inner(owner, id, now).await.map_err(|e| match e {
+        let outcome = self.run_inner(owner, id, now).await;
+        if let Ok(outcome) = &outcome {
+            crate::metrics::METRICS.send(outcome);
+        }
+        outcome.map_err(|e| match e {
             SendFailure::Retry(reason) => JobError::Retry(reason),
             SendFailure::Store(PipelineError::NotFound) => JobError::Permanent("no such send".into()),
             SendFailure::Store(error) => JobError::Retry(error.to_string()),

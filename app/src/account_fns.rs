@@ -609,6 +609,8 @@ pub const ACCESS: &[(&str, Access)] = &[
     ("/api/dismiss_review", Access::Owner),
     ("/api/set_order_status", Access::Owner),
     ("/api/sandbox_say", Access::Owner),
+    ("/api/delete_customer_data", Access::Owner),
+    ("/api/staff_delete_customer", Access::Staff),
     ("/api/staff_pause_channel", Access::Staff),
     ("/api/staff_record_payment", Access::Staff),
     ("/api/staff_grant_allowance", Access::Staff),

@@ -177,3 +177,46 @@ pub async fn sandbox_say(text: String) -> Result<(), ServerFnError> {
     )
     .await
 }
+
+/// Deletes the customer of a conversation: profile, messages, review cases,
+/// and the personal fields of their orders. Needs the word DELETE typed.
+#[server(endpoint = "delete_customer_data")]
+pub async fn delete_customer_data(conversation: String, confirm: String) -> Result<(), ServerFnError> {
+    let (owner, actor, ctx, pipeline) = imp::owner().await?;
+    if confirm.trim() != "DELETE" {
+        let page = format!("/inbox/{}/delete", conversation.trim());
+        let outcome: Result<(), _> = Err(bikriagent::conversations::PipelineError::Invalid(
+            "Type DELETE to confirm.".to_owned(),
+        ));
+        return imp::finish(outcome, &page, |()| String::new(), &[]).await;
+    }
+    let outcome = match imp::id(&conversation) {
+        Ok(id) => match bikriagent::deletion::customer_of_conversation(&pipeline.pool, owner, id).await {
+            Ok(customer) => {
+                bikriagent::deletion::delete_customer(
+                    &pipeline.pool,
+                    owner,
+                    customer,
+                    Some(actor),
+                    "owner request",
+                    &ctx.meta,
+                )
+                .await
+            }
+            Err(error) => Err(error),
+        },
+        Err(error) => Err(error),
+    };
+    imp::finish(
+        outcome,
+        "/inbox",
+        |report| {
+            format!(
+                "Deleted: {} messages; {} orders kept without name, phone and address.",
+                report.messages, report.orders_anonymised
+            )
+        },
+        &[],
+    )
+    .await
+}

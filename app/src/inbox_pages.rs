@@ -13,7 +13,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::forms::{CsrfField, FlashNotice};
-use crate::inbox_fns::{ApproveReview, DismissReview, HandBack, OwnerReply, SandboxSay, SetOrderStatus, TakeOver};
+use crate::inbox_fns::{
+    ApproveReview, DeleteCustomerData, DismissReview, HandBack, OwnerReply, SandboxSay, SetOrderStatus, TakeOver,
+};
 use crate::web::{Services, request_context};
 
 fn scope() -> Option<(OwnerId, Services)> {
@@ -227,6 +229,7 @@ pub fn ConversationPage() -> impl IntoView {
                                     <button type="submit" class="button secondary">"Take over (the agent stays quiet)"</button></ActionForm>
                             }.into_any()
                         }}
+                        <p><a class="button secondary" href=format!("/inbox/{}/delete", c_reply.clone())>"Delete this customer's data…"</a></p>
                         <ActionForm action=reply attr:class="stack">
                             <CsrfField/>
                             <input type="hidden" name="conversation" value=c_reply.clone()/>
@@ -560,6 +563,59 @@ pub fn SandboxPage() -> impl IntoView {
                             <label>"Write as the customer"<textarea name="text" rows="2" required=true maxlength="2000">{kept.clone()}</textarea></label>
                             <button type="submit">"Send"</button>
                         </ActionForm>
+                    }.into_any()
+                })
+            }}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// The confirmation step before a customer's data is deleted.
+#[component]
+pub fn DeleteCustomerPage() -> impl IntoView {
+    let flash = request_context().flash.unwrap_or_default();
+    let Some((owner, services)) = scope() else {
+        return please_log_in();
+    };
+    let id = use_params_map().with_untracked(|p| p.get("id").and_then(|id| id.parse::<Uuid>().ok()));
+    let Some(id) = id else { return not_found() };
+    let load = move || {
+        let services = services.clone();
+        async move {
+            bikriagent::conversations::conversation(
+                &services.pipeline.pool,
+                &services.pipeline.keys,
+                owner,
+                id,
+                services.clock.now(),
+            )
+            .await
+            .ok()
+        }
+    };
+    view! {
+        <Title text="Delete a customer's data · BikriAgent"/>
+        <InboxNav/>
+        <FlashNotice flash=flash/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let data = load();
+                Suspend::new(async move {
+                    let Some(conversation) = data.await else { return not_found() };
+                    let delete = ServerAction::<DeleteCustomerData>::new();
+                    view! {
+                        <h1>{format!("Delete {}'s data?", conversation.customer)}</h1>
+                        <p>"This deletes the customer's profile, every message of the conversation, its review cases, "
+                           "and the name, phone and address on their orders. The orders keep their items and amounts "
+                           "for your accounts. It cannot be undone."</p>
+                        <ActionForm action=delete attr:class="stack">
+                            <CsrfField/>
+                            <input type="hidden" name="conversation" value=conversation.id.to_string()/>
+                            <label>"Type DELETE to confirm"<input name="confirm" required=true autocomplete="off"/></label>
+                            <button type="submit" class="button danger">"Delete this customer's data"</button>
+                        </ActionForm>
+                        <p><a href=format!("/inbox/{}", conversation.id)>"Keep it and go back"</a></p>
                     }.into_any()
                 })
             }}

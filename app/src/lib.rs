@@ -86,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff/kill-switch") view=staff_pages::KillSwitchPage/>
                     <Route path=path!("/inbox") view=inbox_pages::InboxPage/>
                     <Route path=path!("/inbox/:id") view=inbox_pages::ConversationPage/>
+                    <Route path=path!("/inbox/:id/delete") view=inbox_pages::DeleteCustomerPage/>
                     <Route path=path!("/review") view=inbox_pages::ReviewPage/>
                     <Route path=path!("/orders") view=inbox_pages::OrdersPage/>
                     <Route path=path!("/orders/:id") view=inbox_pages::OrderPage/>

@@ -235,3 +235,50 @@ pub async fn set_kill_switch(engage: String, reason: String) -> Result<(), Serve
     };
     imp::finish(outcome, "/staff/kill-switch").await
 }
+
+/// Staff, on a verified request: delete a customer's data by the id the
+/// person proved (their WhatsApp number or the id Meta gave the shop).
+#[server(endpoint = "staff_delete_customer")]
+pub async fn staff_delete_customer(owner_id: String, sender_id: String, request: String) -> Result<(), ServerFnError> {
+    let (staff, services) = imp::staff().await?;
+    let Some(owner) = imp::owner_id(&owner_id) else {
+        return imp::finish(Err("That owner doesn't exist.".into()), "/staff/owners").await;
+    };
+    let page = page_of(&owner_id);
+    let request = request.trim();
+    if request.is_empty() || request.chars().count() > 200 {
+        return imp::finish(
+            Err("Give the verified request's reference (up to 200 characters).".into()),
+            &page,
+        )
+        .await;
+    }
+    let owner = bikriagent::tenancy::OwnerId::from_verified(owner);
+    let pool = &services.accounts.pool;
+    let outcome = match bikriagent::deletion::customer_by_sender(pool, owner, &sender_id).await {
+        Ok(customers) if customers.is_empty() => Err("This owner has no customer with that id.".to_owned()),
+        Ok(customers) => {
+            let mut messages = 0;
+            for customer in customers {
+                let why = format!("verified request {request}");
+                match bikriagent::deletion::delete_customer(
+                    pool,
+                    owner,
+                    customer,
+                    Some(staff.principal.id),
+                    &why,
+                    &staff.context.meta,
+                )
+                .await
+                {
+                    Ok(report) => messages += report.messages,
+                    Err(error) => return Err(crate::web::internal(error)),
+                }
+            }
+            Ok(format!("Deleted the customer's data ({messages} messages)."))
+        }
+        Err(bikriagent::conversations::PipelineError::Invalid(message)) => Err(message),
+        Err(error) => return Err(crate::web::internal(error)),
+    };
+    imp::finish(outcome, &page).await
+}

@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use crate::forms::{CsrfField, FlashNotice};
 use crate::staff_fns::{
-    SetKillSwitch, StaffGrantAllowance, StaffRecordPayment, StaffSetLimits, StaffSuspend, StaffUnsuspend,
+    SetKillSwitch, StaffDeleteCustomer, StaffGrantAllowance, StaffRecordPayment, StaffSetLimits, StaffSuspend,
+    StaffUnsuspend,
 };
 use crate::web::{Services, request_context};
 
@@ -135,6 +136,8 @@ pub fn StaffOwnerPage() -> impl IntoView {
                     };
                     let id = detail.owner.to_string();
                     let (id0, id1, id2, id3, id4) = (id.clone(), id.clone(), id.clone(), id.clone(), id.clone());
+                    let id5 = id.clone();
+                    let delete_customer = ServerAction::<StaffDeleteCustomer>::new();
                     let pay = ServerAction::<StaffRecordPayment>::new();
                     let allow = ServerAction::<StaffGrantAllowance>::new();
                     let limits = ServerAction::<StaffSetLimits>::new();
@@ -198,6 +201,13 @@ pub fn StaffOwnerPage() -> impl IntoView {
                                     <button type="submit" class="button danger">"Suspend this owner"</button></ActionForm>
                             }.into_any()
                         }}
+                        <h2>"Delete a customer's data (verified request)"</h2>
+                        <ActionForm action=delete_customer attr:class="stack">
+                            <CsrfField/><input type="hidden" name="owner_id" value=id5.clone()/>
+                            <label>"The customer's WhatsApp number or Meta id"<input name="sender_id" required=true maxlength="64"/></label>
+                            <label>"Request reference"<input name="request" required=true maxlength="200"/></label>
+                            <button type="submit" class="button danger">"Delete their data"</button>
+                        </ActionForm>
                         <h2>"Open review cases"</h2>
                         <p><small>"Reasons only. Opening a case shows the customer's message and is recorded in the audit log."</small></p>
                         <ul>{cases.into_iter().map(|c| view! {

@@ -1,5 +1,6 @@
 //! Subcommands of the `bikriagent` binary.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -27,6 +28,13 @@ commands:
   rotate-keys
             re-encrypt every stored token and secret under BIKRI_DATA_KEY
             (older keys listed in BIKRI_OLD_DATA_KEYS)
+  backup --to FILE
+            write the whole database to FILE (pg_dump custom format, mode
+            0600); tokens and messages stay encrypted, and BIKRI_DATA_KEY is
+            not in it: keep the key somewhere else
+  restore --from FILE
+            load a backup into the empty database of DATABASE_ADMIN_URL (or
+            DATABASE_URL), then apply migrations
   dev-meta [--port PORT]
             run the fake Meta (Login dialog, Graph API, Send API) on
             127.0.0.1:PORT (default 3001) for local development
@@ -45,6 +53,8 @@ pub enum Command {
     RotateKeys,
     Classify,
     DevMeta { port: u16 },
+    Backup { to: PathBuf },
+    Restore { from: PathBuf },
     Help,
 }
 
@@ -69,6 +79,12 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             }
             Some(other) => Err(format!("dev-meta: unknown option `{other}`")),
         },
+        Some("backup") => Ok(Command::Backup {
+            to: file_option(&args[1..], "backup", "--to")?,
+        }),
+        Some("restore") => Ok(Command::Restore {
+            from: file_option(&args[1..], "restore", "--from")?,
+        }),
         Some("create-staff") => {
             let (mut email, mut role, mut name) = (None, None, None);
             let mut rest = args[1..].iter();
@@ -90,6 +106,17 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             Ok(Command::CreateStaff { email, role, name })
         }
         Some(other) => Err(format!("unknown command `{other}`")),
+    }
+}
+
+/// The one `FLAG FILE` option of `backup` and `restore`.
+fn file_option(args: &[String], command: &str, flag: &str) -> Result<PathBuf, String> {
+    match args {
+        [given, file] if given == flag && !file.is_empty() => Ok(PathBuf::from(file)),
+        [given] | [given, _] if given == flag => Err(format!("{command}: {flag} needs a file")),
+        [] => Err(format!("{command} needs {flag} FILE")),
+        [other, ..] if other != flag => Err(format!("{command}: unknown option `{other}`")),
+        _ => Err(format!("{command} takes only {flag} FILE")),
     }
 }
 
@@ -217,6 +244,21 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Backup { to } => {
+            let report = crate::backup::backup(&config, &to).await.map_err(|e| e.to_string())?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Restore { from } => {
+            let report = crate::backup::restore(&config, &from)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{report}");
+            if report.key_check == crate::backup::KeyCheck::DoesNotOpen {
+                tracing::warn!("the configured data key does not open the restored tokens");
+            }
+            Ok(())
+        }
         Command::Migrate => {
             startup::migrate(&config).await.map_err(|e| e.to_string())?;
             tracing::info!("migrations applied");
@@ -298,9 +340,17 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let (stop_tx, stop_rx) = watch::channel(false);
             let pipeline = startup::pipeline(&pool, &config, Arc::new(bikriagent::clock::SystemClock));
             let mut workers = startup::spawn_workers(&pool, &config, &pipeline, config.workers, &stop_rx);
+            // Sends and classifications are counted where the jobs run.
+            let metrics = startup::bind_metrics(&config)
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|listener| startup::serve_metrics(listener, pool.clone(), stop_rx.clone()));
             tracing::info!(workers = config.workers, "workers running");
             startup::shutdown_signal().await;
             let _ = stop_tx.send(true);
+            if let Some(metrics) = metrics {
+                let _ = metrics.await;
+            }
             startup::finish_workers(&mut workers).await;
             pool.close().await;
             Ok(())

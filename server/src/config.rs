@@ -35,6 +35,9 @@ pub struct Config {
     /// The owner role's connection string for migrations, when different.
     pub database_admin_url: Option<SecretString>,
     pub addr: SocketAddr,
+    /// Where Prometheus scrapes `/metrics` (`BIKRI_METRICS_ADDR`); `None`:
+    /// no metrics listener (staff still see `/metrics` on the public address).
+    pub metrics_addr: Option<SocketAddr>,
     /// The external base URL, without a trailing slash (e.g. `https://shop.example`).
     pub public_url: String,
     /// The AES-256-GCM key for tokens and message bodies at rest.
@@ -77,6 +80,8 @@ pub struct Config {
     pub burst_quiet: std::time::Duration,
     /// After a takeover, the agent answers again once the owner was quiet this long (`None`: never on its own).
     pub takeover_quiet: Option<time::Duration>,
+    /// How long message bodies and closed review cases are kept.
+    pub retention: bikriagent::deletion::Retention,
     /// Names of secrets generated for this development run.
     pub generated: Vec<&'static str>,
 }
@@ -95,6 +100,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("mode", &self.mode)
             .field("addr", &self.addr)
+            .field("metrics_addr", &self.metrics_addr)
             .field("public_url", &self.public_url)
             .field("meta_app_id", &self.meta_app_id)
             .field("log_format", &self.log_format)
@@ -257,6 +263,25 @@ impl Config {
             Err(_) => {
                 vars.problem("BIKRI_ADDR", "must be an address and port such as 127.0.0.1:3000");
                 SocketAddr::from(([127, 0, 0, 1], 3000))
+            }
+        };
+
+        let metrics_addr = match vars.get("BIKRI_METRICS_ADDR").map(str::parse::<SocketAddr>) {
+            None => None,
+            Some(Ok(metrics)) if metrics.port() != 0 && metrics == addr => {
+                vars.problem(
+                    "BIKRI_METRICS_ADDR",
+                    "must differ from BIKRI_ADDR: metrics are never public",
+                );
+                None
+            }
+            Some(Ok(metrics)) => Some(metrics),
+            Some(Err(_)) => {
+                vars.problem(
+                    "BIKRI_METRICS_ADDR",
+                    "must be an address and port such as 127.0.0.1:9464",
+                );
+                None
             }
         };
 
@@ -514,6 +539,10 @@ impl Config {
                 60,
             )),
         };
+        let retention = bikriagent::deletion::Retention {
+            message_days: i64::from(number(&mut vars, "BIKRI_RETENTION_DAYS", 180, 3650)),
+            review_days: i64::from(number(&mut vars, "BIKRI_REVIEW_RETENTION_DAYS", 90, 3650)),
+        };
         let burst_quiet = match vars.get("BIKRI_BURST_QUIET_MS").map(str::parse::<u64>) {
             None => std::time::Duration::from_millis(3000),
             Some(Ok(ms)) if ms <= 60_000 => std::time::Duration::from_millis(ms),
@@ -611,6 +640,7 @@ impl Config {
             database_url: database_url.expect("checked above"),
             database_admin_url,
             addr,
+            metrics_addr,
             public_url,
             data_key: SecretBox::new(Box::new(data_key.expect("checked above"))),
             meta_app_id,
@@ -634,6 +664,7 @@ impl Config {
             stripe,
             burst_quiet,
             takeover_quiet,
+            retention,
             generated,
         })
     }
@@ -682,6 +713,25 @@ mod tests {
         assert_eq!(config.public_url, "https://bikri.example.com");
         assert_eq!(config.addr, "127.0.0.1:3000".parse().unwrap());
         assert!(config.generated.is_empty());
+    }
+
+    #[test]
+    fn the_metrics_address_is_optional_and_never_the_public_one() {
+        assert_eq!(Config::from_vars(vars(&production())).unwrap().metrics_addr, None);
+        let mut env = production();
+        env.push(("BIKRI_METRICS_ADDR", "127.0.0.1:9464"));
+        let config = Config::from_vars(vars(&env)).expect("valid");
+        assert_eq!(config.metrics_addr, Some("127.0.0.1:9464".parse().unwrap()));
+        for (value, expected) in [
+            ("127.0.0.1:3000", "BIKRI_METRICS_ADDR: must differ"),
+            ("localhost", "BIKRI_METRICS_ADDR: must be an address"),
+        ] {
+            let mut env = production();
+            env.push(("BIKRI_METRICS_ADDR", value));
+            let problems = errors(&env);
+            assert_eq!(problems.len(), 1, "{value}: {problems:?}");
+            assert!(problems[0].starts_with(expected), "{value}: {problems:?}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! router and the process lifecycle. Integration tests build the same
 //! [`startup::Application`] the binary runs.
 
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod fake_meta;

@@ -18,7 +18,7 @@ use secrecy::ExposeSecret as _;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::config::{Config, Mode};
 use crate::http::{self, AppState};
@@ -109,6 +109,7 @@ pub fn job_registry(pool: &PgPool, config: &Arc<Config>, pipeline: &bikriagent::
     let deletion_pool = pool.clone();
     let keys = data_keys(config);
     let (inbound, decide, send) = (pipeline.clone(), pipeline.clone(), pipeline.clone());
+    let (retention_pipeline, retention) = (pipeline.clone(), config.retention);
     Registry::new()
         .on(mail::SEND_MAIL_JOB, move |job| {
             let pool = mail_pool.clone();
@@ -131,6 +132,23 @@ pub fn job_registry(pool: &PgPool, config: &Arc<Config>, pipeline: &bikriagent::
             async move {
                 let owner = OwnerId::from_verified(payload_id(&job, "owner")?);
                 pipeline.send(owner, payload_id(&job, "send")?).await.map(|_| ())
+            }
+        })
+        .on(bikriagent::deletion::RETENTION_JOB, move |_job| {
+            let pipeline = retention_pipeline.clone();
+            async move {
+                let now = pipeline.clock.now();
+                bikriagent::deletion::purge(&pipeline.pool, retention, now)
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))?;
+                // Tomorrow's run; the day in its key keeps it to one per day.
+                bikriagent::deletion::schedule(
+                    &pipeline.pool,
+                    now + time::Duration::days(1),
+                    Duration::from_secs(86_400),
+                )
+                .await
+                .map_err(|e| JobError::Retry(e.to_string()))
             }
         })
         .on(bikriagent::channels::META_DELETION_JOB, move |job| {
@@ -221,6 +239,8 @@ pub fn spawn_workers(
 /// A built application, bound to its port, ready to run.
 pub struct Application {
     listener: TcpListener,
+    /// The private `/metrics` listener (`BIKRI_METRICS_ADDR`).
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     workers: usize,
 }
@@ -239,6 +259,7 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Listen { addr, source })?;
+        let metrics_listener = bind_metrics(&config).await?;
         let leptos_options = LeptosOptions::builder()
             .output_name("bikriagent")
             .site_root("public")
@@ -254,6 +275,7 @@ impl Application {
         };
         Ok(Self {
             listener,
+            metrics_listener,
             state,
             workers,
         })
@@ -261,6 +283,11 @@ impl Application {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().unwrap_or(self.state.config.addr)
+    }
+
+    /// The bound metrics address, when `BIKRI_METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -282,10 +309,16 @@ impl Application {
     pub async fn run_until(self, stop: watch::Receiver<bool>) -> Result<(), StartError> {
         let Application {
             listener,
+            metrics_listener,
             state,
             workers,
         } = self;
         let mut worker_set = spawn_workers(&state.pool, &state.config, &state.services.pipeline, workers, &stop);
+        if let Err(error) =
+            bikriagent::deletion::schedule(&state.pool, state.services.clock.now(), Duration::from_secs(60)).await
+        {
+            tracing::warn!(%error, "could not schedule today's retention run; the next start will");
+        }
         let addr = listener.local_addr().map_err(StartError::Serve)?;
         let config = state.config.clone();
         tracing::info!(%addr, public_url = %config.public_url, mode = ?config.mode, "serving");
@@ -293,6 +326,7 @@ impl Application {
             tracing::info!("development mode: open {}", config.public_url);
         }
         let pool = state.pool.clone();
+        let metrics = metrics_listener.map(|listener| serve_metrics(listener, pool.clone(), stop.clone()));
         let app = http::router(state);
         let mut server_stop = stop.clone();
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
@@ -302,11 +336,44 @@ impl Application {
             })
             .await
             .map_err(StartError::Serve)?;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         finish_workers(&mut worker_set).await;
         pool.close().await;
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Binds `BIKRI_METRICS_ADDR` when it is set.
+pub async fn bind_metrics(config: &Config) -> Result<Option<TcpListener>, StartError> {
+    let Some(addr) = config.metrics_addr else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen { addr, source })?;
+    Ok(Some(listener))
+}
+
+/// Serves `/metrics` for Prometheus on the private listener until `stop`
+/// turns true. Scrapes are not logged (one every few seconds would drown
+/// the request log) and have no session: the address must not be public.
+pub fn serve_metrics(listener: TcpListener, pool: PgPool, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "serving metrics");
+        }
+        let served = axum::serve(listener, http::metrics::listener_router(pool))
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "the metrics listener stopped");
+        }
+    })
 }
 
 /// Waits for the workers to finish their current jobs (at most 30 s).

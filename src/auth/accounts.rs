@@ -487,6 +487,7 @@ impl Accounts {
     ) -> Result<Principal, AuthError> {
         let key = email_key(email);
         if let Err(error) = self.check_throttle(&key).await {
+            crate::metrics::METRICS.login_failed(crate::metrics::LoginFailure::Throttled);
             audit::record(&self.pool, "login_throttled", None, None, meta, json!({})).await?;
             return Err(error);
         }
@@ -501,6 +502,7 @@ impl Accounts {
             .await?;
         let account_id = account.as_ref().map(|(id, _)| *id);
         let Verification::Valid { needs_rehash } = verification else {
+            crate::metrics::METRICS.login_failed(crate::metrics::LoginFailure::InvalidCredentials);
             self.record_attempt(&key, false, meta).await?;
             audit::record(&self.pool, "login_failed", account_id, None, meta, json!({})).await?;
             if let Some(id) = account_id
@@ -514,6 +516,7 @@ impl Accounts {
         let id = account_id.ok_or_else(|| AuthError::Internal("verified without an account".into()))?;
         let principal = self.principal(id).await?.ok_or(AuthError::InvalidCredentials)?;
         if principal.status == Status::Suspended {
+            crate::metrics::METRICS.login_failed(crate::metrics::LoginFailure::Suspended);
             audit::record(&self.pool, "login_refused_suspended", Some(id), None, meta, json!({})).await?;
             return Err(AuthError::Suspended);
         }

@@ -7,6 +7,7 @@ mod health;
 pub mod identity;
 mod import;
 mod meta_callbacks;
+pub mod metrics;
 mod oauth;
 mod pages;
 mod request_id;
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
             .merge(pages::router())
             .merge(import::template_router())
             .merge(oauth::router())
+            .merge(metrics::router())
             .route("/api/{*fn_name}", post(server_fn)),
         &state,
         FORM_BODY_LIMIT,

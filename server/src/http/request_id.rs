@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::HeaderValue;
@@ -34,10 +34,15 @@ pub async fn trace_request(mut req: Request, next: Next) -> Response {
         method = %req.method(),
         path = %req.uri().path(),
     );
+    // The route pattern (`/inbox/{id}`), never the raw path, labels latency.
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let started = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    bikriagent::metrics::METRICS.observe_request(method.as_str(), route.as_ref().map(MatchedPath::as_str), elapsed);
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| {
         if status >= 500 {
             tracing::error!(status, elapsed_ms, "request failed");

@@ -20,6 +20,7 @@ use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bikriagent::metrics::{METRICS, WebhookOutcome};
 use secrecy::ExposeSecret as _;
 use subtle::ConstantTimeEq as _;
 
@@ -57,6 +58,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     let signature = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
     let secret = state.config.meta_app_secret.expose_secret().as_bytes();
     if let Err(error) = bikriagent::meta::signature::verify_hub_signature(secret, &body, signature) {
+        METRICS.webhook(WebhookOutcome::BadSignature, 1);
         let now = state.services.clock.now().unix_timestamp();
         let last = LAST_SIGNATURE_LOG.load(std::sync::atomic::Ordering::Relaxed);
         if now - last >= 10
@@ -93,14 +95,20 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
                 Err(_) => false,
             };
             if !kept {
+                METRICS.webhook(WebhookOutcome::Unavailable, 1);
                 return (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response();
             }
+            METRICS.webhook(WebhookOutcome::Malformed, 1);
             tracing::warn!(%error, "a signed delivery was not usable; kept for inspection");
             return (StatusCode::BAD_REQUEST, "malformed delivery").into_response();
         }
     };
     match bikriagent::ingest::store_delivery(&state.pool, keys, &delivery, &body, &state.config.meta_app_id).await {
         Ok(outcome) => {
+            METRICS.webhook(WebhookOutcome::Stored, outcome.stored);
+            METRICS.webhook(WebhookOutcome::Duplicate, outcome.duplicates);
+            METRICS.webhook(WebhookOutcome::Ignored, outcome.ignored);
+            METRICS.webhook(WebhookOutcome::Unknown, outcome.unknown);
             tracing::info!(
                 object = %delivery.object,
                 stored = outcome.stored,
@@ -113,6 +121,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         }
         Err(error) => {
             // Not stored: Meta must retry.
+            METRICS.webhook(WebhookOutcome::Unavailable, 1);
             tracing::error!(%error, "could not store a webhook delivery");
             (StatusCode::SERVICE_UNAVAILABLE, "try again").into_response()
         }

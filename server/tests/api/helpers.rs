@@ -200,6 +200,8 @@ pub struct TestApp {
     /// The app's clock: tests advance it to expire sessions and locks.
     pub clock: OffsetClock,
     pub addr: SocketAddr,
+    /// The private metrics listener, when `BIKRI_METRICS_ADDR` is set.
+    pub metrics_addr: Option<SocketAddr>,
     /// The app's pool (application role, RLS applies).
     pub pool: PgPool,
     pub db: TestDb,
@@ -299,6 +301,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -> 
         .await
         .expect("the app builds");
     let addr = app.local_addr();
+    let metrics_addr = app.metrics_addr();
     let pool = app.pool().clone();
     let (stop, stop_rx) = watch::channel(false);
     tokio::spawn(app.run_until(stop_rx));
@@ -306,6 +309,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -> 
         env,
         clock,
         addr,
+        metrics_addr,
         pool,
         db,
         client: browser(),
