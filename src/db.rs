@@ -67,11 +67,17 @@ pub async fn connect_app_pool(url: &str, max_connections: u32) -> Result<PgPool,
         // (seen when a render future is dropped mid-transaction) would swallow
         // the next user's statements and hold their locks. Inside a
         // transaction now() is the transaction's start, not the statement's.
+        // The check goes over the simple query protocol: over the extended
+        // one (Bind, then Execute) the two timestamps differ even outside any
+        // transaction, which closed clean connections by the dozen.
         .after_release(|conn, _meta| {
             Box::pin(async move {
-                let clean: bool = sqlx::query_scalar("select now() = statement_timestamp()")
-                    .fetch_one(&mut *conn)
-                    .await?;
+                use sqlx::{Executor as _, Row as _};
+                // A bare string (no arguments) is sent as a simple Query message.
+                let clean: bool = conn
+                    .fetch_one("select now() = statement_timestamp()")
+                    .await?
+                    .try_get(0)?;
                 if !clean {
                     tracing::warn!("closing a pooled connection that was left inside a transaction");
                 }

@@ -55,3 +55,45 @@ async fn readyz_fails_when_a_migration_is_missing() {
     assert_eq!(response.status(), 503);
     assert_eq!(response.text().await.unwrap(), "database migrations are not current");
 }
+
+async fn backend_pid(conn: &mut sqlx::PgConnection) -> i32 {
+    use sqlx::{Executor as _, Row as _};
+    conn.fetch_one("select pg_backend_pid()")
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pool_keeps_clean_connections_and_closes_one_left_inside_a_transaction() {
+    use sqlx::{Executor as _, Row as _};
+    let db = crate::helpers::TestDb::new().await;
+    let pool = bikriagent::db::connect_app_pool(&db.url, 1).await.unwrap();
+    let first = {
+        let mut conn = pool.acquire().await.unwrap();
+        // Ordinary statements, prepared and not: the connection stays clean.
+        sqlx::query("select $1::int").bind(1).execute(&mut *conn).await.unwrap();
+        backend_pid(&mut conn).await
+    };
+    let second = {
+        let mut conn = pool.acquire().await.unwrap();
+        backend_pid(&mut conn).await
+    };
+    assert_eq!(first, second, "a clean connection is reused, not closed");
+    {
+        let mut conn = pool.acquire().await.unwrap();
+        // A transaction opened behind sqlx's back and never ended.
+        conn.execute("begin").await.unwrap();
+    }
+    let mut conn = pool.acquire().await.unwrap();
+    let third = backend_pid(&mut conn).await;
+    assert_ne!(third, second, "the connection left in a transaction was closed");
+    let clean: bool = conn
+        .fetch_one("select now() = statement_timestamp()")
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert!(clean, "the next user starts outside any transaction");
+}
