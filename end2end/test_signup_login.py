@@ -35,7 +35,7 @@ import traceback
 from urllib.parse import urlsplit
 
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -128,6 +128,13 @@ class Browser:
         return urlsplit(self.driver.current_url).path
 
     def text(self):
+        # A page that is being replaced (a redirect, a meta refresh) can drop
+        # the body between finding and reading it: read the new one.
+        for _ in range(20):
+            try:
+                return self.driver.find_element(By.TAG_NAME, "body").text
+            except StaleElementReferenceException:
+                time.sleep(0.1)
         return self.driver.find_element(By.TAG_NAME, "body").text
 
     def fill(self, fields):
