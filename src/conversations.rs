@@ -730,6 +730,16 @@ pub struct ReviewRow {
 
 /// The open review cases, oldest first (answer in order).
 pub async fn review_queue(pool: &PgPool, keys: &DataKeys, owner: OwnerId) -> Result<Vec<ReviewRow>, PipelineError> {
+    open_cases(pool, keys, owner, None).await
+}
+
+/// Open review cases, all of them or only `only` (decrypting nothing else).
+async fn open_cases(
+    pool: &PgPool,
+    keys: &DataKeys,
+    owner: OwnerId,
+    only: Option<Uuid>,
+) -> Result<Vec<ReviewRow>, PipelineError> {
     type Row = (
         Uuid,
         Uuid,
@@ -749,9 +759,11 @@ pub async fn review_queue(pool: &PgPool, keys: &DataKeys, owner: OwnerId) -> Res
                 r.message_id, m.body_enc, r.created_at \
            from review_items r join conversations c on c.id = r.conversation_id \
            join customers cu on cu.id = c.customer_id left join messages m on m.id = r.message_id \
-          where r.owner_id = $1 and r.state = 'open' order by r.created_at limit 200",
+          where r.owner_id = $1 and r.state = 'open' and ($2::uuid is null or r.id = $2) \
+          order by r.created_at limit 200",
     )
     .bind(owner.as_uuid())
+    .bind(only)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -811,10 +823,10 @@ pub async fn staff_open_case(
     staff: Uuid,
     meta: &RequestMeta,
 ) -> Result<ReviewRow, PipelineError> {
-    let row = review_queue(pool, keys, owner)
+    let row = open_cases(pool, keys, owner, Some(case))
         .await?
         .into_iter()
-        .find(|row| row.id == case)
+        .next()
         .ok_or(PipelineError::NotFound)?;
     audit::record(
         pool,
