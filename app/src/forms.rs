@@ -82,3 +82,15 @@ pub fn TurnstileWidget() -> impl IntoView {
             }
         })
 }
+
+/// A time to the minute, `2026-11-23 21:05`, in the offset `at` carries.
+pub fn minute_stamp(at: time::OffsetDateTime) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}

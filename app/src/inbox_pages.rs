@@ -36,16 +36,9 @@ fn not_found() -> AnyView {
 
 /// Dhaka time, which is what owners and their customers live by.
 fn when(at: OffsetDateTime) -> String {
-    let offset = time::UtcOffset::from_hms(6, 0, 0).unwrap_or(time::UtcOffset::UTC);
-    let local = at.to_offset(offset);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}",
-        local.year(),
-        u8::from(local.month()),
-        local.day(),
-        local.hour(),
-        local.minute()
-    )
+    let hours = bikriagent::pipeline::gates::SHOP_DAY_OFFSET_HOURS;
+    let dhaka = time::UtcOffset::from_hms(hours, 0, 0).unwrap_or(time::UtcOffset::UTC);
+    crate::forms::minute_stamp(at.to_offset(dhaka))
 }
 
 fn risk_badge(risk: Option<String>) -> impl IntoView {

@@ -15,14 +15,7 @@ use crate::staff_fns::{
 use crate::web::{Services, request_context};
 
 fn when(at: time::OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
+    format!("{} UTC", crate::forms::minute_stamp(at.to_offset(time::UtcOffset::UTC)))
 }
 
 #[component]

@@ -7,11 +7,8 @@
 
 use std::time::Duration;
 
-use bikriagent::audit::RequestMeta;
 use bikriagent::auth::accounts::Role;
 use bikriagent::catalog::store::{self, ProductInput};
-use bikriagent::channels::{self, Candidate, Pending};
-use bikriagent::meta::graph::Platform;
 use bikriagent::meta::signature::hub_signature;
 use bikriagent::tenancy::OwnerId;
 use bikriagent_server::config::Config;
@@ -20,9 +17,7 @@ use bikriagent_server::startup;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, browser, csrf_token, spawn_app_with, staff_client, verified_owner};
-use crate::pipeline::{PAGE_ID, messenger};
-
-const PAGE_TOKEN: &str = "EAAGfakePageToken1000000001";
+use crate::pipeline::messenger;
 
 /// The app with the fake Meta and a metrics listener on a random port.
 async fn app_with_metrics() -> (TestApp, FakeMeta) {
@@ -80,37 +75,7 @@ async fn shop(app: &TestApp, fake: &FakeMeta, email: &str) -> (reqwest::Client, 
     )
     .await
     .unwrap();
-    let graph =
-        bikriagent::meta::graph::GraphClient::new(&fake.graph_url(), "1234567890", "test-app-secret".to_owned().into())
-            .unwrap();
-    let pending = channels::save_pending(
-        &app.pool,
-        &keys,
-        owner,
-        &Pending {
-            meta_user_id: fake.user_id(),
-            candidates: vec![Candidate {
-                platform: Platform::Messenger,
-                meta_id: PAGE_ID.into(),
-                parent_id: None,
-                display_name: "Page".into(),
-                token: PAGE_TOKEN.into(),
-            }],
-        },
-    )
-    .await
-    .unwrap();
-    channels::connect(
-        &app.pool,
-        &keys,
-        &graph,
-        owner,
-        pending,
-        &[format!("messenger:{PAGE_ID}")],
-        &RequestMeta::default(),
-    )
-    .await
-    .unwrap();
+    crate::pipeline::connect_page(&app.pool, &keys, fake, owner, "Page").await;
     (client, owner)
 }
 

@@ -32,6 +32,48 @@ use crate::helpers::{TestDb, app_with_fake_meta, test_env};
 pub(crate) const PAGE_ID: &str = "1000000001";
 const PAGE_TOKEN: &str = "EAAGfakePageToken1000000001";
 
+/// Connects the fake Meta's first Page to `owner` through the real connect
+/// path (sealed token, webhook subscription at the fake).
+pub(crate) async fn connect_page(
+    pool: &PgPool,
+    keys: &bikriagent::crypto::DataKeys,
+    fake: &FakeMeta,
+    owner: OwnerId,
+    display_name: &str,
+) {
+    let graph =
+        bikriagent::meta::graph::GraphClient::new(&fake.graph_url(), "1234567890", "test-app-secret".to_owned().into())
+            .unwrap();
+    let pending = channels::save_pending(
+        pool,
+        keys,
+        owner,
+        &Pending {
+            meta_user_id: fake.user_id(),
+            candidates: vec![Candidate {
+                platform: Platform::Messenger,
+                meta_id: PAGE_ID.into(),
+                parent_id: None,
+                display_name: display_name.into(),
+                token: PAGE_TOKEN.into(),
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    channels::connect(
+        pool,
+        keys,
+        &graph,
+        owner,
+        pending,
+        &[format!("messenger:{PAGE_ID}")],
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap();
+}
+
 /// One owner with a catalog and a connected Messenger Page, and the
 /// pipeline of the real binary, with no server and no background worker.
 pub(crate) struct Shop {
@@ -100,37 +142,7 @@ pub(crate) async fn shop_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -
     )
     .await
     .unwrap();
-    let graph =
-        bikriagent::meta::graph::GraphClient::new(&fake.graph_url(), "1234567890", "test-app-secret".to_owned().into())
-            .unwrap();
-    let pending = channels::save_pending(
-        &pool,
-        &pipeline.keys,
-        owner,
-        &Pending {
-            meta_user_id: fake.user_id(),
-            candidates: vec![Candidate {
-                platform: Platform::Messenger,
-                meta_id: PAGE_ID.into(),
-                parent_id: None,
-                display_name: "Rahima Fashion House".into(),
-                token: PAGE_TOKEN.into(),
-            }],
-        },
-    )
-    .await
-    .unwrap();
-    channels::connect(
-        &pool,
-        &pipeline.keys,
-        &graph,
-        owner,
-        pending,
-        &[format!("messenger:{PAGE_ID}")],
-        &RequestMeta::default(),
-    )
-    .await
-    .unwrap();
+    connect_page(&pool, &pipeline.keys, &fake, owner, "Rahima Fashion House").await;
     Shop {
         db,
         pool,
@@ -699,9 +711,6 @@ async fn a_webhook_delivery_is_answered_end_to_end_over_http() {
         .unwrap();
     let config = Config::from_vars(app.env.clone()).unwrap();
     let keys = startup::data_keys(&config);
-    let graph =
-        bikriagent::meta::graph::GraphClient::new(&fake.graph_url(), "1234567890", "test-app-secret".to_owned().into())
-            .unwrap();
     let owner = OwnerId::from_verified(owner);
     store::create_product(
         &app.pool,
@@ -717,34 +726,7 @@ async fn a_webhook_delivery_is_answered_end_to_end_over_http() {
     )
     .await
     .unwrap();
-    let pending = channels::save_pending(
-        &app.pool,
-        &keys,
-        owner,
-        &Pending {
-            meta_user_id: fake.user_id(),
-            candidates: vec![Candidate {
-                platform: Platform::Messenger,
-                meta_id: PAGE_ID.into(),
-                parent_id: None,
-                display_name: "Page".into(),
-                token: PAGE_TOKEN.into(),
-            }],
-        },
-    )
-    .await
-    .unwrap();
-    channels::connect(
-        &app.pool,
-        &keys,
-        &graph,
-        owner,
-        pending,
-        &[format!("messenger:{PAGE_ID}")],
-        &RequestMeta::default(),
-    )
-    .await
-    .unwrap();
+    connect_page(&app.pool, &keys, &fake, owner, "Page").await;
     let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
     let body = messenger("m_http", "5551234", "white panjabi price?", now_ms);
     for _ in 0..2 {
