@@ -7,8 +7,12 @@
 //! Meta gets its 200. Processing starts with [`resolve`]: exactly one
 //! connected channel of an active owner, or the pipeline stops.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use serde_json::json;
 use sqlx::PgPool;
+use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::audit::{self, RequestMeta};
@@ -35,21 +39,52 @@ fn inbound_context(id: Uuid) -> String {
     format!("inbound:{id}")
 }
 
-/// Stores a parsed delivery in one transaction.
+/// One `inbound_messages` row, sealed, before it is inserted.
+#[derive(Debug, Clone)]
+pub struct SealedInbound {
+    id: Uuid,
+    platform: &'static str,
+    provider_message_id: String,
+    channel_meta_id: String,
+    sender_id: String,
+    kind: String,
+    body_enc: Option<Vec<u8>>,
+    sender_name_enc: Option<Vec<u8>>,
+    sent_at_ms: i64,
+}
+
+/// The rows a delivery brings, sealed, and the counts of what it brought
+/// besides (`stored` and `duplicates` are left for the insert to fill).
 ///
 /// Echoes of messages our app sent (`app_id` = `our_app_id`) are ignored;
 /// echoes from any other app are the owner answering in Meta's own apps, and
 /// are stored (kind [`OWNER_ECHO`]) so processing can record them and hand
 /// the conversation to the owner.
-pub async fn store_delivery(
-    pool: &PgPool,
-    keys: &DataKeys,
-    delivery: &Delivery,
-    raw: &[u8],
-    our_app_id: &str,
-) -> Result<IngestOutcome, sqlx::Error> {
+pub fn seal_rows(keys: &DataKeys, delivery: &Delivery, our_app_id: &str) -> (Vec<SealedInbound>, IngestOutcome) {
     let mut outcome = IngestOutcome::default();
-    let mut tx = pool.begin().await?;
+    let mut rows = Vec::new();
+    let mut row = |platform: &'static str,
+                   mid: &str,
+                   channel: &str,
+                   sender: &str,
+                   kind: &str,
+                   text: Option<&str>,
+                   name: Option<&str>,
+                   sent_at_ms: i64| {
+        let id = Uuid::new_v4();
+        let context = inbound_context(id);
+        rows.push(SealedInbound {
+            id,
+            platform,
+            provider_message_id: mid.to_owned(),
+            channel_meta_id: channel.to_owned(),
+            sender_id: sender.to_owned(),
+            kind: kind.to_owned(),
+            body_enc: text.map(|text| keys.seal(text.as_bytes(), &context)),
+            sender_name_enc: name.map(|name| keys.seal(name.as_bytes(), &format!("{context}:name"))),
+            sent_at_ms,
+        });
+    };
     for event in &delivery.events {
         match event {
             Event::Message(message) => {
@@ -57,26 +92,16 @@ pub async fn store_delivery(
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
-                let stored = insert_inbound(
-                    &mut tx,
-                    keys,
-                    &Inbound {
-                        platform: message.platform.as_str(),
-                        provider_message_id: &message.provider_message_id,
-                        channel_meta_id: &message.channel_id,
-                        sender_id: &message.sender_id,
-                        kind: &kind,
-                        text: message.text.as_deref(),
-                        sender_name: message.sender_name.as_deref(),
-                        sent_at_ms: message.timestamp_ms,
-                    },
-                )
-                .await?;
-                if stored {
-                    outcome.stored += 1;
-                } else {
-                    outcome.duplicates += 1;
-                }
+                row(
+                    message.platform.as_str(),
+                    &message.provider_message_id,
+                    &message.channel_id,
+                    &message.sender_id,
+                    &kind,
+                    message.text.as_deref(),
+                    message.sender_name.as_deref(),
+                    message.timestamp_ms,
+                );
             }
             Event::Echo {
                 platform,
@@ -86,88 +111,202 @@ pub async fn store_delivery(
                 mid,
                 text,
                 timestamp_ms,
-            } if app_id.as_deref() != Some(our_app_id) => {
-                let stored = insert_inbound(
-                    &mut tx,
-                    keys,
-                    &Inbound {
-                        platform: platform.as_str(),
-                        provider_message_id: mid,
-                        channel_meta_id: channel_id,
-                        sender_id: recipient_id,
-                        kind: OWNER_ECHO,
-                        text: text.as_deref(),
-                        sender_name: None,
-                        sent_at_ms: *timestamp_ms,
-                    },
-                )
-                .await?;
-                if stored {
-                    outcome.stored += 1;
-                } else {
-                    outcome.duplicates += 1;
-                }
-            }
+            } if app_id.as_deref() != Some(our_app_id) => row(
+                platform.as_str(),
+                mid,
+                channel_id,
+                recipient_id,
+                OWNER_ECHO,
+                text.as_deref(),
+                None,
+                *timestamp_ms,
+            ),
             Event::Unknown { .. } => outcome.unknown += 1,
             _ => outcome.ignored += 1,
         }
     }
+    (rows, outcome)
+}
+
+/// Inserts rows with their processing jobs in one statement (one round trip
+/// however many rows); returns the ids of the rows that were new. A row Meta
+/// sent before (same platform and message id), even twice in one batch, is
+/// skipped and gets no second job.
+async fn insert_rows<'e, E>(executor: E, rows: &[&SealedInbound]) -> Result<Vec<Uuid>, sqlx::Error>
+where
+    E: sqlx::PgExecutor<'e>,
+{
+    sqlx::query_scalar(
+        "with new as ( \
+             insert into inbound_messages (id, platform, provider_message_id, channel_meta_id, sender_id, kind, \
+                                           body_enc, sender_name_enc, sent_at_ms) \
+             select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                                  $7::bytea[], $8::bytea[], $9::int8[]) \
+             on conflict (platform, provider_message_id) do nothing \
+             returning id), \
+         queued as ( \
+             insert into jobs (kind, payload, dedupe_key) \
+             select $10, jsonb_build_object('id', id), 'inbound:' || id from new \
+             on conflict (dedupe_key) do nothing) \
+         select id from new",
+    )
+    .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.platform).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.provider_message_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.channel_meta_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.sender_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.body_enc.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.sender_name_enc.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.sent_at_ms).collect::<Vec<_>>())
+    .bind(PROCESS_INBOUND_JOB)
+    .fetch_all(executor)
+    .await
+}
+
+/// Stores a parsed delivery in one transaction (with the delivery itself
+/// kept for inspection when it holds events of unknown shapes).
+pub async fn store_delivery(
+    pool: &PgPool,
+    keys: &DataKeys,
+    delivery: &Delivery,
+    raw: &[u8],
+    our_app_id: &str,
+) -> Result<IngestOutcome, sqlx::Error> {
+    let (rows, mut outcome) = seal_rows(keys, delivery, our_app_id);
+    let mut tx = pool.begin().await?;
+    let inserted = if rows.is_empty() {
+        Vec::new()
+    } else {
+        insert_rows(&mut *tx, &rows.iter().collect::<Vec<_>>()).await?
+    };
     if outcome.unknown > 0 {
         keep_for_inspection(&mut tx, keys, "unknown shape", raw).await?;
     }
     tx.commit().await?;
+    outcome.stored = inserted.len();
+    outcome.duplicates = rows.len() - inserted.len();
+    if outcome.stored > 0 {
+        jobs::wake_workers();
+    }
     Ok(outcome)
 }
 
 /// The kind of an inbound row that is the owner's own message from Meta's apps.
 pub const OWNER_ECHO: &str = "owner_echo";
 
-/// One row of `inbound_messages`, before it is sealed.
-struct Inbound<'a> {
-    platform: &'a str,
-    provider_message_id: &'a str,
-    channel_meta_id: &'a str,
-    sender_id: &'a str,
-    kind: &'a str,
-    text: Option<&'a str>,
-    sender_name: Option<&'a str>,
-    sent_at_ms: i64,
+/// Rows of one batch statement at most.
+const MAX_BATCH_ROWS: usize = 256;
+
+/// Deliveries waiting for a batch writer, at most (then webhooks wait).
+const QUEUE_DEPTH: usize = 4096;
+
+/// The message could not be stored (the database did not answer); nothing
+/// of the delivery is committed unless a retry finds it, so Meta must retry.
+#[derive(Debug, thiserror::Error)]
+#[error("could not store the delivery: {0}")]
+pub struct NotStored(String);
+
+struct Waiting {
+    rows: Vec<SealedInbound>,
+    done: oneshot::Sender<Result<Vec<Uuid>, NotStored>>,
 }
 
-/// Inserts one message with its processing job; false when Meta sent it before.
-async fn insert_inbound(tx: &mut sqlx::PgConnection, keys: &DataKeys, row: &Inbound<'_>) -> Result<bool, sqlx::Error> {
-    let id = Uuid::new_v4();
-    let context = inbound_context(id);
-    let body = row.text.map(|text| keys.seal(text.as_bytes(), &context));
-    let name = row
-        .sender_name
-        .map(|name| keys.seal(name.as_bytes(), &format!("{context}:name")));
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "insert into inbound_messages (id, platform, provider_message_id, channel_meta_id, sender_id, kind, \
-                                       body_enc, sender_name_enc, sent_at_ms) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         on conflict (platform, provider_message_id) do nothing returning id",
-    )
-    .bind(id)
-    .bind(row.platform)
-    .bind(row.provider_message_id)
-    .bind(row.channel_meta_id)
-    .bind(row.sender_id)
-    .bind(row.kind)
-    .bind(body)
-    .bind(name)
-    .bind(row.sent_at_ms)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(id) = inserted else { return Ok(false) };
-    jobs::enqueue(
-        &mut *tx,
-        PROCESS_INBOUND_JOB,
-        &json!({ "id": id }),
-        Some(&format!("inbound:{id}")),
-    )
-    .await?;
-    Ok(true)
+/// Group commit for webhook deliveries: each delivery waits for the batch
+/// it joins to commit (so its 200 still means "durably stored"), and a
+/// batch is whatever arrived while the previous one was being written. One
+/// delivery alone is written at once; under load many share one statement,
+/// one commit and one WAL flush.
+#[derive(Clone)]
+pub struct IngestQueue {
+    sender: mpsc::Sender<Waiting>,
+}
+
+impl IngestQueue {
+    /// Starts `writers` batch writers on `pool`. They stop when the last
+    /// clone of the queue is dropped, after writing what was queued.
+    pub fn start(pool: &PgPool, writers: usize) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(write_batches(pool.clone(), receiver.clone()));
+        }
+        Self { sender }
+    }
+
+    /// Stores a delivery: through a batch when it holds only messages, in its
+    /// own transaction when part of it must be kept for inspection.
+    pub async fn store(
+        &self,
+        pool: &PgPool,
+        keys: &DataKeys,
+        delivery: &Delivery,
+        raw: &[u8],
+        our_app_id: &str,
+    ) -> Result<IngestOutcome, NotStored> {
+        let (rows, mut outcome) = seal_rows(keys, delivery, our_app_id);
+        if outcome.unknown > 0 {
+            return store_delivery(pool, keys, delivery, raw, our_app_id)
+                .await
+                .map_err(|error| NotStored(error.to_string()));
+        }
+        if rows.is_empty() {
+            return Ok(outcome);
+        }
+        let count = rows.len();
+        let (done, result) = oneshot::channel();
+        self.sender
+            .send(Waiting { rows, done })
+            .await
+            .map_err(|_| NotStored("the ingest writers stopped".to_owned()))?;
+        let inserted = result
+            .await
+            .map_err(|_| NotStored("the ingest writer went away".to_owned()))??;
+        outcome.stored = inserted.len();
+        outcome.duplicates = count - inserted.len();
+        Ok(outcome)
+    }
+}
+
+async fn write_batches(pool: PgPool, receiver: Arc<Mutex<mpsc::Receiver<Waiting>>>) {
+    loop {
+        let mut batch = Vec::new();
+        {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else { return };
+            let mut rows = first.rows.len();
+            batch.push(first);
+            while rows < MAX_BATCH_ROWS {
+                let Ok(next) = receiver.try_recv() else { break };
+                rows += next.rows.len();
+                batch.push(next);
+            }
+        }
+        let rows: Vec<&SealedInbound> = batch.iter().flat_map(|waiting| waiting.rows.iter()).collect();
+        match insert_rows(&pool, &rows).await {
+            Ok(inserted) => {
+                if !inserted.is_empty() {
+                    jobs::wake_workers();
+                }
+                let inserted: HashSet<Uuid> = inserted.into_iter().collect();
+                for waiting in batch {
+                    let own = waiting
+                        .rows
+                        .iter()
+                        .map(|r| r.id)
+                        .filter(|id| inserted.contains(id))
+                        .collect();
+                    let _ = waiting.done.send(Ok(own));
+                }
+            }
+            Err(error) => {
+                let error = error.to_string();
+                for waiting in batch {
+                    let _ = waiting.done.send(Err(NotStored(error.clone())));
+                }
+            }
+        }
+    }
 }
 
 /// Keeps a delivery we could not use, encrypted, for staff to inspect.

@@ -15,7 +15,19 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sqlx::PgPool;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
+
+/// Wakes an idle worker of this process. Workers also poll, so jobs queued
+/// by other instances still run; the wakeup only saves the poll interval on
+/// the path users feel (a webhook ack to its reply).
+static JOB_QUEUED: Notify = Notify::const_new();
+
+/// Tells this process's workers that a job became runnable. Call it after
+/// the transaction that queued the job commits: a worker woken earlier would
+/// not see the job yet.
+pub fn wake_workers() {
+    JOB_QUEUED.notify_one();
+}
 
 /// A claimed job.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -192,11 +204,43 @@ impl Registry {
             Some(handler) => handler(job.clone()).await,
             None => Err(JobError::Permanent(format!("no handler for job kind {}", job.kind))),
         };
-        match outcome {
+        if let Err(error) = &outcome {
+            tracing::warn!(job_id = job.id, kind = %job.kind, attempt = job.attempts, %error, "job failed");
+        }
+        record_outcome(pool, &job, &outcome).await
+    }
+}
+
+/// Pauses between attempts to record a job's outcome while the database is
+/// unreachable (a restart, a failover): about 15 s in all, well inside the
+/// lease, so a job that finished is not left `running` for the whole lease
+/// and then run again.
+const OUTCOME_RECORD_PAUSES: &[Duration] = &[
+    Duration::from_millis(100),
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
+
+/// Records `outcome`, trying again after each of [`OUTCOME_RECORD_PAUSES`]
+/// when the database does not answer. Handlers are idempotent, so giving up
+/// is safe: the job runs again once its lease expires.
+async fn record_outcome(pool: &PgPool, job: &Job, outcome: &Result<(), JobError>) -> Result<(), sqlx::Error> {
+    let mut pauses = OUTCOME_RECORD_PAUSES.iter();
+    loop {
+        let recorded = match outcome {
             Ok(()) => complete(pool, job.id).await,
-            Err(error) => {
-                tracing::warn!(job_id = job.id, kind = %job.kind, attempt = job.attempts, %error, "job failed");
-                fail(pool, &job, &error).await
+            Err(error) => fail(pool, job, error).await,
+        };
+        match (recorded, pauses.next()) {
+            (Ok(()), _) => return Ok(()),
+            (Err(error), None) => return Err(error),
+            (Err(error), Some(pause)) => {
+                tracing::warn!(job_id = job.id, %error, "could not record a job's outcome; trying again");
+                tokio::time::sleep(*pause).await;
             }
         }
     }
@@ -239,6 +283,7 @@ pub async fn run_worker(pool: PgPool, registry: Registry, options: WorkerOptions
         }
         tokio::select! {
             _ = tokio::time::sleep(options.idle_poll) => {}
+            _ = JOB_QUEUED.notified() => {}
             _ = shutdown.changed() => {}
         }
     }

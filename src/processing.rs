@@ -269,6 +269,9 @@ impl Pipeline {
             .await?;
         }
         tx.commit().await?;
+        if self.burst_quiet.is_zero() {
+            jobs::wake_workers();
+        }
         if let Some(classification) = &classification {
             crate::metrics::METRICS.classified(classification);
         }
@@ -781,6 +784,7 @@ impl Pipeline {
                 .map_err(retry)?;
         }
         tx.commit().await.map_err(retry)?;
+        jobs::wake_workers();
         Ok(decision)
     }
 
@@ -921,6 +925,9 @@ impl Pipeline {
             .await?;
         }
         tx.commit().await?;
+        if queued.is_some() {
+            jobs::wake_workers();
+        }
         Ok(queued.is_some())
     }
 

@@ -332,6 +332,9 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::Worker => {
+            if config.workers == 0 {
+                return Err("worker needs BIKRI_WORKERS of 1 or more".to_owned());
+            }
             startup::migrate(&config).await.map_err(|e| e.to_string())?;
             let pool = db::connect_app_pool(config.database_url.expose_secret(), config.db_max_connections)
                 .await

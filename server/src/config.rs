@@ -517,7 +517,16 @@ impl Config {
         };
 
         let db_max_connections = number(&mut vars, "BIKRI_DB_MAX_CONNECTIONS", 20, 1000);
-        let workers = number(&mut vars, "BIKRI_WORKERS", 2, 64) as usize;
+        // 0: `serve` answers the web and webhooks only, with the jobs run by
+        // `bikriagent worker` processes elsewhere (the queue is in PostgreSQL).
+        let workers = match vars.get("BIKRI_WORKERS").map(str::parse::<u32>) {
+            None => 2,
+            Some(Ok(n)) if n <= 64 => n as usize,
+            Some(_) => {
+                vars.problem("BIKRI_WORKERS", "must be a whole number from 0 to 64");
+                2
+            }
+        };
         let defaults = bikriagent::pipeline::gates::SendLimits::default();
         let send_limits = bikriagent::pipeline::gates::SendLimits {
             owner_daily: i64::from(number(
@@ -763,7 +772,7 @@ mod tests {
             ("BIKRI_DATA_KEY", "%%%", "BIKRI_DATA_KEY: is not valid base64"),
             ("BIKRI_ENV", "staging", "BIKRI_ENV:"),
             ("BIKRI_LOG_FORMAT", "xml", "BIKRI_LOG_FORMAT:"),
-            ("BIKRI_WORKERS", "0", "BIKRI_WORKERS:"),
+            ("BIKRI_WORKERS", "65", "BIKRI_WORKERS:"),
             ("META_APP_ID", "abc", "META_APP_ID:"),
         ];
         for (name, value, expected) in cases {

@@ -236,6 +236,10 @@ pub fn spawn_workers(
     workers
 }
 
+/// Batch writers of webhook deliveries: enough that one batch commits while
+/// the next is forming, few enough to leave the pool to pages and workers.
+const INGEST_WRITERS: usize = 4;
+
 /// A built application, bound to its port, ready to run.
 pub struct Application {
     listener: TcpListener,
@@ -268,6 +272,7 @@ impl Application {
         let workers = config.workers;
         let services = services(&pool, &config, clock);
         let state = AppState {
+            ingest: bikriagent::ingest::IngestQueue::start(&pool, INGEST_WRITERS),
             pool,
             config: Arc::new(config),
             leptos_options,

@@ -46,6 +46,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
     pub services: Services,
+    /// Group commit of webhook deliveries.
+    pub ingest: bikriagent::ingest::IngestQueue,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -103,7 +103,11 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             return (StatusCode::BAD_REQUEST, "malformed delivery").into_response();
         }
     };
-    match bikriagent::ingest::store_delivery(&state.pool, keys, &delivery, &body, &state.config.meta_app_id).await {
+    let stored = state
+        .ingest
+        .store(&state.pool, keys, &delivery, &body, &state.config.meta_app_id)
+        .await;
+    match stored {
         Ok(outcome) => {
             METRICS.webhook(WebhookOutcome::Stored, outcome.stored);
             METRICS.webhook(WebhookOutcome::Duplicate, outcome.duplicates);

@@ -273,3 +273,64 @@ async fn messages_resolve_to_exactly_one_active_owner_or_stop() {
     deliver(&app, third.as_bytes(), Some(hub_signature(SECRET, third.as_bytes()))).await;
     assert_eq!(wait_for_state("unmatched").await, "unmatched");
 }
+
+/// Many deliveries at once go through the group-commit queue: each message
+/// is stored once with exactly one processing job, even when Meta's retries
+/// of it land in the same batch, and every caller learns what was new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deliveries_share_batches_and_each_message_is_stored_once() {
+    use bikriagent::ingest::IngestQueue;
+    use bikriagent::meta::webhook;
+
+    let db = crate::helpers::TestDb::new().await;
+    let pool = bikriagent::db::connect_app_pool(&db.url, 8).await.unwrap();
+    let keys = bikriagent::crypto::DataKeys::new(1, &[7u8; 32], &[]);
+    let queue = IngestQueue::start(&pool, 4);
+    let body = |n: usize| {
+        serde_json::to_vec(&serde_json::json!({
+            "object": "page",
+            "entry": [{ "id": "1000000001", "time": 1, "messaging": [{
+                "sender": { "id": format!("psid-{n}") },
+                "recipient": { "id": "1000000001" },
+                "timestamp": 1_700_000_000_000i64,
+                "message": { "mid": format!("m_batch_{n}"), "text": format!("question {n}") }
+            }]}]
+        }))
+        .unwrap()
+    };
+    // 100 messages, each delivered three times, all at once.
+    let mut stores = Vec::new();
+    for _copy in 0..3 {
+        for n in 0..100 {
+            let (queue, pool, keys, raw) = (queue.clone(), pool.clone(), keys.clone(), body(n));
+            stores.push(tokio::spawn(async move {
+                let delivery = webhook::parse(&raw).unwrap();
+                queue.store(&pool, &keys, &delivery, &raw, "1234567890").await.unwrap()
+            }));
+        }
+    }
+    let (mut stored, mut duplicates) = (0, 0);
+    for store in stores {
+        let outcome = store.await.unwrap();
+        stored += outcome.stored;
+        duplicates += outcome.duplicates;
+    }
+    assert_eq!((stored, duplicates), (100, 200));
+    let admin = db.admin_pool().await;
+    let (messages, distinct, jobs): (i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from inbound_messages), \
+                (select count(distinct provider_message_id) from inbound_messages), \
+                (select count(*) from jobs j join inbound_messages m on j.payload->>'id' = m.id::text \
+                  where j.kind = 'process_inbound' and j.dedupe_key = 'inbound:' || m.id)",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert_eq!((messages, distinct, jobs), (100, 100, 100));
+    let id: uuid::Uuid = sqlx::query_scalar("select id from inbound_messages where provider_message_id = 'm_batch_42'")
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    let text = bikriagent::ingest::inbound_text(&pool, &keys, id).await.unwrap();
+    assert_eq!(text.as_deref(), Some("question 42"));
+}
