@@ -1,0 +1,177 @@
+//! `bikri-bench`: the benchmarks behind BENCHMARKS.md.
+//!
+//! `bench/run.sh` builds the release binaries, starts a private PostgreSQL
+//! (fsync on) and runs `bikri-bench run`, which starts the real
+//! `bikriagent serve` for each section, drives it over loopback and writes
+//! the report. Timings live here and in BENCHMARKS.md, never in tests.
+
+mod deliveries;
+mod fake_graph;
+mod isolation;
+mod load;
+mod pages;
+mod phases;
+mod reference;
+mod seed;
+mod server;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage:
+  bikri-bench run --admin-url URL --server-bin PATH --out FILE [--pg-log FILE]
+                  [--results DIR] [--only ingest,e2e,pages,isolation] [--quick]
+      run the benchmarks against the release server and write the report
+  bikri-bench reference-receiver --addr ADDR --database-url URL --secret S [--connections N]
+      the minimal axum receiver the ingest run compares against";
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn required(args: &[String], name: &str) -> anyhow::Result<String> {
+    arg(args, name).ok_or_else(|| anyhow::anyhow!("{name} is required\n{USAGE}"))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.first().map(String::as_str) {
+        Some("run") => run(&args).await,
+        Some("reference-receiver") => reference_receiver(&args).await,
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bikri-bench: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn reference_receiver(args: &[String]) -> anyhow::Result<()> {
+    let addr = required(args, "--addr")?.parse()?;
+    let connections = arg(args, "--connections").map_or(Ok(20), |c| c.parse())?;
+    reference::serve(
+        addr,
+        &required(args, "--database-url")?,
+        &required(args, "--secret")?,
+        connections,
+    )
+    .await
+}
+
+async fn run(args: &[String]) -> anyhow::Result<()> {
+    let out = PathBuf::from(required(args, "--out")?);
+    let results = PathBuf::from(arg(args, "--results").unwrap_or_else(|| "bench/results".to_owned()));
+    std::fs::create_dir_all(&results)?;
+    let ctx = phases::Ctx {
+        admin_url: required(args, "--admin-url")?,
+        server_bin: PathBuf::from(required(args, "--server-bin")?),
+        bench_bin: std::env::current_exe()?,
+        pg_log: arg(args, "--pg-log").map(PathBuf::from),
+        results,
+        quick: args.iter().any(|a| a == "--quick"),
+    };
+    let only = arg(args, "--only").unwrap_or_else(|| "ingest,e2e,pages,isolation".to_owned());
+    let wanted = |name: &str| only.split(',').any(|o| o == name);
+    let secrets = server::Secrets::random();
+    let mut sections = Vec::new();
+    if wanted("ingest") {
+        eprintln!("== ingest");
+        sections.push(phases::ingest(&ctx, &secrets).await?);
+    }
+    if wanted("e2e") {
+        eprintln!("== end to end");
+        sections.push(phases::end_to_end(&ctx, &secrets, 4).await?);
+    }
+    if wanted("pages") {
+        eprintln!("== pages");
+        sections.push(pages::pages(&ctx, &secrets).await?);
+    }
+    if wanted("isolation") {
+        eprintln!("== isolation");
+        sections.push(isolation::isolation(&ctx, &secrets).await?);
+    }
+    let report = format!("{}\n{}", header(&ctx, &only).await, sections.join("\n"));
+    std::fs::write(&out, report)?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+/// Output of a command, or `unknown`.
+fn command_output(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+async fn header(ctx: &phases::Ctx, only: &str) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .and_then(|kib| kib.parse::<f64>().ok())
+        .map_or_else(
+            || "unknown".to_owned(),
+            |kib| format!("{:.0} GiB", kib / 1024.0 / 1024.0),
+        );
+    let pg_version = match sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&ctx.admin_url)
+        .await
+    {
+        Ok(pool) => {
+            let version: String = sqlx::query_scalar("show server_version")
+                .fetch_one(&pool)
+                .await
+                .unwrap_or_default();
+            pool.close().await;
+            version
+        }
+        Err(_) => "unknown".to_owned(),
+    };
+    format!(
+        "# Benchmarks\n\n\
+         Regenerate with `bench/run.sh` (about 15 minutes; `BENCH_QUICK=1 bench/run.sh` is a short smoke \
+         run that writes `bench/results/BENCHMARKS.quick.md` instead). It builds `bikriagent` and \
+         `bikri-bench` in release mode, starts a private PostgreSQL with `fsync=on`, runs `bikri-bench run` \
+         (sections: {only}), and writes this file. Raw server logs and the captured query plans are in \
+         `bench/results/` (not committed). Everything — load generator, fake Graph API, server, \
+         PostgreSQL — shares one machine, so every number includes the load generator's own CPU use.\n\n\
+         Machine: {} cores ({cpu}), {memory} RAM, Linux {}, PostgreSQL {pg_version}, {}; commit {}{}.\n\n\
+         No timing is asserted in the test suite. The correctness halves of sections 4 and 5 are tests: \
+         `server/tests/api/faults.rs` (PostgreSQL restarted during a 1,000-message replay with retries: \
+         zero lost, zero duplicate replies; one owner flooding past their limits does not take another \
+         owner's replies).\n",
+        std::thread::available_parallelism().map_or(0, std::num::NonZeroUsize::get),
+        command_output("uname", &["-r"]),
+        command_output("rustc", &["--version"]),
+        command_output("git", &["rev-parse", "--short", "HEAD"]),
+        if ctx.quick { " (quick run)" } else { "" },
+    )
+}

@@ -1,0 +1,495 @@
+//! The benchmark runs behind BENCHMARKS.md. Each starts the release server
+//! on its own fresh database, drives it over loopback, checks what it
+//! claims in the database (every 200 is a stored row, every reply is one
+//! reply), and returns a section of the report.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::deliveries::{self, INGEST_TEXTS};
+use crate::fake_graph::FakeGraph;
+use crate::load::{self, Percentiles, ms};
+use crate::seed;
+use crate::server::{ChildGuard, Secrets, Server, ServerSpec, free_port};
+
+/// What every run needs.
+pub struct Ctx {
+    /// Superuser connection string of the benchmark's private cluster.
+    pub admin_url: String,
+    pub server_bin: PathBuf,
+    pub bench_bin: PathBuf,
+    /// The cluster's log (auto_explain writes the page query plans there).
+    pub pg_log: Option<PathBuf>,
+    pub results: PathBuf,
+    pub quick: bool,
+}
+
+impl Ctx {
+    /// Seconds of a measured window: full length, or a short smoke run.
+    pub fn secs(&self, full: u64) -> Duration {
+        Duration::from_secs(if self.quick { (full / 6).max(2) } else { full })
+    }
+
+    fn db_url(&self, name: &str) -> String {
+        match self.admin_url.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => self.admin_url.clone(),
+        }
+    }
+
+    /// A new empty database (dropped first if a previous run left it).
+    pub async fn fresh_db(&self, name: &str) -> anyhow::Result<String> {
+        let admin = PgPoolOptions::new().max_connections(1).connect(&self.admin_url).await?;
+        sqlx::query(&format!("drop database if exists {name} with (force)"))
+            .execute(&admin)
+            .await?;
+        sqlx::query(&format!("create database {name}")).execute(&admin).await?;
+        admin.close().await;
+        Ok(self.db_url(name))
+    }
+
+    pub fn log(&self, name: &str) -> PathBuf {
+        self.results.join(format!("{name}.log"))
+    }
+}
+
+async fn admin_pool(url: &str) -> anyhow::Result<PgPool> {
+    Ok(PgPoolOptions::new().max_connections(8).connect(url).await?)
+}
+
+async fn count(pool: &PgPool, sql: &str) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(sql).fetch_one(pool).await?)
+}
+
+fn row(cells: &[String]) -> String {
+    format!("| {} |\n", cells.join(" | "))
+}
+
+fn latency_cells(p: &Percentiles) -> Vec<String> {
+    vec![ms(p.p50), ms(p.p90), ms(p.p99), ms(p.p999), ms(p.max)]
+}
+
+/// A webhook target: where to post, with which secret.
+#[derive(Clone)]
+pub struct Target {
+    pub client: reqwest::Client,
+    pub url: String,
+    pub secret: String,
+    pub page: String,
+}
+
+impl Target {
+    pub async fn deliver(&self, mid: String, sender: String, text: &str) -> bool {
+        let delivery = deliveries::messenger(&self.secret, &self.page, &sender, &mid, text);
+        deliveries::post(&self.client, &self.url, &delivery).await
+    }
+}
+
+/// Closed loop at `connections`, then open loop at `rate`, against `target`.
+async fn ingest_runs(
+    ctx: &Ctx,
+    target: &Target,
+    label: &str,
+    connections: usize,
+    rate: f64,
+) -> (load::MaxRun, load::RateRun) {
+    let t = target.clone();
+    let label_max = format!("{label}-max");
+    let max = load::closed_loop(connections, Duration::from_secs(2), ctx.secs(15), move |i| {
+        let (t, mid) = (t.clone(), format!("m_{label_max}_{i}"));
+        async move {
+            let text = INGEST_TEXTS[(i % 4) as usize];
+            t.deliver(mid, format!("psid-{}", i % 5000), text).await
+        }
+    })
+    .await;
+    let t = target.clone();
+    let label_rate = format!("{label}-rate");
+    let at_rate = load::open_loop(rate, ctx.secs(20), 4096, move |i| {
+        let (t, mid) = (t.clone(), format!("m_{label_rate}_{i}"));
+        async move {
+            let text = INGEST_TEXTS[(i % 4) as usize];
+            t.deliver(mid, format!("psid-{}", i % 5000), text).await
+        }
+    })
+    .await;
+    (max, at_rate)
+}
+
+/// 1. Webhook ingest, ours against the minimal reference receiver.
+pub async fn ingest(ctx: &Ctx, secrets: &Secrets) -> anyhow::Result<String> {
+    const CONNECTIONS: usize = 64;
+    const RATE: f64 = 1000.0;
+    let graph = FakeGraph::spawn().await?;
+    let client = load::client(CONNECTIONS);
+    let mut out = String::new();
+
+    // Ours: the release binary, web only (BIKRI_WORKERS=0), default pool.
+    let url = ctx.fresh_db("bench_ingest").await?;
+    let port = free_port()?;
+    let server = Server::start(ServerSpec {
+        binary: &ctx.server_bin,
+        database_url: &url,
+        port,
+        graph_url: &graph.graph_url(),
+        secrets,
+        workers: 0,
+        db_connections: 20,
+        log: ctx.log("ingest-server"),
+        extra: vec![],
+    })
+    .await?;
+    let ours = Target {
+        client: client.clone(),
+        url: format!("{}/webhooks/meta", server.url),
+        secret: secrets.app_secret.clone(),
+        page: seed::page_id(0),
+    };
+    let (ours_max, ours_rate) = ingest_runs(ctx, &ours, "ours", CONNECTIONS, RATE).await;
+    let ours_rss = server.peak_rss_mib();
+    let db = admin_pool(&url).await?;
+    let ours_rows = count(&db, "select count(*) from inbound_messages").await?;
+    let ours_jobs = count(&db, "select count(*) from jobs where kind = 'process_inbound'").await?;
+    db.close().await;
+    server.stop()?;
+    let ours_acked = (ours_max.ok_total + ours_rate.ok() as u64) as i64;
+
+    // The reference: axum + sqlx, verify + one insert, same pool size.
+    let ref_url = ctx.fresh_db("bench_reference").await?;
+    let ref_port = free_port()?;
+    let reference = ChildGuard(
+        std::process::Command::new(&ctx.bench_bin)
+            .args([
+                "reference-receiver",
+                "--addr",
+                &format!("127.0.0.1:{ref_port}"),
+                "--database-url",
+                &ref_url,
+                "--secret",
+                &secrets.app_secret,
+                "--connections",
+                "20",
+            ])
+            .stdout(std::fs::File::create(ctx.log("reference"))?)
+            .stderr(std::fs::File::create(ctx.log("reference.err"))?)
+            .spawn()?,
+    );
+    wait_for_port(ref_port).await?;
+    let reference_target = Target {
+        url: format!("http://127.0.0.1:{ref_port}/webhooks/meta"),
+        ..ours.clone()
+    };
+    let (ref_max, ref_rate) = ingest_runs(ctx, &reference_target, "ref", CONNECTIONS, RATE).await;
+    let ref_rss = crate::server::peak_rss_mib(reference.0.id());
+    drop(reference);
+    let db = admin_pool(&ref_url).await?;
+    let ref_rows = count(&db, &format!("select count(*) from {}", crate::reference::TABLE)).await?;
+    db.close().await;
+    let ref_acked = (ref_max.ok_total + ref_rate.ok() as u64) as i64;
+
+    let ratio = ours_max.per_sec() / ref_max.per_sec().max(1.0);
+    writeln!(out, "## 1. Webhook ingest\n")?;
+    writeln!(
+        out,
+        "Signed Messenger deliveries (distinct message ids, English/Banglish/Bangla bodies of 6–130 \
+         characters) posted over loopback HTTP/1.1 keep-alive. *Max* is a closed loop of {CONNECTIONS} \
+         connections for {} s after a 2 s warm-up; *at {RATE}/s* is an open loop (latency counted from \
+         when each request was due). Ours is `bikriagent serve` (release) with `BIKRI_WORKERS=0` and its \
+         default pool of 20 connections; each 200 means the message row and its processing job were \
+         committed (fsync on). The reference is axum + sqlx with nothing of ours: HMAC check, JSON parse, \
+         one autocommit `INSERT … ON CONFLICT DO NOTHING`, same pool size.\n",
+        ctx.secs(15).as_secs()
+    )?;
+    writeln!(
+        out,
+        "| receiver | max deliveries/s | ratio | p50 ms at max | p99 ms at max | failed | peak RSS MiB |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|")?;
+    out.push_str(&row(&[
+        "BikriAgent".into(),
+        format!("{:.0}", ours_max.per_sec()),
+        format!("{:.2}", ratio),
+        ms(ours_max.latency.p50),
+        ms(ours_max.latency.p99),
+        ours_max.failed_total.to_string(),
+        format!("{ours_rss:.1}"),
+    ]));
+    out.push_str(&row(&[
+        "reference".into(),
+        format!("{:.0}", ref_max.per_sec()),
+        "1.00".into(),
+        ms(ref_max.latency.p50),
+        ms(ref_max.latency.p99),
+        ref_max.failed_total.to_string(),
+        format!("{ref_rss:.1}"),
+    ]));
+    writeln!(
+        out,
+        "\nAt a fixed {RATE} deliveries/s for {} s:\n",
+        ctx.secs(20).as_secs()
+    )?;
+    writeln!(
+        out,
+        "| receiver | sent | 200s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|")?;
+    for (name, run) in [("BikriAgent", &ours_rate), ("reference", &ref_rate)] {
+        let mut cells = vec![name.to_owned(), run.samples.len().to_string(), run.ok().to_string()];
+        cells.extend(latency_cells(&run.percentiles()));
+        out.push_str(&row(&cells));
+    }
+    writeln!(
+        out,
+        "\nDurability check: BikriAgent answered 200 to {ours_acked} deliveries and the database holds \
+         {ours_rows} messages and {ours_jobs} processing jobs; the reference answered 200 to {ref_acked} \
+         and holds {ref_rows} rows.\n"
+    )?;
+    Ok(out)
+}
+
+async fn wait_for_port(port: u16) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    anyhow::bail!("nothing listened on port {port} within 30 s")
+}
+
+/// A shop population for the end-to-end runs.
+pub struct Shops {
+    pub url: String,
+    pub owners: Vec<seed::Owner>,
+}
+
+pub async fn seed_shops(
+    ctx: &Ctx,
+    secrets: &Secrets,
+    graph: &FakeGraph,
+    owners: usize,
+    database: &str,
+) -> anyhow::Result<Shops> {
+    let url = ctx.fresh_db(database).await?;
+    bikriagent::db::migrate(&url).await?;
+    let admin = admin_pool(&url).await?;
+    let app = bikriagent::db::connect_app_pool(&url, 16).await?;
+    let started = Instant::now();
+    let owners = seed::owners(&admin, &app, &secrets.keys(), &graph.graph_url(), owners, 50).await?;
+    eprintln!(
+        "seeded {} owners in {:.1} s",
+        owners.len(),
+        started.elapsed().as_secs_f64()
+    );
+    app.close().await;
+    admin.close().await;
+    Ok(Shops { url, owners })
+}
+
+/// Sends message `i` of a run: a fresh customer of owner `i % owners`
+/// asking the price of one of that shop's products.
+fn question(run: &str, i: u64, owners: &[seed::Owner]) -> (String, String, String, String) {
+    let owner = &owners[(i as usize) % owners.len()];
+    let sender = format!("psid-{run}-{i}");
+    let mid = format!("m_{run}_{i}");
+    let text = format!(
+        "What is the price of the {}?",
+        seed::product_name((i as usize / owners.len()) % 50)
+    );
+    (owner.page_id.clone(), sender, mid, text)
+}
+
+/// Latency from each delivery being due to its reply at the fake Graph API.
+pub struct Replies {
+    pub latencies: Vec<Duration>,
+    pub missing: usize,
+    pub duplicated: usize,
+}
+
+pub async fn collect_replies(graph: &FakeGraph, due: &[(String, Instant)], wait: Duration) -> Replies {
+    let deadline = Instant::now() + wait;
+    loop {
+        let missing = due.iter().filter(|(s, _)| graph.replies_to(s).is_empty()).count();
+        if missing == 0 || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut latencies = Vec::with_capacity(due.len());
+    let (mut missing, mut duplicated) = (0, 0);
+    for (sender, at) in due {
+        let replies = graph.replies_to(sender);
+        match replies.first() {
+            Some(first) => latencies.push(first.saturating_duration_since(*at)),
+            None => missing += 1,
+        }
+        if replies.len() > 1 {
+            duplicated += 1;
+        }
+    }
+    Replies {
+        latencies,
+        missing,
+        duplicated,
+    }
+}
+
+/// Posts `question(run, i)` at `rate`/s for `duration` and returns when
+/// each was due, by sender.
+pub async fn offer_questions(
+    target: &Target,
+    run: &str,
+    owners: Arc<Vec<seed::Owner>>,
+    rate: f64,
+    duration: Duration,
+) -> (load::RateRun, Vec<(String, Instant)>) {
+    let (t, run_name) = (target.clone(), run.to_owned());
+    let owners_for_load = owners.clone();
+    let result = load::open_loop(rate, duration, 4096, move |i| {
+        let (t, owners) = (t.clone(), owners_for_load.clone());
+        let (page, sender, mid, text) = question(&run_name, i, &owners);
+        async move {
+            let t = Target { page, ..t };
+            // Meta retries a failed delivery; so does the bench, up to 5 times.
+            for _ in 0..5 {
+                if t.deliver(mid.clone(), sender.clone(), &text).await {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            false
+        }
+    })
+    .await;
+    let due = result
+        .samples
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (question(run, i as u64, &owners).1, s.due))
+        .collect();
+    (result, due)
+}
+
+/// 2. End to end: delivery in, reply out at the fake Graph API.
+pub async fn end_to_end(ctx: &Ctx, secrets: &Secrets, workers: usize) -> anyhow::Result<String> {
+    let owners_count = if ctx.quick { 50 } else { 500 };
+    let graph = FakeGraph::spawn().await?;
+    let shops = seed_shops(ctx, secrets, &graph, owners_count, "bench_e2e").await?;
+    let owners = Arc::new(shops.owners.clone());
+    let port = free_port()?;
+    let server = Server::start(ServerSpec {
+        binary: &ctx.server_bin,
+        database_url: &shops.url,
+        port,
+        graph_url: &graph.graph_url(),
+        secrets,
+        workers,
+        db_connections: 20,
+        log: ctx.log("e2e-server"),
+        extra: vec![],
+    })
+    .await?;
+    let target = Target {
+        client: load::client(256),
+        url: format!("{}/webhooks/meta", server.url),
+        secret: secrets.app_secret.clone(),
+        page: String::new(),
+    };
+    // Warm-up: one question per shop (first use of each shop's catalog).
+    let (_, warm_due) = offer_questions(
+        &target,
+        "warm",
+        owners.clone(),
+        100.0,
+        Duration::from_secs_f64(owners.len() as f64 / 100.0),
+    )
+    .await;
+    let _ = collect_replies(&graph, &warm_due, Duration::from_secs(60)).await;
+
+    const RATE: f64 = 200.0;
+    let duration = ctx.secs(60);
+    let (steady, due) = offer_questions(&target, "steady", owners.clone(), RATE, duration).await;
+    let replies = collect_replies(&graph, &due, Duration::from_secs(60)).await;
+    let steady_p = Percentiles::of(replies.latencies.clone());
+
+    // Saturation: offer far more than the workers can answer and time the
+    // replies of the whole batch.
+    let batch: u64 = if ctx.quick { 1000 } else { 6000 };
+    let started = Instant::now();
+    let (flood, flood_due) = offer_questions(
+        &target,
+        "saturate",
+        owners.clone(),
+        2000.0,
+        Duration::from_secs_f64(batch as f64 / 2000.0),
+    )
+    .await;
+    let flood_replies = collect_replies(&graph, &flood_due, Duration::from_secs(180)).await;
+    let last_reply = flood_due
+        .iter()
+        .filter_map(|(s, _)| graph.replies_to(s).first().copied())
+        .max()
+        .unwrap_or(started);
+    let saturation = flood_replies.latencies.len() as f64 / last_reply.duration_since(started).as_secs_f64().max(0.001);
+    let rss = server.peak_rss_mib();
+    let db = admin_pool(&shops.url).await?;
+    let sent_rows = count(&db, "select count(*) from outbound_sends where state = 'sent'").await?;
+    let reviews = count(&db, "select count(*) from review_items").await?;
+    db.close().await;
+    server.stop()?;
+
+    let mut out = String::new();
+    writeln!(out, "## 2. End to end: delivery → reply at the Graph API\n")?;
+    writeln!(
+        out,
+        "{owners_count} owners with 50 products each and one connected Page each (seeded through the \
+         catalog and channel-connect code). Each message is a new customer of the next shop asking the \
+         price of one of its products; the embedded engine answers from the catalog and the reply is \
+         posted to a fake Graph API in the bench process, which notes when it arrived. Latency runs \
+         from when the delivery was due to when its reply arrived. `bikriagent serve` (release) with \
+         {workers} workers, pool 20, `BIKRI_BURST_QUIET_MS=0` (the default waits 3 s for a customer's \
+         burst of messages to end, on purpose; that wait is not engine latency).\n"
+    )?;
+    writeln!(
+        out,
+        "| run | offered | 200s | replies | missing | duplicate replies | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |"
+    )?;
+    writeln!(out, "|---|---|---|---|---|---|---|---|---|---|---|")?;
+    let mut cells = vec![
+        format!("{RATE}/s for {} s", duration.as_secs()),
+        steady.samples.len().to_string(),
+        steady.ok().to_string(),
+        replies.latencies.len().to_string(),
+        replies.missing.to_string(),
+        replies.duplicated.to_string(),
+    ];
+    cells.extend(latency_cells(&steady_p));
+    out.push_str(&row(&cells));
+    let flood_p = Percentiles::of(flood_replies.latencies.clone());
+    let mut cells = vec![
+        format!("{batch} at once"),
+        flood.samples.len().to_string(),
+        flood.ok().to_string(),
+        flood_replies.latencies.len().to_string(),
+        flood_replies.missing.to_string(),
+        flood_replies.duplicated.to_string(),
+    ];
+    cells.extend(latency_cells(&flood_p));
+    out.push_str(&row(&cells));
+    writeln!(
+        out,
+        "\nSaturation: {:.0} answered messages/s ({} replies, the last {:.1} s after the first delivery). \
+         Peak RSS of the server over the run: {rss:.1} MiB. The database shows {sent_rows} sends in state \
+         `sent` and {reviews} review cases.\n",
+        saturation,
+        flood_replies.latencies.len(),
+        last_reply.duration_since(started).as_secs_f64()
+    )?;
+    Ok(out)
+}
