@@ -28,6 +28,10 @@ pub const SEND_REPLY_JOB: &str = "send_reply";
 /// After this many attempts a send that keeps meeting 5xx or timeouts goes to review.
 pub const MAX_SEND_ATTEMPTS: i32 = 5;
 
+/// The first key of the per-owner advisory lock that serialises the send
+/// gates' counts (the second is a hash of the owner's id).
+const SEND_GATE_LOCK: i32 = 0x5e4d_0001;
+
 /// Who a send is from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Author {
@@ -268,6 +272,17 @@ impl Sender {
                 return Ok(SendOutcome::Uncertain);
             }
             _ => return Ok(SendOutcome::AlreadyDone),
+        }
+        if row.author == "agent" {
+            // Counting today's sends and claiming this one (`sending`, below)
+            // are one step per owner: two workers counting at the same time
+            // would both find room under a limit and both send.
+            sqlx::query("select pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(SEND_GATE_LOCK)
+                .bind(owner.as_uuid().to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(PipelineError::from)?;
         }
         let inputs = gate_inputs(&mut tx, owner, row.conversation, row.channel, now, self.limits).await?;
         let gate = if row.author == "agent" {

@@ -14,6 +14,7 @@ mod channels;
 mod cli;
 mod conversation_handling;
 mod deletion;
+mod faults;
 mod graph;
 mod headers;
 mod health;
