@@ -101,15 +101,16 @@ where
 /// Claims the oldest runnable job (queued and due, or running with an expired
 /// lease) for `lease`.
 pub async fn claim(pool: &PgPool, lease: Duration) -> Result<Option<Job>, sqlx::Error> {
+    // Each half walks its own partial index; the expired half is read only
+    // when no queued job is due (coalesce stops at the first non-null).
     sqlx::query_as(
-        "update jobs set state = 'running', attempts = attempts + 1, \
+        "with queued as (select id from jobs where state = 'queued' and run_at <= now() \
+                          order by run_at limit 1 for update skip locked), \
+              expired as (select id from jobs where state = 'running' and locked_until < now() \
+                          order by locked_until limit 1 for update skip locked) \
+         update jobs set state = 'running', attempts = attempts + 1, \
                 locked_until = now() + make_interval(secs => $1) \
-          where id = (select id from jobs \
-                       where (state = 'queued' and run_at <= now()) \
-                          or (state = 'running' and locked_until < now()) \
-                       order by run_at \
-                       for update skip locked \
-                       limit 1) \
+          where id = coalesce((select id from queued), (select id from expired)) \
           returning id, kind, payload, attempts, max_attempts",
     )
     .bind(lease.as_secs_f64())
@@ -273,6 +274,10 @@ pub async fn run_worker(pool: PgPool, registry: Registry, options: WorkerOptions
         }
         match claim(&pool, options.lease).await {
             Ok(Some(job)) => {
+                // There may be more: pass the wakeup on to an idle worker.
+                // Wakeups spread while claims succeed and stop at the first
+                // worker that finds the queue empty.
+                JOB_QUEUED.notify_one();
                 if let Err(error) = registry.run_one(&pool, job).await {
                     tracing::error!(%error, "could not record a job's outcome");
                 }

@@ -269,9 +269,6 @@ impl Pipeline {
             .await?;
         }
         tx.commit().await?;
-        if self.burst_quiet.is_zero() {
-            jobs::wake_workers();
-        }
         if let Some(classification) = &classification {
             crate::metrics::METRICS.classified(classification);
         }
@@ -783,8 +780,8 @@ impl Pipeline {
                 .await
                 .map_err(retry)?;
         }
+        // No wakeup: the worker running this job claims the send next.
         tx.commit().await.map_err(retry)?;
-        jobs::wake_workers();
         Ok(decision)
     }
 
