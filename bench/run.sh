@@ -17,7 +17,8 @@ chmod 755 "$PGDIR"
 cleanup() { pg_stop "$PGDIR/data"; rm -rf "$PGDIR"; }
 trap cleanup EXIT
 PGPORT=$(pg_free_port)
-PG_FSYNC=on pg_start "$PGDIR/data" "$PGPORT"
+# pg_stat_statements: the report lists the statements the pipeline runs per message.
+PG_FSYNC=on PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements" pg_start "$PGDIR/data" "$PGPORT"
 ADMIN_URL=$(pg_url "$PGDIR/data" "$PGPORT" postgres)
 
 OUT=BENCHMARKS.md

@@ -2,7 +2,8 @@
 # Sourced by scripts/run.sh and scripts/test.sh; not meant to be run directly.
 #
 # pg_start DIR PORT   initialise DIR if needed (scram password in DIR.password),
-#                     start the server on 127.0.0.1:PORT, wait until it accepts.
+#                     start the server on 127.0.0.1:PORT, wait until it accepts
+#                     (PG_FSYNC=off for throwaway clusters, PG_EXTRA_OPTS for more -c settings).
 # pg_stop DIR         fast shutdown.
 # pg_url DIR PORT DB  print a connection string for the cluster's superuser.
 
@@ -57,7 +58,7 @@ pg_start() {
   fi
   # Listen on loopback only; sockets in the data folder so no system path is needed.
   pg_as_owner "$bindir/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c fsync=${PG_FSYNC:-on}" \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c fsync=${PG_FSYNC:-on} ${PG_EXTRA_OPTS:-}" \
     start >/dev/null || { echo "PostgreSQL did not start; see $dir/server.log" >&2; return 1; }
 }
 

@@ -26,6 +26,9 @@ usage:
   bikri-bench reference-receiver --addr ADDR --database-url URL --secret S [--connections N]
       the minimal axum receiver the ingest run compares against";
 
+/// Workers of the end-to-end server (`BENCH_WORKERS` overrides).
+const E2E_WORKERS: usize = 4;
+
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
         .position(|a| a == name)
@@ -91,7 +94,11 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
     }
     if wanted("e2e") {
         eprintln!("== end to end");
-        sections.push(phases::end_to_end(&ctx, &secrets, 4).await?);
+        let workers = std::env::var("BENCH_WORKERS")
+            .ok()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(E2E_WORKERS);
+        sections.push(phases::end_to_end(&ctx, &secrets, workers).await?);
     }
     if wanted("pages") {
         eprintln!("== pages");

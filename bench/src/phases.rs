@@ -15,7 +15,7 @@ use crate::deliveries::{self, INGEST_TEXTS};
 use crate::fake_graph::FakeGraph;
 use crate::load::{self, Percentiles, ms};
 use crate::seed;
-use crate::server::{ChildGuard, Secrets, Server, ServerSpec, free_port};
+use crate::server::{ChildGuard, CpuUse, Secrets, Server, ServerSpec, free_port};
 
 /// What every run needs.
 pub struct Ctx {
@@ -414,8 +414,18 @@ pub async fn end_to_end(ctx: &Ctx, secrets: &Secrets, workers: usize) -> anyhow:
 
     const RATE: f64 = 200.0;
     let duration = ctx.secs(60);
+    let stats = admin_pool(&shops.url).await?;
+    let statements_on = statements_reset(&stats).await;
+    let cpu_start = CpuUse::now(server.pid());
     let (steady, due) = offer_questions(&target, "steady", owners.clone(), RATE, duration).await;
     let replies = collect_replies(&graph, &due, Duration::from_secs(60)).await;
+    let cpu = CpuUse::now(server.pid()).since(&cpu_start);
+    let statements = if statements_on {
+        statements_report(ctx, &stats, replies.latencies.len()).await?
+    } else {
+        "pg_stat_statements was not loaded: no per-statement counts.\n".to_owned()
+    };
+    stats.close().await;
     let steady_p = Percentiles::of(replies.latencies.clone());
 
     // Saturation: offer far more than the workers can answer and time the
@@ -491,5 +501,69 @@ pub async fn end_to_end(ctx: &Ctx, secrets: &Secrets, workers: usize) -> anyhow:
         flood_replies.latencies.len(),
         last_reply.duration_since(started).as_secs_f64()
     )?;
+    let per = |seconds: f64| seconds * 1000.0 / replies.latencies.len().max(1) as f64;
+    writeln!(
+        out,
+        "CPU per answered message during the {RATE}/s run: server {:.2} ms, PostgreSQL {:.2} ms, the bench \
+         itself (load generator and fake Graph API) {:.2} ms.\n",
+        per(cpu.server),
+        per(cpu.postgres),
+        per(cpu.bench)
+    )?;
+    out.push_str(&statements);
     Ok(out)
 }
+
+/// Starts counting statements afresh; false when pg_stat_statements is not loaded.
+async fn statements_reset(pool: &PgPool) -> bool {
+    sqlx::query("create extension if not exists pg_stat_statements")
+        .execute(pool)
+        .await
+        .is_ok()
+        && sqlx::query("select pg_stat_statements_reset()")
+            .execute(pool)
+            .await
+            .is_ok()
+}
+
+/// Statements per answered message, and the costliest ones (full list in
+/// `bench/results/e2e-statements.txt`).
+async fn statements_report(ctx: &Ctx, pool: &PgPool, answered: usize) -> anyhow::Result<String> {
+    let rows: Vec<(i64, f64, f64, String)> = sqlx::query_as(
+        "select calls, total_exec_time, mean_exec_time, regexp_replace(query, '\\s+', ' ', 'g') \
+           from pg_stat_statements \
+          where dbid = (select oid from pg_database where datname = current_database()) \
+          order by total_exec_time desc",
+    )
+    .fetch_all(pool)
+    .await?;
+    let calls: i64 = rows.iter().map(|r| r.0).sum();
+    let exec_ms: f64 = rows.iter().map(|r| r.1).sum();
+    let mut full = String::new();
+    for (calls, total, mean, query) in &rows {
+        writeln!(
+            full,
+            "{calls:>8} calls {total:>10.1} ms total {mean:>8.3} ms mean  {query}"
+        )?;
+    }
+    std::fs::write(ctx.results.join("e2e-statements.txt"), full)?;
+    let per_message = calls as f64 / answered.max(1) as f64;
+    let mut out = String::new();
+    writeln!(
+        out,
+        "During the {RATE_NOTE} run PostgreSQL executed {calls} statements ({per_message:.1} per answered \
+         message, every pool release's transaction check included) taking {:.1} ms of execution per \
+         message. The five costliest in total time:\n",
+        exec_ms / answered.max(1) as f64
+    )?;
+    writeln!(out, "| calls | total ms | mean ms | statement |")?;
+    writeln!(out, "|---|---|---|---|")?;
+    for (calls, total, mean, query) in rows.iter().take(5) {
+        let short: String = query.chars().take(110).collect::<String>().replace('|', "\\|");
+        writeln!(out, "| {calls} | {total:.0} | {mean:.3} | `{short}…` |")?;
+    }
+    writeln!(out)?;
+    Ok(out)
+}
+
+const RATE_NOTE: &str = "200/s";

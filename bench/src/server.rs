@@ -178,3 +178,56 @@ impl Drop for ChildGuard {
         let _ = self.0.wait();
     }
 }
+
+/// CPU seconds (user + system) a process has used so far.
+pub fn cpu_seconds(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // Fields after the parenthesised command name; utime and stime are 14 and 15.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+/// CPU seconds used so far by every `postgres` process.
+pub fn postgres_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == "postgres"))
+        .map(cpu_seconds)
+        .sum()
+}
+
+/// CPU use of the server, PostgreSQL and this bench process over a run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuUse {
+    pub server: f64,
+    pub postgres: f64,
+    pub bench: f64,
+}
+
+impl CpuUse {
+    pub fn now(server_pid: u32) -> Self {
+        Self {
+            server: cpu_seconds(server_pid),
+            postgres: postgres_cpu_seconds(),
+            bench: cpu_seconds(std::process::id()),
+        }
+    }
+
+    pub fn since(&self, start: &Self) -> Self {
+        Self {
+            server: self.server - start.server,
+            postgres: self.postgres - start.postgres,
+            bench: self.bench - start.bench,
+        }
+    }
+}
