@@ -462,15 +462,21 @@ pub async fn inbox(
     page: i64,
 ) -> Result<Vec<InboxRow>, PipelineError> {
     let mut tx = begin_tenant_tx(pool, owner).await?;
+    // The page of conversations is chosen first, from the inbox index, so the
+    // joins and the last-message lookups run for those 50 rows only, however
+    // many conversations the owner has.
     let rows: Vec<InboxRecord> = sqlx::query_as(
         "select c.id, cu.sender_id, cu.name_enc, cu.id as customer, ch.display_name, ch.platform, \
                 ch.status as channel_status, c.last_message_at, c.last_risk, c.mode, c.last_customer_at, c.last_note, \
                 (select count(*) from review_items r where r.conversation_id = c.id and r.state = 'open') as open_reviews, \
                 lm.id as last_id, lm.kind as last_kind, lm.body_enc as last_body \
-           from conversations c join customers cu on cu.id = c.customer_id join channels ch on ch.id = c.channel_id \
-           left join lateral (select m.id, m.kind, m.body_enc from messages m where m.conversation_id = c.id \
+           from (select * from conversations where owner_id = $1 \
+                  order by last_message_at desc limit $2 offset $3) c \
+           join customers cu on cu.id = c.customer_id join channels ch on ch.id = c.channel_id \
+           left join lateral (select m.id, m.kind, m.body_enc from messages m \
+                               where m.owner_id = $1 and m.conversation_id = c.id \
                                order by m.created_at desc limit 1) lm on true \
-          where c.owner_id = $1 order by c.last_message_at desc limit $2 offset $3",
+          order by c.last_message_at desc",
     )
     .bind(owner.as_uuid())
     .bind(INBOX_PAGE)
@@ -728,9 +734,29 @@ pub struct ReviewRow {
     pub at: OffsetDateTime,
 }
 
-/// The open review cases, oldest first (answer in order).
-pub async fn review_queue(pool: &PgPool, keys: &DataKeys, owner: OwnerId) -> Result<Vec<ReviewRow>, PipelineError> {
-    open_cases(pool, keys, owner, None).await
+/// Open review cases the review page shows at once, oldest first.
+pub const REVIEW_PAGE: i64 = 50;
+
+/// The oldest [`REVIEW_PAGE`] open review cases (answer in order), and how
+/// many are open in all.
+pub async fn review_queue(
+    pool: &PgPool,
+    keys: &DataKeys,
+    owner: OwnerId,
+) -> Result<(Vec<ReviewRow>, i64), PipelineError> {
+    let rows = open_cases(pool, keys, owner, None).await?;
+    let open = if (rows.len() as i64) < REVIEW_PAGE {
+        rows.len() as i64
+    } else {
+        let mut tx = begin_tenant_tx(pool, owner).await?;
+        let open: i64 = sqlx::query_scalar("select count(*) from review_items where owner_id = $1 and state = 'open'")
+            .bind(owner.as_uuid())
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        open
+    };
+    Ok((rows, open))
 }
 
 /// Open review cases, all of them or only `only` (decrypting nothing else).
@@ -757,13 +783,16 @@ async fn open_cases(
     let rows: Vec<Row> = sqlx::query_as(
         "select r.id, r.conversation_id, cu.sender_id, cu.name_enc, cu.id, r.reason, r.detail, r.draft_enc, \
                 r.message_id, m.body_enc, r.created_at \
-           from review_items r join conversations c on c.id = r.conversation_id \
+           from (select * from review_items where owner_id = $1 and state = 'open' \
+                   and ($2::uuid is null or id = $2) order by created_at limit $3) r \
+           join lateral (select customer_id from conversations where id = r.conversation_id and owner_id = $1) c \
+             on true \
            join customers cu on cu.id = c.customer_id left join messages m on m.id = r.message_id \
-          where r.owner_id = $1 and r.state = 'open' and ($2::uuid is null or r.id = $2) \
-          order by r.created_at limit 200",
+          order by r.created_at",
     )
     .bind(owner.as_uuid())
     .bind(only)
+    .bind(REVIEW_PAGE)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -259,8 +259,8 @@ pub fn ReviewPage() -> impl IntoView {
             {move || {
                 let rows = load();
                 Suspend::new(async move {
-                    let rows = match rows.await {
-                        Ok(rows) => rows,
+                    let (rows, open) = match rows.await {
+                        Ok(queue) => queue,
                         Err(error) => {
                             tracing::error!(%error, "review queue failed");
                             return view! { <p class="notice error">"The review queue could not be loaded."</p> }.into_any();
@@ -269,7 +269,14 @@ pub fn ReviewPage() -> impl IntoView {
                     if rows.is_empty() {
                         return view! { <p>"Nothing waits for you."</p> }.into_any();
                     }
+                    let shown = rows.len() as i64;
+                    let more = (open > shown).then(|| view! {
+                        <p class="notice">{format!(
+                            "Showing the oldest {shown} of {open} open cases; the next ones appear here as you answer or dismiss these."
+                        )}</p>
+                    });
                     view! {
+                        {more}
                         <ul class="cases">
                             {rows.into_iter().map(|row| {
                                 let approve = ServerAction::<ApproveReview>::new();

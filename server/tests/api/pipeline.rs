@@ -387,6 +387,32 @@ async fn questions_the_catalog_cannot_answer_go_to_review_not_to_a_guess() {
     assert_eq!(shop.reviews().await[0].0, "engine");
 }
 
+/// The review page shows the oldest cases a page at a time and says how
+/// many are open in all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_review_queue_shows_the_oldest_page_and_counts_the_rest() {
+    let shop = shop().await;
+    let extra = 3;
+    let total = bikriagent::conversations::REVIEW_PAGE as usize + extra;
+    for n in 0..total {
+        shop.say(
+            &format!("55590{n:03}"),
+            "Do you have a branch in Chittagong with parking?",
+        )
+        .await;
+    }
+    let (rows, open) = bikriagent::conversations::review_queue(&shop.pool, &shop.pipeline.keys, shop.owner)
+        .await
+        .unwrap();
+    assert_eq!(open, total as i64);
+    assert_eq!(rows.len(), bikriagent::conversations::REVIEW_PAGE as usize);
+    assert!(rows.windows(2).all(|w| w[0].at <= w[1].at), "oldest first");
+    assert!(
+        rows.iter()
+            .all(|row| row.message.as_deref() == Some("Do you have a branch in Chittagong with parking?"))
+    );
+}
+
 /// Decides one customer message and returns its send, without sending.
 async fn decided(shop: &Shop, sender: &str, text: &str) -> Uuid {
     let body = messenger(&format!("m_{}", Uuid::new_v4()), sender, text, shop.now_ms());
