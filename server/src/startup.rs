@@ -168,10 +168,12 @@ pub fn job_registry(pool: &PgPool, config: &Arc<Config>, pipeline: &bikriagent::
         })
 }
 
-/// How many argon2 hashes may run at once: one per core, so logins queue
-/// instead of taking every core from the rest of the app.
+/// How many argon2 hashes may run at once: half the cores (at least one),
+/// so a flood of password guesses queues behind itself and leaves the other
+/// half to webhook acks and pages (measured in BENCHMARKS.md, section 4).
 fn hash_permits() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    (cores / 2).max(1)
 }
 
 /// The data keys: the current one seals, older ones still open.
