@@ -128,11 +128,35 @@ pub fn seal_rows(keys: &DataKeys, delivery: &Delivery, our_app_id: &str) -> (Vec
     (rows, outcome)
 }
 
+/// How fast one channel's messages are processed once it has a backlog.
+///
+/// A channel's first `burst` queued messages run at once; each message
+/// beyond them waits `1 / per_second` more, so a flooded channel (a spammer,
+/// a bot loop) is processed at `per_second` while every other channel's
+/// messages stay at the front of the queue. Nothing is dropped: paced
+/// messages are stored before the 200 and processed later.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChannelPace {
+    pub per_second: f64,
+    pub burst: i64,
+}
+
+impl Default for ChannelPace {
+    fn default() -> Self {
+        Self {
+            per_second: 20.0,
+            burst: 20,
+        }
+    }
+}
+
 /// Inserts rows with their processing jobs in one statement (one round trip
 /// however many rows); returns the ids of the rows that were new. A row Meta
 /// sent before (same platform and message id), even twice in one batch, is
-/// skipped and gets no second job.
-async fn insert_rows<'e, E>(executor: E, rows: &[&SealedInbound]) -> Result<Vec<Uuid>, sqlx::Error>
+/// skipped and gets no second job. Each job joins its channel's lane, paced
+/// by `pace` past the lane's burst (the backlog is counted up to 5,000, so
+/// a huge backlog costs no more to count than that).
+async fn insert_rows<'e, E>(executor: E, rows: &[&SealedInbound], pace: ChannelPace) -> Result<Vec<Uuid>, sqlx::Error>
 where
     E: sqlx::PgExecutor<'e>,
 {
@@ -143,10 +167,17 @@ where
              select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
                                   $7::bytea[], $8::bytea[], $9::int8[]) \
              on conflict (platform, provider_message_id) do nothing \
-             returning id), \
+             returning id, platform || ':' || channel_meta_id as lane), \
+         backlog as ( \
+             select l.lane, (select count(*) from (select 1 from jobs q where q.state = 'queued' \
+                                                    and q.lane = l.lane limit 5000) ahead) as queued \
+               from (select distinct lane from new) l), \
          queued as ( \
-             insert into jobs (kind, payload, dedupe_key) \
-             select $10, jsonb_build_object('id', id), 'inbound:' || id from new \
+             insert into jobs (kind, payload, dedupe_key, lane, run_at) \
+             select $10, jsonb_build_object('id', n.id), 'inbound:' || n.id, n.lane, \
+                    now() + make_interval(secs => greatest(0, b.queued + n.nth - $12 + 1) / $11) \
+               from (select id, lane, row_number() over (partition by lane order by id) - 1 as nth from new) n \
+               join backlog b using (lane) \
              on conflict (dedupe_key) do nothing) \
          select id from new",
     )
@@ -160,6 +191,8 @@ where
     .bind(rows.iter().map(|r| r.sender_name_enc.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.sent_at_ms).collect::<Vec<_>>())
     .bind(PROCESS_INBOUND_JOB)
+    .bind(pace.per_second)
+    .bind(pace.burst)
     .fetch_all(executor)
     .await
 }
@@ -172,13 +205,14 @@ pub async fn store_delivery(
     delivery: &Delivery,
     raw: &[u8],
     our_app_id: &str,
+    pace: ChannelPace,
 ) -> Result<IngestOutcome, sqlx::Error> {
     let (rows, mut outcome) = seal_rows(keys, delivery, our_app_id);
     let mut tx = pool.begin().await?;
     let inserted = if rows.is_empty() {
         Vec::new()
     } else {
-        insert_rows(&mut *tx, &rows.iter().collect::<Vec<_>>()).await?
+        insert_rows(&mut *tx, &rows.iter().collect::<Vec<_>>(), pace).await?
     };
     if outcome.unknown > 0 {
         keep_for_inspection(&mut tx, keys, "unknown shape", raw).await?;
@@ -220,18 +254,19 @@ struct Waiting {
 #[derive(Clone)]
 pub struct IngestQueue {
     sender: mpsc::Sender<Waiting>,
+    pace: ChannelPace,
 }
 
 impl IngestQueue {
     /// Starts `writers` batch writers on `pool`. They stop when the last
     /// clone of the queue is dropped, after writing what was queued.
-    pub fn start(pool: &PgPool, writers: usize) -> Self {
+    pub fn start(pool: &PgPool, writers: usize, pace: ChannelPace) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_DEPTH);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..writers.max(1) {
-            tokio::spawn(write_batches(pool.clone(), receiver.clone()));
+            tokio::spawn(write_batches(pool.clone(), receiver.clone(), pace));
         }
-        Self { sender }
+        Self { sender, pace }
     }
 
     /// Stores a delivery: through a batch when it holds only messages, in its
@@ -246,7 +281,7 @@ impl IngestQueue {
     ) -> Result<IngestOutcome, NotStored> {
         let (rows, mut outcome) = seal_rows(keys, delivery, our_app_id);
         if outcome.unknown > 0 {
-            return store_delivery(pool, keys, delivery, raw, our_app_id)
+            return store_delivery(pool, keys, delivery, raw, our_app_id, self.pace)
                 .await
                 .map_err(|error| NotStored(error.to_string()));
         }
@@ -268,7 +303,7 @@ impl IngestQueue {
     }
 }
 
-async fn write_batches(pool: PgPool, receiver: Arc<Mutex<mpsc::Receiver<Waiting>>>) {
+async fn write_batches(pool: PgPool, receiver: Arc<Mutex<mpsc::Receiver<Waiting>>>, pace: ChannelPace) {
     loop {
         let mut batch = Vec::new();
         {
@@ -283,7 +318,7 @@ async fn write_batches(pool: PgPool, receiver: Arc<Mutex<mpsc::Receiver<Waiting>
             }
         }
         let rows: Vec<&SealedInbound> = batch.iter().flat_map(|waiting| waiting.rows.iter()).collect();
-        match insert_rows(&pool, &rows).await {
+        match insert_rows(&pool, &rows, pace).await {
             Ok(inserted) => {
                 if !inserted.is_empty() {
                     jobs::wake_workers();

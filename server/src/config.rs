@@ -78,6 +78,8 @@ pub struct Config {
     pub stripe: Option<StripeConfig>,
     /// How long the agent waits for more messages of a burst before answering.
     pub burst_quiet: std::time::Duration,
+    /// Pace of a channel's messages past its burst (`BIKRI_CHANNEL_MESSAGES_PER_SECOND`, `BIKRI_CHANNEL_BURST`).
+    pub channel_pace: bikriagent::ingest::ChannelPace,
     /// After a takeover, the agent answers again once the owner was quiet this long (`None`: never on its own).
     pub takeover_quiet: Option<time::Duration>,
     /// How long message bodies and closed review cases are kept.
@@ -520,11 +522,11 @@ impl Config {
         // 0: `serve` answers the web and webhooks only, with the jobs run by
         // `bikriagent worker` processes elsewhere (the queue is in PostgreSQL).
         let workers = match vars.get("BIKRI_WORKERS").map(str::parse::<u32>) {
-            None => 2,
+            None => 8,
             Some(Ok(n)) if n <= 64 => n as usize,
             Some(_) => {
                 vars.problem("BIKRI_WORKERS", "must be a whole number from 0 to 64");
-                2
+                8
             }
         };
         let defaults = bikriagent::pipeline::gates::SendLimits::default();
@@ -562,6 +564,21 @@ impl Config {
                 );
                 std::time::Duration::from_millis(3000)
             }
+        };
+        let default_pace = bikriagent::ingest::ChannelPace::default();
+        let channel_pace = bikriagent::ingest::ChannelPace {
+            per_second: f64::from(number(
+                &mut vars,
+                "BIKRI_CHANNEL_MESSAGES_PER_SECOND",
+                default_pace.per_second as u32,
+                100_000,
+            )),
+            burst: i64::from(number(
+                &mut vars,
+                "BIKRI_CHANNEL_BURST",
+                default_pace.burst as u32,
+                100_000,
+            )),
         };
         let takeover_quiet = match vars.get("BIKRI_TAKEOVER_QUIET_HOURS").map(str::parse::<i64>) {
             None => Some(time::Duration::hours(12)),
@@ -672,6 +689,7 @@ impl Config {
             llm,
             stripe,
             burst_quiet,
+            channel_pace,
             takeover_quiet,
             retention,
             generated,
@@ -722,6 +740,31 @@ mod tests {
         assert_eq!(config.public_url, "https://bikri.example.com");
         assert_eq!(config.addr, "127.0.0.1:3000".parse().unwrap());
         assert!(config.generated.is_empty());
+        assert_eq!(config.workers, 8);
+        assert_eq!(config.channel_pace, bikriagent::ingest::ChannelPace::default());
+    }
+
+    #[test]
+    fn serve_may_run_without_workers_and_channels_may_be_paced() {
+        let mut env = production();
+        env.extend([
+            ("BIKRI_WORKERS", "0"),
+            ("BIKRI_CHANNEL_MESSAGES_PER_SECOND", "50"),
+            ("BIKRI_CHANNEL_BURST", "5"),
+        ]);
+        let config = Config::from_vars(vars(&env)).expect("valid");
+        assert_eq!(config.workers, 0);
+        assert_eq!(
+            config.channel_pace,
+            bikriagent::ingest::ChannelPace {
+                per_second: 50.0,
+                burst: 5
+            }
+        );
+        assert_eq!(
+            errors(&[production(), vec![("BIKRI_CHANNEL_BURST", "0")]].concat()).len(),
+            1
+        );
     }
 
     #[test]

@@ -274,7 +274,7 @@ impl Application {
         let workers = config.workers;
         let services = services(&pool, &config, clock);
         let state = AppState {
-            ingest: bikriagent::ingest::IngestQueue::start(&pool, INGEST_WRITERS),
+            ingest: bikriagent::ingest::IngestQueue::start(&pool, INGEST_WRITERS, config.channel_pace),
             pool,
             config: Arc::new(config),
             leptos_options,

@@ -185,6 +185,10 @@ pub fn test_env(database_url: &str) -> Vec<(String, String)> {
         ("BIKRI_WORKERS", "1".to_owned()),
         // Answer at once; the burst tests set their own quiet period.
         ("BIKRI_BURST_QUIET_MS", "0".to_owned()),
+        // Tests replay hundreds of messages to one Page at once; the pacing
+        // test sets its own.
+        ("BIKRI_CHANNEL_MESSAGES_PER_SECOND", "100000".to_owned()),
+        ("BIKRI_CHANNEL_BURST", "100000".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -190,9 +190,16 @@ impl Shop {
     /// What the webhook handler does with a verified body.
     pub(crate) async fn deliver(&self, body: &[u8]) {
         let delivery = webhook::parse(body).unwrap();
-        bikriagent::ingest::store_delivery(&self.pool, &self.pipeline.keys, &delivery, body, "1234567890")
-            .await
-            .unwrap();
+        bikriagent::ingest::store_delivery(
+            &self.pool,
+            &self.pipeline.keys,
+            &delivery,
+            body,
+            "1234567890",
+            bikriagent::ingest::ChannelPace::default(),
+        )
+        .await
+        .unwrap();
     }
 
     /// A customer message, a few seconds after the previous one.

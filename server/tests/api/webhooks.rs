@@ -285,7 +285,7 @@ async fn concurrent_deliveries_share_batches_and_each_message_is_stored_once() {
     let db = crate::helpers::TestDb::new().await;
     let pool = bikriagent::db::connect_app_pool(&db.url, 8).await.unwrap();
     let keys = bikriagent::crypto::DataKeys::new(1, &[7u8; 32], &[]);
-    let queue = IngestQueue::start(&pool, 4);
+    let queue = IngestQueue::start(&pool, 4, bikriagent::ingest::ChannelPace::default());
     let body = |n: usize| {
         serde_json::to_vec(&serde_json::json!({
             "object": "page",
@@ -333,4 +333,81 @@ async fn concurrent_deliveries_share_batches_and_each_message_is_stored_once() {
         .unwrap();
     let text = bikriagent::ingest::inbound_text(&pool, &keys, id).await.unwrap();
     assert_eq!(text.as_deref(), Some("question 42"));
+}
+
+/// A channel with a backlog past its burst is paced; another channel's
+/// messages stay due at once. Nothing is dropped either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooded_channel_is_paced_and_other_channels_stay_at_the_front() {
+    use bikriagent::ingest::{ChannelPace, IngestQueue};
+    use bikriagent::meta::webhook;
+
+    let db = crate::helpers::TestDb::new().await;
+    let pool = bikriagent::db::connect_app_pool(&db.url, 8).await.unwrap();
+    let keys = bikriagent::crypto::DataKeys::new(1, &[7u8; 32], &[]);
+    let pace = ChannelPace {
+        per_second: 10.0,
+        burst: 5,
+    };
+    let queue = IngestQueue::start(&pool, 2, pace);
+    let store = |page: &str, n: usize| {
+        let raw = serde_json::to_vec(&serde_json::json!({
+            "object": "page",
+            "entry": [{ "id": page, "time": 1, "messaging": [{
+                "sender": { "id": format!("psid-{page}-{n}") },
+                "recipient": { "id": page },
+                "timestamp": 1_700_000_000_000i64,
+                "message": { "mid": format!("m_{page}_{n}"), "text": "hello" }
+            }]}]
+        }))
+        .unwrap();
+        let (queue, pool, keys) = (queue.clone(), pool.clone(), keys.clone());
+        async move {
+            let delivery = webhook::parse(&raw).unwrap();
+            queue
+                .store(&pool, &keys, &delivery, &raw, "1234567890")
+                .await
+                .unwrap()
+                .stored
+        }
+    };
+    // The flood arrives one delivery at a time, so each sees the backlog.
+    let mut stored = 0;
+    for n in 0..25 {
+        stored += store("1000000001", n).await;
+    }
+    for n in 0..3 {
+        stored += store("1000000002", n).await;
+    }
+    assert_eq!(stored, 28);
+    let admin = db.admin_pool().await;
+    let delays: Vec<(String, f64)> = sqlx::query_as(
+        "select lane, extract(epoch from run_at - created_at)::float8 from jobs \
+          where kind = 'process_inbound' order by lane, run_at",
+    )
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    let flooded: Vec<f64> = delays
+        .iter()
+        .filter(|(l, _)| l == "messenger:1000000001")
+        .map(|d| d.1)
+        .collect();
+    let quiet: Vec<f64> = delays
+        .iter()
+        .filter(|(l, _)| l == "messenger:1000000002")
+        .map(|d| d.1)
+        .collect();
+    assert_eq!((flooded.len(), quiet.len()), (25, 3));
+    // The burst runs at once; the 20 after it are 0.1 s apart, the last 2 s out.
+    assert!(flooded[..5].iter().all(|d| *d < 0.05), "{flooded:?}");
+    assert!((flooded[24] - 2.0).abs() < 0.05, "{flooded:?}");
+    assert!(
+        flooded.windows(2).skip(5).all(|w| (w[1] - w[0] - 0.1).abs() < 0.05),
+        "{flooded:?}"
+    );
+    assert!(
+        quiet.iter().all(|d| *d < 0.05),
+        "another channel is not paced: {quiet:?}"
+    );
 }
