@@ -71,6 +71,18 @@ fn verify_blocking(password: &str, phc: &str) -> Verification {
     }
 }
 
+/// Gives a hashing slot back only after it has rested twice as long as it
+/// worked, so argon2 can use at most a third of the cores its slots stand
+/// for however many guesses arrive: a password-guessing flood slows logins
+/// down, not webhooks and pages. The caller has its answer already; only the
+/// next hash in this slot waits.
+fn rest_then_release(permit: tokio::sync::OwnedSemaphorePermit, worked: std::time::Duration) {
+    tokio::spawn(async move {
+        tokio::time::sleep(worked * 2).await;
+        drop(permit);
+    });
+}
+
 /// Hashes and verifies passwords on the blocking pool, at most `permits` at a time.
 #[derive(Clone)]
 pub struct PasswordHasher {
@@ -105,25 +117,41 @@ impl PasswordHasher {
     }
 
     pub async fn hash(&self, password: &SecretString) -> Result<String, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|_| HashError::Closed)?;
-        let password = password.expose_secret().to_owned();
-        tokio::task::spawn_blocking(move || hash_blocking(&password))
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|e| HashError::Hash(e.to_string()))?
+            .map_err(|_| HashError::Closed)?;
+        let password = password.expose_secret().to_owned();
+        let started = std::time::Instant::now();
+        let hashed = tokio::task::spawn_blocking(move || hash_blocking(&password))
+            .await
+            .map_err(|e| HashError::Hash(e.to_string()));
+        rest_then_release(permit, started.elapsed());
+        hashed?
     }
 
     /// Verifies against `stored`, or against the dummy hash when there is no
     /// account, doing the same work either way.
     pub async fn verify(&self, password: &SecretString, stored: Option<&str>) -> Result<Verification, HashError> {
-        let _permit = self.permits.acquire().await.map_err(|_| HashError::Closed)?;
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| HashError::Closed)?;
         let password = password.expose_secret().to_owned();
         let (phc, real) = match stored {
             Some(phc) => (phc.to_owned(), true),
             None => (self.dummy.as_str().to_owned(), false),
         };
+        let started = std::time::Instant::now();
         let outcome = tokio::task::spawn_blocking(move || verify_blocking(&password, &phc))
             .await
-            .map_err(|e| HashError::Hash(e.to_string()))?;
+            .map_err(|e| HashError::Hash(e.to_string()));
+        rest_then_release(permit, started.elapsed());
+        let outcome = outcome?;
         Ok(if real { outcome } else { Verification::Invalid })
     }
 }
