@@ -27,7 +27,7 @@ usage:
       the minimal axum receiver the ingest run compares against";
 
 /// Workers of the end-to-end server (`BENCH_WORKERS` overrides).
-const E2E_WORKERS: usize = 4;
+const E2E_WORKERS: usize = 16;
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()

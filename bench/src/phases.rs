@@ -90,6 +90,14 @@ impl Target {
     }
 }
 
+/// The target with delivery `i` addressed to one of 500 Pages.
+fn spread(target: &Target, i: u64) -> Target {
+    Target {
+        page: seed::page_id((i % 500) as usize),
+        ..target.clone()
+    }
+}
+
 /// Closed loop at `connections`, then open loop at `rate`, against `target`.
 async fn ingest_runs(
     ctx: &Ctx,
@@ -101,7 +109,7 @@ async fn ingest_runs(
     let t = target.clone();
     let label_max = format!("{label}-max");
     let max = load::closed_loop(connections, Duration::from_secs(2), ctx.secs(15), move |i| {
-        let (t, mid) = (t.clone(), format!("m_{label_max}_{i}"));
+        let (t, mid) = (spread(&t, i), format!("m_{label_max}_{i}"));
         async move {
             let text = INGEST_TEXTS[(i % 4) as usize];
             t.deliver(mid, format!("psid-{}", i % 5000), text).await
@@ -111,7 +119,7 @@ async fn ingest_runs(
     let t = target.clone();
     let label_rate = format!("{label}-rate");
     let at_rate = load::open_loop(rate, ctx.secs(20), 4096, move |i| {
-        let (t, mid) = (t.clone(), format!("m_{label_rate}_{i}"));
+        let (t, mid) = (spread(&t, i), format!("m_{label_rate}_{i}"));
         async move {
             let text = INGEST_TEXTS[(i % 4) as usize];
             t.deliver(mid, format!("psid-{}", i % 5000), text).await
@@ -390,7 +398,7 @@ pub async fn end_to_end(ctx: &Ctx, secrets: &Secrets, workers: usize) -> anyhow:
         graph_url: &graph.graph_url(),
         secrets,
         workers,
-        db_connections: 20,
+        db_connections: 30,
         log: ctx.log("e2e-server"),
         extra: vec![],
     })
@@ -463,7 +471,7 @@ pub async fn end_to_end(ctx: &Ctx, secrets: &Secrets, workers: usize) -> anyhow:
          price of one of its products; the embedded engine answers from the catalog and the reply is \
          posted to a fake Graph API in the bench process, which notes when it arrived. Latency runs \
          from when the delivery was due to when its reply arrived. `bikriagent serve` (release) with \
-         {workers} workers, pool 20, `BIKRI_BURST_QUIET_MS=0` (the default waits 3 s for a customer's \
+         `BIKRI_WORKERS={workers}`, `BIKRI_DB_MAX_CONNECTIONS=30`, `BIKRI_BURST_QUIET_MS=0` (the default waits 3 s for a customer's \
          burst of messages to end, on purpose; that wait is not engine latency).\n"
     )?;
     writeln!(
