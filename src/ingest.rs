@@ -144,8 +144,8 @@ pub struct ChannelPace {
 impl Default for ChannelPace {
     fn default() -> Self {
         Self {
-            per_second: 20.0,
-            burst: 20,
+            per_second: 10.0,
+            burst: 10,
         }
     }
 }

@@ -15,10 +15,8 @@ use std::time::{Duration, Instant};
 
 use bikriagent::audit::RequestMeta;
 use bikriagent::catalog::store::{self, ProductInput};
-use bikriagent::channels::{self, Candidate, Pending};
 use bikriagent::clock::SystemClock;
 use bikriagent::crypto::DataKeys;
-use bikriagent::meta::graph::{GraphClient, Platform};
 use bikriagent::meta::signature::hub_signature;
 use bikriagent::owners::{self, LimitOverrides};
 use bikriagent::tenancy::OwnerId;
@@ -291,35 +289,7 @@ async fn verified_shop(
         .await
         .unwrap();
     }
-    let graph = GraphClient::new(&fake.graph_url(), "1234567890", "test-app-secret".to_owned().into()).unwrap();
-    let pending = channels::save_pending(
-        pool,
-        keys,
-        owner,
-        &Pending {
-            meta_user_id: fake.user_id(),
-            candidates: vec![Candidate {
-                platform: Platform::Messenger,
-                meta_id: page.id.clone(),
-                parent_id: None,
-                display_name: page.name.clone(),
-                token: page.token.clone(),
-            }],
-        },
-    )
-    .await
-    .unwrap();
-    channels::connect(
-        pool,
-        keys,
-        &graph,
-        owner,
-        pending,
-        &[format!("messenger:{}", page.id)],
-        &RequestMeta::default(),
-    )
-    .await
-    .unwrap();
+    crate::pipeline::connect_messenger(pool, keys, fake, owner, &page.id, &page.token, &page.name).await;
     owner
 }
 

@@ -41,6 +41,20 @@ pub(crate) async fn connect_page(
     owner: OwnerId,
     display_name: &str,
 ) {
+    connect_messenger(pool, keys, fake, owner, PAGE_ID, PAGE_TOKEN, display_name).await;
+}
+
+/// Connects one of the fake Meta's Pages (`page_id` with its Page token) to
+/// `owner` through the real connect path.
+pub(crate) async fn connect_messenger(
+    pool: &PgPool,
+    keys: &bikriagent::crypto::DataKeys,
+    fake: &FakeMeta,
+    owner: OwnerId,
+    page_id: &str,
+    token: &str,
+    display_name: &str,
+) {
     let graph =
         bikriagent::meta::graph::GraphClient::new(&fake.graph_url(), "1234567890", "test-app-secret".to_owned().into())
             .unwrap();
@@ -52,10 +66,10 @@ pub(crate) async fn connect_page(
             meta_user_id: fake.user_id(),
             candidates: vec![Candidate {
                 platform: Platform::Messenger,
-                meta_id: PAGE_ID.into(),
+                meta_id: page_id.into(),
                 parent_id: None,
                 display_name: display_name.into(),
-                token: PAGE_TOKEN.into(),
+                token: token.into(),
             }],
         },
     )
@@ -67,7 +81,7 @@ pub(crate) async fn connect_page(
         &graph,
         owner,
         pending,
-        &[format!("messenger:{PAGE_ID}")],
+        &[format!("messenger:{page_id}")],
         &RequestMeta::default(),
     )
     .await
@@ -196,7 +210,11 @@ impl Shop {
             &delivery,
             body,
             "1234567890",
-            bikriagent::ingest::ChannelPace::default(),
+            // As the test apps (helpers::test_env): no pacing.
+            bikriagent::ingest::ChannelPace {
+                per_second: 100_000.0,
+                burst: 100_000,
+            },
         )
         .await
         .unwrap();
