@@ -83,6 +83,7 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
         pg_log: arg(args, "--pg-log").map(PathBuf::from),
         results,
         quick: args.iter().any(|a| a == "--quick"),
+        goals: std::sync::Mutex::new(Vec::new()),
     };
     let only = arg(args, "--only").unwrap_or_else(|| "ingest,e2e,pages,isolation".to_owned());
     let wanted = |name: &str| only.split(',').any(|o| o == name);
@@ -108,10 +109,35 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
         eprintln!("== isolation");
         sections.push(isolation::isolation(&ctx, &secrets).await?);
     }
-    let report = format!("{}\n{}", header(&ctx, &only).await, sections.join("\n"));
+    let report = format!(
+        "{}\n{}\n{}",
+        header(&ctx, &only).await,
+        summary(&ctx),
+        sections.join("\n")
+    );
     std::fs::write(&out, report)?;
     eprintln!("wrote {}", out.display());
     Ok(())
+}
+
+/// The targets of the issue against what this run measured.
+fn summary(ctx: &phases::Ctx) -> String {
+    let goals = ctx.goals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut out = String::from("## Summary\n\n| what | target | measured | |\n|---|---|---|---|\n");
+    for t in goals.iter() {
+        let verdict = match t.met {
+            Some(true) => "met",
+            Some(false) => "**not met**",
+            None => "",
+        };
+        out.push_str(&format!("| {} | {} | {} | {verdict} |\n", t.what, t.target, t.measured));
+    }
+    out.push_str(
+        "| PostgreSQL crashed mid-replay of 1,000 deliveries with retries: lost / duplicate replies | 0 / 0 | \
+         asserted by `faults::postgres_crashing_mid_replay_loses_no_message_and_sends_no_reply_twice` in \
+         `scripts/test.sh` | test |\n",
+    );
+    out
 }
 
 /// Output of a command, or `unknown`.
