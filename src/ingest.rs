@@ -145,7 +145,7 @@ impl Default for ChannelPace {
     fn default() -> Self {
         Self {
             per_second: 10.0,
-            burst: 10,
+            burst: 3,
         }
     }
 }

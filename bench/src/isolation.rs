@@ -180,7 +180,7 @@ pub async fn isolation(ctx: &Ctx, secrets: &Secrets) -> anyhow::Result<String> {
         out,
         "\nThe flooding owner's customers sent {} messages ({flood_total} offered at {:.0}/s, 10× the daily \
          limit), all acknowledged and stored ({flooder_stored} rows); the channel pace \
-         (`BIKRI_CHANNEL_MESSAGES_PER_SECOND`, default 10 past a burst of 10) processed them behind the \
+         (`BIKRI_CHANNEL_MESSAGES_PER_SECOND`, default 10/s past a burst of 3) processed them behind the \
          others' messages: {flooder_messages} recorded in the end, {flooder_sent} answered automatically (the \
          daily limit holds) and {flooder_reviews} in that owner's review queue. The others' p99 moved by \
          {change:+.1}%.\n",
