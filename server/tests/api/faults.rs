@@ -24,7 +24,6 @@ use bikriagent_server::config::Config;
 use bikriagent_server::fake_meta::{FakeMeta, FakePage, SentMessage};
 use bikriagent_server::startup::{self, Application};
 use rand::RngCore as _;
-use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::sync::watch;
@@ -302,20 +301,7 @@ struct Delivery {
 
 fn delivery(page: &str, mid: String, sender: String, text: &str) -> Delivery {
     let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
-    let body = serde_json::to_vec(&json!({
-        "object": "page",
-        "entry": [{
-            "id": page,
-            "time": now_ms,
-            "messaging": [{
-                "sender": { "id": sender },
-                "recipient": { "id": page },
-                "timestamp": now_ms,
-                "message": { "mid": mid, "text": text }
-            }]
-        }]
-    }))
-    .unwrap();
+    let body = crate::pipeline::messenger_to(page, &mid, &sender, text, now_ms);
     Delivery { mid, sender, body }
 }
 

@@ -170,14 +170,19 @@ pub(crate) async fn shop_with(adjust: impl FnOnce(&mut Vec<(String, String)>)) -
 }
 
 pub(crate) fn messenger(mid: &str, sender: &str, text: &str, timestamp_ms: i64) -> Vec<u8> {
+    messenger_to(PAGE_ID, mid, sender, text, timestamp_ms)
+}
+
+/// A customer's text message to `page_id`, as Meta delivers it.
+pub(crate) fn messenger_to(page_id: &str, mid: &str, sender: &str, text: &str, timestamp_ms: i64) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "object": "page",
         "entry": [{
-            "id": PAGE_ID,
+            "id": page_id,
             "time": timestamp_ms,
             "messaging": [{
                 "sender": { "id": sender },
-                "recipient": { "id": PAGE_ID },
+                "recipient": { "id": page_id },
                 "timestamp": timestamp_ms,
                 "message": { "mid": mid, "text": text }
             }]
