@@ -117,42 +117,37 @@ impl PasswordHasher {
     }
 
     pub async fn hash(&self, password: &SecretString) -> Result<String, HashError> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| HashError::Closed)?;
         let password = password.expose_secret().to_owned();
-        let started = std::time::Instant::now();
-        let hashed = tokio::task::spawn_blocking(move || hash_blocking(&password))
-            .await
-            .map_err(|e| HashError::Hash(e.to_string()));
-        rest_then_release(permit, started.elapsed());
-        hashed?
+        self.in_slot(move || hash_blocking(&password)).await?
     }
 
     /// Verifies against `stored`, or against the dummy hash when there is no
     /// account, doing the same work either way.
     pub async fn verify(&self, password: &SecretString, stored: Option<&str>) -> Result<Verification, HashError> {
+        let password = password.expose_secret().to_owned();
+        let (phc, real) = match stored {
+            Some(phc) => (phc.to_owned(), true),
+            None => (self.dummy.as_str().to_owned(), false),
+        };
+        let outcome = self.in_slot(move || verify_blocking(&password, &phc)).await?;
+        Ok(if real { outcome } else { Verification::Invalid })
+    }
+
+    /// Runs `work` on the blocking pool in a hashing slot, which then rests
+    /// (see [`rest_then_release`]).
+    async fn in_slot<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, HashError> {
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
             .map_err(|_| HashError::Closed)?;
-        let password = password.expose_secret().to_owned();
-        let (phc, real) = match stored {
-            Some(phc) => (phc.to_owned(), true),
-            None => (self.dummy.as_str().to_owned(), false),
-        };
         let started = std::time::Instant::now();
-        let outcome = tokio::task::spawn_blocking(move || verify_blocking(&password, &phc))
+        let done = tokio::task::spawn_blocking(work)
             .await
             .map_err(|e| HashError::Hash(e.to_string()));
         rest_then_release(permit, started.elapsed());
-        let outcome = outcome?;
-        Ok(if real { outcome } else { Verification::Invalid })
+        done
     }
 }
 
