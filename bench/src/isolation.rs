@@ -34,12 +34,7 @@ pub async fn isolation(ctx: &Ctx, secrets: &Secrets) -> anyhow::Result<String> {
         ],
     })
     .await?;
-    let target = Target {
-        client: load::client(256),
-        url: format!("{}/webhooks/meta", server.url),
-        secret: secrets.app_secret.clone(),
-        page: String::new(),
-    };
+    let target = Target::webhook(&server, secrets);
     let flooder = Arc::new(vec![shops.owners[0].clone()]);
     let others = Arc::new(shops.owners[1..].to_vec());
     let window = ctx.secs(20);

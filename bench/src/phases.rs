@@ -110,6 +110,17 @@ pub struct Target {
 }
 
 impl Target {
+    /// Posts to `server`'s webhook, signed with the bench's app secret; the
+    /// Page is chosen per delivery.
+    pub fn webhook(server: &Server, secrets: &Secrets) -> Self {
+        Self {
+            client: load::client(256),
+            url: format!("{}/webhooks/meta", server.url),
+            secret: secrets.app_secret.clone(),
+            page: String::new(),
+        }
+    }
+
     pub async fn deliver(&self, mid: String, sender: String, text: &str) -> bool {
         let delivery = deliveries::messenger(&self.secret, &self.page, &sender, &mid, text);
         deliveries::post(&self.client, &self.url, &delivery).await
@@ -450,12 +461,7 @@ pub async fn end_to_end(ctx: &Ctx, secrets: &Secrets, workers: usize) -> anyhow:
         extra: vec![],
     })
     .await?;
-    let target = Target {
-        client: load::client(256),
-        url: format!("{}/webhooks/meta", server.url),
-        secret: secrets.app_secret.clone(),
-        page: String::new(),
-    };
+    let target = Target::webhook(&server, secrets);
     // Warm-up: one question per shop (first use of each shop's catalog).
     let (_, warm_due) = offer_questions(
         &target,
