@@ -156,10 +156,17 @@ impl Default for ChannelPace {
 /// skipped and gets no second job. Each job joins its channel's lane, paced
 /// by `pace` past the lane's burst (the backlog is counted up to 5,000, so
 /// a huge backlog costs no more to count than that).
+///
+/// Rows are inserted in the order of the unique key (platform, message id):
+/// two batches that hold some of the same messages (Meta retrying while the
+/// first attempt is still in flight) then wait on each other's keys in one
+/// order and never deadlock.
 async fn insert_rows<'e, E>(executor: E, rows: &[&SealedInbound], pace: ChannelPace) -> Result<Vec<Uuid>, sqlx::Error>
 where
     E: sqlx::PgExecutor<'e>,
 {
+    let mut rows = rows.to_vec();
+    rows.sort_by(|a, b| (a.platform, &a.provider_message_id).cmp(&(b.platform, &b.provider_message_id)));
     sqlx::query_scalar(
         "with new as ( \
              insert into inbound_messages (id, platform, provider_message_id, channel_meta_id, sender_id, kind, \
@@ -197,6 +204,36 @@ where
     .await
 }
 
+/// Whether `error` is a conflict between concurrent transactions (deadlock
+/// or serialization failure) that the same statement can simply run again.
+pub fn is_transient_conflict(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01" | "40001")))
+}
+
+/// Attempts at a batch that lost a conflict to a concurrent batch.
+const CONFLICT_ATTEMPTS: u32 = 5;
+
+/// Runs `attempt` again (after a short, growing pause) while it fails with a
+/// transient conflict, so a conflict between our own batches never reaches
+/// Meta as an error.
+async fn retry_conflicts<T, F, Fut>(mut attempt: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(error) if tries < CONFLICT_ATTEMPTS && is_transient_conflict(&error) => {
+                tracing::warn!(attempt = tries, "ingest batch lost a conflict; running it again");
+                tokio::time::sleep(std::time::Duration::from_millis(5 << tries)).await;
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Stores a parsed delivery in one transaction (with the delivery itself
 /// kept for inspection when it holds events of unknown shapes).
 pub async fn store_delivery(
@@ -208,16 +245,21 @@ pub async fn store_delivery(
     pace: ChannelPace,
 ) -> Result<IngestOutcome, sqlx::Error> {
     let (rows, mut outcome) = seal_rows(keys, delivery, our_app_id);
-    let mut tx = pool.begin().await?;
-    let inserted = if rows.is_empty() {
-        Vec::new()
-    } else {
-        insert_rows(&mut *tx, &rows.iter().collect::<Vec<_>>(), pace).await?
-    };
-    if outcome.unknown > 0 {
-        keep_for_inspection(&mut tx, keys, "unknown shape", raw).await?;
-    }
-    tx.commit().await?;
+    let refs: Vec<&SealedInbound> = rows.iter().collect();
+    let inserted = retry_conflicts(|| async {
+        let mut tx = pool.begin().await?;
+        let inserted = if refs.is_empty() {
+            Vec::new()
+        } else {
+            insert_rows(&mut *tx, &refs, pace).await?
+        };
+        if outcome.unknown > 0 {
+            keep_for_inspection(&mut tx, keys, "unknown shape", raw).await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    })
+    .await?;
     outcome.stored = inserted.len();
     outcome.duplicates = rows.len() - inserted.len();
     if outcome.stored > 0 {
@@ -318,7 +360,7 @@ async fn write_batches(pool: PgPool, receiver: Arc<Mutex<mpsc::Receiver<Waiting>
             }
         }
         let rows: Vec<&SealedInbound> = batch.iter().flat_map(|waiting| waiting.rows.iter()).collect();
-        match insert_rows(&pool, &rows, pace).await {
+        match retry_conflicts(|| insert_rows(&pool, &rows, pace)).await {
             Ok(inserted) => {
                 if !inserted.is_empty() {
                     jobs::wake_workers();

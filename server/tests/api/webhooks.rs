@@ -335,6 +335,90 @@ async fn concurrent_deliveries_share_batches_and_each_message_is_stored_once() {
     assert_eq!(text.as_deref(), Some("question 42"));
 }
 
+/// Meta retrying while earlier attempts are still in flight: many tasks
+/// post overlapping deliveries (several messages each, in shuffled order)
+/// at once, round after round. Concurrent batches hold the same keys, so a
+/// lock-order mistake shows up as a deadlock; every store must succeed and
+/// every message must be stored exactly once, with one job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn overlapping_retries_in_random_order_never_deadlock_and_store_each_message_once() {
+    use bikriagent::ingest::IngestQueue;
+    use bikriagent::meta::webhook;
+    use rand::seq::SliceRandom as _;
+    use rand::{Rng as _, SeedableRng as _};
+
+    const ROUNDS: usize = 60;
+    const MESSAGES: usize = 24;
+    let db = crate::helpers::TestDb::new().await;
+    let pool = bikriagent::db::connect_app_pool(&db.url, 12).await.unwrap();
+    let keys = bikriagent::crypto::DataKeys::new(1, &[7u8; 32], &[]);
+    let queue = IngestQueue::start(&pool, 6, bikriagent::ingest::ChannelPace::default());
+    let seed: u64 = rand::random();
+    eprintln!("shuffle seed {seed}");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let delivery = |round: usize, messages: &[usize]| {
+        let messaging: Vec<_> = messages
+            .iter()
+            .map(|n| {
+                serde_json::json!({
+                    "sender": { "id": format!("psid-{n}") },
+                    "recipient": { "id": "1000000001" },
+                    "timestamp": 1_700_000_000_000i64,
+                    "message": { "mid": format!("m_race_{round}_{n}"), "text": format!("round {round} question {n}") }
+                })
+            })
+            .collect();
+        serde_json::to_vec(&serde_json::json!({
+            "object": "page",
+            "entry": [{ "id": "1000000001", "time": 1, "messaging": messaging }]
+        }))
+        .unwrap()
+    };
+    for round in 0..ROUNDS {
+        // Each message goes out in three deliveries; each delivery carries
+        // one to four messages in a random order.
+        let mut copies: Vec<usize> = (0..MESSAGES).flat_map(|n| [n, n, n]).collect();
+        copies.shuffle(&mut rng);
+        let mut bodies = Vec::new();
+        while !copies.is_empty() {
+            let take = rng.random_range(1..=4).min(copies.len());
+            let mut chunk: Vec<usize> = copies.drain(..take).collect();
+            chunk.dedup();
+            bodies.push(delivery(round, &chunk));
+        }
+        let stores: Vec<_> = bodies
+            .into_iter()
+            .map(|raw| {
+                let (queue, pool, keys) = (queue.clone(), pool.clone(), keys.clone());
+                tokio::spawn(async move {
+                    let parsed = webhook::parse(&raw).unwrap();
+                    queue.store(&pool, &keys, &parsed, &raw, "1234567890").await
+                })
+            })
+            .collect();
+        let mut stored = 0;
+        for store in stores {
+            let outcome = store
+                .await
+                .unwrap()
+                .unwrap_or_else(|error| panic!("round {round}: {error}"));
+            stored += outcome.stored;
+        }
+        assert_eq!(stored, MESSAGES, "round {round}: each message is new exactly once");
+    }
+    let admin = db.admin_pool().await;
+    let (messages, distinct, jobs): (i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from inbound_messages), \
+                (select count(distinct provider_message_id) from inbound_messages), \
+                (select count(*) from jobs where kind = 'process_inbound')",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    let expected = i64::try_from(ROUNDS * MESSAGES).unwrap();
+    assert_eq!((messages, distinct, jobs), (expected, expected, expected));
+}
+
 /// A channel with a backlog past its burst is paced; another channel's
 /// messages stay due at once. Nothing is dropped either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
