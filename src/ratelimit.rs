@@ -42,14 +42,70 @@ pub const SECURITY_MAIL_PER_ACCOUNT: Limit = Limit {
     window_secs: 3600,
 };
 
+/// Verification mails one account may ask for again (mail bombing).
+pub const RESEND_VERIFICATION_PER_ACCOUNT: Limit = Limit {
+    name: "resend-verification-account",
+    max: 5,
+    window_secs: 3600,
+};
+pub const RESEND_VERIFICATION_PER_IP: Limit = Limit {
+    name: "resend-verification-ip",
+    max: 20,
+    window_secs: 3600,
+};
+/// Starts of Meta's login: each one makes a Graph round trip later.
+pub const OAUTH_START_PER_ACCOUNT: Limit = Limit {
+    name: "oauth-start-account",
+    max: 20,
+    window_secs: 3600,
+};
+/// Playground questions an owner may ask a day (each runs the reply
+/// engine, and the LLM when one is configured).
+pub const PLAYGROUND_PER_OWNER: Limit = Limit {
+    name: "playground-owner",
+    max: 200,
+    window_secs: 86_400,
+};
+/// Sandbox messages an owner may send a day.
+pub const SANDBOX_PER_OWNER: Limit = Limit {
+    name: "sandbox-owner",
+    max: 300,
+    window_secs: 86_400,
+};
+pub const PASSWORD_CHANGE_PER_ACCOUNT: Limit = Limit {
+    name: "password-change-account",
+    max: 10,
+    window_secs: 3600,
+};
+pub const PASSWORD_CHANGE_PER_IP: Limit = Limit {
+    name: "password-change-ip",
+    max: 30,
+    window_secs: 3600,
+};
+/// Second-factor attempts from one network (each account also locks its
+/// second factor after a few wrong codes).
+pub const SECOND_FACTOR_PER_IP: Limit = Limit {
+    name: "second-factor-ip",
+    max: 30,
+    window_secs: 600,
+};
+
 /// Every limit above, for metrics (each gets a series from the start).
-pub const ALL: [Limit; 6] = [
+pub const ALL: [Limit; 14] = [
     LOGIN_PER_IP,
     SIGNUP_PER_IP,
     RESET_PER_IP,
     RESET_PER_EMAIL,
     IMPORT_PER_OWNER,
     SECURITY_MAIL_PER_ACCOUNT,
+    RESEND_VERIFICATION_PER_ACCOUNT,
+    RESEND_VERIFICATION_PER_IP,
+    OAUTH_START_PER_ACCOUNT,
+    PLAYGROUND_PER_OWNER,
+    SANDBOX_PER_OWNER,
+    PASSWORD_CHANGE_PER_ACCOUNT,
+    PASSWORD_CHANGE_PER_IP,
+    SECOND_FACTOR_PER_IP,
 ];
 
 /// Counts a hit; `Err(retry_after_secs)` when the limit is already reached.

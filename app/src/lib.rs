@@ -12,6 +12,7 @@ pub(crate) mod catalog_pages;
 pub mod channel_fns;
 mod channel_pages;
 mod forms;
+mod gate;
 pub mod inbox_fns;
 mod inbox_pages;
 mod layout;
@@ -66,32 +67,32 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/forgot-password") view=security_pages::ForgotPasswordPage/>
                     <Route path=path!("/reset-password") view=security_pages::ResetPasswordPage/>
                     <Route path=path!("/account/security") view=security_pages::AccountSecurityPage/>
-                    <Route path=path!("/staff") view=security_pages::StaffHomePage/>
-                    <Route path=path!("/staff/totp") view=security_pages::StaffTotpPage/>
-                    <Route path=path!("/business") view=catalog_pages::BusinessPage/>
-                    <Route path=path!("/catalog") view=catalog_pages::ProductListPage/>
-                    <Route path=path!("/catalog/new") view=catalog_pages::NewProductPage/>
-                    <Route path=path!("/catalog/import") view=catalog_pages::ImportPage/>
-                    <Route path=path!("/catalog/import/:id") view=catalog_pages::ImportPreviewPage/>
-                    <Route path=path!("/catalog/:id") view=catalog_pages::EditProductPage/>
-                    <Route path=path!("/rules") view=catalog_pages::RulesPage/>
-                    <Route path=path!("/channels") view=channel_pages::ChannelsPage/>
-                    <Route path=path!("/channels/connect") view=channel_pages::ConnectPage/>
+                    <Route path=path!("/staff") view=|| view! { <gate::StaffOnly><security_pages::StaffHomePage/></gate::StaffOnly> }/>
+                    <Route path=path!("/staff/totp") view=|| view! { <gate::StaffPasswordOnly><security_pages::StaffTotpPage/></gate::StaffPasswordOnly> }/>
+                    <Route path=path!("/business") view=|| view! { <gate::OwnerOnly><catalog_pages::BusinessPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/catalog") view=|| view! { <gate::OwnerOnly><catalog_pages::ProductListPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/catalog/new") view=|| view! { <gate::OwnerOnly><catalog_pages::NewProductPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/catalog/import") view=|| view! { <gate::OwnerOnly><catalog_pages::ImportPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/catalog/import/:id") view=|| view! { <gate::OwnerOnly><catalog_pages::ImportPreviewPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/catalog/:id") view=|| view! { <gate::OwnerOnly><catalog_pages::EditProductPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/rules") view=|| view! { <gate::OwnerOnly><catalog_pages::RulesPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/channels") view=|| view! { <gate::OwnerOnly><channel_pages::ChannelsPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/channels/connect") view=|| view! { <gate::OwnerOnly><channel_pages::ConnectPage/></gate::OwnerOnly> }/>
                     <Route path=path!("/meta/deletion-status") view=channel_pages::DeletionStatusPage/>
-                    <Route path=path!("/staff/channels") view=channel_pages::StaffChannelsPage/>
-                    <Route path=path!("/staff/owners") view=staff_pages::StaffOwnersPage/>
-                    <Route path=path!("/staff/owners/:id") view=staff_pages::StaffOwnerPage/>
-                    <Route path=path!("/staff/owners/:id/cases/:case") view=staff_pages::StaffCasePage/>
-                    <Route path=path!("/staff/audit") view=staff_pages::StaffAuditPage/>
-                    <Route path=path!("/staff/kill-switch") view=staff_pages::KillSwitchPage/>
-                    <Route path=path!("/inbox") view=inbox_pages::InboxPage/>
-                    <Route path=path!("/inbox/:id") view=inbox_pages::ConversationPage/>
-                    <Route path=path!("/inbox/:id/delete") view=inbox_pages::DeleteCustomerPage/>
-                    <Route path=path!("/review") view=inbox_pages::ReviewPage/>
-                    <Route path=path!("/orders") view=inbox_pages::OrdersPage/>
-                    <Route path=path!("/orders/:id") view=inbox_pages::OrderPage/>
-                    <Route path=path!("/playground") view=inbox_pages::PlaygroundPage/>
-                    <Route path=path!("/sandbox") view=inbox_pages::SandboxPage/>
+                    <Route path=path!("/staff/channels") view=|| view! { <gate::StaffOnly><channel_pages::StaffChannelsPage/></gate::StaffOnly> }/>
+                    <Route path=path!("/staff/owners") view=|| view! { <gate::StaffOnly><staff_pages::StaffOwnersPage/></gate::StaffOnly> }/>
+                    <Route path=path!("/staff/owners/:id") view=|| view! { <gate::StaffOnly><staff_pages::StaffOwnerPage/></gate::StaffOnly> }/>
+                    <Route path=path!("/staff/owners/:id/cases/:case") view=|| view! { <gate::StaffOnly><staff_pages::StaffCasePage/></gate::StaffOnly> }/>
+                    <Route path=path!("/staff/audit") view=|| view! { <gate::StaffOnly><staff_pages::StaffAuditPage/></gate::StaffOnly> }/>
+                    <Route path=path!("/staff/kill-switch") view=|| view! { <gate::StaffOnly><staff_pages::KillSwitchPage/></gate::StaffOnly> }/>
+                    <Route path=path!("/inbox") view=|| view! { <gate::OwnerOnly><inbox_pages::InboxPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/inbox/:id") view=|| view! { <gate::OwnerOnly><inbox_pages::ConversationPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/inbox/:id/delete") view=|| view! { <gate::OwnerOnly><inbox_pages::DeleteCustomerPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/review") view=|| view! { <gate::OwnerOnly><inbox_pages::ReviewPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/orders") view=|| view! { <gate::OwnerOnly><inbox_pages::OrdersPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/orders/:id") view=|| view! { <gate::OwnerOnly><inbox_pages::OrderPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/playground") view=|| view! { <gate::OwnerOnly><inbox_pages::PlaygroundPage/></gate::OwnerOnly> }/>
+                    <Route path=path!("/sandbox") view=|| view! { <gate::OwnerOnly><inbox_pages::SandboxPage/></gate::OwnerOnly> }/>
                 </Routes>
             </main>
             <layout::Footer/>

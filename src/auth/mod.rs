@@ -2,6 +2,7 @@
 //! policy, second factors. Pure modules (`identity`, `password_policy`,
 //! `totp`) take plain values and return plain values.
 
+pub mod access;
 pub mod accounts;
 pub mod hashing;
 pub mod identity;

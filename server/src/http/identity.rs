@@ -11,19 +11,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::{Body, to_bytes};
+use axum::extract::MatchedPath;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bikriagent::audit::RequestMeta;
-use bikriagent::auth::accounts::{Role, Status};
+use bikriagent::auth::access::{Admission, Caller, ip_limit_key};
+use bikriagent::auth::accounts::Status;
 use bikriagent::auth::tokens::{constant_time_eq, random_token};
 use bikriagent::ratelimit;
-use bikriagent_app::account_fns::{ACCESS, Access};
 use bikriagent_app::web::{CSRF_FIELD, Flash, RequestContext, keys};
 use time::Duration;
 use tower_sessions::Session;
 
+use super::policy::{self, Kind, Per, RoutePolicy};
 use super::{AppState, FORM_BODY_LIMIT};
 
 pub const IDLE_TIMEOUT: Duration = Duration::minutes(30);
@@ -40,7 +42,7 @@ const ANONYMOUS_FORM_PAGES: &[&str] = &[
     "/reset-password",
 ];
 
-fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -165,6 +167,20 @@ pub async fn load_identity(State(state): State<AppState>, session: Session, mut 
     next.run(req).await
 }
 
+/// The readable 404 page for any address no route matched.
+pub fn not_found() -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "We could not find that page",
+        "The address may be mistyped, or the page may have moved.",
+    )
+}
+
+/// The readable 405 page.
+pub fn method_not_allowed(message: &str) -> Response {
+    error_page(StatusCode::METHOD_NOT_ALLOWED, "Not allowed", message)
+}
+
 /// The readable 429 page.
 pub fn too_many(message: &str) -> Response {
     error_page(StatusCode::TOO_MANY_REQUESTS, "Too many attempts", message)
@@ -174,63 +190,105 @@ fn redirect(to: &str) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, to.to_owned())]).into_response()
 }
 
-/// Who may open a page, decided before it renders: anonymous visitors go to
-/// the login page, a signed-in account without the role gets 403, staff
-/// without their second factor go to it.
-pub fn page_refusal(path: &str, ctx: &RequestContext) -> Option<Response> {
-    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
-    let forbidden = || {
-        Some(error_page(
+fn caller(ctx: &RequestContext) -> Caller {
+    Caller {
+        role: ctx.principal.as_ref().map(|p| p.role),
+        second_factor: ctx.second_factor,
+        email_verified: ctx.principal.as_ref().is_some_and(|p| p.email_verified),
+    }
+}
+
+/// What a refused caller gets (`None` when admitted): pages send people
+/// where they can go on, forms answer the status with a readable page.
+async fn refusal(
+    admission: Admission,
+    policy: &RoutePolicy,
+    ctx: &RequestContext,
+    session: Option<&Session>,
+) -> Option<Response> {
+    let is_page = policy.kind == Kind::Page;
+    Some(match admission {
+        Admission::Admit => return None,
+        Admission::LogIn if is_page => redirect("/login"),
+        Admission::LogIn => error_page(StatusCode::UNAUTHORIZED, "Please log in", "Log in to do this."),
+        Admission::SecondFactor if is_page => redirect("/staff/totp"),
+        Admission::ConfirmEmail => {
+            if let Some(session) = session {
+                let flash = Flash::error("Confirm your email address first: then you can connect your Page or number.");
+                let _ = session.insert(keys::FLASH, flash).await;
+            }
+            redirect("/dashboard")
+        }
+        Admission::Forbidden if ctx.staff().is_some() && policy.staff_go_to.is_some() => {
+            redirect(policy.staff_go_to.unwrap_or("/staff"))
+        }
+        Admission::Forbidden if is_page => error_page(
             StatusCode::FORBIDDEN,
             "Not allowed",
             "Your account cannot open this page.",
-        ))
-    };
-    if under("/staff") {
-        return match (ctx.staff(), ctx.principal.is_some()) {
-            (None, false) => Some(redirect("/login")),
-            (None, true) => forbidden(),
-            (Some(_), _) if path == "/staff/totp" => None,
-            (Some(_), _) if !ctx.second_factor => Some(redirect("/staff/totp")),
-            _ => None,
-        };
+        ),
+        Admission::SecondFactor | Admission::Forbidden => {
+            error_page(StatusCode::FORBIDDEN, "Not allowed", "Your account cannot do this.")
+        }
+    })
+}
+
+/// The route the router matched: a server function's exact path (the path
+/// is canonical by now, and the dispatcher looks functions up by it), or
+/// the pattern axum matched.
+fn matched_route(req: &Request) -> Option<&'static RoutePolicy> {
+    let path = req.uri().path();
+    if path.starts_with("/api/") {
+        return policy::lookup(path);
     }
-    if under("/account") {
-        return match (&ctx.principal, ctx.staff().is_some() && !ctx.second_factor) {
-            (None, _) => Some(redirect("/login")),
-            (Some(_), true) => Some(redirect("/staff/totp")),
-            _ => None,
+    req.extensions()
+        .get::<MatchedPath>()
+        .and_then(|matched| policy::lookup(matched.as_str()))
+}
+
+/// Counts the route's limits; the readable 429 when one is reached.
+async fn over_limit(
+    state: &AppState,
+    policy: &RoutePolicy,
+    ctx: &RequestContext,
+    query: Option<&str>,
+) -> Option<Response> {
+    let ip = ip_limit_key(ctx.meta.ip.as_deref().unwrap_or_default());
+    let now = state.services.clock.now();
+    for rule in policy.limits {
+        if let Some(field) = rule.only_with_query {
+            let asked = query
+                .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == field && !v.trim().is_empty()));
+            if !asked {
+                continue;
+            }
+        }
+        let key = match (rule.per, &ctx.principal) {
+            (Per::Account, Some(principal)) => principal.id.to_string(),
+            _ => ip.clone(),
         };
-    }
-    let owner_pages = [
-        "/business",
-        "/catalog",
-        "/rules",
-        "/channels",
-        "/oauth",
-        "/inbox",
-        "/review",
-        "/orders",
-    ];
-    if owner_pages.into_iter().any(under) || under("/playground") || under("/sandbox") {
-        return match (ctx.owner(), ctx.principal.is_some()) {
-            (Some(_), _) => None,
-            (None, true) => forbidden(),
-            (None, false) => Some(redirect("/login")),
-        };
-    }
-    if under("/dashboard") {
-        return match (ctx.owner(), ctx.staff()) {
-            (Some(_), _) => None,
-            (None, Some(_)) => Some(redirect("/staff")),
-            (None, None) => Some(redirect("/login")),
-        };
+        if let Err(retry_after) = ratelimit::hit(&state.pool, rule.limit, &key, now).await {
+            tracing::warn!(
+                security_event = "rate_limited",
+                limit = rule.limit.name,
+                "rate limit reached"
+            );
+            let message = if rule.limit.name == ratelimit::IMPORT_PER_OWNER.name {
+                "You have imported many times this hour. Please wait a while and try again."
+            } else if rule.per == Per::Account {
+                "You have done this many times recently. Please wait a while and try again."
+            } else {
+                "You have tried this too many times from this network. Please wait a while and try again."
+            };
+            let mut response = too_many(message);
+            if let Ok(value) = retry_after.to_string().parse() {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return Some(response);
+        }
     }
     None
 }
-
-/// Forms protected by Turnstile when it is configured.
-const TURNSTILE_PATHS: &[&str] = &["/api/signup", "/api/request_password_reset", "/api/import_url"];
 
 fn token_matches(expected: Option<&str>, given: Option<&str>) -> bool {
     matches!((expected, given), (Some(expected), Some(given)) if constant_time_eq(expected, given))
@@ -248,27 +306,44 @@ fn csrf_refusal() -> Response {
     )
 }
 
-/// Refuses cross-site state changes, checks the CSRF token, applies per-IP
-/// limits, and checks the role a server function needs before it runs.
-pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Enforces the route policy on the route the router matched: the method,
+/// who may use it, its rate limits, and for forms the origin, the CSRF
+/// token and the bot check. A route missing from the table is closed.
+pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let ctx = req
         .extensions()
         .get::<Arc<RequestContext>>()
         .cloned()
         .unwrap_or_default();
-    if req.method() == Method::GET || req.method() == Method::HEAD || req.method() == Method::OPTIONS {
-        if req.uri().path().starts_with("/api/") {
-            return error_page(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Not allowed",
-                "This address only accepts forms.",
-            );
-        }
-        if let Some(refusal) = page_refusal(req.uri().path(), &ctx) {
-            return refusal;
+    let Some(policy) = matched_route(&req) else {
+        return if req.uri().path().starts_with("/api/") {
+            error_page(
+                StatusCode::NOT_FOUND,
+                "We could not find that page",
+                "There is no form at this address.",
+            )
+        } else {
+            not_found()
+        };
+    };
+    let reads = req.method() == Method::GET || req.method() == Method::HEAD;
+    match policy.kind {
+        Kind::Page | Kind::Machine if !reads => return method_not_allowed("This address only opens pages."),
+        Kind::Form if req.method() != Method::POST => return method_not_allowed("This address only accepts forms."),
+        _ => {}
+    }
+    let admission = policy.audience.admit(caller(&ctx));
+    let session = req.extensions().get::<Session>().cloned();
+    if let Some(refused) = refusal(admission, policy, &ctx, session.as_ref()).await {
+        return refused;
+    }
+    if policy.kind != Kind::Form {
+        if let Some(limited) = over_limit(&state, policy, &ctx, req.uri().query()).await {
+            return limited;
         }
         return next.run(req).await;
     }
+
     let headers = req.headers();
     let cross_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
     let foreign_origin = headers
@@ -283,61 +358,10 @@ pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) 
             "This form was sent from another website.",
         );
     }
-
-    let path = req.uri().path().to_owned();
-    let Some(access) = ACCESS.iter().find(|(p, _)| *p == path).map(|(_, a)| *a) else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "We could not find that page",
-            "There is no form at this address.",
-        );
-    };
-    let allowed = match access {
-        Access::Public => true,
-        Access::Authenticated => ctx.owner().is_some() || (ctx.staff().is_some() && ctx.second_factor),
-        Access::Owner => ctx.owner().is_some(),
-        Access::StaffPassword => ctx.staff().is_some(),
-        Access::Staff => ctx.staff().is_some() && ctx.second_factor,
-        Access::Admin => ctx.principal.as_ref().is_some_and(|p| p.role == Role::Admin) && ctx.second_factor,
-    };
-    if !allowed {
-        return if ctx.principal.is_none() {
-            error_page(StatusCode::UNAUTHORIZED, "Please log in", "Log in to do this.")
-        } else {
-            error_page(StatusCode::FORBIDDEN, "Not allowed", "Your account cannot do this.")
-        };
+    if let Some(limited) = over_limit(&state, policy, &ctx, req.uri().query()).await {
+        return limited;
     }
-
-    let ip = ctx.meta.ip.clone().unwrap_or_default();
-    let now = state.services.clock.now();
-    // Per IP for the anonymous forms, per owner for imports.
-    let owner_key = ctx.owner().map(|p| p.id.to_string()).unwrap_or_default();
-    let (limit, key) = match path.as_str() {
-        "/api/login" => (Some(ratelimit::LOGIN_PER_IP), &ip),
-        "/api/signup" => (Some(ratelimit::SIGNUP_PER_IP), &ip),
-        "/api/request_password_reset" => (Some(ratelimit::RESET_PER_IP), &ip),
-        "/api/import_url" | "/api/import_csv" => (Some(ratelimit::IMPORT_PER_OWNER), &owner_key),
-        _ => (None, &ip),
-    };
-    if let Some(limit) = limit
-        && let Err(retry_after) = ratelimit::hit(&state.pool, limit, key, now).await
-    {
-        tracing::warn!(
-            security_event = "rate_limited",
-            limit = limit.name,
-            "rate limit reached"
-        );
-        let message = if limit.name == ratelimit::IMPORT_PER_OWNER.name {
-            "You have imported many times this hour. Please wait a while and try again."
-        } else {
-            "You have tried this too many times from this network. Please wait a while and try again."
-        };
-        let mut response = too_many(message);
-        if let Ok(value) = retry_after.to_string().parse() {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return response;
-    }
+    let path = policy.route;
 
     let is_multipart = req
         .headers()
@@ -375,7 +399,7 @@ pub async fn guard_api(State(state): State<AppState>, req: Request, next: Next) 
     if !token_matches(ctx.csrf.as_deref(), field(CSRF_FIELD).as_deref()) {
         return csrf_refusal();
     }
-    if TURNSTILE_PATHS.contains(&path.as_str())
+    if policy.turnstile
         && let Some(turnstile) = &state.services.turnstile
     {
         let token = field("cf-turnstile-response").unwrap_or_default();

@@ -10,6 +10,7 @@ mod meta_callbacks;
 pub mod metrics;
 mod oauth;
 mod pages;
+pub mod policy;
 mod request_id;
 mod stripe;
 mod webhooks;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
             let headers = headers.clone();
             async move { headers.apply(req, next).await }
         }))
+        .layer(axum::middleware::from_fn(policy::refuse_non_canonical))
         .layer(axum::middleware::from_fn(request_id::trace_request))
 }
 
@@ -108,7 +110,7 @@ fn with_identity(router: Router<AppState>, state: &AppState, limit: usize) -> Ro
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(identity::IDLE_TIMEOUT));
     router
-        .layer(axum::middleware::from_fn_with_state(state.clone(), identity::guard_api))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), identity::guard))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             identity::load_identity,
@@ -118,7 +120,7 @@ fn with_identity(router: Router<AppState>, state: &AppState, limit: usize) -> Ro
 }
 
 /// Runs a Leptos server function. Its role and CSRF checks already passed in
-/// [`identity::guard_api`]. An unexpected error becomes the generic 500 page
+/// [`identity::guard`]. An unexpected error becomes the generic 500 page
 /// instead of leptos' redirect with the error text in the URL.
 async fn server_fn(State(state): State<AppState>, req: Request) -> Response {
     let services = state.services.clone();

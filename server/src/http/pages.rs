@@ -24,7 +24,9 @@ pub fn router() -> Router<AppState> {
     let routes = leptos_axum::generate_route_list(bikriagent_app::App);
     Router::new()
         .leptos_routes_with_handler(routes, get(render_page))
-        .fallback(render_page)
+        // Only a route in the policy table renders the app: any other
+        // address is a plain 404 (the guard answers it before this runs).
+        .fallback(|| async { super::identity::not_found() })
 }
 
 /// Renders the Leptos app for this request, with the shared state in context.

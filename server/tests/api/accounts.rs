@@ -1,7 +1,8 @@
 //! Accounts over HTTP: signup, verification, login, logout, throttling,
 //! sessions and CSRF, as a browser with JavaScript off would use them.
 
-use bikriagent_app::account_fns::{ACCESS, Access};
+use bikriagent::auth::access::Audience;
+use bikriagent_server::http::policy::{self, Kind, ROUTES};
 use time::Duration;
 
 use crate::helpers::{PUBLIC_URL, TestApp, browser, link_token, location, spawn_app, spawn_app_with};
@@ -386,13 +387,17 @@ async fn every_server_function_is_listed_and_guarded() {
     assert!(!registered.is_empty());
     for path in &registered {
         assert!(
-            ACCESS.iter().any(|(p, _)| p == path),
-            "{path} has no entry in account_fns::ACCESS"
+            policy::lookup(path).is_some_and(|p| p.kind == Kind::Form),
+            "{path} has no entry in the route policy"
         );
     }
     // Anonymous callers are refused (401) before any work by every non-public function.
-    for (path, access) in ACCESS {
-        if *access == Access::Public {
+    for (path, access) in ROUTES
+        .iter()
+        .filter(|r| r.kind == Kind::Form)
+        .map(|r| (r.route, r.audience))
+    {
+        if access == Audience::Anyone {
             continue;
         }
         let html = app.page("/login").await;

@@ -174,10 +174,10 @@ async fn an_unverified_owner_cannot_start_connecting() {
         .await
         .unwrap();
     let response = client.get(app.url("/oauth/meta/start")).send().await.unwrap();
-    assert_eq!(location(&response), "/channels");
+    assert_eq!(location(&response), "/dashboard");
     assert!(
         client
-            .get(app.url("/channels"))
+            .get(app.url("/dashboard"))
             .send()
             .await
             .unwrap()

@@ -1,7 +1,8 @@
 //! Password reset, the account security page, staff second factor, roles.
 
+use bikriagent::auth::access::Audience;
 use bikriagent::auth::accounts::Role;
-use bikriagent_app::account_fns::{ACCESS, Access};
+use bikriagent_server::http::policy::{Kind, ROUTES};
 use secrecy::SecretString;
 
 use crate::helpers::{TestApp, browser, csrf_token, link_token, location, spawn_app};
@@ -362,7 +363,11 @@ async fn role_matrix_for_server_functions_and_staff_pages() {
         assert_eq!(as_owner.status(), 403, "{page} as owner");
     }
 
-    for (path, access) in ACCESS {
+    for (path, access) in ROUTES
+        .iter()
+        .filter(|r| r.kind == Kind::Form)
+        .map(|r| (r.route, r.audience))
+    {
         // A fresh owner session each time: some functions (logout) end it.
         let owner_client = browser();
         login(&app, &owner_client, "karim@example.com", PASSWORD).await;
@@ -382,12 +387,12 @@ async fn role_matrix_for_server_functions_and_staff_pages() {
             .await
             .unwrap();
         match access {
-            Access::Staff | Access::StaffPassword | Access::Admin => {
+            Audience::Staff | Audience::StaffPassword | Audience::Admin => {
                 assert_eq!(as_owner.status(), 403, "{path} must refuse an owner")
             }
             _ => assert_ne!(as_owner.status(), 403, "{path} must let an owner through the guard"),
         }
-        if *access != Access::Public {
+        if access != Audience::Anyone {
             let html = anonymous
                 .get(app.url("/login"))
                 .send()
