@@ -21,6 +21,7 @@ use axum::Router;
 use axum::extract::{FromRef, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use base64::Engine as _;
 use bikriagent::auth::session_store::PgSessionStore;
 use bikriagent_app::web::Services;
 use leptos::config::LeptosOptions;
@@ -90,8 +91,39 @@ pub fn router(state: AppState) -> Router {
             let headers = headers.clone();
             async move { headers.apply(req, next).await }
         }))
+        .layer(axum::middleware::from_fn(readable_errors))
         .layer(axum::middleware::from_fn(policy::refuse_non_canonical))
         .layer(axum::middleware::from_fn(request_id::trace_request))
+}
+
+/// Errors that layers and the router answer on their own (a body over the
+/// limit, a method the route does not take) get the readable error page
+/// instead of their plain text, with their status kept.
+async fn readable_errors(req: Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_html = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let (title, message) = match status {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => ("Too much data", "The form sent too much data."),
+        axum::http::StatusCode::METHOD_NOT_ALLOWED => {
+            ("Not allowed", "This address does not take that kind of request.")
+        }
+        _ => return response,
+    };
+    if is_html {
+        return response;
+    }
+    let mut readable = identity::error_page(status, title, message);
+    for name in [axum::http::header::ALLOW, axum::http::header::CONNECTION] {
+        if let Some(value) = response.headers().get(&name) {
+            readable.headers_mut().insert(name, value.clone());
+        }
+    }
+    readable
 }
 
 /// Wraps routes in sessions, identity and the guard (origin, CSRF, roles,
@@ -127,13 +159,50 @@ async fn server_fn(State(state): State<AppState>, req: Request) -> Response {
     let response = leptos_axum::handle_server_fns_with_context(move || provide_context(services.clone()), req)
         .await
         .into_response();
-    let leaked_error = response
+    let error = response
         .headers()
         .get(axum::http::header::LOCATION)
         .and_then(|l| l.to_str().ok())
-        .is_some_and(|l| l.contains("__err="));
-    if leaked_error || response.status().is_server_error() {
-        return pages::internal_error_response();
+        .and_then(|l| {
+            l.split_once("__err=")
+                .map(|(_, e)| e.split('&').next().unwrap_or_default().to_owned())
+        });
+    let error = match error {
+        Some(encoded) => Some(
+            base64::engine::general_purpose::URL_SAFE
+                .decode(percent_decode(&encoded))
+                .unwrap_or_default(),
+        ),
+        None if response.status().is_server_error() => {
+            let (_, body) = response.into_parts();
+            Some(
+                axum::body::to_bytes(body, 64 * 1024)
+                    .await
+                    .map(|b| b.to_vec())
+                    .unwrap_or_default(),
+            )
+        }
+        None => return response,
+    };
+    // Leptos names what it could not decode "Args" (a missing or malformed
+    // field): that is the sender's mistake, not ours.
+    if error
+        .as_deref()
+        .is_some_and(|e| e.starts_with(b"Args|") || e.starts_with(b"Deserialization|"))
+    {
+        return identity::error_page(
+            axum::http::StatusCode::BAD_REQUEST,
+            "This form was incomplete",
+            "Go back, reload the page and send the form again.",
+        );
     }
-    response
+    pages::internal_error_response()
+}
+
+/// `%XX` escapes decoded (the error in leptos' redirect is percent-encoded base64).
+fn percent_decode(value: &str) -> Vec<u8> {
+    form_urlencoded::parse(format!("v={value}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned().into_bytes())
+        .unwrap_or_default()
 }

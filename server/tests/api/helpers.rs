@@ -377,7 +377,29 @@ pub async fn app_with_fake_meta() -> (TestApp, FakeMeta) {
 
 /// A verified, logged-in owner on its own client.
 pub async fn verified_owner(app: &TestApp, email: &str) -> reqwest::Client {
-    let client = browser();
+    verified_owner_on(app, email, browser()).await
+}
+
+/// Like [`browser`], with a cookie jar the test can read (for requests
+/// sent by hand, such as paths no URL parser would leave as they are).
+pub fn browser_with_jar() -> (reqwest::Client, std::sync::Arc<reqwest::cookie::Jar>) {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::ACCEPT,
+        "text/html,application/xhtml+xml".parse().unwrap(),
+    );
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(jar.clone())
+        .default_headers(headers)
+        .build()
+        .expect("client");
+    (client, jar)
+}
+
+/// A verified owner signed up and logged in on `client`.
+pub async fn verified_owner_on(app: &TestApp, email: &str, client: reqwest::Client) -> reqwest::Client {
     let get = |path: String| {
         let client = client.clone();
         async move { client.get(path).send().await.unwrap().text().await.unwrap() }
@@ -421,6 +443,18 @@ pub async fn staff_client(
     email: &str,
     role: bikriagent::auth::accounts::Role,
 ) -> (reqwest::Client, uuid::Uuid) {
+    staff_client_on(app, email, role, browser(), true).await
+}
+
+/// A staff member logged in on `client`, past their second factor when
+/// `second_factor` (otherwise signed in with the password only).
+pub async fn staff_client_on(
+    app: &TestApp,
+    email: &str,
+    role: bikriagent::auth::accounts::Role,
+    client: reqwest::Client,
+    second_factor: bool,
+) -> (reqwest::Client, uuid::Uuid) {
     let config = bikriagent_server::config::Config::from_vars(app.env.clone()).unwrap();
     let services = bikriagent_server::startup::services(&app.pool, &config, std::sync::Arc::new(app.clock.clone()));
     let staff_id = services
@@ -433,7 +467,6 @@ pub async fn staff_client(
         )
         .await
         .unwrap();
-    let client = browser();
     let html = client
         .get(app.url("/login"))
         .send()
@@ -450,6 +483,9 @@ pub async fn staff_client(
         .send()
         .await
         .unwrap();
+    if !second_factor {
+        return (client, staff_id);
+    }
     let html = client
         .get(app.url("/staff/totp"))
         .send()
