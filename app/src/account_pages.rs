@@ -1,7 +1,7 @@
 //! Signup, login, email verification and the owner's first page.
 
+use crate::raw_text::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::account_fns::{Login, Logout, ResendVerification, Signup, VerifyEmail};
@@ -13,7 +13,7 @@ pub fn SignupPage() -> impl IntoView {
     let flash = flash_for("signup");
     let action = ServerAction::<Signup>::new();
     view! {
-        <Title text="Create your account · BikriAgent"/>
+        <PageTitle text="Create your account · BikriAgent"/>
         <h1>"Create your shop's account"</h1>
         <FlashNotice flash=flash.clone()/>
         <ActionForm action=action attr:class="stack" attr:novalidate=true>
@@ -39,7 +39,7 @@ pub fn LoginPage() -> impl IntoView {
     let flash = flash_for("login");
     let action = ServerAction::<Login>::new();
     view! {
-        <Title text="Log in · BikriAgent"/>
+        <PageTitle text="Log in · BikriAgent"/>
         <h1>"Log in"</h1>
         <FlashNotice flash=flash.clone()/>
         <ActionForm action=action attr:class="stack">
@@ -60,7 +60,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
     let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
     let action = ServerAction::<VerifyEmail>::new();
     view! {
-        <Title text="Confirm your email · BikriAgent"/>
+        <PageTitle text="Confirm your email · BikriAgent"/>
         <h1>"Confirm your email"</h1>
         <ActionForm action=action attr:class="stack">
             <CsrfField/>
@@ -82,7 +82,7 @@ pub fn DashboardPage() -> impl IntoView {
     let resend = ServerAction::<ResendVerification>::new();
     let logout = ServerAction::<Logout>::new();
     view! {
-        <Title text="Your shop · BikriAgent"/>
+        <PageTitle text="Your shop · BikriAgent"/>
         <crate::catalog_pages::CatalogNav/>
         <h1>{format!("Hello, {}", owner.name)}</h1>
         <FlashNotice flash=flash/>
@@ -152,7 +152,7 @@ fn StandingNotice(owner: uuid::Uuid, email: String) -> impl IntoView {
 #[component]
 pub fn SuspendedPage() -> impl IntoView {
     view! {
-        <Title text="Account suspended · BikriAgent"/>
+        <PageTitle text="Account suspended · BikriAgent"/>
         <section class="error-page">
             <h1>"This account is suspended"</h1>
             <p>"Automatic replies are stopped and you cannot log in while the account is suspended. "

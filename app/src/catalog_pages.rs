@@ -1,11 +1,11 @@
 //! Owner pages: business profile, products and variants, reply rules, import.
 
+use crate::raw_text::{EscapedTextArea, PageTitle};
 use bikriagent::catalog::csv_import::Stock;
 use bikriagent::catalog::money::{Money, format_money, format_plain};
 use bikriagent::catalog::store::{self, PAYMENT_KINDS, Product};
 use bikriagent::tenancy::OwnerId;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use sqlx::PgPool;
 
@@ -66,7 +66,7 @@ fn TextArea(
     view! {
         <label>
             {label}
-            <textarea name=name rows="4" aria-invalid=error.as_ref().map(|_| "true")>{value}</textarea>
+            <EscapedTextArea name=name value=value rows=4 invalid=error.is_some()/>
             {hint.map(|h| view! { <small>{h}</small> })}
             {error.map(|e| view! { <span class="field-error" id=error_id>{e}</span> })}
         </label>
@@ -127,7 +127,7 @@ pub fn BusinessPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Business profile · BikriAgent"/>
+        <PageTitle text="Business profile · BikriAgent"/>
         <CatalogNav/>
         <h1>"Your business"</h1>
         <FlashNotice flash=flash.clone()/>
@@ -263,7 +263,7 @@ pub fn ProductListPage() -> impl IntoView {
         async move { store::list_products(&pool, owner, &q, page, archived).await }
     };
     view! {
-        <Title text="Products · BikriAgent"/>
+        <PageTitle text="Products · BikriAgent"/>
         <CatalogNav/>
         <h1>"Products"</h1>
         <FlashNotice flash=flash/>
@@ -396,7 +396,7 @@ fn ProductForm(flash: Flash, product: Option<Product>) -> impl IntoView {
 pub fn NewProductPage() -> impl IntoView {
     let flash = flash_for("product");
     view! {
-        <Title text="Add a product · BikriAgent"/>
+        <PageTitle text="Add a product · BikriAgent"/>
         <CatalogNav/>
         <h1>"Add a product"</h1>
         <FlashNotice flash=flash.clone()/>
@@ -436,7 +436,7 @@ pub fn EditProductPage() -> impl IntoView {
                     let form_flash = if flash.form.as_deref() == Some("variant") { Flash::default() } else { flash.clone() };
                     let variant_flash = if flash.form.as_deref() == Some("variant") { flash.clone() } else { Flash::default() };
                     view! {
-                        <Title text=title/>
+                        <PageTitle text=title/>
                         <CatalogNav/>
                         <h1>{product.draft.name.clone()}</h1>
                         <FlashNotice flash=flash.clone()/>
@@ -508,7 +508,7 @@ pub fn RulesPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Reply rules · BikriAgent"/>
+        <PageTitle text="Reply rules · BikriAgent"/>
         <CatalogNav/>
         <h1>"Reply rules"</h1>
         <FlashNotice flash=flash.clone()/>
@@ -581,7 +581,7 @@ pub fn ImportPage() -> impl IntoView {
     let csrf = ctx.csrf.clone().unwrap_or_default();
     let upload_action = format!("/api/import_csv?csrf_token={csrf}");
     view! {
-        <Title text="Import products · BikriAgent"/>
+        <PageTitle text="Import products · BikriAgent"/>
         <CatalogNav/>
         <h1>"Import products"</h1>
         <FlashNotice flash=flash.clone()/>
@@ -618,7 +618,7 @@ pub fn ImportPreviewPage() -> impl IntoView {
         async move { store::load_preview(&pool, owner, id).await }
     };
     view! {
-        <Title text="Check your import · BikriAgent"/>
+        <PageTitle text="Check your import · BikriAgent"/>
         <CatalogNav/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {

@@ -1,8 +1,8 @@
 //! The channels page, the picker after Meta's screen, and the public status
 //! page of a Meta data deletion request.
 
+use crate::raw_text::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::channel_fns::{DisconnectChannel, PauseChannel, ResumeChannel};
@@ -39,7 +39,7 @@ pub fn ChannelsPage() -> impl IntoView {
     };
     let verified = owner.email_verified;
     view! {
-        <Title text="Channels · BikriAgent"/>
+        <PageTitle text="Channels · BikriAgent"/>
         <crate::catalog_pages::CatalogNav/>
         <h1>"Your channels"</h1>
         <FlashNotice flash=flash/>
@@ -133,7 +133,7 @@ pub fn ConnectPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Choose what to connect · BikriAgent"/>
+        <PageTitle text="Choose what to connect · BikriAgent"/>
         <h1>"Choose what to connect"</h1>
         <FlashNotice flash=flash/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -185,7 +185,7 @@ pub fn DeletionStatusPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Data deletion request · BikriAgent"/>
+        <PageTitle text="Data deletion request · BikriAgent"/>
         <h1>"Your data deletion request"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
@@ -225,7 +225,7 @@ pub fn StaffChannelsPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Channels · Staff console · BikriAgent"/>
+        <PageTitle text="Channels · Staff console · BikriAgent"/>
         <p><a href="/staff">"← Staff console"</a></p>
         <h1>"All channels"</h1>
         <FlashNotice flash=flash/>

@@ -7,7 +7,7 @@ use bikriagent::catalog::money::{Money, format_money};
 use bikriagent::processing::Decision;
 use bikriagent::tenancy::OwnerId;
 use leptos::prelude::*;
-use leptos_meta::{Meta, Title};
+use leptos_meta::Meta;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -16,6 +16,7 @@ use crate::forms::{CsrfField, FlashNotice};
 use crate::inbox_fns::{
     ApproveReview, DeleteCustomerData, DismissReview, HandBack, OwnerReply, SandboxSay, SetOrderStatus, TakeOver,
 };
+use crate::raw_text::{EscapedTextArea, PageTitle};
 use crate::web::{Services, request_context};
 
 fn scope() -> Option<(OwnerId, Services)> {
@@ -77,7 +78,7 @@ pub fn InboxPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Inbox · BikriAgent"/>
+        <PageTitle text="Inbox · BikriAgent"/>
         <crate::catalog_pages::CatalogNav/>
         <InboxNav/>
         <h1>"Inbox"</h1>
@@ -177,7 +178,7 @@ pub fn ConversationPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Conversation · BikriAgent"/>
+        <PageTitle text="Conversation · BikriAgent"/>
         <InboxNav/>
         <FlashNotice flash=flash.clone()/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -227,7 +228,7 @@ pub fn ConversationPage() -> impl IntoView {
                             <CsrfField/>
                             <input type="hidden" name="conversation" value=c_reply.clone()/>
                             <input type="hidden" name="idempotency_key" value=Uuid::new_v4().to_string()/>
-                            <label>"Your reply"<textarea name="text" rows="3" required=true maxlength="2000">{kept.clone()}</textarea></label>
+                            <label>"Your reply"<EscapedTextArea name="text" value=kept.clone() required=true maxlength=2000/></label>
                             <button type="submit" disabled=!view_data.window_open>"Send"</button>
                         </ActionForm>
                     }.into_any()
@@ -249,7 +250,7 @@ pub fn ReviewPage() -> impl IntoView {
         async move { bikriagent::conversations::review_queue(&services.pipeline.pool, &services.pipeline.keys, owner).await }
     };
     view! {
-        <Title text="Review queue · BikriAgent"/>
+        <PageTitle text="Review queue · BikriAgent"/>
         <InboxNav/>
         <h1>"Review queue"</h1>
         <FlashNotice flash=flash/>
@@ -292,7 +293,7 @@ pub fn ReviewPage() -> impl IntoView {
                                         <ActionForm action=approve attr:class="stack">
                                             <CsrfField/>
                                             <input type="hidden" name="id" value=id.clone()/>
-                                            <label>"Your answer"<textarea name="text" rows="3" required=true maxlength="2000">{row.draft.clone().unwrap_or_default()}</textarea></label>
+                                            <label>"Your answer"<EscapedTextArea name="text" value=row.draft.clone().unwrap_or_default() required=true maxlength=2000/></label>
                                             <button type="submit">"Send"</button>
                                         </ActionForm>
                                         <ActionForm action=dismiss><CsrfField/><input type="hidden" name="id" value=id2.clone()/>
@@ -327,7 +328,7 @@ pub fn OrdersPage() -> impl IntoView {
         async move { bikriagent::orders::list(&services.pipeline.pool, &services.pipeline.keys, owner, None).await }
     };
     view! {
-        <Title text="Orders · BikriAgent"/>
+        <PageTitle text="Orders · BikriAgent"/>
         <InboxNav/>
         <h1>"Orders"</h1>
         <FlashNotice flash=flash/>
@@ -375,7 +376,7 @@ pub fn OrderPage() -> impl IntoView {
         async move { bikriagent::orders::get(&services.pipeline.pool, &services.pipeline.keys, owner, id).await }
     };
     view! {
-        <Title text="Order · BikriAgent"/>
+        <PageTitle text="Order · BikriAgent"/>
         <InboxNav/>
         <FlashNotice flash=flash/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -472,13 +473,13 @@ pub fn PlaygroundPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Playground · BikriAgent"/>
+        <PageTitle text="Playground · BikriAgent"/>
         <InboxNav/>
         <h1>"Playground"</h1>
         <p>"Write as a customer would, in English, Bangla or Banglish. Nothing is stored or sent; "
            "on a live channel the send rules (pause, limits, Meta's 24-hour window) are checked too."</p>
         <form method="get" action="/playground" class="stack">
-            <label>"Customer message"<textarea name="message" rows="3" required=true maxlength="2000">{asked}</textarea></label>
+            <label>"Customer message"<EscapedTextArea name="message" value=asked required=true maxlength=2000/></label>
             <button type="submit">"What would the agent say?"</button>
         </form>
         <Suspense fallback=|| view! { <p>"Thinking…"</p> }>
@@ -535,7 +536,7 @@ pub fn SandboxPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Sandbox chat · BikriAgent"/>
+        <PageTitle text="Sandbox chat · BikriAgent"/>
         <InboxNav/>
         <h1>"Sandbox chat"</h1>
         <FlashNotice flash=flash.clone()/>
@@ -560,7 +561,7 @@ pub fn SandboxPage() -> impl IntoView {
                         })}
                         <ActionForm action=say attr:class="stack">
                             <CsrfField/>
-                            <label>"Write as the customer"<textarea name="text" rows="2" required=true maxlength="2000">{kept.clone()}</textarea></label>
+                            <label>"Write as the customer"<EscapedTextArea name="text" value=kept.clone() rows=2 required=true maxlength=2000/></label>
                             <button type="submit">"Send"</button>
                         </ActionForm>
                     }.into_any()
@@ -595,7 +596,7 @@ pub fn DeleteCustomerPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Delete a customer's data · BikriAgent"/>
+        <PageTitle text="Delete a customer's data · BikriAgent"/>
         <InboxNav/>
         <FlashNotice flash=flash/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>

@@ -58,7 +58,7 @@ pub fn error_document(status: u16, title: &str, message: &str) -> String {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <title>{page_title}</title>
+                <crate::raw_text::DocumentTitle text=page_title/>
                 <link rel="stylesheet" href=assets::url("main.css")/>
             </head>
             <body>

@@ -17,6 +17,7 @@ pub mod inbox_fns;
 mod inbox_pages;
 mod layout;
 mod pages;
+mod raw_text;
 mod security_pages;
 pub mod staff_fns;
 mod staff_pages;

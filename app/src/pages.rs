@@ -1,13 +1,13 @@
 //! Public pages.
 
+use crate::raw_text::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 /// The public landing page: what BikriAgent does and how it keeps a shop safe.
 #[component]
 pub fn Landing() -> impl IntoView {
     view! {
-        <Title text="BikriAgent · a safe sales assistant for your Facebook, Instagram and WhatsApp shop"/>
+        <PageTitle text="BikriAgent · a safe sales assistant for your Facebook, Instagram and WhatsApp shop"/>
         <section class="hero">
             <h1>"Answer every customer, even while you sleep."</h1>
             <p class="lead">
@@ -60,7 +60,7 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text="Page not found · BikriAgent"/>
+        <PageTitle text="Page not found · BikriAgent"/>
         <section class="error-page">
             <p class="code">"404"</p>
             <h1>"We could not find that page"</h1>

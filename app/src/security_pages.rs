@@ -1,8 +1,8 @@
 //! Password reset, the account security page, and the staff second factor.
 
+use crate::raw_text::PageTitle;
 use bikriagent::auth::sessions;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::account_fns::{
@@ -17,7 +17,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     let flash = flash_for("forgot");
     let action = ServerAction::<RequestPasswordReset>::new();
     view! {
-        <Title text="Forgot your password · BikriAgent"/>
+        <PageTitle text="Forgot your password · BikriAgent"/>
         <h1>"Forgot your password?"</h1>
         <FlashNotice flash=flash.clone()/>
         <p>"Enter your account's email. We will send a link to set a new password."</p>
@@ -36,7 +36,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
     let action = ServerAction::<ResetPassword>::new();
     view! {
-        <Title text="Set a new password · BikriAgent"/>
+        <PageTitle text="Set a new password · BikriAgent"/>
         <h1>"Set a new password"</h1>
         <FlashNotice flash=flash.clone()/>
         <ActionForm action=action attr:class="stack">
@@ -108,7 +108,7 @@ pub fn AccountSecurityPage() -> impl IntoView {
     let everywhere = ServerAction::<LogoutEverywhere>::new();
     let logout = ServerAction::<Logout>::new();
     view! {
-        <Title text="Account security · BikriAgent"/>
+        <PageTitle text="Account security · BikriAgent"/>
         <h1>"Account security"</h1>
         <FlashNotice flash=flash.clone()/>
         <h2>"Where you are logged in"</h2>
@@ -184,7 +184,7 @@ pub fn StaffTotpPage() -> impl IntoView {
     if staff.totp_enabled {
         let verify = ServerAction::<TotpVerify>::new();
         return view! {
-            <Title text="Two-step verification · BikriAgent"/>
+            <PageTitle text="Two-step verification · BikriAgent"/>
             <h1>"Enter your code"</h1>
             <FlashNotice flash=flash.clone()/>
             <p>"Open your authenticator app and enter the 6-digit code for BikriAgent, or one of your recovery codes."</p>
@@ -211,7 +211,7 @@ pub fn StaffTotpPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Set up two-step verification · BikriAgent"/>
+        <PageTitle text="Set up two-step verification · BikriAgent"/>
         <h1>"Set up two-step verification"</h1>
         <FlashNotice flash=flash.clone()/>
         <p>"Staff pages need a second step. You will add BikriAgent to an authenticator app (Aegis, Google Authenticator, 1Password…) and enter the code it shows."</p>
@@ -263,7 +263,7 @@ pub fn StaffHomePage() -> impl IntoView {
     let name = ctx.staff().map(|s| s.name.clone()).unwrap_or_default();
     let logout = ServerAction::<Logout>::new();
     view! {
-        <Title text="Staff console · BikriAgent"/>
+        <PageTitle text="Staff console · BikriAgent"/>
         <h1>"Staff console"</h1>
         <FlashNotice flash=flash/>
         {codes.map(|codes| view! {

@@ -1,9 +1,9 @@
 //! The staff console: owners to review, one owner's detail and actions, the
 //! kill switch and the audit log. Staff never see message bodies here.
 
+use crate::raw_text::{EscapedTextArea, PageTitle};
 use bikriagent::catalog::money::{Money, format_money};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use uuid::Uuid;
 
@@ -48,7 +48,7 @@ pub fn StaffOwnersPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Owners to review · BikriAgent staff"/>
+        <PageTitle text="Owners to review · BikriAgent staff"/>
         <StaffNav/>
         <h1>"Owners to review"</h1>
         <FlashNotice flash=flash/>
@@ -114,7 +114,7 @@ pub fn StaffOwnerPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Owner · BikriAgent staff"/>
+        <PageTitle text="Owner · BikriAgent staff"/>
         <StaffNav/>
         <FlashNotice flash=flash/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -190,7 +190,7 @@ pub fn StaffOwnerPage() -> impl IntoView {
                         } else {
                             view! {
                                 <ActionForm action=suspend attr:class="stack"><CsrfField/><input type="hidden" name="owner_id" value=id4.clone()/>
-                                    <label>"Reason (the owner is told)"<textarea name="reason" rows="2" required=true maxlength="500"></textarea></label>
+                                    <label>"Reason (the owner is told)"<EscapedTextArea name="reason" value="" rows=2 required=true maxlength=500/></label>
                                     <button type="submit" class="button danger">"Suspend this owner"</button></ActionForm>
                             }.into_any()
                         }}
@@ -247,7 +247,7 @@ pub fn StaffCasePage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Review case · BikriAgent staff"/>
+        <PageTitle text="Review case · BikriAgent staff"/>
         <StaffNav/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
@@ -316,7 +316,7 @@ pub fn StaffAuditPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Audit log · BikriAgent staff"/>
+        <PageTitle text="Audit log · BikriAgent staff"/>
         <StaffNav/>
         <h1>"Audit log"</h1>
         <p>"Security events and staff actions. Nobody can change or delete them: the database refuses."</p>
@@ -353,7 +353,7 @@ pub fn KillSwitchPage() -> impl IntoView {
         async move { bikriagent::owners::kill_switch(&services?.accounts.pool).await.ok() }
     };
     view! {
-        <Title text="Kill switch · BikriAgent staff"/>
+        <PageTitle text="Kill switch · BikriAgent staff"/>
         <StaffNav/>
         <h1>"Global kill switch"</h1>
         <FlashNotice flash=flash/>
@@ -382,7 +382,7 @@ pub fn KillSwitchPage() -> impl IntoView {
                                 <ActionForm action=toggle attr:class="stack">
                                     <CsrfField/>
                                     <input type="hidden" name="engage" value=value/>
-                                    <label>"Why (recorded and mailed to every admin)"<textarea name="reason" rows="2" required=true maxlength="500"></textarea></label>
+                                    <label>"Why (recorded and mailed to every admin)"<EscapedTextArea name="reason" value="" rows=2 required=true maxlength=500/></label>
                                     <button type="submit" class=class>{label}</button>
                                 </ActionForm>
                             }.into_any()

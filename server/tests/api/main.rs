@@ -18,6 +18,7 @@ mod faults;
 mod graph;
 mod headers;
 mod health;
+mod hostile;
 mod jobs;
 mod llm;
 mod log_leak;
