@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy (warnings denied), the unit
 # and integration tests against a real PostgreSQL, the browser tests, then
-# cargo deny, the systemd unit's checks and a bounded fuzzing run.
+# cargo deny, the systemd unit's and the nginx configuration's checks and a
+# bounded fuzzing run.
 # Starts a throwaway PostgreSQL cluster when DATABASE_URL is not set.
 # DATABASE_URL, when given, must be a role that may create databases and roles.
 set -euo pipefail
@@ -66,6 +67,9 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 else
   echo "systemd-analyze is not installed: the unit was not checked"
 fi
+
+step "deploy/bikriagent.nginx.conf: nginx -t, then served in front of a stub app"
+bash deploy/check-proxy.sh
 
 step "fuzzing: every fuzz target for ${FUZZ_SECONDS:-30} s"
 bash scripts/fuzz.sh
