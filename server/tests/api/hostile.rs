@@ -321,7 +321,8 @@ async fn render(
         let response = client.get(app.url(&visit.path)).send().await.unwrap();
         let status = response.status();
         let html = response.text().await.unwrap();
-        if !(status.is_success() || (status == 404 && visit.who == Who::Anonymous)) {
+        // A hostile address gets 404, or 400 when it is not canonical (an encoded slash).
+        if !(status.is_success() || (matches!(status.as_u16(), 400 | 404) && visit.who == Who::Anonymous)) {
             report.push(format!("{} answered {status}", visit.path));
             continue;
         }
