@@ -12,6 +12,7 @@ pub mod channels;
 pub mod clock;
 pub mod conversations;
 pub mod crypto;
+pub mod customer_ids;
 pub mod db;
 pub mod deletion;
 pub mod ingest;

@@ -34,9 +34,17 @@ pub enum StartError {
     Serve(#[source] std::io::Error),
 }
 
-/// Applies migrations as the owner role; the app refuses to start if one fails.
+/// Applies migrations as the owner role, then rewrites, as the application
+/// role and with the data key, rows of earlier versions that SQL could not
+/// (customers' ids stored in clear, see `customer_ids::backfill`; once per
+/// database). The app refuses to start if either fails.
 pub async fn migrate(config: &Config) -> Result<(), db::DbError> {
-    db::migrate(config.migration_url().expose_secret()).await
+    db::migrate(config.migration_url().expose_secret()).await?;
+    let pool = db::connect_app_pool(config.database_url.expose_secret(), 2).await?;
+    let backfilled = bikriagent::customer_ids::backfill(&pool, &data_keys(config)).await;
+    pool.close().await;
+    backfilled?;
+    Ok(())
 }
 
 /// SMTP when `SMTP_URL` is set (checked at start), otherwise the local mailbox folder.

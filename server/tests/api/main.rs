@@ -13,6 +13,7 @@ mod catalog;
 mod channels;
 mod cli;
 mod conversation_handling;
+mod customer_ids;
 mod deletion;
 mod faults;
 mod graph;
