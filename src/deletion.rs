@@ -5,7 +5,8 @@
 //! them, and the personal fields of their orders (the orders keep items and
 //! amounts for the owner's accounts). The same routine serves the owner's
 //! button, staff acting on a verified request, and Meta's data deletion
-//! callback. Retention runs daily as a job and only ever logs counts.
+//! callback. Retention is part of the periodic cleanup (`cleanup`), which
+//! only ever logs counts.
 
 use serde::Serialize;
 use serde_json::json;
@@ -17,7 +18,6 @@ use crate::audit::{self, RequestMeta};
 use crate::conversations::PipelineError;
 use crate::crypto::DataKeys;
 use crate::customer_ids;
-use crate::jobs;
 use crate::tenancy::{OwnerId, begin_tenant_tx};
 
 /// What one deletion removed (counts only: safe to log and audit).
@@ -234,16 +234,18 @@ pub struct PurgeReport {
     pub message_bodies: u64,
     pub send_bodies: u64,
     pub review_cases: u64,
+    /// Channel choices the owner never finished (they expire after 15 minutes).
+    pub pending_connections: u64,
     pub inspection_rows: u64,
-    pub unmatched_inbound: u64,
+    /// Unmatched and processed deliveries (processed ones hold ids only).
+    pub old_inbound: u64,
 }
 
-pub const RETENTION_JOB: &str = "retention_purge";
-
-/// Purges old bodies and closed cases for every owner, then the global
-/// leftovers (unmatched deliveries and inspection copies past the message
-/// period). Counts only are returned and logged.
-pub async fn purge(pool: &PgPool, retention: Retention, now: OffsetDateTime) -> Result<PurgeReport, PipelineError> {
+/// Purges old bodies, closed cases and expired channel choices for every
+/// owner, then the global leftovers (deliveries and inspection copies past
+/// the message period). Part of the periodic cleanup (`cleanup::run_once`),
+/// which logs the counts.
+pub async fn purge(pool: &PgPool, retention: Retention, now: OffsetDateTime) -> Result<PurgeReport, sqlx::Error> {
     let messages_before = now - time::Duration::days(retention.message_days);
     let reviews_before = now - time::Duration::days(retention.review_days);
     let owners: Vec<Uuid> = sqlx::query_scalar("select id from accounts where role = 'owner'")
@@ -277,6 +279,13 @@ pub async fn purge(pool: &PgPool, retention: Retention, now: OffsetDateTime) -> 
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        report.pending_connections +=
+            sqlx::query("delete from pending_connections where owner_id = $1 and expires_at < $2")
+                .bind(owner.as_uuid())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         tx.commit().await?;
     }
     report.inspection_rows = sqlx::query("delete from webhook_inspection where received_at < $1")
@@ -284,33 +293,11 @@ pub async fn purge(pool: &PgPool, retention: Retention, now: OffsetDateTime) -> 
         .execute(pool)
         .await?
         .rows_affected();
-    report.unmatched_inbound =
-        sqlx::query("delete from inbound_messages where state = 'unmatched' and received_at < $1")
+    report.old_inbound =
+        sqlx::query("delete from inbound_messages where state in ('unmatched', 'processed') and received_at < $1")
             .bind(messages_before)
             .execute(pool)
             .await?
             .rows_affected();
-    tracing::info!(
-        message_bodies = report.message_bodies,
-        send_bodies = report.send_bodies,
-        review_cases = report.review_cases,
-        inspection_rows = report.inspection_rows,
-        unmatched_inbound = report.unmatched_inbound,
-        "retention purge finished"
-    );
     Ok(report)
-}
-
-/// Queues today's retention run (once per day, whichever instance starts first).
-pub async fn schedule(pool: &PgPool, now: OffsetDateTime, delay: std::time::Duration) -> Result<(), sqlx::Error> {
-    let day = (crate::pipeline::gates::shop_day_start(now) + time::Duration::hours(12)).date();
-    jobs::enqueue_after(
-        pool,
-        RETENTION_JOB,
-        &json!({}),
-        Some(&format!("retention:{day}")),
-        delay,
-    )
-    .await?;
-    Ok(())
 }

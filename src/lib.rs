@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod channels;
+pub mod cleanup;
 pub mod clock;
 pub mod conversations;
 pub mod crypto;

@@ -349,6 +349,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let (stop_tx, stop_rx) = watch::channel(false);
             let pipeline = startup::pipeline(&pool, &config, Arc::new(bikriagent::clock::SystemClock));
             let mut workers = startup::spawn_workers(&pool, &config, &pipeline, config.workers, &stop_rx);
+            let cleanup = startup::spawn_cleanup(&pool, &config, pipeline.clock.clone(), &stop_rx);
             // Sends and classifications are counted where the jobs run.
             let metrics = startup::bind_metrics(&config)
                 .await
@@ -361,6 +362,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 let _ = metrics.await;
             }
             startup::finish_workers(&mut workers).await;
+            let _ = cleanup.await;
             pool.close().await;
             Ok(())
         }

@@ -11,6 +11,7 @@ mod alerts;
 mod backup;
 mod catalog;
 mod channels;
+mod cleanup;
 mod cli;
 mod conversation_handling;
 mod customer_ids;
