@@ -547,7 +547,7 @@ pub async fn run_deletion(pool: &PgPool, keys: &DataKeys, code: &str) -> Result<
     for (channel, owner) in &channels {
         let owner = OwnerId::from_verified(*owner);
         disconnect(pool, keys, None, owner, *channel, None, &RequestMeta::default()).await?;
-        crate::deletion::delete_channel_customers(pool, owner, *channel, "Meta data deletion request")
+        crate::deletion::delete_channel_customers(pool, keys, owner, *channel, "Meta data deletion request")
             .await
             .map_err(|e| ChannelError::Data(e.to_string()))?;
         let mut tx = begin_tenant_tx(pool, owner).await?;

@@ -1,8 +1,9 @@
 //! The owner's side of the pipeline: customers, conversations, messages and
 //! the review queue, all tenant-scoped.
 //!
-//! Message bodies, drafts, customer names and the engine's conversation state
-//! are sealed with the data key and bound to their owner and row, so a
+//! Message bodies, drafts, customer names and platform ids (see
+//! `customer_ids`) and the engine's conversation state are sealed with the
+//! data key and bound to their owner and row, so a
 //! database dump holds no message text and a ciphertext copied into another
 //! owner's row does not open. Owners read them decrypted here; staff lists
 //! never call these readers.
@@ -15,6 +16,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, RequestMeta};
 use crate::crypto::{CryptoError, DataKeys};
+use crate::customer_ids::{self, CUSTOMER_SENDER};
 use crate::pipeline::classifier::Classification;
 use crate::pipeline::gates::MESSAGING_WINDOW;
 use crate::pipeline::grounding::ConversationState;
@@ -107,17 +109,7 @@ pub async fn record_customer_message(
             });
         }
     }
-    let customer_id = Uuid::new_v4();
-    let customer: Uuid = sqlx::query_scalar(
-        "insert into customers (id, owner_id, channel_id, sender_id) values ($1, $2, $3, $4) \
-         on conflict (channel_id, sender_id) do update set sender_id = excluded.sender_id returning id",
-    )
-    .bind(customer_id)
-    .bind(owner.as_uuid())
-    .bind(incoming.channel)
-    .bind(&incoming.sender_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let customer = customer_ids::upsert_customer(tx, keys, owner, incoming.channel, &incoming.sender_id).await?;
     if let Some(name) = &incoming.sender_name {
         sqlx::query("update customers set name_enc = $2 where id = $1")
             .bind(customer)
@@ -198,16 +190,7 @@ pub async fn record_owner_echo(
             return Ok(conversation);
         }
     }
-    let customer: Uuid = sqlx::query_scalar(
-        "insert into customers (id, owner_id, channel_id, sender_id) values ($1, $2, $3, $4) \
-         on conflict (channel_id, sender_id) do update set sender_id = excluded.sender_id returning id",
-    )
-    .bind(Uuid::new_v4())
-    .bind(owner.as_uuid())
-    .bind(incoming.channel)
-    .bind(&incoming.sender_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let customer = customer_ids::upsert_customer(tx, keys, owner, incoming.channel, &incoming.sender_id).await?;
     let conversation: Uuid = sqlx::query_scalar(
         "insert into conversations (id, owner_id, channel_id, customer_id, mode, owner_active_at, last_message_at, last_note) \
          values ($1, $2, $3, $4, 'human', $5, $5, $6) \
@@ -466,7 +449,7 @@ pub async fn inbox(
     // joins and the last-message lookups run for those 50 rows only, however
     // many conversations the owner has.
     let rows: Vec<InboxRecord> = sqlx::query_as(
-        "select c.id, cu.sender_id, cu.name_enc, cu.id as customer, ch.display_name, ch.platform, \
+        "select c.id, cu.sender_enc, cu.name_enc, cu.id as customer, ch.display_name, ch.platform, \
                 ch.status as channel_status, c.last_message_at, c.last_risk, c.mode, c.last_customer_at, c.last_note, \
                 (select count(*) from review_items r where r.conversation_id = c.id and r.state = 'open') as open_reviews, \
                 lm.id as last_id, lm.kind as last_kind, lm.body_enc as last_body \
@@ -496,7 +479,11 @@ pub async fn inbox(
             };
             Ok(InboxRow {
                 conversation: row.id,
-                customer: customer_label(name, &row.sender_id),
+                customer: customer_label(
+                    name,
+                    &open_text(keys, owner, CUSTOMER_SENDER, row.customer, row.sender_enc.as_deref())?
+                        .unwrap_or_default(),
+                ),
                 channel: row.display_name,
                 platform: row.platform,
                 channel_status: row.channel_status,
@@ -515,7 +502,7 @@ pub async fn inbox(
 #[derive(sqlx::FromRow)]
 struct InboxRecord {
     id: Uuid,
-    sender_id: String,
+    sender_enc: Option<Vec<u8>>,
     name_enc: Option<Vec<u8>>,
     customer: Uuid,
     display_name: String,
@@ -566,7 +553,7 @@ pub struct ConversationView {
 
 #[derive(sqlx::FromRow)]
 struct ConversationHead {
-    sender_id: String,
+    sender_enc: Option<Vec<u8>>,
     name_enc: Option<Vec<u8>>,
     customer: Uuid,
     display_name: String,
@@ -590,7 +577,7 @@ pub async fn conversation(
 ) -> Result<ConversationView, PipelineError> {
     let mut tx = begin_tenant_tx(pool, owner).await?;
     let head: Option<ConversationHead> = sqlx::query_as(
-        "select cu.sender_id, cu.name_enc, cu.id as customer, ch.display_name, ch.platform, ch.status as channel_status, \
+        "select cu.sender_enc, cu.name_enc, cu.id as customer, ch.display_name, ch.platform, ch.status as channel_status, \
                 c.mode, c.language, c.last_customer_at, c.last_note \
            from conversations c join customers cu on cu.id = c.customer_id join channels ch on ch.id = c.channel_id \
           where c.id = $1 and c.owner_id = $2",
@@ -653,7 +640,7 @@ pub async fn conversation(
         id,
         customer: customer_label(
             open_text(keys, owner, "customer-name", head.customer, head.name_enc.as_deref())?,
-            &head.sender_id,
+            &open_text(keys, owner, CUSTOMER_SENDER, head.customer, head.sender_enc.as_deref())?.unwrap_or_default(),
         ),
         channel: head.display_name,
         platform: head.platform,
@@ -769,7 +756,7 @@ async fn open_cases(
     type Row = (
         Uuid,
         Uuid,
-        String,
+        Option<Vec<u8>>,
         Option<Vec<u8>>,
         Uuid,
         String,
@@ -781,7 +768,7 @@ async fn open_cases(
     );
     let mut tx = begin_tenant_tx(pool, owner).await?;
     let rows: Vec<Row> = sqlx::query_as(
-        "select r.id, r.conversation_id, cu.sender_id, cu.name_enc, cu.id, r.reason, r.detail, r.draft_enc, \
+        "select r.id, r.conversation_id, cu.sender_enc, cu.name_enc, cu.id, r.reason, r.detail, r.draft_enc, \
                 r.message_id, m.body_enc, r.created_at \
            from (select * from review_items where owner_id = $1 and state = 'open' \
                    and ($2::uuid is null or id = $2) order by created_at limit $3) r \
@@ -804,7 +791,7 @@ async fn open_cases(
                     conversation,
                     customer: customer_label(
                         open_text(keys, owner, "customer-name", customer, name.as_deref())?,
-                        &sender,
+                        &open_text(keys, owner, CUSTOMER_SENDER, customer, sender.as_deref())?.unwrap_or_default(),
                     ),
                     reason,
                     detail,

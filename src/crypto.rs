@@ -5,12 +5,30 @@
 //! a ciphertext to the row it belongs to (e.g. `totp:<account id>`), so a
 //! value copied into another row fails to open. The key id lets keys rotate:
 //! the current key seals, older keys still open.
+//!
+//! Values that must also be found again (a customer's platform id, which for
+//! WhatsApp is their phone number) are stored twice: sealed, for showing and
+//! sending, and as a keyed lookup hash, `version (1) ‖ key id (1) ‖
+//! HMAC-SHA256(lookup key, value)`. Each data key has its own lookup key,
+//! `HMAC-SHA256(data key, "bikriagent lookup key v1")`, so the hash is
+//! useless without `BIKRI_DATA_KEY` and never reuses the encryption key
+//! itself. A hash made under an older key is found by
+//! [`DataKeys::lookup_hashes`] and rewritten under the current one by
+//! `rotate-keys` (see `customer_ids::rotate`).
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
+use hmac::{Hmac, Mac as _};
+use sha2::Sha256;
 
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 12;
+
+/// What a lookup key is derived with, from its data key.
+const LOOKUP_LABEL: &[u8] = b"bikriagent lookup key v1";
+
+/// Length of a lookup hash: version, key id and the HMAC-SHA256.
+pub const LOOKUP_HASH_LEN: usize = 2 + 32;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
@@ -27,6 +45,8 @@ pub enum CryptoError {
 pub struct DataKeys {
     current: (u8, Aes256Gcm),
     older: Vec<(u8, Aes256Gcm)>,
+    /// (key id, lookup key) of every key, the current one first.
+    lookup: Vec<(u8, [u8; 32])>,
 }
 
 impl std::fmt::Debug for DataKeys {
@@ -39,9 +59,13 @@ impl DataKeys {
     /// `current` seals with id `current_id`; `older` are (id, key) pairs kept for reading.
     pub fn new(current_id: u8, current: &[u8; 32], older: &[(u8, [u8; 32])]) -> Self {
         let cipher = |key: &[u8; 32]| Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
+        let lookup = std::iter::once((current_id, lookup_key(current)))
+            .chain(older.iter().map(|(id, key)| (*id, lookup_key(key))))
+            .collect();
         Self {
             current: (current_id, cipher(current)),
             older: older.iter().map(|(id, key)| (*id, cipher(key))).collect(),
+            lookup,
         }
     }
 
@@ -99,10 +123,42 @@ impl DataKeys {
             .map_err(|_| CryptoError::Open)
     }
 
-    /// Whether a sealed value was made with an older key (for `rotate-keys`).
+    /// Whether a sealed value or a lookup hash was made with an older key (for `rotate-keys`).
     pub fn is_stale(&self, sealed: &[u8]) -> bool {
         sealed.get(1).is_some_and(|id| *id != self.current.0)
     }
+
+    /// The keyed hash of `value` under the current key, to store next to the
+    /// sealed value and find the row by later.
+    pub fn lookup_hash(&self, value: &str) -> Vec<u8> {
+        let (id, key) = &self.lookup[0];
+        keyed_hash(*id, key, value)
+    }
+
+    /// The keyed hashes of `value` under every configured key, the current
+    /// one first: a lookup matches rows hashed before a key rotation too.
+    pub fn lookup_hashes(&self, value: &str) -> Vec<Vec<u8>> {
+        self.lookup
+            .iter()
+            .map(|(id, key)| keyed_hash(*id, key, value))
+            .collect()
+    }
+}
+
+fn lookup_key(data_key: &[u8; 32]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as hmac::Mac>::new_from_slice(data_key).expect("HMAC takes a key of any length");
+    mac.update(LOOKUP_LABEL);
+    mac.finalize().into_bytes().into()
+}
+
+fn keyed_hash(id: u8, lookup_key: &[u8; 32], value: &str) -> Vec<u8> {
+    let mut mac = <Hmac<Sha256> as hmac::Mac>::new_from_slice(lookup_key).expect("HMAC takes a key of any length");
+    mac.update(value.as_bytes());
+    let mut out = Vec::with_capacity(LOOKUP_HASH_LEN);
+    out.push(VERSION);
+    out.push(id);
+    out.extend_from_slice(&mac.finalize().into_bytes());
+    out
 }
 
 #[cfg(test)]
@@ -131,5 +187,32 @@ mod tests {
         assert!(!rotated.is_stale(&resealed));
         assert_eq!(old.open(&resealed, "channel:1"), Err(CryptoError::UnknownKey(2)));
         assert_eq!(old.open(b"short", "x"), Err(CryptoError::Malformed));
+    }
+
+    #[test]
+    fn lookup_hashes_are_keyed_stable_and_survive_rotation() {
+        let old = DataKeys::new(1, &[7u8; 32], &[]);
+        let hash = old.lookup_hash("8801711000000");
+        assert_eq!(hash.len(), LOOKUP_HASH_LEN);
+        assert_eq!(hash, old.lookup_hash("8801711000000"), "the same value, the same hash");
+        assert_ne!(hash, old.lookup_hash("8801711000001"));
+        assert!(!hash.windows(4).any(|w| w == b"8801"), "the value is not in its hash");
+        let other = DataKeys::new(1, &[8u8; 32], &[]);
+        assert_ne!(other.lookup_hash("8801711000000"), hash, "without the key, no match");
+        // Not the data key itself: the lookup key is derived with its own label.
+        let mut plain = <Hmac<Sha256> as hmac::Mac>::new_from_slice(&[7u8; 32]).unwrap();
+        plain.update(b"8801711000000");
+        assert_ne!(&hash[2..], plain.finalize().into_bytes().as_slice());
+
+        let rotated = DataKeys::new(2, &[9u8; 32], &[(1, [7u8; 32])]);
+        let hashes = rotated.lookup_hashes("8801711000000");
+        assert_eq!(hashes.len(), 2);
+        assert_eq!(hashes[0], rotated.lookup_hash("8801711000000"), "current first");
+        assert!(
+            hashes.contains(&hash),
+            "rows hashed before the rotation are still found"
+        );
+        assert!(rotated.is_stale(&hash));
+        assert!(!rotated.is_stale(&hashes[0]));
     }
 }

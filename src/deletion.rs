@@ -5,7 +5,8 @@
 //! them, and the personal fields of their orders (the orders keep items and
 //! amounts for the owner's accounts). The same routine serves the owner's
 //! button, staff acting on a verified request, and Meta's data deletion
-//! callback. Retention runs daily as a job and only ever logs counts.
+//! callback. Retention is part of the periodic cleanup (`cleanup`), which
+//! only ever logs counts.
 
 use serde::Serialize;
 use serde_json::json;
@@ -15,7 +16,8 @@ use uuid::Uuid;
 
 use crate::audit::{self, RequestMeta};
 use crate::conversations::PipelineError;
-use crate::jobs;
+use crate::crypto::DataKeys;
+use crate::customer_ids;
 use crate::tenancy::{OwnerId, begin_tenant_tx};
 
 /// What one deletion removed (counts only: safe to log and audit).
@@ -28,16 +30,50 @@ pub struct DeletionReport {
 }
 
 /// Deletes one customer inside the caller's tenant transaction.
-async fn delete_in(tx: &mut PgConnection, owner: OwnerId, customer: Uuid) -> Result<DeletionReport, PipelineError> {
-    let found: Option<(String, String, String)> = sqlx::query_as(
-        "select cu.sender_id, ch.platform, ch.meta_id from customers cu join channels ch on ch.id = cu.channel_id \
+async fn delete_in(
+    tx: &mut PgConnection,
+    keys: &DataKeys,
+    owner: OwnerId,
+    customer: Uuid,
+) -> Result<DeletionReport, PipelineError> {
+    let found: Option<(Vec<u8>, Vec<u8>, String, String)> = sqlx::query_as(
+        "select cu.sender_hash, cu.sender_enc, ch.platform, ch.meta_id \
+           from customers cu join channels ch on ch.id = cu.channel_id \
           where cu.id = $1 and cu.owner_id = $2 for update of cu",
     )
     .bind(customer)
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?;
-    let (sender_id, platform, channel_meta_id) = found.ok_or(PipelineError::NotFound)?;
+    let (stored_hash, sealed, platform, channel_meta_id) = found.ok_or(PipelineError::NotFound)?;
+    // The global ingest rows that name the customer: those recorded as their
+    // messages (found by the link, whatever key hashed them), and any not
+    // recorded yet, by the customer's hash under every configured key. An id
+    // that does not open still leaves the stored hash to search by.
+    let mut hashes = customer_ids::open_customer(keys, owner, customer, &sealed)
+        .map(|sender| keys.lookup_hashes(&sender))
+        .unwrap_or_default();
+    hashes.push(stored_hash);
+    let recorded = sqlx::query(
+        "delete from inbound_messages \
+          where id in (select m.inbound_id from messages m where m.owner_id = $1 and m.inbound_id is not null \
+                         and m.conversation_id in (select id from conversations where customer_id = $2))",
+    )
+    .bind(owner.as_uuid())
+    .bind(customer)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let waiting = sqlx::query(
+        "delete from inbound_messages where sender_hash = any($3) and platform = $1 and channel_meta_id = $2",
+    )
+    .bind(&platform)
+    .bind(&channel_meta_id)
+    .bind(&hashes)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    let inbound_rows = recorded + waiting;
     let orders_anonymised = sqlx::query(
         "update orders set customer_name_enc = null, phone_enc = null, address_enc = null, conversation_id = null, \
                 updated_at = now() \
@@ -63,15 +99,6 @@ async fn delete_in(tx: &mut PgConnection, owner: OwnerId, customer: Uuid) -> Res
         .bind(owner.as_uuid())
         .execute(&mut *tx)
         .await?;
-    // The global ingest rows still carry the sender id (a WhatsApp number).
-    let inbound_rows =
-        sqlx::query("delete from inbound_messages where platform = $1 and channel_meta_id = $2 and sender_id = $3")
-            .bind(&platform)
-            .bind(&channel_meta_id)
-            .bind(&sender_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
     Ok(DeletionReport {
         customers: 1,
         messages,
@@ -84,6 +111,7 @@ async fn delete_in(tx: &mut PgConnection, owner: OwnerId, customer: Uuid) -> Res
 /// owner or the staff member; `why` says on what basis (shown in the audit log).
 pub async fn delete_customer(
     pool: &PgPool,
+    keys: &DataKeys,
     owner: OwnerId,
     customer: Uuid,
     actor: Option<Uuid>,
@@ -91,7 +119,7 @@ pub async fn delete_customer(
     meta: &RequestMeta,
 ) -> Result<DeletionReport, PipelineError> {
     let mut tx = begin_tenant_tx(pool, owner).await?;
-    let report = delete_in(&mut tx, owner, customer).await?;
+    let report = delete_in(&mut tx, keys, owner, customer).await?;
     audit::record(
         &mut *tx,
         "customer_data_deleted",
@@ -124,18 +152,29 @@ pub async fn customer_of_conversation(
 
 /// Staff, on a verified request: the customer of `owner` with this
 /// platform-scoped id (what the person can prove: their WhatsApp number or
-/// the id Meta gave the shop).
-pub async fn customer_by_sender(pool: &PgPool, owner: OwnerId, sender_id: &str) -> Result<Vec<Uuid>, PipelineError> {
-    let sender_id = sender_id.trim().trim_start_matches('+');
+/// the id Meta gave the shop), found by its keyed hash.
+pub async fn customer_by_sender(
+    pool: &PgPool,
+    keys: &DataKeys,
+    owner: OwnerId,
+    sender_id: &str,
+) -> Result<Vec<Uuid>, PipelineError> {
+    // As Meta writes it: a WhatsApp number without `+`, spaces or dashes.
+    let sender_id: String = sender_id
+        .trim()
+        .trim_start_matches('+')
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .collect();
     if sender_id.is_empty() || sender_id.len() > 64 {
         return Err(PipelineError::Invalid(
             "Enter the customer's id or WhatsApp number.".into(),
         ));
     }
     let mut tx = begin_tenant_tx(pool, owner).await?;
-    let ids = sqlx::query_scalar("select id from customers where owner_id = $1 and sender_id = $2")
+    let ids = sqlx::query_scalar("select id from customers where owner_id = $1 and sender_hash = any($2)")
         .bind(owner.as_uuid())
-        .bind(sender_id)
+        .bind(keys.lookup_hashes(&sender_id))
         .fetch_all(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -146,6 +185,7 @@ pub async fn customer_by_sender(pool: &PgPool, owner: OwnerId, sender_id: &str) 
 /// the person who granted it: the data we got through it goes).
 pub async fn delete_channel_customers(
     pool: &PgPool,
+    keys: &DataKeys,
     owner: OwnerId,
     channel: Uuid,
     why: &str,
@@ -159,7 +199,7 @@ pub async fn delete_channel_customers(
     tx.commit().await?;
     let mut total = DeletionReport::default();
     for customer in customers {
-        let report = delete_customer(pool, owner, customer, None, why, &RequestMeta::default()).await?;
+        let report = delete_customer(pool, keys, owner, customer, None, why, &RequestMeta::default()).await?;
         total.customers += report.customers;
         total.messages += report.messages;
         total.orders_anonymised += report.orders_anonymised;
@@ -194,16 +234,18 @@ pub struct PurgeReport {
     pub message_bodies: u64,
     pub send_bodies: u64,
     pub review_cases: u64,
+    /// Channel choices the owner never finished (they expire after 15 minutes).
+    pub pending_connections: u64,
     pub inspection_rows: u64,
-    pub unmatched_inbound: u64,
+    /// Unmatched and processed deliveries (processed ones hold ids only).
+    pub old_inbound: u64,
 }
 
-pub const RETENTION_JOB: &str = "retention_purge";
-
-/// Purges old bodies and closed cases for every owner, then the global
-/// leftovers (unmatched deliveries and inspection copies past the message
-/// period). Counts only are returned and logged.
-pub async fn purge(pool: &PgPool, retention: Retention, now: OffsetDateTime) -> Result<PurgeReport, PipelineError> {
+/// Purges old bodies, closed cases and expired channel choices for every
+/// owner, then the global leftovers (deliveries and inspection copies past
+/// the message period). Part of the periodic cleanup (`cleanup::run_once`),
+/// which logs the counts.
+pub async fn purge(pool: &PgPool, retention: Retention, now: OffsetDateTime) -> Result<PurgeReport, sqlx::Error> {
     let messages_before = now - time::Duration::days(retention.message_days);
     let reviews_before = now - time::Duration::days(retention.review_days);
     let owners: Vec<Uuid> = sqlx::query_scalar("select id from accounts where role = 'owner'")
@@ -237,6 +279,13 @@ pub async fn purge(pool: &PgPool, retention: Retention, now: OffsetDateTime) -> 
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        report.pending_connections +=
+            sqlx::query("delete from pending_connections where owner_id = $1 and expires_at < $2")
+                .bind(owner.as_uuid())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         tx.commit().await?;
     }
     report.inspection_rows = sqlx::query("delete from webhook_inspection where received_at < $1")
@@ -244,33 +293,11 @@ pub async fn purge(pool: &PgPool, retention: Retention, now: OffsetDateTime) -> 
         .execute(pool)
         .await?
         .rows_affected();
-    report.unmatched_inbound =
-        sqlx::query("delete from inbound_messages where state = 'unmatched' and received_at < $1")
+    report.old_inbound =
+        sqlx::query("delete from inbound_messages where state in ('unmatched', 'processed') and received_at < $1")
             .bind(messages_before)
             .execute(pool)
             .await?
             .rows_affected();
-    tracing::info!(
-        message_bodies = report.message_bodies,
-        send_bodies = report.send_bodies,
-        review_cases = report.review_cases,
-        inspection_rows = report.inspection_rows,
-        unmatched_inbound = report.unmatched_inbound,
-        "retention purge finished"
-    );
     Ok(report)
-}
-
-/// Queues today's retention run (once per day, whichever instance starts first).
-pub async fn schedule(pool: &PgPool, now: OffsetDateTime, delay: std::time::Duration) -> Result<(), sqlx::Error> {
-    let day = (crate::pipeline::gates::shop_day_start(now) + time::Duration::hours(12)).date();
-    jobs::enqueue_after(
-        pool,
-        RETENTION_JOB,
-        &json!({}),
-        Some(&format!("retention:{day}")),
-        delay,
-    )
-    .await?;
-    Ok(())
 }

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, RequestMeta};
 use crate::crypto::DataKeys;
+use crate::customer_ids;
 use crate::jobs;
 use crate::meta::webhook::{Delivery, Event};
 
@@ -46,7 +47,9 @@ pub struct SealedInbound {
     platform: &'static str,
     provider_message_id: String,
     channel_meta_id: String,
-    sender_id: String,
+    /// The customer's platform id as a keyed hash and sealed (`customer_ids`).
+    sender_hash: Vec<u8>,
+    sender_enc: Vec<u8>,
     kind: String,
     body_enc: Option<Vec<u8>>,
     sender_name_enc: Option<Vec<u8>>,
@@ -73,12 +76,14 @@ pub fn seal_rows(keys: &DataKeys, delivery: &Delivery, our_app_id: &str) -> (Vec
                    sent_at_ms: i64| {
         let id = Uuid::new_v4();
         let context = inbound_context(id);
+        let (sender_hash, sender_enc) = customer_ids::seal_inbound(keys, id, sender);
         rows.push(SealedInbound {
             id,
             platform,
             provider_message_id: mid.to_owned(),
             channel_meta_id: channel.to_owned(),
-            sender_id: sender.to_owned(),
+            sender_hash,
+            sender_enc,
             kind: kind.to_owned(),
             body_enc: text.map(|text| keys.seal(text.as_bytes(), &context)),
             sender_name_enc: name.map(|name| keys.seal(name.as_bytes(), &format!("{context}:name"))),
@@ -169,10 +174,10 @@ where
     rows.sort_by(|a, b| (a.platform, &a.provider_message_id).cmp(&(b.platform, &b.provider_message_id)));
     sqlx::query_scalar(
         "with new as ( \
-             insert into inbound_messages (id, platform, provider_message_id, channel_meta_id, sender_id, kind, \
-                                           body_enc, sender_name_enc, sent_at_ms) \
-             select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                                  $7::bytea[], $8::bytea[], $9::int8[]) \
+             insert into inbound_messages (id, platform, provider_message_id, channel_meta_id, sender_hash, \
+                                           sender_enc, kind, body_enc, sender_name_enc, sent_at_ms) \
+             select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $13::bytea[], \
+                                  $6::text[], $7::bytea[], $8::bytea[], $9::int8[]) \
              on conflict (platform, provider_message_id) do nothing \
              returning id, platform || ':' || channel_meta_id as lane), \
          backlog as ( \
@@ -192,7 +197,7 @@ where
     .bind(rows.iter().map(|r| r.platform).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.provider_message_id.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.channel_meta_id.as_str()).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.sender_id.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.sender_hash.as_slice()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.body_enc.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.sender_name_enc.as_deref()).collect::<Vec<_>>())
@@ -200,6 +205,7 @@ where
     .bind(PROCESS_INBOUND_JOB)
     .bind(pace.per_second)
     .bind(pace.burst)
+    .bind(rows.iter().map(|r| r.sender_enc.as_slice()).collect::<Vec<_>>())
     .fetch_all(executor)
     .await
 }

@@ -24,6 +24,7 @@ use crate::catalog;
 use crate::clock::SharedClock;
 use crate::conversations::{self, Incoming, PipelineError, open_text};
 use crate::crypto::DataKeys;
+use crate::customer_ids;
 use crate::ingest::{self, Resolution};
 use crate::jobs::{self, JobError};
 use crate::orders::{self, OrderRefusal};
@@ -88,7 +89,7 @@ pub struct PlaygroundReport {
 #[derive(sqlx::FromRow)]
 struct InboundRow {
     state: String,
-    sender_id: String,
+    sender_enc: Option<Vec<u8>>,
     kind: String,
     body_enc: Option<Vec<u8>>,
     sender_name_enc: Option<Vec<u8>>,
@@ -190,7 +191,7 @@ impl Pipeline {
     /// [`JobError::Retry`] on database errors.
     pub async fn process_inbound(&self, inbound: Uuid) -> Result<Option<Uuid>, JobError> {
         let row: Option<InboundRow> = sqlx::query_as(
-            "select state, sender_id, kind, body_enc, sender_name_enc, sent_at_ms, provider_message_id \
+            "select state, sender_enc, kind, body_enc, sender_name_enc, sent_at_ms, provider_message_id \
                from inbound_messages where id = $1",
         )
         .bind(inbound)
@@ -199,7 +200,7 @@ impl Pipeline {
         .map_err(retry)?;
         let Some(InboundRow {
             state,
-            sender_id,
+            sender_enc,
             kind,
             body_enc: body,
             sender_name_enc: name,
@@ -216,6 +217,13 @@ impl Pipeline {
             return Ok(None);
         };
         let owner = OwnerId::from_verified(owner);
+        // Retried rather than failed: the fix (the right BIKRI_OLD_DATA_KEYS) is a restart away.
+        let sender_id = sender_enc
+            .ok_or_else(|| JobError::Permanent("the inbound message has no sender".into()))
+            .and_then(|sealed| {
+                customer_ids::open_inbound(&self.keys, inbound, &sealed)
+                    .map_err(|e| JobError::Retry(format!("the sender id does not open: {e}")))
+            })?;
         let context = format!("inbound:{inbound}");
         let open = |sealed: Option<Vec<u8>>, context: &str| {
             sealed
@@ -262,7 +270,8 @@ impl Pipeline {
         .await?;
         if let Some(inbound) = incoming.inbound_id {
             sqlx::query(
-                "update inbound_messages set state = 'processed', body_enc = null, sender_name_enc = null where id = $1",
+                "update inbound_messages set state = 'processed', body_enc = null, sender_name_enc = null, \
+                        sender_enc = null where id = $1",
             )
             .bind(inbound)
             .execute(&mut *tx)
@@ -281,10 +290,12 @@ impl Pipeline {
         let mut tx = begin_tenant_tx(&self.pool, owner).await?;
         conversations::record_owner_echo(&mut tx, &self.keys, owner, incoming).await?;
         if let Some(inbound) = incoming.inbound_id {
-            sqlx::query("update inbound_messages set state = 'processed', body_enc = null where id = $1")
-                .bind(inbound)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "update inbound_messages set state = 'processed', body_enc = null, sender_enc = null where id = $1",
+            )
+            .bind(inbound)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())

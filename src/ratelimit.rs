@@ -90,7 +90,8 @@ pub const SECOND_FACTOR_PER_IP: Limit = Limit {
     window_secs: 600,
 };
 
-/// Every limit above, for metrics (each gets a series from the start).
+/// Every limit above, for metrics (each gets a series from the start) and
+/// for [`prune`], which keeps rows for the longest window listed here.
 pub const ALL: [Limit; 14] = [
     LOGIN_PER_IP,
     SIGNUP_PER_IP,
@@ -140,12 +141,14 @@ pub async fn hit(pool: &PgPool, limit: Limit, key: &str, now: OffsetDateTime) ->
     }
 }
 
-/// Drops windows older than a day (run by a periodic job).
-pub async fn prune(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("delete from rate_limits where window_start < now() - interval '1 day'")
-            .execute(pool)
-            .await?
-            .rows_affected(),
-    )
+/// Drops windows that ended by `now` (run by the periodic cleanup): a row
+/// past the longest window is past its own, and the next hit on its key
+/// starts a new window anyway.
+pub async fn prune(pool: &PgPool, now: OffsetDateTime) -> Result<u64, sqlx::Error> {
+    let longest = ALL.iter().map(|limit| limit.window_secs).max().unwrap_or(0);
+    Ok(sqlx::query("delete from rate_limits where window_start <= $1")
+        .bind(now - time::Duration::seconds(longest))
+        .execute(pool)
+        .await?
+        .rows_affected())
 }

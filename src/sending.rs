@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::channels;
 use crate::conversations::{self, PipelineError, open_text, seal_text};
 use crate::crypto::DataKeys;
+use crate::customer_ids;
 use crate::jobs::{self, JobError};
 use crate::meta::graph::{ErrorKind, GraphClient, GraphError, Platform};
 use crate::pipeline::gates::{self, Gate, GateInputs, SendLimits};
@@ -218,21 +219,24 @@ pub async fn gate_inputs(
     })
 }
 
-/// Where a send goes: the platform, the sender id and the customer.
+/// Where a send goes: the platform, the sender id and the customer's platform id.
 async fn destination(
     tx: &mut PgConnection,
+    keys: &DataKeys,
     owner: OwnerId,
     conversation: Uuid,
 ) -> Result<(String, String, String), PipelineError> {
-    sqlx::query_as(
-        "select ch.platform, ch.meta_id, cu.sender_id from conversations c join channels ch on ch.id = c.channel_id \
+    let (platform, meta_id, customer, sealed): (String, String, Uuid, Vec<u8>) = sqlx::query_as(
+        "select ch.platform, ch.meta_id, cu.id, cu.sender_enc from conversations c join channels ch on ch.id = c.channel_id \
            join customers cu on cu.id = c.customer_id where c.id = $1 and c.owner_id = $2",
     )
     .bind(conversation)
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or(PipelineError::NotFound)
+    .ok_or(PipelineError::NotFound)?;
+    let recipient = customer_ids::open_customer(keys, owner, customer, &sealed)?;
+    Ok((platform, meta_id, recipient))
 }
 
 impl Sender {
@@ -326,7 +330,7 @@ impl Sender {
             return Ok(SendOutcome::Blocked(gate));
         }
         let text = open_text(&self.keys, owner, "outbound", id, row.body.as_deref())?.unwrap_or_default();
-        let (platform, sender_meta_id, recipient) = destination(&mut tx, owner, row.conversation).await?;
+        let (platform, sender_meta_id, recipient) = destination(&mut tx, &self.keys, owner, row.conversation).await?;
         sqlx::query("update outbound_sends set state = 'sending', attempts = attempts + 1 where id = $1")
             .bind(id)
             .execute(&mut *tx)

@@ -195,6 +195,7 @@ pub async fn delete_customer_data(conversation: String, confirm: String) -> Resu
             Ok(customer) => {
                 bikriagent::deletion::delete_customer(
                     &pipeline.pool,
+                    &pipeline.keys,
                     owner,
                     customer,
                     Some(actor),

@@ -255,7 +255,8 @@ pub async fn staff_delete_customer(owner_id: String, sender_id: String, request:
     }
     let owner = bikriagent::tenancy::OwnerId::from_verified(owner);
     let pool = &services.accounts.pool;
-    let outcome = match bikriagent::deletion::customer_by_sender(pool, owner, &sender_id).await {
+    let keys = &services.pipeline.keys;
+    let outcome = match bikriagent::deletion::customer_by_sender(pool, keys, owner, &sender_id).await {
         Ok(customers) if customers.is_empty() => Err("This owner has no customer with that id.".to_owned()),
         Ok(customers) => {
             let mut messages = 0;
@@ -263,6 +264,7 @@ pub async fn staff_delete_customer(owner_id: String, sender_id: String, request:
                 let why = format!("verified request {request}");
                 match bikriagent::deletion::delete_customer(
                     pool,
+                    keys,
                     owner,
                     customer,
                     Some(staff.principal.id),

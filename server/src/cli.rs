@@ -26,8 +26,9 @@ commands:
   classify  read one customer message per line on standard input and print
             one JSON object per line with risk, categories and language
   rotate-keys
-            re-encrypt every stored token and secret under BIKRI_DATA_KEY
-            (older keys listed in BIKRI_OLD_DATA_KEYS)
+            re-encrypt every stored token and secret, and rewrite customers'
+            ids (hash and ciphertext), under BIKRI_DATA_KEY (older keys
+            listed in BIKRI_OLD_DATA_KEYS)
   backup --to FILE
             write the whole database to FILE (pg_dump custom format, mode
             0600); tokens and messages stay encrypted, and BIKRI_DATA_KEY is
@@ -232,10 +233,15 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let pool = db::connect_app_pool(config.database_url.expose_secret(), 2)
                 .await
                 .map_err(|e| e.to_string())?;
-            let (rotated, failed) = bikriagent::channels::rotate_keys(&pool, &startup::data_keys(&config))
+            let keys = startup::data_keys(&config);
+            let (tokens, tokens_failed) = bikriagent::channels::rotate_keys(&pool, &keys)
+                .await
+                .map_err(|e| e.to_string())?;
+            let (ids, ids_failed) = bikriagent::customer_ids::rotate(&pool, &keys)
                 .await
                 .map_err(|e| e.to_string())?;
             pool.close().await;
+            let (rotated, failed) = (tokens + ids, tokens_failed + ids_failed);
             println!("Re-encrypted {rotated} values under key {}.", config.data_key_id);
             if failed > 0 {
                 return Err(format!(
@@ -343,6 +349,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let (stop_tx, stop_rx) = watch::channel(false);
             let pipeline = startup::pipeline(&pool, &config, Arc::new(bikriagent::clock::SystemClock));
             let mut workers = startup::spawn_workers(&pool, &config, &pipeline, config.workers, &stop_rx);
+            let cleanup = startup::spawn_cleanup(&pool, &config, pipeline.clock.clone(), &stop_rx);
             // Sends and classifications are counted where the jobs run.
             let metrics = startup::bind_metrics(&config)
                 .await
@@ -355,6 +362,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
                 let _ = metrics.await;
             }
             startup::finish_workers(&mut workers).await;
+            let _ = cleanup.await;
             pool.close().await;
             Ok(())
         }

@@ -82,8 +82,9 @@ pub struct Config {
     pub channel_pace: bikriagent::ingest::ChannelPace,
     /// After a takeover, the agent answers again once the owner was quiet this long (`None`: never on its own).
     pub takeover_quiet: Option<time::Duration>,
-    /// How long message bodies and closed review cases are kept.
-    pub retention: bikriagent::deletion::Retention,
+    /// How long message bodies, closed review cases, finished jobs and sent
+    /// mail are kept, and how often the cleanup runs.
+    pub cleanup: bikriagent::cleanup::CleanupConfig,
     /// Names of secrets generated for this development run.
     pub generated: Vec<&'static str>,
 }
@@ -550,9 +551,15 @@ impl Config {
                 60,
             )),
         };
-        let retention = bikriagent::deletion::Retention {
-            message_days: i64::from(number(&mut vars, "BIKRI_RETENTION_DAYS", 180, 3650)),
-            review_days: i64::from(number(&mut vars, "BIKRI_REVIEW_RETENTION_DAYS", 90, 3650)),
+        let cleanup = bikriagent::cleanup::CleanupConfig {
+            retention: bikriagent::deletion::Retention {
+                message_days: i64::from(number(&mut vars, "BIKRI_RETENTION_DAYS", 180, 3650)),
+                review_days: i64::from(number(&mut vars, "BIKRI_REVIEW_RETENTION_DAYS", 90, 3650)),
+            },
+            finished_days: i64::from(number(&mut vars, "BIKRI_JOB_RETENTION_DAYS", 7, 3650)),
+            interval: std::time::Duration::from_secs(
+                60 * u64::from(number(&mut vars, "BIKRI_CLEANUP_INTERVAL_MINUTES", 60, 1440)),
+            ),
         };
         let burst_quiet = match vars.get("BIKRI_BURST_QUIET_MS").map(str::parse::<u64>) {
             None => std::time::Duration::from_millis(3000),
@@ -691,7 +698,7 @@ impl Config {
             burst_quiet,
             channel_pace,
             takeover_quiet,
-            retention,
+            cleanup,
             generated,
         })
     }
@@ -765,6 +772,37 @@ mod tests {
             errors(&[production(), vec![("BIKRI_CHANNEL_BURST", "0")]].concat()).len(),
             1
         );
+    }
+
+    #[test]
+    fn cleanup_periods_have_defaults_and_are_checked() {
+        let config = Config::from_vars(vars(&production())).expect("valid");
+        assert_eq!(config.cleanup, bikriagent::cleanup::CleanupConfig::default());
+        assert_eq!(config.cleanup.finished_days, 7);
+        assert_eq!(config.cleanup.interval, std::time::Duration::from_secs(3600));
+        let mut env = production();
+        env.extend([
+            ("BIKRI_JOB_RETENTION_DAYS", "30"),
+            ("BIKRI_CLEANUP_INTERVAL_MINUTES", "15"),
+            ("BIKRI_RETENTION_DAYS", "365"),
+        ]);
+        let config = Config::from_vars(vars(&env)).expect("valid");
+        assert_eq!(config.cleanup.finished_days, 30);
+        assert_eq!(config.cleanup.interval, std::time::Duration::from_secs(900));
+        assert_eq!(config.cleanup.retention.message_days, 365);
+        for (name, value) in [
+            ("BIKRI_JOB_RETENTION_DAYS", "0"),
+            ("BIKRI_JOB_RETENTION_DAYS", "a week"),
+            ("BIKRI_CLEANUP_INTERVAL_MINUTES", "0"),
+            ("BIKRI_CLEANUP_INTERVAL_MINUTES", "1441"),
+        ] {
+            let problems = errors(&[production(), vec![(name, value)]].concat());
+            assert_eq!(problems.len(), 1, "{name}={value}: {problems:?}");
+            assert!(
+                problems[0].starts_with(&format!("{name}: must be a whole number")),
+                "{problems:?}"
+            );
+        }
     }
 
     #[test]

@@ -34,9 +34,17 @@ pub enum StartError {
     Serve(#[source] std::io::Error),
 }
 
-/// Applies migrations as the owner role; the app refuses to start if one fails.
+/// Applies migrations as the owner role, then rewrites, as the application
+/// role and with the data key, rows of earlier versions that SQL could not
+/// (customers' ids stored in clear, see `customer_ids::backfill`; once per
+/// database). The app refuses to start if either fails.
 pub async fn migrate(config: &Config) -> Result<(), db::DbError> {
-    db::migrate(config.migration_url().expose_secret()).await
+    db::migrate(config.migration_url().expose_secret()).await?;
+    let pool = db::connect_app_pool(config.database_url.expose_secret(), 2).await?;
+    let backfilled = bikriagent::customer_ids::backfill(&pool, &data_keys(config)).await;
+    pool.close().await;
+    backfilled?;
+    Ok(())
 }
 
 /// SMTP when `SMTP_URL` is set (checked at start), otherwise the local mailbox folder.
@@ -109,7 +117,6 @@ pub fn job_registry(pool: &PgPool, config: &Arc<Config>, pipeline: &bikriagent::
     let deletion_pool = pool.clone();
     let keys = data_keys(config);
     let (inbound, decide, send) = (pipeline.clone(), pipeline.clone(), pipeline.clone());
-    let (retention_pipeline, retention) = (pipeline.clone(), config.retention);
     Registry::new()
         .on(mail::SEND_MAIL_JOB, move |job| {
             let pool = mail_pool.clone();
@@ -132,23 +139,6 @@ pub fn job_registry(pool: &PgPool, config: &Arc<Config>, pipeline: &bikriagent::
             async move {
                 let owner = OwnerId::from_verified(payload_id(&job, "owner")?);
                 pipeline.send(owner, payload_id(&job, "send")?).await.map(|_| ())
-            }
-        })
-        .on(bikriagent::deletion::RETENTION_JOB, move |_job| {
-            let pipeline = retention_pipeline.clone();
-            async move {
-                let now = pipeline.clock.now();
-                bikriagent::deletion::purge(&pipeline.pool, retention, now)
-                    .await
-                    .map_err(|e| JobError::Retry(e.to_string()))?;
-                // Tomorrow's run; the day in its key keeps it to one per day.
-                bikriagent::deletion::schedule(
-                    &pipeline.pool,
-                    now + time::Duration::days(1),
-                    Duration::from_secs(86_400),
-                )
-                .await
-                .map_err(|e| JobError::Retry(e.to_string()))
             }
         })
         .on(bikriagent::channels::META_DELETION_JOB, move |job| {
@@ -238,6 +228,23 @@ pub fn spawn_workers(
     workers
 }
 
+/// Starts the periodic cleanup (`bikriagent::cleanup`); it stops when
+/// `shutdown` is set. Every `serve` and `worker` starts one; an advisory lock
+/// lets one instance at a time run it.
+pub fn spawn_cleanup(
+    pool: &PgPool,
+    config: &Config,
+    clock: SharedClock,
+    shutdown: &watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(bikriagent::cleanup::run_periodically(
+        pool.clone(),
+        clock,
+        config.cleanup,
+        shutdown.clone(),
+    ))
+}
+
 /// Batch writers of webhook deliveries: enough that one batch commits while
 /// the next is forming, few enough to leave the pool to pages and workers.
 const INGEST_WRITERS: usize = 4;
@@ -321,11 +328,7 @@ impl Application {
             workers,
         } = self;
         let mut worker_set = spawn_workers(&state.pool, &state.config, &state.services.pipeline, workers, &stop);
-        if let Err(error) =
-            bikriagent::deletion::schedule(&state.pool, state.services.clock.now(), Duration::from_secs(60)).await
-        {
-            tracing::warn!(%error, "could not schedule today's retention run; the next start will");
-        }
+        let cleanup = spawn_cleanup(&state.pool, &state.config, state.services.clock.clone(), &stop);
         let addr = listener.local_addr().map_err(StartError::Serve)?;
         let config = state.config.clone();
         tracing::info!(%addr, public_url = %config.public_url, mode = ?config.mode, "serving");
@@ -347,6 +350,7 @@ impl Application {
             let _ = metrics.await;
         }
         finish_workers(&mut worker_set).await;
+        let _ = cleanup.await;
         pool.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -138,9 +138,10 @@ pub async fn delete_account_sessions(pool: &PgPool, account: Uuid) -> std::resul
         .rows_affected())
 }
 
-/// Removes expired sessions (run by a periodic job).
-pub async fn delete_expired(pool: &PgPool) -> std::result::Result<u64, sqlx::Error> {
-    Ok(sqlx::query("delete from sessions where expires_at <= now()")
+/// Removes sessions expired at `now` (run by the periodic cleanup).
+pub async fn delete_expired(pool: &PgPool, now: time::OffsetDateTime) -> std::result::Result<u64, sqlx::Error> {
+    Ok(sqlx::query("delete from sessions where expires_at <= $1")
+        .bind(now)
         .execute(pool)
         .await?
         .rows_affected())

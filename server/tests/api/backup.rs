@@ -251,8 +251,9 @@ async fn a_backup_restores_into_a_fresh_database_and_the_app_serves_from_it() {
         .unwrap();
     assert_eq!(secrecy::ExposeSecret::expose_secret(&token), PAGE_TOKEN);
     let conversation: Uuid = sqlx::query_scalar(
-        "select c.id from conversations c join customers cu on cu.id = c.customer_id where cu.sender_id = '5550012'",
+        "select c.id from conversations c join customers cu on cu.id = c.customer_id where cu.sender_hash = $1",
     )
+    .bind(keys.lookup_hash("5550012"))
     .fetch_one(&copy)
     .await
     .unwrap();

@@ -42,6 +42,10 @@ const GLOBAL_TABLES: &[(&str, &str)] = &[
         "Stripe event ids already handled, before any owner is known",
     ),
     (
+        "data_backfills",
+        "which one-time rewrites of the whole database (needing the data key) are done",
+    ),
+    (
         "meta_deletion_requests",
         "Meta's callback, keyed by Meta user and confirmation code, before any owner is known",
     ),
