@@ -9,8 +9,10 @@
 //! time run it, however many are started; the others skip that round. Only
 //! counts are logged.
 //!
-//! The audit log (`security_events`) is not purged: it is append-only in the
-//! database (a trigger refuses DELETE for every role) and kept for good.
+//! The audit log (`security_events`) is append-only in the database for a
+//! year at least (a trigger refuses UPDATE, and DELETE of any event younger
+//! than 365 days, for every role); the runner deletes events older than
+//! [`CleanupConfig::security_event_days`].
 
 use std::time::Duration;
 
@@ -33,15 +35,22 @@ pub struct CleanupConfig {
     /// Finished jobs, and mail no longer waiting to be sent, are deleted this
     /// many days after they were finished or queued (`BIKRI_JOB_RETENTION_DAYS`).
     pub finished_days: i64,
+    /// Audit log events are deleted this many days after they happened
+    /// (`BIKRI_SECURITY_EVENT_RETENTION_DAYS`, at least [`SECURITY_EVENT_FLOOR_DAYS`]).
+    pub security_event_days: i64,
     /// Time between two runs (`BIKRI_CLEANUP_INTERVAL_MINUTES`).
     pub interval: Duration,
 }
+
+/// The database refuses to delete an audit event younger than this.
+pub const SECURITY_EVENT_FLOOR_DAYS: i64 = 365;
 
 impl Default for CleanupConfig {
     fn default() -> Self {
         Self {
             retention: Retention::default(),
             finished_days: 7,
+            security_event_days: 730,
             interval: Duration::from_secs(3600),
         }
     }
@@ -56,6 +65,7 @@ pub struct CleanupCounts {
     pub auth_tokens: u64,
     pub jobs: u64,
     pub mail: u64,
+    pub security_events: u64,
     pub retention: PurgeReport,
 }
 
@@ -123,6 +133,11 @@ pub async fn purge(pool: &PgPool, now: OffsetDateTime, config: &CleanupConfig) -
         .execute(pool)
         .await?
         .rows_affected();
+    let security_events = sqlx::query("delete from security_events where created_at < $1")
+        .bind(now - time::Duration::days(config.security_event_days.max(SECURITY_EVENT_FLOOR_DAYS)))
+        .execute(pool)
+        .await?
+        .rows_affected();
     let retention = deletion::purge(pool, config.retention, now).await?;
     Ok(CleanupCounts {
         sessions,
@@ -131,6 +146,7 @@ pub async fn purge(pool: &PgPool, now: OffsetDateTime, config: &CleanupConfig) -
         auth_tokens,
         jobs,
         mail,
+        security_events,
         retention,
     })
 }

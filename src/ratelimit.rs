@@ -91,7 +91,7 @@ pub const SECOND_FACTOR_PER_IP: Limit = Limit {
 };
 
 /// Every limit above, for metrics (each gets a series from the start) and
-/// for [`prune`], which keeps rows for the longest window listed here.
+/// for [`prune`], which drops each limit's windows once they end.
 pub const ALL: [Limit; 14] = [
     LOGIN_PER_IP,
     SIGNUP_PER_IP,
@@ -145,10 +145,20 @@ pub async fn hit(pool: &PgPool, limit: Limit, key: &str, now: OffsetDateTime) ->
 /// past the longest window is past its own, and the next hit on its key
 /// starts a new window anyway.
 pub async fn prune(pool: &PgPool, now: OffsetDateTime) -> Result<u64, sqlx::Error> {
+    // Each limit's windows go once they end; a key of no known limit (one
+    // renamed or removed since) after the longest window of all.
     let longest = ALL.iter().map(|limit| limit.window_secs).max().unwrap_or(0);
-    Ok(sqlx::query("delete from rate_limits where window_start <= $1")
-        .bind(now - time::Duration::seconds(longest))
-        .execute(pool)
-        .await?
-        .rows_affected())
+    Ok(sqlx::query(
+        "delete from rate_limits r \
+          where r.window_start <= $1 - make_interval(secs => coalesce( \
+                  (select l.secs from unnest($2::text[], $3::float8[]) as l(name, secs) \
+                    where r.key like l.name || ':%' order by length(l.name) desc limit 1), $4))",
+    )
+    .bind(now)
+    .bind(ALL.iter().map(|limit| limit.name).collect::<Vec<_>>())
+    .bind(ALL.iter().map(|limit| limit.window_secs as f64).collect::<Vec<_>>())
+    .bind(longest as f64)
+    .execute(pool)
+    .await?
+    .rows_affected())
 }

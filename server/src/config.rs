@@ -557,6 +557,16 @@ impl Config {
                 review_days: i64::from(number(&mut vars, "BIKRI_REVIEW_RETENTION_DAYS", 90, 3650)),
             },
             finished_days: i64::from(number(&mut vars, "BIKRI_JOB_RETENTION_DAYS", 7, 3650)),
+            security_event_days: {
+                let days = number(&mut vars, "BIKRI_SECURITY_EVENT_RETENTION_DAYS", 730, 3650);
+                if i64::from(days) < bikriagent::cleanup::SECURITY_EVENT_FLOOR_DAYS {
+                    vars.problem(
+                        "BIKRI_SECURITY_EVENT_RETENTION_DAYS",
+                        "must be a whole number from 365 to 3650: the audit log is kept for a year at least",
+                    );
+                }
+                i64::from(days).max(bikriagent::cleanup::SECURITY_EVENT_FLOOR_DAYS)
+            },
             interval: std::time::Duration::from_secs(
                 60 * u64::from(number(&mut vars, "BIKRI_CLEANUP_INTERVAL_MINUTES", 60, 1440)),
             ),
@@ -795,6 +805,7 @@ mod tests {
             ("BIKRI_JOB_RETENTION_DAYS", "a week"),
             ("BIKRI_CLEANUP_INTERVAL_MINUTES", "0"),
             ("BIKRI_CLEANUP_INTERVAL_MINUTES", "1441"),
+            ("BIKRI_SECURITY_EVENT_RETENTION_DAYS", "364"),
         ] {
             let problems = errors(&[production(), vec![(name, value)]].concat());
             assert_eq!(problems.len(), 1, "{name}={value}: {problems:?}");

@@ -119,6 +119,19 @@ async fn seed(shop: &Shop) {
     .unwrap();
     inbound(&admin, "m_old", "200 days").await;
     inbound(&admin, "m_new", "1 day").await;
+    for (kind, age) in [
+        ("audit_old", "800 days"),
+        ("audit_kept", "400 days"),
+        ("audit_new", "1 day"),
+    ] {
+        sqlx::query(&format!(
+            "insert into security_events (kind, created_at) values ($1, now() - interval '{age}')"
+        ))
+        .bind(kind)
+        .execute(&admin)
+        .await
+        .unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,6 +161,13 @@ async fn rows_past_their_age_go_and_fresh_ones_stay() {
     );
     assert_eq!(counts.retention.pending_connections, 1);
     assert_eq!(counts.retention.old_inbound, 1);
+    assert_eq!(counts.security_events, 1, "audit events past two years go");
+    let mut audit: Vec<String> = sqlx::query_scalar("select kind from security_events where kind like 'audit_%'")
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+    audit.sort_unstable();
+    assert_eq!(audit, ["audit_kept", "audit_new"]);
 
     assert_eq!(
         count(&admin, "select count(*) from sessions where expires_at > now()").await,
@@ -294,4 +314,31 @@ async fn the_runner_runs_every_interval_until_stopped() {
         .await
         .expect("the runner stops when asked")
         .unwrap();
+}
+
+/// The database keeps every audit event for a year, whatever the app asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_role_can_delete_an_audit_event_younger_than_a_year() {
+    let shop = shop().await;
+    let admin = shop.db.admin_pool().await;
+    sqlx::query("insert into security_events (kind, created_at) values ('young', now() - interval '364 days')")
+        .execute(&admin)
+        .await
+        .unwrap();
+    for pool in [&shop.pool, &admin] {
+        let refused = sqlx::query("delete from security_events where kind = 'young'")
+            .execute(pool)
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("append-only"), "{refused}");
+    }
+    let config = CleanupConfig {
+        security_event_days: 1,
+        ..CleanupConfig::default()
+    };
+    let counts = cleanup::run_once(&shop.pool, shop.now(), &config)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(counts.security_events, 0);
 }
