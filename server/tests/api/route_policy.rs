@@ -473,3 +473,109 @@ async fn a_malformed_server_function_post_gets_a_readable_400() {
         assert!(response.text().await.unwrap().contains("This form was incomplete"));
     }
 }
+
+/// Per-IP limits count an IPv6 client per /64: rotating the last 64 bits
+/// does not reset the count, another /64 has its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ipv6_client_counts_per_64_network() {
+    let app = spawn_app().await;
+    let token = crate::helpers::csrf_token(&app.page("/login").await).unwrap();
+    let login = |ip: String| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            app.client
+                .post(app.url("/api/login"))
+                .header("x-forwarded-for", ip)
+                .form(&[
+                    ("email", "nobody@example.com"),
+                    ("password", "wrong password here"),
+                    ("csrf_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let limit = bikriagent::ratelimit::LOGIN_PER_IP.max;
+    for n in 1..=limit {
+        assert_ne!(login(format!("2001:db8:1:2:{n:x}::1")).await, 429, "attempt {n}");
+    }
+    assert_eq!(login("2001:db8:1:2:ffff::9".to_owned()).await, 429, "same /64");
+    assert_ne!(login("2001:db8:1:3::1".to_owned()).await, 429, "another /64");
+}
+
+/// Each limit of the table is wired to its route and key: with the count
+/// one short of the limit, one more request passes and the next gets the
+/// readable 429 with `Retry-After`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_new_limit_is_counted_on_its_route() {
+    use bikriagent::ratelimit::{
+        OAUTH_START_PER_ACCOUNT, PASSWORD_CHANGE_PER_ACCOUNT, PLAYGROUND_PER_OWNER, RESEND_VERIFICATION_PER_ACCOUNT,
+        SANDBOX_PER_OWNER,
+    };
+    let app = spawn_app().await;
+    let admin = app.db.admin_pool().await;
+    let client = crate::helpers::verified_owner(&app, "limits@example.com").await;
+    let owner: uuid::Uuid = sqlx::query_scalar("select id from accounts where email = 'limits@example.com'")
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    let token = crate::helpers::csrf_token(
+        &client
+            .get(app.url("/account/security"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let post = |path: &'static str| {
+        let (client, app, token) = (client.clone(), &app, token.clone());
+        async move {
+            client
+                .post(app.url(path))
+                .header("origin", crate::helpers::PUBLIC_URL)
+                .form(&[("csrf_token", token.as_str()), ("text", "hello")])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let get = |path: &'static str| {
+        let (client, app) = (client.clone(), &app);
+        async move { client.get(app.url(path)).send().await.unwrap() }
+    };
+    // A playground page without a question is not counted.
+    sqlx::query("insert into rate_limits (key, window_start, hits) values ($1, now(), $2)")
+        .bind(format!("{}:{owner}", PLAYGROUND_PER_OWNER.name))
+        .bind(PLAYGROUND_PER_OWNER.max)
+        .execute(&admin)
+        .await
+        .unwrap();
+    assert_eq!(get("/playground").await.status(), 200);
+    let limited = get("/playground?message=dam+koto").await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    for (limit, path, is_post) in [
+        (RESEND_VERIFICATION_PER_ACCOUNT, "/api/resend_verification", true),
+        (SANDBOX_PER_OWNER, "/api/sandbox_say", true),
+        (PASSWORD_CHANGE_PER_ACCOUNT, "/api/change_password", true),
+        (OAUTH_START_PER_ACCOUNT, "/oauth/meta/start", false),
+    ] {
+        sqlx::query("insert into rate_limits (key, window_start, hits) values ($1, now(), $2)")
+            .bind(format!("{}:{owner}", limit.name))
+            .bind(limit.max - 1)
+            .execute(&admin)
+            .await
+            .unwrap();
+        let send = || async { if is_post { post(path).await } else { get(path).await } };
+        assert_ne!(send().await.status(), 429, "{path}: the last allowed one");
+        let limited = send().await;
+        assert_eq!(limited.status(), 429, "{path}");
+        assert!(limited.headers().contains_key("retry-after"), "{path}");
+        assert!(limited.text().await.unwrap().contains("Please wait"), "{path}");
+    }
+}
