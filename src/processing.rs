@@ -881,13 +881,7 @@ impl Pipeline {
         actor: Uuid,
         meta: &RequestMeta,
     ) -> Result<bool, PipelineError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(PipelineError::Invalid("Write a reply first.".into()));
-        }
-        if text.chars().count() > safety::MAX_REPLY_CHARS * 2 {
-            return Err(PipelineError::Invalid("Keep a reply under 2000 characters.".into()));
-        }
+        let text = owner_reply_text(text)?;
         let key = idempotency_key.trim();
         if key.is_empty() || key.len() > 100 {
             return Err(PipelineError::Invalid(
@@ -949,11 +943,26 @@ impl Pipeline {
         actor: Uuid,
         meta: &RequestMeta,
     ) -> Result<(), PipelineError> {
+        // Checked before the case closes: an empty edit must leave the case
+        // open, not mark it sent with nothing sent.
+        owner_reply_text(text)?;
         let conversation = conversations::close_review(&self.pool, owner, review, "sent", actor, self.now()).await?;
         self.owner_reply(owner, conversation, text, &format!("review:{review}"), actor, meta)
             .await
             .map(|_| ())
     }
+}
+
+/// An owner's reply as it will be sent, or why it cannot be.
+fn owner_reply_text(text: &str) -> Result<&str, PipelineError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(PipelineError::Invalid("Write a reply first.".into()));
+    }
+    if text.chars().count() > safety::MAX_REPLY_CHARS * 2 {
+        return Err(PipelineError::Invalid("Keep a reply under 2000 characters.".into()));
+    }
+    Ok(text)
 }
 
 /// The agent's automatic send for one customer message.

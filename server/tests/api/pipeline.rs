@@ -956,3 +956,40 @@ async fn llm_drafts_are_used_only_when_the_engine_has_no_answer_and_still_pass_t
         "{reviews:?}"
     );
 }
+
+/// An approval whose edit is empty or only spaces is refused and leaves the
+/// case open: nothing is marked sent that was not sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_approval_is_refused_and_the_case_stays_open() {
+    let shop = shop().await;
+    shop.say("5550004", "I paid with bkash but the order is not confirmed")
+        .await;
+    let review: Uuid = shop.scalar("select id from review_items").await;
+    let sent_before = shop.sent_texts().len();
+    for text in ["", "   ", "\n\t "] {
+        let refused = shop
+            .pipeline
+            .approve_review(shop.owner, review, text, shop.owner.as_uuid(), &RequestMeta::default())
+            .await;
+        assert!(
+            matches!(&refused, Err(bikriagent::conversations::PipelineError::Invalid(m)) if m.contains("Write a reply")),
+            "{text:?}: {refused:?}"
+        );
+    }
+    shop.drain().await;
+    let open: bool = shop.scalar("select state = 'open' from review_items").await;
+    assert!(open, "the case is still open");
+    assert_eq!(shop.sent_texts().len(), sent_before, "nothing was sent");
+    shop.pipeline
+        .approve_review(
+            shop.owner,
+            review,
+            "We are checking your payment now.",
+            shop.owner.as_uuid(),
+            &RequestMeta::default(),
+        )
+        .await
+        .unwrap();
+    shop.drain().await;
+    assert!(shop.sent_texts().iter().any(|t| t.contains("checking your payment")));
+}
