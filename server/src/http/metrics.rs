@@ -7,8 +7,9 @@
 //!   it to loopback or a private network; it has no login of its own, like
 //!   any scrape target), built by [`listener_router`].
 //! - On the public address `/metrics` answers only signed-in staff who passed
-//!   their second factor (the [`StaffSession`] extractor): anonymous visitors
-//!   get 401, owners and staff without their second factor 403.
+//!   their second factor (the route policy, and the [`StaffSession`]
+//!   extractor again): anonymous visitors are sent to the login page, staff
+//!   without their second factor to it, owners get 403.
 
 use axum::Router;
 use axum::extract::State;

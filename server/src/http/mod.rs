@@ -87,12 +87,12 @@ pub fn router(state: AppState) -> Router {
         .merge(site)
         .with_state(state)
         .layer(CatchPanicLayer::custom(pages::panic_response))
+        .layer(axum::middleware::from_fn(readable_errors))
+        .layer(axum::middleware::from_fn(policy::refuse_non_canonical))
         .layer(axum::middleware::from_fn(move |req, next| {
             let headers = headers.clone();
             async move { headers.apply(req, next).await }
         }))
-        .layer(axum::middleware::from_fn(readable_errors))
-        .layer(axum::middleware::from_fn(policy::refuse_non_canonical))
         .layer(axum::middleware::from_fn(request_id::trace_request))
 }
 

@@ -578,8 +578,9 @@ async fn hostile_text_in_every_field_stays_text_on_every_page() {
         customer_says(&app, &format!("m_hostile_held_{n}"), "5557004", text).await;
     }
     let conversation: Uuid = sqlx::query_scalar(
-        "select c.id from conversations c join customers u on u.id = c.customer_id where u.sender_id = '5557001'",
+        "select c.id from conversations c join customers u on u.id = c.customer_id where u.sender_hash = $1",
     )
+    .bind(keys.lookup_hash("5557001"))
     .fetch_one(&admin)
     .await
     .unwrap();

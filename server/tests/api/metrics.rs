@@ -195,8 +195,10 @@ async fn counters_show_a_delivery_and_its_reply_on_the_metrics_listener() {
 async fn the_public_address_shows_metrics_only_to_staff_past_their_second_factor() {
     let (app, _fake) = app_with_metrics().await;
 
+    // Like every staff page: anonymous visitors are sent to the login page.
     let anonymous = browser().get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.status(), 302);
+    assert_eq!(anonymous.headers()["location"], "/login");
     assert!(!anonymous.text().await.unwrap().contains("bikri_"));
 
     let owner = verified_owner(&app, "owner@example.com").await;
@@ -238,7 +240,9 @@ async fn the_public_address_shows_metrics_only_to_staff_past_their_second_factor
         .await
         .unwrap();
     let refused = halfway.get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(refused.status(), 403);
+    assert_eq!(refused.status(), 302, "sent to their second factor");
+    assert_eq!(refused.headers()["location"], "/staff/totp");
+    assert!(!refused.text().await.unwrap().contains("bikri_"));
 
     let (staff, _) = staff_client(&app, "ops@bikri.test", Role::Staff).await;
     let response = staff.get(app.url("/metrics")).send().await.unwrap();
