@@ -335,14 +335,8 @@ impl Application {
         let pool = state.pool.clone();
         let metrics = metrics_listener.map(|listener| serve_metrics(listener, pool.clone(), stop.clone()));
         let app = http::router(state);
-        let mut server_stop = stop.clone();
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|stop| *stop).await;
-                tracing::info!("shutting down: no new connections, finishing requests in flight");
-            })
-            .await
-            .map_err(StartError::Serve)?;
+        // Header and body read timeouts (axum::serve has none).
+        crate::serve::serve(listener, app, config.read_timeout, stop.clone()).await;
         if let Some(metrics) = metrics {
             let _ = metrics.await;
         }

@@ -739,8 +739,8 @@ impl Accounts {
         alerts::password_reset(self.now(), meta, &self.public_url)
             .send(&mut tx, account)
             .await?;
+        session_store::end_account_sessions(&mut tx, account).await?;
         tx.commit().await?;
-        session_store::delete_account_sessions(&self.pool, account).await?;
         Ok(account)
     }
 
@@ -845,17 +845,14 @@ impl Accounts {
             .bind(self.now())
             .execute(&mut *tx)
             .await?;
-        let ended = sqlx::query("delete from sessions where account_id = $1")
-            .bind(account)
-            .execute(&mut *tx)
-            .await?;
+        let ended = session_store::end_account_sessions(&mut tx, account).await?;
         audit::record(
             &mut *tx,
             "account_suspended",
             Some(account),
             actor,
             meta,
-            json!({ "reason": reason, "sessions_ended": ended.rows_affected() }),
+            json!({ "reason": reason, "sessions_ended": ended }),
         )
         .await?;
         alerts::suspended(self.now(), reason).send(&mut tx, account).await?;

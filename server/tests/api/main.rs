@@ -27,6 +27,7 @@ mod pages;
 mod pipeline;
 mod rls;
 mod security;
+mod sessions;
 mod staff;
 mod stripe;
 mod webhooks;
