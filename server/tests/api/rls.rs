@@ -49,6 +49,10 @@ const GLOBAL_TABLES: &[(&str, &str)] = &[
         "meta_deletion_requests",
         "Meta's callback, keyed by Meta user and confirmation code, before any owner is known",
     ),
+    (
+        "meta_signed_requests",
+        "Meta callbacks already accepted (a hash of each), before any owner is known",
+    ),
 ];
 
 async fn seed_owner(admin: &PgPool, email: &str, business: &str) -> Uuid {
