@@ -232,9 +232,15 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let pool = db::connect_app_pool(config.database_url.expose_secret(), 2)
                 .await
                 .map_err(|e| e.to_string())?;
-            let (rotated, failed) = bikriagent::channels::rotate_keys(&pool, &startup::data_keys(&config))
+            let keys = startup::data_keys(&config);
+            let (rotated, failed) = bikriagent::channels::rotate_keys(&pool, &keys)
                 .await
                 .map_err(|e| e.to_string())?;
+            // Mail waiting to be sent: its sealed body too.
+            let (mail_rotated, mail_failed) = bikriagent::mail::rotate_keys(&pool, &keys)
+                .await
+                .map_err(|e| e.to_string())?;
+            let (rotated, failed) = (rotated + mail_rotated, failed + mail_failed);
             pool.close().await;
             println!("Re-encrypted {rotated} values under key {}.", config.data_key_id);
             if failed > 0 {

@@ -108,13 +108,14 @@ pub fn job_registry(pool: &PgPool, config: &Arc<Config>, pipeline: &bikriagent::
     let mail_pool = pool.clone();
     let deletion_pool = pool.clone();
     let keys = data_keys(config);
+    let mail_keys = keys.clone();
     let (inbound, decide, send) = (pipeline.clone(), pipeline.clone(), pipeline.clone());
     let (retention_pipeline, retention) = (pipeline.clone(), config.retention);
     Registry::new()
         .on(mail::SEND_MAIL_JOB, move |job| {
             let pool = mail_pool.clone();
-            let transport = transport.clone();
-            async move { mail::send_job(&pool, &transport, &job.payload).await }
+            let (keys, transport) = (mail_keys.clone(), transport.clone());
+            async move { mail::send_job(&pool, &keys, &transport, &job.payload).await }
         })
         .on(bikriagent::ingest::PROCESS_INBOUND_JOB, move |job| {
             let pipeline = inbound.clone();

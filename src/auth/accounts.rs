@@ -270,6 +270,7 @@ impl Accounts {
                 .await?;
             mail::enqueue(
                 &mut tx,
+                &self.keys,
                 existing,
                 "signup_existing",
                 email.as_str(),
@@ -339,6 +340,7 @@ impl Accounts {
             .await?;
         mail::enqueue(
             conn,
+            &self.keys,
             Some(account),
             "verify_email",
             email,
@@ -534,7 +536,7 @@ impl Accounts {
         audit::record(&mut *tx, "login_succeeded", Some(id), Some(id), meta, json!({})).await?;
         if new_device {
             alerts::new_login(self.now(), meta, &self.public_url)
-                .send(&mut tx, id)
+                .send(&mut tx, &self.keys, id)
                 .await?;
         }
         tx.commit().await?;
@@ -564,6 +566,7 @@ impl Accounts {
         let token = self.issue_token(&mut tx, account, "reset_password", RESET_TTL).await?;
         mail::enqueue(
             &mut tx,
+            &self.keys,
             Some(account),
             alerts::ACCOUNT_LOCKED,
             &address,
@@ -625,6 +628,7 @@ impl Accounts {
         let token = self.issue_token(&mut tx, account, "reset_password", RESET_TTL).await?;
         mail::enqueue(
             &mut tx,
+            &self.keys,
             Some(account),
             "reset_password",
             &address,
@@ -737,7 +741,7 @@ impl Accounts {
         )
         .await?;
         alerts::password_reset(self.now(), meta, &self.public_url)
-            .send(&mut tx, account)
+            .send(&mut tx, &self.keys, account)
             .await?;
         session_store::end_account_sessions(&mut tx, account).await?;
         tx.commit().await?;
@@ -776,7 +780,7 @@ impl Accounts {
         )
         .await?;
         alerts::password_changed(self.now(), meta, &self.public_url)
-            .send(&mut tx, account)
+            .send(&mut tx, &self.keys, account)
             .await?;
         tx.commit().await?;
         Ok(())
@@ -855,7 +859,9 @@ impl Accounts {
             json!({ "reason": reason, "sessions_ended": ended }),
         )
         .await?;
-        alerts::suspended(self.now(), reason).send(&mut tx, account).await?;
+        alerts::suspended(self.now(), reason)
+            .send(&mut tx, &self.keys, account)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -874,7 +880,7 @@ impl Accounts {
         audit::record(&mut *tx, "account_unsuspended", Some(account), actor, meta, json!({})).await?;
         if lifted.rows_affected() > 0 {
             alerts::unsuspended(self.now(), &self.public_url)
-                .send(&mut tx, account)
+                .send(&mut tx, &self.keys, account)
                 .await?;
         }
         tx.commit().await?;

@@ -5,7 +5,7 @@ use bikriagent::meta::signature::sign_request;
 use bikriagent::tenancy::OwnerId;
 use bikriagent_server::fake_meta::FakePage;
 
-use crate::helpers::{PUBLIC_URL, TestApp, app_with_fake_meta, csrf_token, location, verified_owner};
+use crate::helpers::{PUBLIC_URL, TestApp, app_with_fake_meta, csrf_token, location, pg_dump, verified_owner};
 
 /// Start → Meta's dialog (auto-approve) → our callback. Returns the callback response.
 async fn through_meta(app: &TestApp, client: &reqwest::Client) -> (reqwest::Response, String) {
@@ -301,22 +301,6 @@ fn app_env(app: &TestApp) -> Vec<(String, String)> {
     app.env.clone()
 }
 
-fn pg_dump(url: &str) -> String {
-    let bindir = std::env::var("BIKRI_TEST_PG_BINDIR").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".to_owned());
-    let output = std::process::Command::new(format!("{bindir}/pg_dump"))
-        .arg("--data-only")
-        .arg("--inserts")
-        .arg(url)
-        .output()
-        .expect("pg_dump runs");
-    assert!(
-        output.status.success(),
-        "pg_dump failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pausing_takes_effect_at_once_and_disconnect_deletes_the_token() {
     let (app, fake) = app_with_fake_meta().await;
@@ -583,7 +567,7 @@ async fn an_invalid_token_marks_the_channel_and_mails_the_owner_once() {
             .unwrap();
     let owner = OwnerId::from_verified(owner);
     for _ in 0..2 {
-        bikriagent::channels::mark_token_invalid(&app.pool, owner, channel, PUBLIC_URL)
+        bikriagent::channels::mark_token_invalid(&app.pool, &app.keys(), owner, channel, PUBLIC_URL)
             .await
             .unwrap();
     }
