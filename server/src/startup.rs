@@ -111,7 +111,25 @@ pub fn job_registry(pool: &PgPool, config: &Arc<Config>, pipeline: &bikriagent::
     let mail_keys = keys.clone();
     let (inbound, decide, send) = (pipeline.clone(), pipeline.clone(), pipeline.clone());
     let (retention_pipeline, retention) = (pipeline.clone(), config.retention);
+    let accounts = Accounts {
+        pool: pool.clone(),
+        hasher: PasswordHasher::new(1),
+        clock: pipeline.clock.clone(),
+        keys: keys.clone(),
+        public_url: config.public_url.clone(),
+    };
     Registry::new()
+        .on(bikriagent::auth::accounts::ACCOUNT_MAIL_JOB, move |job| {
+            let accounts = accounts.clone();
+            async move {
+                let mail = serde_json::from_value(job.payload)
+                    .map_err(|e| JobError::Permanent(format!("not an account mail: {e}")))?;
+                accounts
+                    .send_account_mail(mail)
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))
+            }
+        })
         .on(mail::SEND_MAIL_JOB, move |job| {
             let pool = mail_pool.clone();
             let (keys, transport) = (mail_keys.clone(), transport.clone());
