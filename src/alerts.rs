@@ -22,6 +22,7 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
 use crate::audit::RequestMeta;
+use crate::crypto::DataKeys;
 use crate::mail;
 
 /// A successful login from a device or address the account never used before.
@@ -102,6 +103,7 @@ pub async fn permit(conn: &mut PgConnection, account: Uuid, kind: &str) -> Resul
 /// one: the throttle's row lock lasts until it ends).
 pub async fn alert(
     conn: &mut PgConnection,
+    keys: &DataKeys,
     account: Uuid,
     kind: &str,
     subject: &str,
@@ -110,7 +112,7 @@ pub async fn alert(
     let Some(email) = permit(conn, account, kind).await? else {
         return Ok(false);
     };
-    mail::enqueue(conn, Some(account), kind, &email, subject, body).await?;
+    mail::enqueue(conn, keys, Some(account), kind, &email, subject, body).await?;
     Ok(true)
 }
 
@@ -142,8 +144,8 @@ pub struct Message {
 
 impl Message {
     /// Sends it through [`alert`], throttle included.
-    pub async fn send(&self, conn: &mut PgConnection, account: Uuid) -> Result<bool, sqlx::Error> {
-        alert(conn, account, self.kind, &self.subject, &self.body).await
+    pub async fn send(&self, conn: &mut PgConnection, keys: &DataKeys, account: Uuid) -> Result<bool, sqlx::Error> {
+        alert(conn, keys, account, self.kind, &self.subject, &self.body).await
     }
 }
 

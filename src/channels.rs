@@ -160,7 +160,7 @@ pub async fn connect(
     let mut tx = begin_tenant_tx(pool, owner).await?;
     if !outcome.connected.is_empty() {
         alerts::channels_connected(OffsetDateTime::now_utc(), &outcome.connected, meta)
-            .send(&mut tx, owner.as_uuid())
+            .send(&mut tx, keys, owner.as_uuid())
             .await?;
     }
     if connected.is_ok() {
@@ -432,7 +432,7 @@ pub async fn disconnect(
         None => DisconnectedBy::Meta,
     };
     alerts::channel_disconnected(OffsetDateTime::now_utc(), &display_name, by)
-        .send(&mut tx, owner.as_uuid())
+        .send(&mut tx, keys, owner.as_uuid())
         .await?;
     tx.commit().await?;
     Ok(())
@@ -441,6 +441,7 @@ pub async fn disconnect(
 /// Meta said the token no longer works: mark the channel and tell the owner once.
 pub async fn mark_token_invalid(
     pool: &PgPool,
+    keys: &DataKeys,
     owner: OwnerId,
     channel: Uuid,
     public_url: &str,
@@ -472,6 +473,7 @@ pub async fn mark_token_invalid(
     .await?;
     mail::enqueue(
         &mut tx,
+        keys,
         Some(owner.as_uuid()),
         "channel_token_invalid",
         &email,

@@ -2,8 +2,13 @@
 //!
 //! Enqueueing inserts the message and its `send_mail` job in the caller's
 //! transaction, so mail is sent if and only if the change that caused it
-//! committed. Without `SMTP_URL` the worker writes each message to a local
-//! mailbox folder and logs "mail written to …" (never the address or body).
+//! committed. The body is sealed with the data key, bound to its row
+//! (`mail_outbox:<id>`): reset and verification links, alert details and
+//! names never sit in clear in the database or its backups. Once the message
+//! is delivered its body is deleted; the row (kind, address, subject, times)
+//! stays for the alert throttle and for staff. Without `SMTP_URL` the worker
+//! writes each message to a local mailbox folder and logs "mail written to
+//! …" (never the address or body).
 
 use std::path::PathBuf;
 
@@ -14,29 +19,41 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::crypto::{CryptoError, DataKeys};
 use crate::jobs::{self, JobError};
 
 pub const SEND_MAIL_JOB: &str = "send_mail";
 
-/// Queues a message in the caller's transaction.
+/// The associated data of a sealed body: it opens only in its own row.
+fn body_context(id: i64) -> String {
+    format!("mail_outbox:{id}")
+}
+
+/// Queues a message in the caller's transaction, its body sealed with `keys`.
 pub async fn enqueue(
     conn: &mut PgConnection,
+    keys: &DataKeys,
     account: Option<Uuid>,
     kind: &str,
     to: &str,
     subject: &str,
     body: &str,
 ) -> Result<i64, sqlx::Error> {
-    let id: i64 = sqlx::query_scalar(
-        "insert into mail_outbox (account_id, kind, to_address, subject, body_text) \
-         values ($1, $2, $3, $4, $5) returning id",
+    // The id first: the sealed body is bound to it.
+    let id: i64 = sqlx::query_scalar("select nextval('mail_outbox_id_seq')")
+        .fetch_one(&mut *conn)
+        .await?;
+    sqlx::query(
+        "insert into mail_outbox (id, account_id, kind, to_address, subject, body_sealed) \
+         values ($1, $2, $3, $4, $5, $6)",
     )
+    .bind(id)
     .bind(account)
     .bind(kind)
     .bind(to)
     .bind(subject)
-    .bind(body)
-    .fetch_one(&mut *conn)
+    .bind(keys.seal(body.as_bytes(), &body_context(id)))
+    .execute(&mut *conn)
     .await?;
     jobs::enqueue(
         &mut *conn,
@@ -46,6 +63,64 @@ pub async fn enqueue(
     )
     .await?;
     Ok(id)
+}
+
+/// Opens the sealed body of outbox message `id`.
+pub fn open_body(keys: &DataKeys, id: i64, sealed: &[u8]) -> Result<String, CryptoError> {
+    let plain = keys.open(sealed, &body_context(id))?;
+    String::from_utf8(plain).map_err(|_| CryptoError::Malformed)
+}
+
+/// The body of outbox message `id` while it waits to be delivered; `None`
+/// once it was delivered (or when there is no such message).
+pub async fn pending_body(pool: &PgPool, keys: &DataKeys, id: i64) -> Result<Option<String>, MailError> {
+    let row: Option<(Option<Vec<u8>>, Option<String>)> =
+        sqlx::query_as("select body_sealed, body_text from mail_outbox where id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    match row {
+        Some((Some(sealed), _)) => Ok(Some(open_body(keys, id, &sealed)?)),
+        Some((None, legacy)) => Ok(legacy),
+        None => Ok(None),
+    }
+}
+
+/// Re-seals the bodies of mail still waiting under the current key (part of
+/// `bikriagent rotate-keys`); returns (re-sealed, could not be opened).
+pub async fn rotate_keys(pool: &PgPool, keys: &DataKeys) -> Result<(usize, usize), sqlx::Error> {
+    let rows: Vec<(i64, Vec<u8>)> =
+        sqlx::query_as("select id, body_sealed from mail_outbox where body_sealed is not null")
+            .fetch_all(pool)
+            .await?;
+    let (mut rotated, mut failed) = (0, 0);
+    for (id, sealed) in rows {
+        if !keys.is_stale(&sealed) {
+            continue;
+        }
+        let Ok(plain) = keys.open(&sealed, &body_context(id)) else {
+            tracing::warn!(mail_id = id, "a mail body does not open with the configured keys");
+            failed += 1;
+            continue;
+        };
+        // Delivered meanwhile: its body is gone and stays gone.
+        sqlx::query("update mail_outbox set body_sealed = $2 where id = $1 and body_sealed is not null")
+            .bind(id)
+            .bind(keys.seal(&plain, &body_context(id)))
+            .execute(pool)
+            .await?;
+        rotated += 1;
+    }
+    Ok((rotated, failed))
+}
+
+/// Why an outbox body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("the mail body does not open: {0}")]
+    Crypto(#[from] CryptoError),
 }
 
 /// Where mail goes.
@@ -88,24 +163,45 @@ impl Transport {
     }
 }
 
-/// Sends the outbox message named by a `send_mail` job.
-pub async fn send_job(pool: &PgPool, transport: &Transport, payload: &serde_json::Value) -> Result<(), JobError> {
+/// Sends the outbox message named by a `send_mail` job, then deletes its body.
+pub async fn send_job(
+    pool: &PgPool,
+    keys: &DataKeys,
+    transport: &Transport,
+    payload: &serde_json::Value,
+) -> Result<(), JobError> {
     let id = payload
         .get("id")
         .and_then(|v| v.as_i64())
         .ok_or_else(|| JobError::Permanent("no id".into()))?;
-    let row: Option<(String, String, String, String, Option<time::OffsetDateTime>)> =
-        sqlx::query_as("select kind, to_address, subject, body_text, sent_at from mail_outbox where id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await
-            .map_err(|e| JobError::Retry(e.to_string()))?;
-    let Some((kind, to, subject, body, sent_at)) = row else {
+    type Row = (
+        String,
+        String,
+        String,
+        Option<Vec<u8>>,
+        Option<String>,
+        Option<time::OffsetDateTime>,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "select kind, to_address, subject, body_sealed, body_text, sent_at from mail_outbox where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(|e| JobError::Retry(e.to_string()))?;
+    let Some((kind, to, subject, sealed, legacy_body, sent_at)) = row else {
         return Err(JobError::Permanent(format!("mail {id} is gone")));
     };
     if sent_at.is_some() {
         return Ok(()); // a retry after the send was recorded
     }
+    let body = match (sealed, legacy_body) {
+        (Some(sealed), _) => open_body(keys, id, &sealed)
+            .map_err(|e| JobError::Permanent(format!("the body of mail {id} does not open: {e}")))?,
+        // Queued before bodies were sealed (migration 20261207100200).
+        (None, Some(legacy)) => legacy,
+        (None, None) => return Err(JobError::Permanent(format!("mail {id} has no body"))),
+    };
     match transport {
         Transport::Mailbox(dir) => {
             let path = dir.join(format!("{id:08}-{kind}.eml"));
@@ -142,7 +238,8 @@ pub async fn send_job(pool: &PgPool, transport: &Transport, payload: &serde_json
             tracing::info!(mail_id = id, kind = %kind, "mail sent by SMTP");
         }
     }
-    sqlx::query("update mail_outbox set sent_at = now() where id = $1")
+    // Delivered: the body is not needed any more, and must not linger.
+    sqlx::query("update mail_outbox set sent_at = now(), body_sealed = null, body_text = null where id = $1")
         .bind(id)
         .execute(pool)
         .await

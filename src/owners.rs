@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{self, RequestMeta};
+use crate::crypto::DataKeys;
 use crate::mail;
 use crate::pipeline::gates::SendLimits;
 
@@ -258,6 +259,7 @@ pub const PAYMENT_METHODS: &[&str] = &["bkash", "nagad", "rocket", "bank", "cash
 /// Returns false when this Stripe event was recorded before.
 pub async fn record_payment(
     pool: &PgPool,
+    keys: &DataKeys,
     owner: Uuid,
     payment: &Payment<'_>,
     actor: Option<Uuid>,
@@ -326,6 +328,7 @@ pub async fn record_payment(
     if newly {
         mail::enqueue(
             &mut tx,
+            keys,
             Some(owner),
             "payment_verified",
             &email,
@@ -423,6 +426,7 @@ pub async fn set_limits(
 /// Tells the owner once per shop day that a daily limit stopped automatic replies.
 pub async fn notice_limit_reached(
     conn: &mut PgConnection,
+    keys: &DataKeys,
     owner: Uuid,
     day: time::Date,
     which: &str,
@@ -437,6 +441,7 @@ pub async fn notice_limit_reached(
     if let Some(email) = email {
         mail::enqueue(
             conn,
+            keys,
             Some(owner),
             "daily_limit_reached",
             &email,
@@ -482,6 +487,7 @@ pub async fn kill_switch(pool: &PgPool) -> Result<KillSwitch, OwnerError> {
 /// with a reason, audited, and mailed to every admin.
 pub async fn set_kill_switch(
     pool: &PgPool,
+    keys: &DataKeys,
     engaged: bool,
     reason: &str,
     actor: Uuid,
@@ -524,6 +530,7 @@ pub async fn set_kill_switch(
     for (admin, email) in admins {
         mail::enqueue(
             &mut tx,
+            keys,
             Some(admin),
             kind,
             &email,

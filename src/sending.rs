@@ -312,7 +312,7 @@ impl Sender {
                     "A channel's daily limit of automatic replies"
                 };
                 let day = (gates::shop_day_start(now) + time::Duration::hours(12)).date();
-                crate::owners::notice_limit_reached(&mut tx, owner.as_uuid(), day, which)
+                crate::owners::notice_limit_reached(&mut tx, &self.keys, owner.as_uuid(), day, which)
                     .await
                     .map_err(PipelineError::from)?;
             }
@@ -432,7 +432,7 @@ impl Sender {
         }
         tx.commit().await.map_err(PipelineError::from)?;
         if matches!(kind, ErrorKind::InvalidToken | ErrorKind::Permission) {
-            channels::mark_token_invalid(&self.pool, owner, row.channel, &self.public_url)
+            channels::mark_token_invalid(&self.pool, &self.keys, owner, row.channel, &self.public_url)
                 .await
                 .map_err(|e| SendFailure::Retry(e.to_string()))?;
         }

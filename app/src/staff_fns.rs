@@ -85,6 +85,7 @@ pub async fn staff_record_payment(
             };
             match bikriagent::owners::record_payment(
                 &services.accounts.pool,
+                &services.accounts.keys,
                 owner,
                 &payment,
                 Some(staff.principal.id),
@@ -222,6 +223,7 @@ pub async fn set_kill_switch(engage: String, reason: String) -> Result<(), Serve
     let engaged = engage == "on";
     let outcome = match bikriagent::owners::set_kill_switch(
         &services.accounts.pool,
+        &services.accounts.keys,
         engaged,
         &reason,
         staff.principal.id,

@@ -240,8 +240,12 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             let (ids, ids_failed) = bikriagent::customer_ids::rotate(&pool, &keys)
                 .await
                 .map_err(|e| e.to_string())?;
+            // Mail waiting to be sent: its sealed body too.
+            let (mail_rotated, mail_failed) = bikriagent::mail::rotate_keys(&pool, &keys)
+                .await
+                .map_err(|e| e.to_string())?;
             pool.close().await;
-            let (rotated, failed) = (tokens + ids, tokens_failed + ids_failed);
+            let (rotated, failed) = (tokens + ids + mail_rotated, tokens_failed + ids_failed + mail_failed);
             println!("Re-encrypted {rotated} values under key {}.", config.data_key_id);
             if failed > 0 {
                 return Err(format!(

@@ -78,6 +78,9 @@ pub struct Config {
     pub stripe: Option<StripeConfig>,
     /// How long the agent waits for more messages of a burst before answering.
     pub burst_quiet: std::time::Duration,
+    /// How long a client may take to send a request's headers, and then its
+    /// body (`BIKRI_READ_TIMEOUT_MS`, 10 s); uploads get at least a minute.
+    pub read_timeout: std::time::Duration,
     /// Pace of a channel's messages past its burst (`BIKRI_CHANNEL_MESSAGES_PER_SECOND`, `BIKRI_CHANNEL_BURST`).
     pub channel_pace: bikriagent::ingest::ChannelPace,
     /// After a takeover, the agent answers again once the owner was quiet this long (`None`: never on its own).
@@ -582,6 +585,17 @@ impl Config {
                 std::time::Duration::from_millis(3000)
             }
         };
+        let read_timeout = match vars.get("BIKRI_READ_TIMEOUT_MS").map(str::parse::<u64>) {
+            None => std::time::Duration::from_secs(10),
+            Some(Ok(ms)) if (100..=600_000).contains(&ms) => std::time::Duration::from_millis(ms),
+            Some(_) => {
+                vars.problem(
+                    "BIKRI_READ_TIMEOUT_MS",
+                    "must be a whole number of milliseconds from 100 to 600000",
+                );
+                std::time::Duration::from_secs(10)
+            }
+        };
         let default_pace = bikriagent::ingest::ChannelPace::default();
         let channel_pace = bikriagent::ingest::ChannelPace {
             per_second: f64::from(number(
@@ -706,6 +720,7 @@ impl Config {
             llm,
             stripe,
             burst_quiet,
+            read_timeout,
             channel_pace,
             takeover_quiet,
             cleanup,

@@ -7,5 +7,6 @@ pub mod cli;
 pub mod config;
 pub mod fake_meta;
 pub mod http;
+pub mod serve;
 pub mod startup;
 pub mod telemetry;

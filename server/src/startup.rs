@@ -116,12 +116,31 @@ pub fn job_registry(pool: &PgPool, config: &Arc<Config>, pipeline: &bikriagent::
     let mail_pool = pool.clone();
     let deletion_pool = pool.clone();
     let keys = data_keys(config);
+    let mail_keys = keys.clone();
     let (inbound, decide, send) = (pipeline.clone(), pipeline.clone(), pipeline.clone());
+    let accounts = Accounts {
+        pool: pool.clone(),
+        hasher: PasswordHasher::new(1),
+        clock: pipeline.clock.clone(),
+        keys: keys.clone(),
+        public_url: config.public_url.clone(),
+    };
     Registry::new()
+        .on(bikriagent::auth::accounts::ACCOUNT_MAIL_JOB, move |job| {
+            let accounts = accounts.clone();
+            async move {
+                let mail = serde_json::from_value(job.payload)
+                    .map_err(|e| JobError::Permanent(format!("not an account mail: {e}")))?;
+                accounts
+                    .send_account_mail(mail)
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))
+            }
+        })
         .on(mail::SEND_MAIL_JOB, move |job| {
             let pool = mail_pool.clone();
-            let transport = transport.clone();
-            async move { mail::send_job(&pool, &transport, &job.payload).await }
+            let (keys, transport) = (mail_keys.clone(), transport.clone());
+            async move { mail::send_job(&pool, &keys, &transport, &job.payload).await }
         })
         .on(bikriagent::ingest::PROCESS_INBOUND_JOB, move |job| {
             let pipeline = inbound.clone();
@@ -338,14 +357,8 @@ impl Application {
         let pool = state.pool.clone();
         let metrics = metrics_listener.map(|listener| serve_metrics(listener, pool.clone(), stop.clone()));
         let app = http::router(state);
-        let mut server_stop = stop.clone();
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|stop| *stop).await;
-                tracing::info!("shutting down: no new connections, finishing requests in flight");
-            })
-            .await
-            .map_err(StartError::Serve)?;
+        // Header and body read timeouts (axum::serve has none).
+        crate::serve::serve(listener, app, config.read_timeout, stop.clone()).await;
         if let Some(metrics) = metrics {
             let _ = metrics.await;
         }

@@ -145,6 +145,55 @@ pub const LOCK_DURATION: Duration = Duration::minutes(15);
 pub const DELAY_AFTER: i64 = 5;
 pub const HOURLY_CAP: i64 = 100;
 
+/// The job that writes an account mail after the request was answered.
+pub const ACCOUNT_MAIL_JOB: &str = "account_mail";
+
+/// An account mail to write, queued by signup and the reset form so that
+/// their answers do the same work whether or not the address has an
+/// account: token creation, hashing and the sealed outbox insert all happen
+/// in [`Accounts::send_account_mail`], in a job.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "mail", rename_all = "snake_case")]
+pub enum AccountMail {
+    /// A reset link, if the address has an account that is not suspended.
+    PasswordReset { email: String, meta: JobMeta },
+    /// The verification link of a new account.
+    VerifyEmail { account: Uuid, meta: JobMeta },
+    /// A notice to the owner of an address someone tried to sign up with.
+    SignupExisting { email: String, meta: JobMeta },
+}
+
+/// [`RequestMeta`] carried in a job's payload, for the audit record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct JobMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl From<&RequestMeta> for JobMeta {
+    fn from(meta: &RequestMeta) -> Self {
+        Self {
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+        }
+    }
+}
+
+impl From<JobMeta> for RequestMeta {
+    fn from(meta: JobMeta) -> Self {
+        Self {
+            ip: meta.ip,
+            user_agent: meta.user_agent,
+        }
+    }
+}
+
+async fn queue_account_mail(conn: &mut sqlx::PgConnection, mail: &AccountMail) -> Result<(), AuthError> {
+    let payload = serde_json::to_value(mail).map_err(|e| AuthError::Internal(e.to_string()))?;
+    crate::jobs::enqueue(&mut *conn, ACCOUNT_MAIL_JOB, &payload, None).await?;
+    Ok(())
+}
+
 /// The account service.
 #[derive(Clone, Debug)]
 pub struct Accounts {
@@ -263,44 +312,33 @@ impl Accounts {
         .bind(&password_hash)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(account) = created else {
-            let existing: Option<Uuid> = sqlx::query_scalar("select id from accounts where lower(email) = lower($1)")
-                .bind(email.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            mail::enqueue(
-                &mut tx,
-                existing,
-                "signup_existing",
-                email.as_str(),
-                "Someone tried to sign up with your email",
-                &format!(
-                    "Someone (maybe you) tried to create a BikriAgent account with this email address, \
-                     which already has one.\n\nIf it was you, log in at {}\nForgot your password? Reset it at {}\n\n\
-                     If it wasn't you, you can ignore this message.",
-                    self.link("/login"),
-                    self.link("/forgot-password")
-                ),
-            )
-            .await?;
-            audit::record(&mut *tx, "signup_existing_email", existing, None, meta, json!({})).await?;
-            tx.commit().await?;
-            return Ok(());
+        // The mail (a verification link, or a notice to the owner of the
+        // address) is written by a job after the answer, so both answers
+        // cost the same here.
+        let mail = match created {
+            Some(account) => {
+                sqlx::query("select set_config('app.owner_id', $1, true)")
+                    .bind(account.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("insert into business_profiles (owner_id, name) values ($1, $2)")
+                    .bind(account)
+                    .bind(&business_name)
+                    .execute(&mut *tx)
+                    .await?;
+                AccountMail::VerifyEmail {
+                    account,
+                    meta: meta.into(),
+                }
+            }
+            None => AccountMail::SignupExisting {
+                email: email.as_str().to_owned(),
+                meta: meta.into(),
+            },
         };
+        queue_account_mail(&mut tx, &mail).await?;
         tx.commit().await?;
-
-        let mut tenant = begin_tenant_tx(&self.pool, OwnerId::from_verified(account)).await?;
-        sqlx::query("insert into business_profiles (owner_id, name) values ($1, $2)")
-            .bind(account)
-            .bind(&business_name)
-            .execute(&mut *tenant)
-            .await?;
-        tenant.commit().await?;
-
-        let mut tx = self.pool.begin().await?;
-        self.send_verification(&mut tx, account, email.as_str()).await?;
-        audit::record(&mut *tx, "signup", Some(account), Some(account), meta, json!({})).await?;
-        tx.commit().await?;
+        crate::jobs::wake_workers();
         Ok(())
     }
 
@@ -339,6 +377,7 @@ impl Accounts {
             .await?;
         mail::enqueue(
             conn,
+            &self.keys,
             Some(account),
             "verify_email",
             email,
@@ -534,7 +573,7 @@ impl Accounts {
         audit::record(&mut *tx, "login_succeeded", Some(id), Some(id), meta, json!({})).await?;
         if new_device {
             alerts::new_login(self.now(), meta, &self.public_url)
-                .send(&mut tx, id)
+                .send(&mut tx, &self.keys, id)
                 .await?;
         }
         tx.commit().await?;
@@ -564,6 +603,7 @@ impl Accounts {
         let token = self.issue_token(&mut tx, account, "reset_password", RESET_TTL).await?;
         mail::enqueue(
             &mut tx,
+            &self.keys,
             Some(account),
             alerts::ACCOUNT_LOCKED,
             &address,
@@ -610,43 +650,116 @@ impl Accounts {
     }
 
     /// Mails a reset link if the email has an account. Always succeeds the
-    /// same way, so the form reveals nothing.
+    /// same way, so the form reveals nothing: here it only queues the work
+    /// ([`Accounts::send_account_mail`] looks the address up after the answer).
     pub async fn request_password_reset(&self, email: &str, meta: &RequestMeta) -> Result<(), AuthError> {
-        let key = email_key(email);
-        let account: Option<(Uuid, String)> =
-            sqlx::query_as("select id, email from accounts where lower(email) = $1 and status <> 'suspended'")
-                .bind(&key)
-                .fetch_optional(&self.pool)
-                .await?;
-        let Some((account, address)) = account else {
-            return Ok(());
+        let mail = AccountMail::PasswordReset {
+            email: email_key(email),
+            meta: meta.into(),
         };
-        let mut tx = self.pool.begin().await?;
-        let token = self.issue_token(&mut tx, account, "reset_password", RESET_TTL).await?;
-        mail::enqueue(
-            &mut tx,
-            Some(account),
-            "reset_password",
-            &address,
-            "Reset your BikriAgent password",
-            &format!(
-                "Someone asked to reset the password of your BikriAgent account.\n\n\
-                 Set a new password within 30 minutes:\n{}\n\nIf this wasn't you, ignore this message: your \
-                 password stays the same.",
-                self.link(&format!("/reset-password?token={token}"))
-            ),
-        )
-        .await?;
-        audit::record(
-            &mut *tx,
-            "password_reset_requested",
-            Some(account),
-            None,
-            meta,
-            json!({}),
-        )
-        .await?;
-        tx.commit().await?;
+        let mut conn = self.pool.acquire().await?;
+        queue_account_mail(&mut conn, &mail).await?;
+        crate::jobs::wake_workers();
+        Ok(())
+    }
+
+    /// The work of an [`ACCOUNT_MAIL_JOB`]: a token and its mail, or nothing
+    /// when the address has no account. Runs after the request was answered.
+    pub async fn send_account_mail(&self, mail: AccountMail) -> Result<(), AuthError> {
+        match mail {
+            AccountMail::PasswordReset { email, meta } => {
+                let account: Option<(Uuid, String)> =
+                    sqlx::query_as("select id, email from accounts where lower(email) = $1 and status <> 'suspended'")
+                        .bind(email_key(&email))
+                        .fetch_optional(&self.pool)
+                        .await?;
+                let Some((account, address)) = account else {
+                    return Ok(());
+                };
+                let mut tx = self.pool.begin().await?;
+                let token = self.issue_token(&mut tx, account, "reset_password", RESET_TTL).await?;
+                mail::enqueue(
+                    &mut tx,
+                    &self.keys,
+                    Some(account),
+                    "reset_password",
+                    &address,
+                    "Reset your BikriAgent password",
+                    &format!(
+                        "Someone asked to reset the password of your BikriAgent account.\n\n\
+                         Set a new password within 30 minutes:\n{}\n\nIf this wasn't you, ignore this message: your \
+                         password stays the same.",
+                        self.link(&format!("/reset-password?token={token}"))
+                    ),
+                )
+                .await?;
+                audit::record(
+                    &mut *tx,
+                    "password_reset_requested",
+                    Some(account),
+                    None,
+                    &meta.into(),
+                    json!({}),
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            AccountMail::VerifyEmail { account, meta } => {
+                let email: Option<String> =
+                    sqlx::query_scalar("select email from accounts where id = $1 and email_verified_at is null")
+                        .bind(account)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                let Some(email) = email else {
+                    return Ok(()); // verified meanwhile, or gone
+                };
+                let mut tx = self.pool.begin().await?;
+                self.send_verification(&mut tx, account, &email).await?;
+                audit::record(
+                    &mut *tx,
+                    "signup",
+                    Some(account),
+                    Some(account),
+                    &meta.into(),
+                    json!({}),
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            AccountMail::SignupExisting { email, meta } => {
+                let existing: Option<Uuid> = sqlx::query_scalar("select id from accounts where lower(email) = $1")
+                    .bind(email_key(&email))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let mut tx = self.pool.begin().await?;
+                mail::enqueue(
+                    &mut tx,
+                    &self.keys,
+                    existing,
+                    "signup_existing",
+                    &email,
+                    "Someone tried to sign up with your email",
+                    &format!(
+                        "Someone (maybe you) tried to create a BikriAgent account with this email address, \
+                         which already has one.\n\nIf it was you, log in at {}\nForgot your password? Reset it at {}\n\n\
+                         If it wasn't you, you can ignore this message.",
+                        self.link("/login"),
+                        self.link("/forgot-password")
+                    ),
+                )
+                .await?;
+                audit::record(
+                    &mut *tx,
+                    "signup_existing_email",
+                    existing,
+                    None,
+                    &meta.into(),
+                    json!({}),
+                )
+                .await?;
+                tx.commit().await?;
+            }
+        }
         Ok(())
     }
 
@@ -737,10 +850,10 @@ impl Accounts {
         )
         .await?;
         alerts::password_reset(self.now(), meta, &self.public_url)
-            .send(&mut tx, account)
+            .send(&mut tx, &self.keys, account)
             .await?;
+        session_store::end_account_sessions(&mut tx, account).await?;
         tx.commit().await?;
-        session_store::delete_account_sessions(&self.pool, account).await?;
         Ok(account)
     }
 
@@ -776,7 +889,7 @@ impl Accounts {
         )
         .await?;
         alerts::password_changed(self.now(), meta, &self.public_url)
-            .send(&mut tx, account)
+            .send(&mut tx, &self.keys, account)
             .await?;
         tx.commit().await?;
         Ok(())
@@ -845,20 +958,19 @@ impl Accounts {
             .bind(self.now())
             .execute(&mut *tx)
             .await?;
-        let ended = sqlx::query("delete from sessions where account_id = $1")
-            .bind(account)
-            .execute(&mut *tx)
-            .await?;
+        let ended = session_store::end_account_sessions(&mut tx, account).await?;
         audit::record(
             &mut *tx,
             "account_suspended",
             Some(account),
             actor,
             meta,
-            json!({ "reason": reason, "sessions_ended": ended.rows_affected() }),
+            json!({ "reason": reason, "sessions_ended": ended }),
         )
         .await?;
-        alerts::suspended(self.now(), reason).send(&mut tx, account).await?;
+        alerts::suspended(self.now(), reason)
+            .send(&mut tx, &self.keys, account)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -877,7 +989,7 @@ impl Accounts {
         audit::record(&mut *tx, "account_unsuspended", Some(account), actor, meta, json!({})).await?;
         if lifted.rows_affected() > 0 {
             alerts::unsuspended(self.now(), &self.public_url)
-                .send(&mut tx, account)
+                .send(&mut tx, &self.keys, account)
                 .await?;
         }
         tx.commit().await?;

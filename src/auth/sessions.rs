@@ -4,6 +4,8 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::session_store;
+
 /// One session as the account owner sees it. `key` is the hex of the stored
 /// id hash: it identifies the row without being usable as a cookie.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -28,26 +30,17 @@ pub async fn list(pool: &PgPool, account: Uuid) -> Result<Vec<SessionInfo>, sqlx
 /// Ends one of the account's own sessions; another account's key matches nothing.
 pub async fn revoke(pool: &PgPool, account: Uuid, key: &str) -> Result<bool, sqlx::Error> {
     let Ok(hash) = hex::decode(key) else { return Ok(false) };
-    Ok(
-        sqlx::query("delete from sessions where id_hash = $1 and account_id = $2")
-            .bind(hash)
-            .bind(account)
-            .execute(pool)
-            .await?
-            .rows_affected()
-            == 1,
-    )
+    let mut tx = pool.begin().await?;
+    let ended = session_store::end_sessions(&mut tx, account, Some(&hash), None).await?;
+    tx.commit().await?;
+    Ok(ended == 1)
 }
 
 /// Ends every session of the account except `keep` (the current one).
 pub async fn revoke_others(pool: &PgPool, account: Uuid, keep: Option<&str>) -> Result<u64, sqlx::Error> {
     let keep = keep.and_then(|k| hex::decode(k).ok()).unwrap_or_default();
-    Ok(
-        sqlx::query("delete from sessions where account_id = $1 and id_hash <> $2")
-            .bind(account)
-            .bind(keep)
-            .execute(pool)
-            .await?
-            .rows_affected(),
-    )
+    let mut tx = pool.begin().await?;
+    let ended = session_store::end_sessions(&mut tx, account, None, Some(&keep)).await?;
+    tx.commit().await?;
+    Ok(ended)
 }

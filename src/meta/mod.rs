@@ -2,4 +2,5 @@
 
 pub mod graph;
 pub mod signature;
+pub mod signed_requests;
 pub mod webhook;

@@ -16,14 +16,19 @@ mod stripe;
 mod webhooks;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{FromRef, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine as _;
 use bikriagent::auth::session_store::PgSessionStore;
 use bikriagent_app::web::Services;
+use http_body_util::BodyExt as _;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use sqlx::PgPool;
@@ -40,6 +45,9 @@ pub use request_id::RequestId;
 pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 /// Largest body accepted by webhooks (Meta batches can be large).
 pub const WEBHOOK_BODY_LIMIT: usize = 1024 * 1024;
+/// Least time a CSV upload (up to 2 MiB) gets to arrive: 60 s is enough at
+/// 300 kbit/s.
+pub const UPLOAD_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Shared state of every handler.
 #[derive(Clone)]
@@ -61,9 +69,11 @@ impl FromRef<AppState> for LeptosOptions {
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let headers = headers::SecurityHeaders::new(&state.config);
+    let read_timeout = state.config.read_timeout;
     let webhooks = webhooks::router()
         .merge(meta_callbacks::router())
         .merge(stripe::router())
+        .layer(axum::middleware::from_fn_with_state(read_timeout, read_body_within))
         .layer(RequestBodyLimitLayer::new(WEBHOOK_BODY_LIMIT));
     let site = with_identity(
         Router::new()
@@ -74,11 +84,18 @@ pub fn router(state: AppState) -> Router {
             .route("/api/{*fn_name}", post(server_fn)),
         &state,
         FORM_BODY_LIMIT,
+        read_timeout,
     );
-    let uploads = with_identity(import::upload_router(), &state, import::CSV_LIMIT + 64 * 1024);
+    let uploads = with_identity(
+        import::upload_router(),
+        &state,
+        import::CSV_LIMIT + 64 * 1024,
+        read_timeout.max(UPLOAD_READ_TIMEOUT),
+    );
     let static_routes = Router::new()
         .merge(health::router())
         .merge(assets::router())
+        .layer(axum::middleware::from_fn_with_state(read_timeout, read_body_within))
         .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT));
     Router::new()
         .merge(webhooks)
@@ -127,8 +144,9 @@ async fn readable_errors(req: Request, next: axum::middleware::Next) -> Response
 }
 
 /// Wraps routes in sessions, identity and the guard (origin, CSRF, roles,
-/// rate limits), with a body limit of `limit` bytes.
-fn with_identity(router: Router<AppState>, state: &AppState, limit: usize) -> Router<AppState> {
+/// rate limits), with a body limit of `limit` bytes that must arrive within
+/// `read_timeout`. The body is read before the session is loaded.
+fn with_identity(router: Router<AppState>, state: &AppState, limit: usize, read_timeout: Duration) -> Router<AppState> {
     let (cookie_name, secure) = if state.config.insecure_cookies {
         ("bikri_session", false)
     } else {
@@ -148,7 +166,41 @@ fn with_identity(router: Router<AppState>, state: &AppState, limit: usize) -> Ro
             identity::load_identity,
         ))
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(read_timeout, read_body_within))
         .layer(RequestBodyLimitLayer::new(limit))
+}
+
+/// Reads the whole request body (already capped by the route's body limit)
+/// within `timeout` of its headers, before any other layer or handler runs:
+/// a body that does not arrive in time is answered `408` and the connection
+/// closed. Nothing, sessions included, waits on a slow client.
+pub async fn read_body_within(State(timeout): State<Duration>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    match tokio::time::timeout(timeout, body.collect()).await {
+        Ok(Ok(collected)) => {
+            next.run(Request::from_parts(parts, Body::from(collected.to_bytes())))
+                .await
+        }
+        Ok(Err(error)) => {
+            let too_large = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
+                .any(|e| e.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                (StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded").into_response()
+            } else {
+                tracing::info!(%error, "could not read a request body");
+                (StatusCode::BAD_REQUEST, "the request body could not be read").into_response()
+            }
+        }
+        Err(_) => {
+            tracing::info!(path = %parts.uri.path(), "a request body did not arrive within the read timeout");
+            (
+                StatusCode::REQUEST_TIMEOUT,
+                [(header::CONNECTION, "close")],
+                "the request body did not arrive in time",
+            )
+                .into_response()
+        }
+    }
 }
 
 /// Runs a Leptos server function. Its role and CSRF checks already passed in

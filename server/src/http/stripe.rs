@@ -157,7 +157,16 @@ async fn handle(state: &AppState, event: &Event) -> Result<Outcome, sqlx::Error>
     };
     // Idempotent by itself (unique stripe_event_id): a duplicate delivered
     // meanwhile, or Stripe's retry after a failure below, finds its row.
-    let outcome = match owners::record_payment(&state.pool, owner, &payment, None, &RequestMeta::default()).await {
+    let outcome = match owners::record_payment(
+        &state.pool,
+        &state.services.accounts.keys,
+        owner,
+        &payment,
+        None,
+        &RequestMeta::default(),
+    )
+    .await
+    {
         Ok(true) => Outcome::Recorded,
         Ok(false) => Outcome::AlreadyRecorded,
         Err(OwnerError::NotFound) => return unmatched(state, event, checkout, "no owner has this id").await,

@@ -366,7 +366,9 @@ async fn connecting_and_disconnecting_channels_mails_the_owner() {
 /// One alert in its own committed transaction, as the app's pool (RLS and grants apply).
 async fn alert(app: &TestApp, account: Uuid, kind: &str) -> bool {
     let mut tx = app.pool.begin().await.unwrap();
-    let sent = alerts::alert(&mut tx, account, kind, "Subject", "Body").await.unwrap();
+    let sent = alerts::alert(&mut tx, &app.keys(), account, kind, "Subject", "Body")
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     sent
 }
@@ -388,10 +390,10 @@ async fn alerts_are_throttled_per_kind_and_per_hour() {
     // Racing each other, they still count each other.
     let racers: Vec<_> = (0..8)
         .map(|_| {
-            let pool = app.pool.clone();
+            let (pool, keys) = (app.pool.clone(), app.keys());
             tokio::spawn(async move {
                 let mut tx = pool.begin().await.unwrap();
-                let sent = alerts::alert(&mut tx, id, alerts::PASSWORD_CHANGED, "Subject", "Body")
+                let sent = alerts::alert(&mut tx, &keys, id, alerts::PASSWORD_CHANGED, "Subject", "Body")
                     .await
                     .unwrap();
                 tx.commit().await.unwrap();

@@ -5,7 +5,7 @@ use bikriagent::meta::signature::sign_request;
 use bikriagent::tenancy::OwnerId;
 use bikriagent_server::fake_meta::FakePage;
 
-use crate::helpers::{PUBLIC_URL, TestApp, app_with_fake_meta, csrf_token, location, verified_owner};
+use crate::helpers::{PUBLIC_URL, TestApp, app_with_fake_meta, csrf_token, location, pg_dump, verified_owner};
 
 /// Start → Meta's dialog (auto-approve) → our callback. Returns the callback response.
 async fn through_meta(app: &TestApp, client: &reqwest::Client) -> (reqwest::Response, String) {
@@ -301,22 +301,6 @@ fn app_env(app: &TestApp) -> Vec<(String, String)> {
     app.env.clone()
 }
 
-fn pg_dump(url: &str) -> String {
-    let bindir = std::env::var("BIKRI_TEST_PG_BINDIR").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".to_owned());
-    let output = std::process::Command::new(format!("{bindir}/pg_dump"))
-        .arg("--data-only")
-        .arg("--inserts")
-        .arg(url)
-        .output()
-        .expect("pg_dump runs");
-    assert!(
-        output.status.success(),
-        "pg_dump failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pausing_takes_effect_at_once_and_disconnect_deletes_the_token() {
     let (app, fake) = app_with_fake_meta().await;
@@ -386,9 +370,10 @@ async fn deauthorize_and_data_deletion_callbacks_verify_the_signed_request() {
     let client = verified_owner(&app, "a@example.com").await;
     connect_all(&app, &client).await;
     let user = fake.user_id();
+    let now = app.clock_now();
     let signed = sign_request(
         b"test-app-secret",
-        &format!(r#"{{"algorithm":"HMAC-SHA256","user_id":"{user}","issued_at":1}}"#),
+        &format!(r#"{{"algorithm":"HMAC-SHA256","user_id":"{user}","issued_at":{now}}}"#),
     );
     let outside = reqwest::Client::new();
     let post = |path: &'static str, value: String| {
@@ -442,16 +427,131 @@ async fn deauthorize_and_data_deletion_callbacks_verify_the_signed_request() {
             .contains("We do not know this confirmation code")
     );
 
-    // Deauthorize with the genuine signed request (after a reconnect).
+    // Deauthorize with a genuine signed request (after a reconnect): the
+    // deletion's one was used and is refused.
     connect_all(&app, &client).await;
     assert_eq!(connected().await, 4);
-    assert_eq!(post("/webhooks/meta/deauthorize", signed).await.status(), 200);
+    assert_eq!(post("/webhooks/meta/deauthorize", signed).await.status(), 400);
+    assert_eq!(connected().await, 4);
+    let deauthorize = sign_request(
+        b"test-app-secret",
+        &format!(
+            r#"{{"algorithm":"HMAC-SHA256","user_id":"{user}","issued_at":{}}}"#,
+            now - 1
+        ),
+    );
+    assert_eq!(post("/webhooks/meta/deauthorize", deauthorize).await.status(), 200);
     assert_eq!(connected().await, 0);
     let left: i64 = sqlx::query_scalar("select count(*) from channels where token_enc is not null")
         .fetch_one(&admin)
         .await
         .unwrap();
     assert_eq!(left, 0);
+}
+
+/// A signed_request for `user` issued at `issued_at` (none when `None`).
+fn signed_for(user: &str, issued_at: Option<i64>) -> String {
+    let issued_at = issued_at.map(|t| format!(r#","issued_at":{t}"#)).unwrap_or_default();
+    sign_request(
+        b"test-app-secret",
+        &format!(r#"{{"algorithm":"HMAC-SHA256","user_id":"{user}"{issued_at}}}"#),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn meta_callbacks_refuse_undated_old_future_and_replayed_signed_requests() {
+    use bikriagent::meta::signature::{CLOCK_SKEW, SIGNED_REQUEST_MAX_AGE};
+
+    let (app, fake) = app_with_fake_meta().await;
+    let client = verified_owner(&app, "a@example.com").await;
+    connect_all(&app, &client).await;
+    let user = fake.user_id();
+    let now = app.clock_now() as i64;
+    let outside = reqwest::Client::new();
+    let post = |path: &'static str, value: String| {
+        let outside = outside.clone();
+        let url = app.url(path);
+        async move {
+            outside
+                .post(url)
+                .form(&[("signed_request", value)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let requests = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from meta_deletion_requests")
+            .fetch_one(&app.db.admin_pool().await)
+            .await
+            .unwrap()
+    };
+    let connected = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from channels where status <> 'disconnected'")
+            .fetch_one(&app.db.admin_pool().await)
+            .await
+            .unwrap()
+    };
+
+    // Undated, older than an hour, or ahead of the clock by more than the
+    // skew: refused by both callbacks, and nothing happens.
+    for refused in [
+        signed_for(&user, None),
+        signed_for(&user, Some(now - SIGNED_REQUEST_MAX_AGE - 1)),
+        signed_for(&user, Some(now + CLOCK_SKEW + 60)),
+    ] {
+        assert_eq!(post("/webhooks/meta/data-deletion", refused.clone()).await, 400);
+        assert_eq!(post("/webhooks/meta/deauthorize", refused).await, 400);
+    }
+    assert_eq!(requests().await, 0);
+    assert_eq!(connected().await, 4);
+
+    // Just inside the hour: accepted once.
+    let old = signed_for(&user, Some(now - SIGNED_REQUEST_MAX_AGE + 60));
+    assert_eq!(post("/webhooks/meta/deauthorize", old.clone()).await, 200);
+    assert_eq!(connected().await, 0);
+    // The owner reconnects; a replay of the old deauthorization changes nothing.
+    connect_all(&app, &client).await;
+    assert_eq!(connected().await, 4);
+    assert_eq!(post("/webhooks/meta/deauthorize", old).await, 400);
+    assert_eq!(connected().await, 4);
+
+    // Ahead of our clock within the skew: accepted once.
+    let ahead = signed_for(&user, Some(now + CLOCK_SKEW - 10));
+    assert_eq!(post("/webhooks/meta/data-deletion", ahead.clone()).await, 200);
+    assert_eq!(requests().await, 1);
+    assert_eq!(
+        post("/webhooks/meta/data-deletion", ahead.clone()).await,
+        400,
+        "replayed"
+    );
+    // Padding the signature's base64 does not make it new.
+    let (signature, payload) = ahead.split_once('.').unwrap();
+    assert_eq!(
+        post("/webhooks/meta/data-deletion", format!("{signature}=.{payload}")).await,
+        400
+    );
+    // Nor does sending it to the other callback.
+    assert_eq!(post("/webhooks/meta/deauthorize", ahead).await, 400);
+    assert_eq!(requests().await, 1, "one deletion request");
+    let remembered: i64 = sqlx::query_scalar("select count(*) from meta_signed_requests")
+        .fetch_one(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    assert_eq!(remembered, 2, "the two accepted requests, as hashes");
+
+    // Remembered until they would be too old anyway: an hour later a new
+    // callback clears them.
+    app.clock
+        .advance(time::Duration::seconds(SIGNED_REQUEST_MAX_AGE + CLOCK_SKEW + 120));
+    let later = signed_for(&user, Some(app.clock_now() as i64));
+    assert_eq!(post("/webhooks/meta/data-deletion", later).await, 200);
+    let remembered: i64 = sqlx::query_scalar("select count(*) from meta_signed_requests")
+        .fetch_one(&app.db.admin_pool().await)
+        .await
+        .unwrap();
+    assert_eq!(remembered, 1, "only the new one");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -467,7 +567,7 @@ async fn an_invalid_token_marks_the_channel_and_mails_the_owner_once() {
             .unwrap();
     let owner = OwnerId::from_verified(owner);
     for _ in 0..2 {
-        bikriagent::channels::mark_token_invalid(&app.pool, owner, channel, PUBLIC_URL)
+        bikriagent::channels::mark_token_invalid(&app.pool, &app.keys(), owner, channel, PUBLIC_URL)
             .await
             .unwrap();
     }

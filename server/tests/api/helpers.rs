@@ -173,7 +173,20 @@ pub fn test_env(database_url: &str) -> Vec<(String, String)> {
         ("BIKRI_TRUST_PROXY", "true".to_owned()),
         (
             "BIKRI_MAILBOX_DIR",
-            std::env::temp_dir().join("bikri-test-mailbox").display().to_string(),
+            // One folder per database: message ids restart in each.
+            std::env::temp_dir()
+                .join("bikri-test-mailbox")
+                .join(
+                    database_url
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or("db")
+                        .split('?')
+                        .next()
+                        .unwrap_or("db"),
+                )
+                .display()
+                .to_string(),
         ),
         ("BIKRI_ADDR", "127.0.0.1:0".to_owned()),
         ("BIKRI_PUBLIC_URL", PUBLIC_URL.to_owned()),
@@ -264,18 +277,51 @@ impl TestApp {
             .expect("post")
     }
 
-    /// The newest mail of `kind` to `to` in the outbox: (subject, body).
+    /// The app's data keys, to open what it sealed.
+    pub fn keys(&self) -> bikriagent::crypto::DataKeys {
+        let config = Config::from_vars(self.env.clone()).expect("test config is valid");
+        bikriagent_server::startup::data_keys(&config)
+    }
+
+    /// The app's mailbox folder (delivered mail, one `.eml` per message).
+    pub fn mailbox_dir(&self) -> std::path::PathBuf {
+        Config::from_vars(self.env.clone())
+            .expect("test config is valid")
+            .mailbox_dir
+    }
+
+    /// The newest mail of `kind` to `to`: (subject, body). Waits up to 10 s
+    /// for it to be queued (account mails are written by a job after the
+    /// answer). The body is opened from the outbox while the mail waits, and
+    /// read from the mailbox folder once the worker delivered it (delivery
+    /// deletes the body from the outbox).
     pub async fn last_mail(&self, to: &str, kind: &str) -> Option<(String, String)> {
         let admin = self.db.admin_pool().await;
-        sqlx::query_as(
-            "select subject, body_text from mail_outbox where lower(to_address) = lower($1) and kind = $2 \
-             order by id desc limit 1",
-        )
-        .bind(to)
-        .bind(kind)
-        .fetch_optional(&admin)
-        .await
-        .expect("outbox query")
+        for _ in 0..100 {
+            let row: Option<(i64, String, Option<Vec<u8>>)> = sqlx::query_as(
+                "select id, subject, body_sealed from mail_outbox where lower(to_address) = lower($1) and kind = $2 \
+                 order by id desc limit 1",
+            )
+            .bind(to)
+            .bind(kind)
+            .fetch_optional(&admin)
+            .await
+            .expect("outbox query");
+            match row {
+                Some((id, subject, Some(sealed))) => {
+                    let body = bikriagent::mail::open_body(&self.keys(), id, &sealed).expect("the body opens");
+                    return Some((subject, body));
+                }
+                Some((id, subject, None)) => {
+                    let path = self.mailbox_dir().join(format!("{id:08}-{kind}.eml"));
+                    let message = std::fs::read_to_string(&path).expect("a delivered mail is in the mailbox folder");
+                    let body = message.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+                    return Some((subject, body.trim_end_matches("\r\n").to_owned()));
+                }
+                None => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        None
     }
 
     /// Stops the server and its workers.
@@ -521,4 +567,21 @@ pub async fn staff_client_on(
         .unwrap();
     assert_eq!(location(&confirmed), "/staff");
     (client, staff_id)
+}
+
+/// A data-only dump of the database at `url` (what a backup holds).
+pub fn pg_dump(url: &str) -> String {
+    let bindir = std::env::var("BIKRI_TEST_PG_BINDIR").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".to_owned());
+    let output = std::process::Command::new(format!("{bindir}/pg_dump"))
+        .arg("--data-only")
+        .arg("--inserts")
+        .arg(url)
+        .output()
+        .expect("pg_dump runs");
+    assert!(
+        output.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

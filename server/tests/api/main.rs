@@ -31,6 +31,7 @@ mod pipeline;
 mod rls;
 mod route_policy;
 mod security;
+mod sessions;
 mod staff;
 mod stripe;
 mod webhooks;

@@ -15,6 +15,10 @@ const GLOBAL_TABLES: &[(&str, &str)] = &[
         "the shared queue; payloads carry ids and handlers open tenant transactions",
     ),
     ("sessions", "looked up by cookie before the owner is known"),
+    (
+        "session_revocations",
+        "families of ended sessions, checked when a session is written, before the owner is known",
+    ),
     ("auth_tokens", "looked up by token before the owner is known"),
     ("login_attempts", "keyed by email so unknown emails are throttled alike"),
     ("rate_limits", "keyed by IP, email or account"),
@@ -48,6 +52,10 @@ const GLOBAL_TABLES: &[(&str, &str)] = &[
     (
         "meta_deletion_requests",
         "Meta's callback, keyed by Meta user and confirmation code, before any owner is known",
+    ),
+    (
+        "meta_signed_requests",
+        "Meta callbacks already accepted (a hash of each), before any owner is known",
     ),
 ];
 

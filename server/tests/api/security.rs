@@ -412,3 +412,123 @@ async fn role_matrix_for_server_functions_and_staff_pages() {
         }
     }
 }
+
+/// Waits (at most 10 s) until every account_mail job has run; how many there were.
+async fn account_mail_jobs_done(app: &TestApp) -> i64 {
+    let admin = app.db.admin_pool().await;
+    for _ in 0..100 {
+        let (all, open): (i64, i64) = sqlx::query_as(
+            "select count(*), count(*) filter (where state <> 'done') from jobs where kind = 'account_mail'",
+        )
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+        if open == 0 {
+            return all;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("account mail jobs did not finish within 10 s");
+}
+
+async fn outbox_count(app: &TestApp, to: &str) -> i64 {
+    sqlx::query_scalar("select count(*) from mail_outbox where lower(to_address) = lower($1)")
+        .bind(to)
+        .fetch_one(&app.db.admin_pool().await)
+        .await
+        .unwrap()
+}
+
+/// Status, location and body of an answer, then the page it leads to.
+async fn answer_and_page(app: &TestApp, response: reqwest::Response) -> (u16, String, String, String) {
+    let status = response.status().as_u16();
+    let to = location(&response);
+    let body = response.text().await.unwrap();
+    let page = app.page(&to).await;
+    (status, to, body, page)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_and_signup_answer_alike_for_known_and_unknown_emails_and_mail_after_the_answer() {
+    let app = spawn_app().await;
+    owner(&app, "karim@example.com").await;
+    app.last_mail("karim@example.com", "verify_email")
+        .await
+        .expect("verification mail");
+
+    // Password reset: the same answer, and the request only queues the work.
+    let known = app
+        .submit(
+            "/forgot-password",
+            "/api/request_password_reset",
+            &[("email", "karim@example.com")],
+        )
+        .await;
+    let known = answer_and_page(&app, known).await;
+    let unknown = app
+        .submit(
+            "/forgot-password",
+            "/api/request_password_reset",
+            &[("email", "ghost@example.com")],
+        )
+        .await;
+    let unknown = answer_and_page(&app, unknown).await;
+    assert_eq!(known, unknown, "status, location, body and the page after");
+    assert_eq!(known.0, 302);
+    let queued: Vec<String> = sqlx::query_scalar(
+        "select payload->>'email' from jobs where kind = 'account_mail' and payload->>'mail' = 'password_reset' order by id",
+    )
+    .fetch_all(&app.db.admin_pool().await)
+    .await
+    .unwrap();
+    assert_eq!(
+        queued,
+        ["karim@example.com", "ghost@example.com"],
+        "one job each, nothing else"
+    );
+    // After the answer: the link for the account, nothing for the stranger.
+    let (_, body) = app
+        .last_mail("karim@example.com", "reset_password")
+        .await
+        .expect("reset mail");
+    assert!(body.contains("/reset-password?token="));
+    account_mail_jobs_done(&app).await;
+    assert_eq!(outbox_count(&app, "ghost@example.com").await, 0);
+
+    // Signup: a new address and a taken one answer alike; the new one gets a
+    // verification link, the owner of the taken one a notice.
+    let fresh = signup_as(&app, "nadia@example.com").await;
+    let fresh = answer_and_page(&app, fresh).await;
+    let taken = signup_as(&app, "Karim@Example.com").await;
+    let taken = answer_and_page(&app, taken).await;
+    assert_eq!(fresh, taken);
+    assert_eq!(fresh.1, "/login");
+    assert!(app.last_mail("nadia@example.com", "verify_email").await.is_some());
+    assert!(app.last_mail("karim@example.com", "signup_existing").await.is_some());
+    assert_eq!(
+        account_mail_jobs_done(&app).await,
+        5,
+        "two signups, two resets, one signup notice"
+    );
+    assert_eq!(
+        outbox_count(&app, "nadia@example.com").await,
+        1,
+        "only the verification link"
+    );
+}
+
+async fn signup_as(app: &TestApp, email: &str) -> reqwest::Response {
+    app.submit(
+        "/signup",
+        "/api/signup",
+        &[
+            ("name", "Nadia Islam"),
+            ("email", email),
+            ("phone", "+8801811000001"),
+            ("business_name", "Nadia Crafts"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+        ],
+    )
+    .await
+}

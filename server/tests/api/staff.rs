@@ -71,6 +71,7 @@ async fn a_trial_owner_gets_live_replies_only_within_the_allowance_staff_grant()
     // Payment verified: the platform's limits apply.
     let recorded = owners::record_payment(
         &shop.pool,
+        &shop.pipeline.keys,
         shop.owner.as_uuid(),
         &owners::Payment {
             amount_minor: 150_000,
@@ -171,9 +172,16 @@ async fn the_kill_switch_stops_sends_from_every_worker_at_once() {
     .fetch_one(&shop.db.admin_pool().await)
     .await
     .unwrap();
-    owners::set_kill_switch(&shop.pool, true, "a bad LLM release", admin, &RequestMeta::default())
-        .await
-        .unwrap();
+    owners::set_kill_switch(
+        &shop.pool,
+        &shop.pipeline.keys,
+        true,
+        "a bad LLM release",
+        admin,
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap();
     // Two workers, as two app instances would run.
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let mut workers = tokio::task::JoinSet::new();
@@ -211,9 +219,16 @@ async fn the_kill_switch_stops_sends_from_every_worker_at_once() {
         1,
         "admins are told"
     );
-    owners::set_kill_switch(&shop.pool, false, "fixed", admin, &RequestMeta::default())
-        .await
-        .unwrap();
+    owners::set_kill_switch(
+        &shop.pool,
+        &shop.pipeline.keys,
+        false,
+        "fixed",
+        admin,
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap();
     shop.say("5570003", "saree dam koto?").await;
     assert_eq!(shop.fake.sent().len(), 1, "released: replies flow again");
 }
