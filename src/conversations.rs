@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, RequestMeta};
 use crate::crypto::{CryptoError, DataKeys};
+use crate::input::page::Page;
 use crate::pipeline::classifier::Classification;
 use crate::pipeline::gates::MESSAGING_WINDOW;
 use crate::pipeline::grounding::ConversationState;
@@ -459,7 +460,7 @@ pub async fn inbox(
     keys: &DataKeys,
     owner: OwnerId,
     now: OffsetDateTime,
-    page: i64,
+    page: Page,
 ) -> Result<Vec<InboxRow>, PipelineError> {
     let mut tx = begin_tenant_tx(pool, owner).await?;
     // The page of conversations is chosen first, from the inbox index, so the
@@ -480,7 +481,7 @@ pub async fn inbox(
     )
     .bind(owner.as_uuid())
     .bind(INBOX_PAGE)
-    .bind(page.max(0) * INBOX_PAGE)
+    .bind(page.offset(INBOX_PAGE))
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

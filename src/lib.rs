@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod db;
 pub mod deletion;
 pub mod ingest;
+pub mod input;
 pub mod jobs;
 pub mod mail;
 pub mod meta;

@@ -9,6 +9,7 @@ mod helpers;
 mod accounts;
 mod alerts;
 mod backup;
+mod bad_input;
 mod catalog;
 mod channels;
 mod cli;
