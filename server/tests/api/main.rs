@@ -14,6 +14,7 @@ mod catalog;
 mod channels;
 mod cli;
 mod conversation_handling;
+mod cross_owner;
 mod deletion;
 mod faults;
 mod graph;
