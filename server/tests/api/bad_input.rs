@@ -365,6 +365,11 @@ async fn page_numbers_of_any_size_or_shape_give_a_page() {
         let audit = page_of(&app, &staff, &format!("/staff/audit?page={value}")).await;
         assert!(!audit.contains("could not be loaded"), "audit page={value}: {audit}");
         assert_eq!(audit.contains("admin@bikri.test"), first, "audit page={value}");
+        // Lists shown whole (up to their limit) ignore the parameter.
+        for path in ["/review", "/orders"] {
+            page_of(&app, &owner, &format!("{path}?page={value}")).await;
+        }
+        page_of(&app, &staff, &format!("/staff/owners?page={value}")).await;
     }
 }
 
