@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::audit::{self, RequestMeta};
 use crate::crypto::{CryptoError, DataKeys};
 use crate::customer_ids::{self, CUSTOMER_SENDER};
+use crate::input::page::Page;
 use crate::pipeline::classifier::Classification;
 use crate::pipeline::gates::MESSAGING_WINDOW;
 use crate::pipeline::grounding::ConversationState;
@@ -442,7 +443,7 @@ pub async fn inbox(
     keys: &DataKeys,
     owner: OwnerId,
     now: OffsetDateTime,
-    page: i64,
+    page: Page,
 ) -> Result<Vec<InboxRow>, PipelineError> {
     let mut tx = begin_tenant_tx(pool, owner).await?;
     // The page of conversations is chosen first, from the inbox index, so the
@@ -463,7 +464,7 @@ pub async fn inbox(
     )
     .bind(owner.as_uuid())
     .bind(INBOX_PAGE)
-    .bind(page.max(0) * INBOX_PAGE)
+    .bind(page.offset(INBOX_PAGE))
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -17,6 +17,7 @@ pub mod customer_ids;
 pub mod db;
 pub mod deletion;
 pub mod ingest;
+pub mod input;
 pub mod jobs;
 pub mod mail;
 pub mod meta;

@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 use crate::audit::{self, RequestMeta};
 use crate::crypto::DataKeys;
+use crate::input::page::Page;
+use crate::input::text::{Shape, strip_controls};
 use crate::mail;
 use crate::pipeline::gates::SendLimits;
 
@@ -589,7 +591,10 @@ const MANY_ANGRY: i64 = 5;
 /// With `email` given, every owner whose email contains it is listed,
 /// signals or not (to find an owner).
 pub async fn review_list(pool: &PgPool, now: OffsetDateTime, email: &str) -> Result<Vec<OwnerSignals>, OwnerError> {
-    let email = email.trim().to_lowercase().replace(['%', '_'], "");
+    // No stored text holds a control character; PostgreSQL refuses a NUL.
+    let email = strip_controls(email.trim(), Shape::Line)
+        .to_lowercase()
+        .replace(['%', '_'], "");
     let day_start = crate::pipeline::gates::shop_day_start(now);
     let week = now - time::Duration::days(7);
     let rows: Vec<SignalRow> = sqlx::query_as(
@@ -751,20 +756,25 @@ pub async fn detail(pool: &PgPool, owner: Uuid) -> Result<OwnerDetail, OwnerErro
     })
 }
 
+/// Rows a page of the audit log shows.
+pub const AUDIT_PAGE: i64 = 100;
+
 /// The audit log, newest first, filtered by kind and by an email (account
-/// or actor), 100 a page.
-pub async fn audit_log(pool: &PgPool, kind: &str, email: &str, page: i64) -> Result<Vec<EventRow>, OwnerError> {
-    let kind = kind.trim();
-    let email = email.trim().to_lowercase();
+/// or actor), [`AUDIT_PAGE`] a page.
+pub async fn audit_log(pool: &PgPool, kind: &str, email: &str, page: Page) -> Result<Vec<EventRow>, OwnerError> {
+    // No stored text holds a control character; PostgreSQL refuses a NUL.
+    let kind = strip_controls(kind.trim(), Shape::Line);
+    let email = strip_controls(email.trim(), Shape::Line).to_lowercase();
     let rows = sqlx::query_as(&format!(
         "select {EVENT_COLUMNS} \
           where ($1 = '' or e.kind = $1) \
             and ($2 = '' or lower(acc.email) like '%' || $2 || '%' or lower(act.email) like '%' || $2 || '%') \
-          order by e.id desc limit 100 offset $3"
+          order by e.id desc limit $4 offset $3"
     ))
     .bind(kind)
     .bind(email.replace(['%', '_'], ""))
-    .bind(page.max(0) * 100)
+    .bind(page.offset(AUDIT_PAGE))
+    .bind(AUDIT_PAGE)
     .fetch_all(pool)
     .await?;
     Ok(rows)

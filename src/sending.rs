@@ -65,7 +65,8 @@ pub struct NewSend<'a> {
 
 /// Decides a send and queues its job, in the caller's tenant transaction.
 /// Returns `None` when a send with this idempotency key already exists (a
-/// retried job, a double-submitted form): nothing new is sent.
+/// retried job, a double-submitted form): nothing new is sent. A
+/// conversation this owner does not have is `NotFound`.
 pub async fn decide_send(
     tx: &mut PgConnection,
     keys: &DataKeys,
@@ -89,16 +90,25 @@ pub async fn decide_send(
     .bind(send.at)
     .fetch_optional(&mut *tx)
     .await?;
-    if let Some(id) = inserted {
-        jobs::enqueue(
-            &mut *tx,
-            SEND_REPLY_JOB,
-            &json!({ "owner": owner.as_uuid(), "send": id }),
-            Some(&format!("send:{id}")),
-        )
-        .await?;
-    }
-    Ok(inserted)
+    let Some(id) = inserted else {
+        // Nothing inserted: a duplicate of an earlier send, or no such
+        // conversation for this owner, which is not "already sent".
+        let exists: bool =
+            sqlx::query_scalar("select exists (select 1 from conversations where id = $1 and owner_id = $2)")
+                .bind(send.conversation)
+                .bind(owner.as_uuid())
+                .fetch_one(&mut *tx)
+                .await?;
+        return if exists { Ok(None) } else { Err(PipelineError::NotFound) };
+    };
+    jobs::enqueue(
+        &mut *tx,
+        SEND_REPLY_JOB,
+        &json!({ "owner": owner.as_uuid(), "send": id }),
+        Some(&format!("send:{id}")),
+    )
+    .await?;
+    Ok(Some(id))
 }
 
 /// What the send job needs.

@@ -86,6 +86,7 @@ pub(crate) async fn session_for_fns() -> Result<tower_sessions::Session, ServerF
 
 /// Creates an owner account.
 #[server(endpoint = "signup")]
+#[middleware(crate::forms::PlainText::form("signup"))]
 pub async fn signup(
     name: String,
     email: String,
@@ -136,6 +137,7 @@ pub async fn signup(
 
 /// Checks the credentials and starts a session.
 #[server(endpoint = "login")]
+#[middleware(crate::forms::PlainText::form("login"))]
 pub async fn login(email: String, password: String) -> Result<(), ServerFnError> {
     use bikriagent::auth::accounts::AuthError;
     use secrecy::SecretString;
@@ -176,6 +178,7 @@ pub async fn login(email: String, password: String) -> Result<(), ServerFnError>
 
 /// Ends this session.
 #[server(endpoint = "logout")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn logout() -> Result<(), ServerFnError> {
     use crate::web::Flash;
 
@@ -202,6 +205,7 @@ pub async fn logout() -> Result<(), ServerFnError> {
 
 /// Confirms an email address with the token from the mailed link.
 #[server(endpoint = "verify_email")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn verify_email(token: String) -> Result<(), ServerFnError> {
     use bikriagent::auth::accounts::AuthError;
 
@@ -231,6 +235,7 @@ pub async fn verify_email(token: String) -> Result<(), ServerFnError> {
 
 /// Mails a new verification link to the signed-in owner.
 #[server(endpoint = "resend_verification")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn resend_verification() -> Result<(), ServerFnError> {
     use crate::web::{Flash, services};
 
@@ -256,6 +261,7 @@ pub async fn resend_verification() -> Result<(), ServerFnError> {
 
 /// Mails a reset link; answers the same whether or not the email has an account.
 #[server(endpoint = "request_password_reset")]
+#[middleware(crate::forms::PlainText::form("forgot"))]
 pub async fn request_password_reset(email: String) -> Result<(), ServerFnError> {
     use bikriagent::ratelimit;
 
@@ -294,6 +300,7 @@ pub async fn request_password_reset(email: String) -> Result<(), ServerFnError> 
 
 /// Sets a new password from a reset link; every session of the account ends.
 #[server(endpoint = "reset_password")]
+#[middleware(crate::forms::PlainText::form("reset"))]
 pub async fn reset_password(token: String, password: String, password_confirm: String) -> Result<(), ServerFnError> {
     use bikriagent::auth::accounts::AuthError;
     use secrecy::SecretString;
@@ -337,6 +344,7 @@ pub async fn reset_password(token: String, password: String, password_confirm: S
 
 /// Changes the password of the signed-in account; other sessions end and this one gets a new id.
 #[server(endpoint = "change_password")]
+#[middleware(crate::forms::PlainText::form("password"))]
 pub async fn change_password(
     current_password: String,
     password: String,
@@ -391,6 +399,7 @@ pub async fn change_password(
 
 /// Ends every session of the signed-in account, this one included.
 #[server(endpoint = "logout_everywhere")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn logout_everywhere() -> Result<(), ServerFnError> {
     use crate::web::{Flash, services};
 
@@ -421,6 +430,7 @@ pub async fn logout_everywhere() -> Result<(), ServerFnError> {
 
 /// Ends one of the signed-in account's sessions.
 #[server(endpoint = "revoke_session")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn revoke_session(key: String) -> Result<(), ServerFnError> {
     use crate::web::{Flash, services};
 
@@ -466,6 +476,7 @@ pub async fn revoke_session(key: String) -> Result<(), ServerFnError> {
 
 /// Starts (or restarts) a staff member's authenticator set-up: a new secret.
 #[server(endpoint = "totp_begin")]
+#[middleware(crate::forms::PlainText::form("totp"))]
 pub async fn totp_begin() -> Result<(), ServerFnError> {
     use bikriagent::auth::accounts::AuthError;
 
@@ -490,6 +501,7 @@ pub async fn totp_begin() -> Result<(), ServerFnError> {
 
 /// Confirms a staff member's authenticator with a first code.
 #[server(endpoint = "totp_confirm")]
+#[middleware(crate::forms::PlainText::form("totp"))]
 pub async fn totp_confirm(code: String) -> Result<(), ServerFnError> {
     use bikriagent::auth::accounts::AuthError;
 
@@ -527,6 +539,7 @@ pub async fn totp_confirm(code: String) -> Result<(), ServerFnError> {
 
 /// Checks a staff member's code (or recovery code) after the password.
 #[server(endpoint = "totp_verify")]
+#[middleware(crate::forms::PlainText::form("totp"))]
 pub async fn totp_verify(code: String) -> Result<(), ServerFnError> {
     use bikriagent::auth::accounts::AuthError;
 

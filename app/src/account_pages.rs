@@ -2,7 +2,6 @@
 
 use crate::raw_text::PageTitle;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::account_fns::{Login, Logout, ResendVerification, Signup, VerifyEmail};
 use crate::forms::{CsrfField, Field, FlashNotice, flash_for};
@@ -57,7 +56,7 @@ pub fn LoginPage() -> impl IntoView {
 /// open URLs change nothing.
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
-    let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
+    let token = crate::forms::query_text("token", bikriagent::input::text::Shape::Line);
     let action = ServerAction::<VerifyEmail>::new();
     view! {
         <PageTitle text="Confirm your email · BikriAgent"/>

@@ -29,7 +29,8 @@ pub(crate) mod imp {
             .map_err(crate::web::internal)
     }
 
-    /// Maps a store outcome to a flash and a redirect back to `page`.
+    /// Maps a store outcome to a flash and a redirect back to `page` (to its
+    /// list when the item is not found).
     pub async fn finish(
         session: &Session,
         outcome: Result<(), CatalogError>,
@@ -49,6 +50,9 @@ pub(crate) mod imp {
             }
             Err(CatalogError::NotFound) => {
                 flash(session, Flash::error("That item doesn't exist any more.")).await?;
+                // The item's own page would be a 404 that never shows the message.
+                leptos_axum::redirect(crate::forms::list_of(page));
+                return Ok(());
             }
             Err(error) => return Err(crate::web::internal(error)),
         }
@@ -62,6 +66,7 @@ pub(crate) mod imp {
 }
 
 #[server(endpoint = "save_profile")]
+#[middleware(crate::forms::PlainText::form("profile").multiline(&["description", "return_policy"]))]
 #[allow(clippy::too_many_arguments)]
 pub async fn save_profile(
     name: String,
@@ -106,6 +111,7 @@ pub async fn save_profile(
 }
 
 #[server(endpoint = "add_delivery_area")]
+#[middleware(crate::forms::PlainText::form("delivery"))]
 pub async fn add_delivery_area(
     area_name: String,
     charge: String,
@@ -133,6 +139,7 @@ pub async fn add_delivery_area(
 }
 
 #[server(endpoint = "remove_delivery_area")]
+#[middleware(crate::forms::PlainText::form("delivery"))]
 pub async fn remove_delivery_area(id: String) -> Result<(), ServerFnError> {
     let (owner, pool, session) = imp::owner().await?;
     let outcome = match imp::parse_id(&id) {
@@ -151,6 +158,7 @@ pub async fn remove_delivery_area(id: String) -> Result<(), ServerFnError> {
 }
 
 #[server(endpoint = "add_payment_method")]
+#[middleware(crate::forms::PlainText::form("payment").multiline(&["instructions"]))]
 pub async fn add_payment_method(kind: String, instructions: String) -> Result<(), ServerFnError> {
     let (owner, pool, session) = imp::owner().await?;
     let outcome = bikriagent::catalog::store::add_payment_method(&pool, owner, &kind, &instructions).await;
@@ -167,6 +175,7 @@ pub async fn add_payment_method(kind: String, instructions: String) -> Result<()
 }
 
 #[server(endpoint = "remove_payment_method")]
+#[middleware(crate::forms::PlainText::form("payment"))]
 pub async fn remove_payment_method(id: String) -> Result<(), ServerFnError> {
     let (owner, pool, session) = imp::owner().await?;
     let outcome = match imp::parse_id(&id) {
@@ -214,6 +223,7 @@ fn product_input(
 
 /// Saves a new product (no `id`) or an existing one.
 #[server(endpoint = "save_product")]
+#[middleware(crate::forms::PlainText::form("product").multiline(&["description"]))]
 #[allow(clippy::too_many_arguments)]
 pub async fn save_product(
     id: Option<String>,
@@ -279,6 +289,7 @@ pub async fn save_product(
 }
 
 #[server(endpoint = "archive_product")]
+#[middleware(crate::forms::PlainText::form("product"))]
 pub async fn archive_product(id: String, archive: String) -> Result<(), ServerFnError> {
     let (owner, pool, session) = imp::owner().await?;
     let archived = archive == "true";
@@ -295,6 +306,7 @@ pub async fn archive_product(id: String, archive: String) -> Result<(), ServerFn
 }
 
 #[server(endpoint = "add_variant")]
+#[middleware(crate::forms::PlainText::form("variant"))]
 pub async fn add_variant(
     product_id: String,
     size: String,
@@ -321,6 +333,7 @@ pub async fn add_variant(
 }
 
 #[server(endpoint = "remove_variant")]
+#[middleware(crate::forms::PlainText::form("variant"))]
 pub async fn remove_variant(product_id: String, variant_id: String) -> Result<(), ServerFnError> {
     let (owner, pool, session) = imp::owner().await?;
     let page = format!("/catalog/{}", product_id.trim());
@@ -332,6 +345,7 @@ pub async fn remove_variant(product_id: String, variant_id: String) -> Result<()
 }
 
 #[server(endpoint = "save_rules")]
+#[middleware(crate::forms::PlainText::form("rules").multiline(&["never_say", "review_topics", "greeting", "away_message", "holding_message"]))]
 pub async fn save_rules(
     tone: String,
     never_say: String,
@@ -365,6 +379,7 @@ pub async fn save_rules(
 /// The shop's phone and address the agent may share, the domains it may
 /// link to, and the bot disclosure setting.
 #[server(endpoint = "save_contact")]
+#[middleware(crate::forms::PlainText::form("contact").multiline(&["address", "link_domains"]))]
 pub async fn save_contact(
     contact_phone: String,
     address: String,
@@ -398,6 +413,7 @@ pub async fn save_contact(
 }
 
 #[server(endpoint = "add_faq")]
+#[middleware(crate::forms::PlainText::form("faq").multiline(&["patterns", "answer"]))]
 pub async fn add_faq(patterns: String, answer: String) -> Result<(), ServerFnError> {
     let (owner, pool, session) = imp::owner().await?;
     let outcome = bikriagent::catalog::store::add_faq(&pool, owner, &patterns, &answer).await;
@@ -406,6 +422,7 @@ pub async fn add_faq(patterns: String, answer: String) -> Result<(), ServerFnErr
 }
 
 #[server(endpoint = "remove_faq")]
+#[middleware(crate::forms::PlainText::form("faq"))]
 pub async fn remove_faq(id: String) -> Result<(), ServerFnError> {
     let (owner, pool, session) = imp::owner().await?;
     let outcome = match imp::parse_id(&id) {
@@ -417,6 +434,7 @@ pub async fn remove_faq(id: String) -> Result<(), ServerFnError> {
 
 /// Imports a confirmed preview (all rows or none).
 #[server(endpoint = "confirm_import")]
+#[middleware(crate::forms::PlainText::form("import"))]
 pub async fn confirm_import(id: String) -> Result<(), ServerFnError> {
     use bikriagent::catalog::store::{self, CatalogError};
 
@@ -446,6 +464,7 @@ pub async fn confirm_import(id: String) -> Result<(), ServerFnError> {
 
 /// Fetches a shop's public product feed (JSON or CSV) safely and shows the preview.
 #[server(endpoint = "import_url")]
+#[middleware(crate::forms::PlainText::form("import"))]
 pub async fn import_url(url: String) -> Result<(), ServerFnError> {
     use bikriagent::catalog::{csv_import, store};
     use bikriagent::net::safe_fetch;

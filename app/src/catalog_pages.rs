@@ -44,12 +44,13 @@ fn stock_text(stock: Option<i32>) -> String {
     }
 }
 
-/// A field whose value comes from the flash after a failed post, else from `current`.
+/// A field's value: what the person typed, kept by a failed post, else
+/// `current`. Only the refused form's fields were kept, so the other forms
+/// on the same page keep showing the saved values.
 fn value_or(flash: &Flash, field: &str, current: &str) -> String {
-    if flash.errors.is_empty() {
-        current.to_owned()
-    } else {
-        flash.value(field)
+    match flash.values.get(field) {
+        Some(kept) if !flash.errors.is_empty() => kept.clone(),
+        _ => current.to_owned(),
     }
 }
 
@@ -250,8 +251,8 @@ pub fn BusinessPage() -> impl IntoView {
 #[component]
 pub fn ProductListPage() -> impl IntoView {
     let flash = request_context().flash.unwrap_or_default();
-    let query = use_query_map().with_untracked(|q| q.get("q").unwrap_or_default());
-    let page: i64 = use_query_map().with_untracked(|q| q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1));
+    let query = crate::forms::query_text("q", bikriagent::input::text::Shape::Line);
+    let page = crate::forms::page_param();
     let archived = use_query_map().with_untracked(|q| q.get("archived").is_some());
     let Some((owner, pool)) = scope() else {
         return view! { <p>"Please log in."</p> }.into_any();
@@ -284,7 +285,7 @@ pub fn ProductListPage() -> impl IntoView {
                     match data.await {
                         Ok(list) => {
                             let pages = (list.total + list.per_page - 1) / list.per_page;
-                            let link = move |p: i64| format!("/catalog?q={}&page={p}{}", urlencode(&query), if archived { "&archived=1" } else { "" });
+                            let link = move |p: bikriagent::input::page::Page| format!("/catalog?q={}&page={p}{}", urlencode(&query), if archived { "&archived=1" } else { "" });
                             view! {
                                 <p>{format!("{} products", list.total)}</p>
                                 <table class="list products">
@@ -303,9 +304,9 @@ pub fn ProductListPage() -> impl IntoView {
                                     </tbody>
                                 </table>
                                 <nav class="pager" aria-label="Pages">
-                                    {(list.page > 1).then(|| view! { <a href=link(list.page - 1)>"← Previous"</a> })}
+                                    {list.page.previous().map(|p| view! { <a href=link(p)>"← Previous"</a> })}
                                     <span>{format!("Page {} of {}", list.page, pages.max(1))}</span>
-                                    {(list.page < pages).then(|| view! { <a href=link(list.page + 1)>"Next →"</a> })}
+                                    {list.page.next().filter(|p| i64::from(p.number()) <= pages).map(|p| view! { <a href=link(p)>"Next →"</a> })}
                                 </nav>
                             }
                             .into_any()

@@ -28,6 +28,7 @@ async fn done(outcome: Result<(), bikriagent::channels::ChannelError>, success: 
 
 /// Stops automatic replies on a channel from the very next message.
 #[server(endpoint = "pause_channel")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn pause_channel(id: String) -> Result<(), ServerFnError> {
     let (owner, channel, ctx) = owner_channel(&id).await?;
     let services = crate::web::services()?;
@@ -42,6 +43,7 @@ pub async fn pause_channel(id: String) -> Result<(), ServerFnError> {
 }
 
 #[server(endpoint = "resume_channel")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn resume_channel(id: String) -> Result<(), ServerFnError> {
     let (owner, channel, ctx) = owner_channel(&id).await?;
     let services = crate::web::services()?;
@@ -53,6 +55,7 @@ pub async fn resume_channel(id: String) -> Result<(), ServerFnError> {
 
 /// Unsubscribes our app and deletes the channel's token.
 #[server(endpoint = "disconnect_channel")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn disconnect_channel(id: String) -> Result<(), ServerFnError> {
     let (owner, channel, ctx) = owner_channel(&id).await?;
     let services = crate::web::services()?;
@@ -107,12 +110,14 @@ async fn staff_pause(owner_id: &str, channel_id: &str, paused: bool) -> Result<(
 
 /// Staff: stop automatic replies on any owner's channel at once.
 #[server(endpoint = "staff_pause_channel")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn staff_pause_channel(owner_id: String, channel_id: String) -> Result<(), ServerFnError> {
     staff_pause(&owner_id, &channel_id, true).await
 }
 
 /// Staff: turn automatic replies back on for a channel they paused.
 #[server(endpoint = "staff_resume_channel")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn staff_resume_channel(owner_id: String, channel_id: String) -> Result<(), ServerFnError> {
     staff_pause(&owner_id, &channel_id, false).await
 }

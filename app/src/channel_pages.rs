@@ -3,7 +3,6 @@
 
 use crate::raw_text::PageTitle;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::channel_fns::{DisconnectChannel, PauseChannel, ResumeChannel};
 use crate::forms::{CsrfField, FlashNotice};
@@ -109,7 +108,7 @@ pub fn ConnectPage() -> impl IntoView {
     let ctx = request_context();
     let flash = ctx.flash.clone().unwrap_or_default();
     let csrf = ctx.csrf.clone().unwrap_or_default();
-    let pending = use_query_map().with_untracked(|q| q.get("pending").unwrap_or_default());
+    let pending = crate::forms::query_text("pending", bikriagent::input::text::Shape::Line);
     let owner = ctx.owner().and_then(|p| p.owner_id());
     let services = use_context::<Services>();
     let load = move || {
@@ -168,7 +167,7 @@ pub fn ConnectPage() -> impl IntoView {
 /// Public: the progress of a Meta data deletion request, by confirmation code only.
 #[component]
 pub fn DeletionStatusPage() -> impl IntoView {
-    let code = use_query_map().with_untracked(|q| q.get("code").unwrap_or_default());
+    let code = crate::forms::query_text("code", bikriagent::input::text::Shape::Line);
     let services = use_context::<Services>();
     let load = move || {
         let services = services.clone();

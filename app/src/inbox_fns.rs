@@ -31,10 +31,11 @@ mod imp {
         raw.trim().parse().map_err(|_| PipelineError::NotFound)
     }
 
-    /// Flashes the outcome and redirects to `page`.
+    /// Flashes the outcome and redirects to `page` (to its list when the
+    /// object is not found).
     pub async fn finish<T>(
         outcome: Result<T, PipelineError>,
-        page: &str,
+        mut page: &str,
         success: impl FnOnce(T) -> String,
         kept: &[(&str, &str)],
     ) -> Result<(), ServerFnError> {
@@ -48,7 +49,11 @@ mod imp {
                 }
                 flash
             }
-            Err(PipelineError::NotFound) => Flash::error("That doesn't exist any more."),
+            Err(PipelineError::NotFound) => {
+                // The object's own page would be a 404 that never shows the message.
+                page = crate::forms::list_of(page);
+                Flash::error("That doesn't exist any more.")
+            }
             Err(error) => return Err(crate::web::internal(error)),
         };
         session
@@ -63,6 +68,7 @@ mod imp {
 /// The owner's own reply, through the same send path as the agent's. The
 /// form's idempotency key makes a double submit send once.
 #[server(endpoint = "owner_reply")]
+#[middleware(crate::forms::PlainText::form("reply").multiline(&["text"]))]
 pub async fn owner_reply(conversation: String, text: String, idempotency_key: String) -> Result<(), ServerFnError> {
     let (owner, actor, ctx, pipeline) = imp::owner().await?;
     let page = format!("/inbox/{}", conversation.trim());
@@ -107,6 +113,7 @@ async fn set_mode(conversation: &str, mode: &str, success: &str) -> Result<(), S
 
 /// The owner takes the conversation: no automatic replies until handed back.
 #[server(endpoint = "take_over")]
+#[middleware(crate::forms::PlainText::form("reply"))]
 pub async fn take_over(conversation: String) -> Result<(), ServerFnError> {
     set_mode(
         &conversation,
@@ -118,12 +125,14 @@ pub async fn take_over(conversation: String) -> Result<(), ServerFnError> {
 
 /// Hands the conversation back to the agent.
 #[server(endpoint = "hand_back")]
+#[middleware(crate::forms::PlainText::form("reply"))]
 pub async fn hand_back(conversation: String) -> Result<(), ServerFnError> {
     set_mode(&conversation, "agent", "The agent answers this conversation again.").await
 }
 
 /// Sends a review case's draft (possibly edited) as the owner.
 #[server(endpoint = "approve_review")]
+#[middleware(crate::forms::PlainText::form("reply").multiline(&["text"]))]
 pub async fn approve_review(id: String, text: String) -> Result<(), ServerFnError> {
     let (owner, actor, ctx, pipeline) = imp::owner().await?;
     let outcome = match imp::id(&id) {
@@ -135,6 +144,7 @@ pub async fn approve_review(id: String, text: String) -> Result<(), ServerFnErro
 
 /// Closes a review case without sending anything.
 #[server(endpoint = "dismiss_review")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn dismiss_review(id: String) -> Result<(), ServerFnError> {
     let (owner, actor, _, pipeline) = imp::owner().await?;
     let outcome = match imp::id(&id) {
@@ -148,6 +158,7 @@ pub async fn dismiss_review(id: String) -> Result<(), ServerFnError> {
 
 /// Confirms, ships, delivers or cancels an order.
 #[server(endpoint = "set_order_status")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn set_order_status(id: String, status: String) -> Result<(), ServerFnError> {
     let (owner, actor, ctx, pipeline) = imp::owner().await?;
     let page = format!("/orders/{}", id.trim());
@@ -166,6 +177,7 @@ pub async fn set_order_status(id: String, status: String) -> Result<(), ServerFn
 
 /// The owner writes as a customer on the sandbox channel.
 #[server(endpoint = "sandbox_say")]
+#[middleware(crate::forms::PlainText::form("reply").multiline(&["text"]))]
 pub async fn sandbox_say(text: String) -> Result<(), ServerFnError> {
     let (owner, _, _, pipeline) = imp::owner().await?;
     let outcome = pipeline.sandbox_say(owner, &text).await;
@@ -181,6 +193,7 @@ pub async fn sandbox_say(text: String) -> Result<(), ServerFnError> {
 /// Deletes the customer of a conversation: profile, messages, review cases,
 /// and the personal fields of their orders. Needs the word DELETE typed.
 #[server(endpoint = "delete_customer_data")]
+#[middleware(crate::forms::PlainText::form("reply"))]
 pub async fn delete_customer_data(conversation: String, confirm: String) -> Result<(), ServerFnError> {
     let (owner, actor, ctx, pipeline) = imp::owner().await?;
     if confirm.trim() != "DELETE" {

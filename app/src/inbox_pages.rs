@@ -8,7 +8,7 @@ use bikriagent::processing::Decision;
 use bikriagent::tenancy::OwnerId;
 use leptos::prelude::*;
 use leptos_meta::Meta;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_params_map;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -69,7 +69,7 @@ pub fn InboxPage() -> impl IntoView {
     let Some((owner, services)) = scope() else {
         return please_log_in();
     };
-    let page: i64 = use_query_map().with_untracked(|q| q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0));
+    let page = crate::forms::page_param();
     let load = move || {
         let services = services.clone();
         async move {
@@ -94,6 +94,9 @@ pub fn InboxPage() -> impl IntoView {
                             return view! { <p class="notice error">"The inbox could not be loaded."</p> }.into_any();
                         }
                     };
+                    if rows.is_empty() && page.previous().is_some() {
+                        return view! { <p>"No older conversations. "<a href="/inbox">"Back to the newest"</a></p> }.into_any();
+                    }
                     if rows.is_empty() {
                         return view! {
                             <p>"No conversations yet. Connect a channel, or try the "<a href="/sandbox">"sandbox chat"</a>"."</p>
@@ -124,8 +127,8 @@ pub fn InboxPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        {(page > 0).then(|| view! { <a href=format!("/inbox?page={}", page - 1)>"Newer"</a>" " })}
-                        {more.then(|| view! { <a href=format!("/inbox?page={}", page + 1)>"Older"</a> })}
+                        {page.previous().map(|p| view! { <a href=format!("/inbox?page={p}")>"Newer"</a>" " })}
+                        {page.next().filter(|_| more).map(|p| view! { <a href=format!("/inbox?page={p}")>"Older"</a> })}
                     }.into_any()
                 })
             }}
@@ -460,7 +463,7 @@ pub fn PlaygroundPage() -> impl IntoView {
     let Some((owner, services)) = scope() else {
         return please_log_in();
     };
-    let message = use_query_map().with_untracked(|q| q.get("message").unwrap_or_default());
+    let message = crate::forms::query_text("message", bikriagent::input::text::Shape::Lines);
     let asked = message.clone();
     let load = move || {
         let services = services.clone();

@@ -11,7 +11,7 @@ pub mod catalog_fns;
 pub(crate) mod catalog_pages;
 pub mod channel_fns;
 mod channel_pages;
-mod forms;
+pub mod forms;
 mod gate;
 pub mod inbox_fns;
 mod inbox_pages;

@@ -3,7 +3,6 @@
 use crate::raw_text::PageTitle;
 use bikriagent::auth::sessions;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::account_fns::{
     ChangePassword, Logout, LogoutEverywhere, RequestPasswordReset, ResetPassword, RevokeSession, TotpBegin,
@@ -33,7 +32,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
     let flash = flash_for("reset");
-    let token = use_query_map().with_untracked(|q| q.get("token").unwrap_or_default());
+    let token = crate::forms::query_text("token", bikriagent::input::text::Shape::Line);
     let action = ServerAction::<ResetPassword>::new();
     view! {
         <PageTitle text="Set a new password · BikriAgent"/>

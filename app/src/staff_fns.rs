@@ -62,6 +62,7 @@ fn page_of(owner_id: &str) -> String {
 
 /// Records a verified payment by hand (bKash, Nagad, bank…) and verifies the owner.
 #[server(endpoint = "staff_record_payment")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn staff_record_payment(
     owner_id: String,
     amount: String,
@@ -103,6 +104,7 @@ pub async fn staff_record_payment(
 
 /// Grants a trial owner live channels and automatic replies a day.
 #[server(endpoint = "staff_grant_allowance")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn staff_grant_allowance(
     owner_id: String,
     channels: String,
@@ -139,6 +141,7 @@ pub async fn staff_grant_allowance(
 
 /// Sets or clears the owner's daily limits.
 #[server(endpoint = "staff_set_limits")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn staff_set_limits(
     owner_id: String,
     owner_daily: String,
@@ -175,6 +178,7 @@ pub async fn staff_set_limits(
 
 /// Suspends an owner: every session ends at once and every send stops; data is kept.
 #[server(endpoint = "staff_suspend")]
+#[middleware(crate::forms::PlainText::form("").multiline(&["reason"]))]
 pub async fn staff_suspend(owner_id: String, reason: String) -> Result<(), ServerFnError> {
     let (staff, services) = imp::staff().await?;
     let Some(owner) = imp::owner_id(&owner_id) else {
@@ -196,6 +200,7 @@ pub async fn staff_suspend(owner_id: String, reason: String) -> Result<(), Serve
 }
 
 #[server(endpoint = "staff_unsuspend")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn staff_unsuspend(owner_id: String) -> Result<(), ServerFnError> {
     let (staff, services) = imp::staff().await?;
     let Some(owner) = imp::owner_id(&owner_id) else {
@@ -211,6 +216,7 @@ pub async fn staff_unsuspend(owner_id: String) -> Result<(), ServerFnError> {
 
 /// Admins: stop (or restart) every automatic send on the platform at once.
 #[server(endpoint = "set_kill_switch")]
+#[middleware(crate::forms::PlainText::form("").multiline(&["reason"]))]
 pub async fn set_kill_switch(engage: String, reason: String) -> Result<(), ServerFnError> {
     let (staff, services) = imp::staff().await?;
     if staff.principal.role != bikriagent::auth::accounts::Role::Admin {
@@ -241,6 +247,7 @@ pub async fn set_kill_switch(engage: String, reason: String) -> Result<(), Serve
 /// Staff, on a verified request: delete a customer's data by the id the
 /// person proved (their WhatsApp number or the id Meta gave the shop).
 #[server(endpoint = "staff_delete_customer")]
+#[middleware(crate::forms::PlainText::form(""))]
 pub async fn staff_delete_customer(owner_id: String, sender_id: String, request: String) -> Result<(), ServerFnError> {
     let (staff, services) = imp::staff().await?;
     let Some(owner) = imp::owner_id(&owner_id) else {

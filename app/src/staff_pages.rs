@@ -4,7 +4,7 @@
 use crate::raw_text::{EscapedTextArea, PageTitle};
 use bikriagent::catalog::money::{Money, format_money};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
 use crate::forms::{CsrfField, FlashNotice};
@@ -35,7 +35,7 @@ pub fn StaffNav() -> impl IntoView {
 pub fn StaffOwnersPage() -> impl IntoView {
     let flash = request_context().flash.unwrap_or_default();
     let services = use_context::<Services>();
-    let email = use_query_map().with_untracked(|q| q.get("email").unwrap_or_default());
+    let email = crate::forms::query_text("email", bikriagent::input::text::Shape::Line);
     let searched = email.clone();
     let load = move || {
         let services = services.clone();
@@ -297,13 +297,9 @@ fn EventTable(events: Vec<bikriagent::owners::EventRow>) -> impl IntoView {
 #[component]
 pub fn StaffAuditPage() -> impl IntoView {
     let services = use_context::<Services>();
-    let (kind, email, page) = use_query_map().with_untracked(|q| {
-        (
-            q.get("kind").unwrap_or_default(),
-            q.get("email").unwrap_or_default(),
-            q.get("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(0),
-        )
-    });
+    let kind = crate::forms::query_text("kind", bikriagent::input::text::Shape::Line);
+    let email = crate::forms::query_text("email", bikriagent::input::text::Shape::Line);
+    let page = crate::forms::page_param();
     let (kind_v, email_v) = (kind.clone(), email.clone());
     let load = move || {
         let services = services.clone();

@@ -57,6 +57,10 @@ impl std::fmt::Debug for Services {
     }
 }
 
+/// The most characters of one field kept to refill a form: more than any
+/// field accepts (a product description: 5,000), so a refill loses nothing.
+pub const KEPT_CHARS: usize = 6_000;
+
 /// A one-time message carried across the redirect after a form post: the
 /// outcome, and for a failed form its values (never passwords) and errors.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -100,9 +104,13 @@ impl Flash {
         }
     }
 
-    /// Keeps what the person typed (not secrets) to refill the form.
+    /// Keeps what the person typed (not secrets) to refill the form, without
+    /// control characters (a text area keeps its tabs and line breaks): the
+    /// session cannot store a NUL, and no form field may hold one.
     pub fn keep(mut self, field: &str, value: &str) -> Self {
-        self.values.insert(field.to_owned(), value.chars().take(500).collect());
+        use bikriagent::input::text::{Shape, strip_controls};
+        let value: String = strip_controls(value, Shape::Lines).chars().take(KEPT_CHARS).collect();
+        self.values.insert(strip_controls(field, Shape::Line), value);
         self
     }
 

@@ -11,6 +11,8 @@ use uuid::Uuid;
 
 use super::csv_import::{CsvPreview, ProductDraft, Stock, VariantDraft};
 use super::money::{Money, parse_money};
+use crate::input::page::Page;
+use crate::input::text::{Shape, strip_controls};
 use crate::tenancy::{OwnerId, begin_tenant_tx};
 
 /// Field name → message for people.
@@ -484,7 +486,7 @@ pub struct Product {
 pub struct ProductPage {
     pub rows: Vec<ProductRow>,
     pub total: i64,
-    pub page: i64,
+    pub page: Page,
     pub per_page: i64,
 }
 
@@ -495,10 +497,11 @@ pub async fn list_products(
     pool: &PgPool,
     owner: OwnerId,
     query: &str,
-    page: i64,
+    page: Page,
     include_archived: bool,
 ) -> Result<ProductPage, CatalogError> {
-    let page = page.max(1);
+    // No stored text holds a control character; PostgreSQL refuses a NUL.
+    let query = strip_controls(query, Shape::Line);
     let pattern = format!(
         "%{}%",
         query
@@ -525,7 +528,7 @@ pub async fn list_products(
     .bind(include_archived)
     .bind(&pattern)
     .bind(PER_PAGE)
-    .bind((page - 1) * PER_PAGE)
+    .bind(page.offset(PER_PAGE))
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;

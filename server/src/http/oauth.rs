@@ -30,7 +30,11 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/oauth/meta/start", get(start))
         .route("/oauth/meta/callback", get(callback))
-        .route("/api/connect_channels", post(connect))
+        // The same field check as every server function's form.
+        .route(
+            "/api/connect_channels",
+            post(connect).layer(bikriagent_app::forms::PlainText::form("")),
+        )
 }
 
 fn redirect(to: &str) -> Response {

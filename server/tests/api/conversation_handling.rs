@@ -3,6 +3,7 @@
 //! disclosure and the HUMAN word, Graph API errors by code, and messages
 //! without text.
 
+use bikriagent::input::page::Page;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -65,7 +66,7 @@ async fn an_owner_answering_in_metas_app_takes_the_conversation_over() {
         1,
         "once"
     );
-    let inbox = bikriagent::conversations::inbox(&shop.pool, &shop.pipeline.keys, shop.owner, shop.now(), 0)
+    let inbox = bikriagent::conversations::inbox(&shop.pool, &shop.pipeline.keys, shop.owner, shop.now(), Page::FIRST)
         .await
         .unwrap();
     assert_eq!(
@@ -231,10 +232,15 @@ async fn graph_errors_are_handled_by_code_not_text() {
                     "token_invalid",
                     "{what}"
                 );
-                let inbox =
-                    bikriagent::conversations::inbox(&shop.pool, &shop.pipeline.keys, shop.owner, shop.now(), 0)
-                        .await
-                        .unwrap();
+                let inbox = bikriagent::conversations::inbox(
+                    &shop.pool,
+                    &shop.pipeline.keys,
+                    shop.owner,
+                    shop.now(),
+                    Page::FIRST,
+                )
+                .await
+                .unwrap();
                 assert_eq!(inbox[0].channel_status, "token_invalid", "the inbox shows it");
             }
             Expect::Review => {
@@ -284,7 +290,7 @@ async fn messages_without_text_are_shown_and_sent_to_review_never_answered() {
     shop.drain().await;
     assert!(shop.fake.sent().is_empty());
     assert_eq!(shop.reviews().await[0].0, "no_text");
-    let inbox = bikriagent::conversations::inbox(&shop.pool, &shop.pipeline.keys, shop.owner, shop.now(), 0)
+    let inbox = bikriagent::conversations::inbox(&shop.pool, &shop.pipeline.keys, shop.owner, shop.now(), Page::FIRST)
         .await
         .unwrap();
     assert_eq!(inbox[0].preview, "[image]");
