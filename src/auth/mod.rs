@@ -1,11 +1,12 @@
 //! Accounts and authentication: identities, passwords, tokens, sessions
 //! policy, second factors. Pure modules (`identity`, `password_policy`,
-//! `totp`) take plain values and return plain values.
+//! `totp`, `second_factor`) take plain values and return plain values.
 
 pub mod accounts;
 pub mod hashing;
 pub mod identity;
 pub mod password_policy;
+pub mod second_factor;
 pub mod session_store;
 pub mod sessions;
 pub mod staff;

@@ -421,6 +421,16 @@ pub async fn staff_client(
     email: &str,
     role: bikriagent::auth::accounts::Role,
 ) -> (reqwest::Client, uuid::Uuid) {
+    let (client, id, _) = staff_client_with_secret(app, email, role).await;
+    (client, id)
+}
+
+/// [`staff_client`], with the secret of the authenticator it enrolled.
+pub async fn staff_client_with_secret(
+    app: &TestApp,
+    email: &str,
+    role: bikriagent::auth::accounts::Role,
+) -> (reqwest::Client, uuid::Uuid, bikriagent::auth::totp::TotpSecret) {
     let config = bikriagent_server::config::Config::from_vars(app.env.clone()).unwrap();
     let services = bikriagent_server::startup::services(&app.pool, &config, std::sync::Arc::new(app.clock.clone()));
     let staff_id = services
@@ -484,5 +494,5 @@ pub async fn staff_client(
         .await
         .unwrap();
     assert_eq!(location(&confirmed), "/staff");
-    (client, staff_id)
+    (client, staff_id, secret)
 }

@@ -26,6 +26,7 @@ mod metrics;
 mod pages;
 mod pipeline;
 mod rls;
+mod second_factor;
 mod security;
 mod staff;
 mod stripe;
