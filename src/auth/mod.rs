@@ -1,8 +1,10 @@
 //! Accounts and authentication: identities, passwords, tokens, sessions
-//! policy, second factors. Pure modules (`identity`, `password_policy`,
-//! `totp`, `second_factor`) take plain values and return plain values.
+//! policy, second factors, and who may act on whom. Pure modules
+//! (`identity`, `password_policy`, `totp`, `second_factor`, the
+//! `authority` decider) take plain values and return plain values.
 
 pub mod accounts;
+pub mod authority;
 pub mod hashing;
 pub mod identity;
 pub mod password_policy;

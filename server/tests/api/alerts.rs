@@ -221,18 +221,24 @@ async fn suspension_and_its_end_are_mailed_with_the_reason() {
     verified_owner(&app, EMAIL).await;
     let id = account_id(&app, EMAIL).await;
     let accounts = services(&app).accounts;
+    let staff = crate::helpers::insert_staff(
+        &app.db,
+        "sadia@bikriagent.example",
+        bikriagent::auth::accounts::Role::Staff,
+    )
+    .await;
     let staff_meta = RequestMeta {
         ip: Some("10.9.8.7".to_owned()),
         user_agent: Some("staff browser".to_owned()),
     };
-    assert!(accounts.suspend(id, "   ", None, &staff_meta).await.is_err());
+    assert!(accounts.suspend(id, "   ", staff, &staff_meta).await.is_err());
     assert_eq!(
         mails(&app, EMAIL, alerts::ACCOUNT_SUSPENDED).await,
         0,
         "a refused suspension mails nothing"
     );
     accounts
-        .suspend(id, "Selling counterfeit goods", None, &staff_meta)
+        .suspend(id, "Selling counterfeit goods", staff, &staff_meta)
         .await
         .unwrap();
     let (subject, body) = app.last_mail(EMAIL, alerts::ACCOUNT_SUSPENDED).await.unwrap();
@@ -243,13 +249,13 @@ async fn suspension_and_its_end_are_mailed_with_the_reason() {
         "staff's address is not the owner's business"
     );
 
-    accounts.unsuspend(id, None, &staff_meta).await.unwrap();
+    accounts.unsuspend(id, staff, &staff_meta).await.unwrap();
     let (subject, body) = app.last_mail(EMAIL, alerts::ACCOUNT_UNSUSPENDED).await.unwrap();
     assert_eq!(subject, "Your BikriAgent account is no longer suspended");
     assert!(body.contains(&format!("{PUBLIC_URL}/login")), "{body}");
     // Lifting a suspension that is not there is no news.
     age_outbox(&app, 11).await;
-    accounts.unsuspend(id, None, &staff_meta).await.unwrap();
+    accounts.unsuspend(id, staff, &staff_meta).await.unwrap();
     assert_eq!(mails(&app, EMAIL, alerts::ACCOUNT_UNSUSPENDED).await, 1);
 }
 

@@ -425,6 +425,21 @@ pub async fn staff_client(
     (client, id)
 }
 
+/// An active staff or admin account written straight to the database (no
+/// password that works, no second factor): an actor or a target for library
+/// calls.
+pub async fn insert_staff(db: &TestDb, email: &str, role: bikriagent::auth::accounts::Role) -> uuid::Uuid {
+    sqlx::query_scalar(
+        "insert into accounts (role, email, name, password_hash, status, email_verified_at) \
+         values ($1, $2, 'Staff', 'x', 'active', now()) returning id",
+    )
+    .bind(role.as_str())
+    .bind(email)
+    .fetch_one(&db.admin_pool().await)
+    .await
+    .unwrap()
+}
+
 /// [`staff_client`], with the secret of the authenticator it enrolled.
 pub async fn staff_client_with_secret(
     app: &TestApp,

@@ -18,6 +18,7 @@ mod faults;
 mod graph;
 mod headers;
 mod health;
+mod hierarchy;
 mod jobs;
 mod llm;
 mod log_leak;
