@@ -1,6 +1,7 @@
 //! Who may act on whom: the one rule every staff action that targets an
 //! account goes through (suspend, lift a suspension, record a payment, grant
-//! a trial allowance, set limits, delete a customer's data).
+//! a trial allowance, set limits, delete a customer's data, pause or resume a
+//! channel).
 //!
 //! Staff act on owners only; admins act on owners and staff; nobody acts on
 //! an admin from the console, and nobody acts on their own account. In ranks:

@@ -6,8 +6,10 @@
 use bikriagent::audit::RequestMeta;
 use bikriagent::auth::accounts::{AuthError, Role};
 use bikriagent::auth::authority::Refusal;
+use bikriagent::channels::{self, ChannelError};
 use bikriagent::conversations::PipelineError;
 use bikriagent::owners::{self, Allowance, LimitOverrides, OwnerError, Payment};
+use bikriagent::tenancy::OwnerId;
 use uuid::Uuid;
 
 use crate::helpers::{PUBLIC_URL, TestApp, csrf_token, insert_staff, location, spawn_app, staff_client};
@@ -20,15 +22,19 @@ enum Action {
     GrantAllowance,
     SetLimits,
     DeleteCustomerData,
+    PauseChannel,
+    ResumeChannel,
 }
 
-const ACTIONS: [Action; 6] = [
+const ACTIONS: [Action; 8] = [
     Action::Suspend,
     Action::Unsuspend,
     Action::RecordPayment,
     Action::GrantAllowance,
     Action::SetLimits,
     Action::DeleteCustomerData,
+    Action::PauseChannel,
+    Action::ResumeChannel,
 ];
 
 /// How an action ended, across the modules' error types.
@@ -51,6 +57,7 @@ fn refused(refusal: Refusal) -> Outcome {
 struct World {
     app: TestApp,
     services: bikriagent_app::web::Services,
+    channel: Uuid,
 }
 
 async fn act(world: &World, action: Action, actor: Uuid, target: Uuid) -> Outcome {
@@ -66,6 +73,12 @@ async fn act(world: &World, action: Action, actor: Uuid, target: Uuid) -> Outcom
         Ok(()) => Outcome::Done,
         Err(OwnerError::Refused(message)) => Outcome::Refused(message),
         Err(OwnerError::NotFound) => Outcome::NotAnOwner,
+        Err(error) => panic!("{action:?}: {error}"),
+    };
+    let channel = |result: Result<(), ChannelError>| match result {
+        Ok(()) => Outcome::Done,
+        Err(ChannelError::Refused(message)) => Outcome::Refused(message),
+        Err(ChannelError::NotFound) => Outcome::NotAnOwner,
         Err(error) => panic!("{action:?}: {error}"),
     };
     match action {
@@ -110,6 +123,20 @@ async fn act(world: &World, action: Action, actor: Uuid, target: Uuid) -> Outcom
                 Err(error) => panic!("{action:?}: {error}"),
             }
         }
+        Action::PauseChannel => channel(
+            channels::staff_pause(
+                pool,
+                actor,
+                OwnerId::from_verified(target),
+                world.channel,
+                "testing the hierarchy",
+                &meta,
+            )
+            .await,
+        ),
+        Action::ResumeChannel => {
+            channel(channels::staff_resume(pool, actor, OwnerId::from_verified(target), world.channel, &meta).await)
+        }
     }
 }
 
@@ -123,6 +150,19 @@ async fn insert_owner(app: &TestApp) -> Uuid {
     .await
     .unwrap();
     owner
+}
+
+/// A connected channel of `owner`, written straight to the database.
+async fn insert_channel(app: &TestApp, owner: Uuid) -> Uuid {
+    sqlx::query_scalar(
+        "insert into channels (id, owner_id, platform, meta_id, display_name, token_enc) \
+         values ($1, $2, 'messenger', '1000000009', 'Test Page', '\\x00') returning id",
+    )
+    .bind(Uuid::new_v4())
+    .bind(owner)
+    .fetch_one(&app.db.admin_pool().await)
+    .await
+    .unwrap()
 }
 
 async fn status(app: &TestApp, account: Uuid) -> String {
@@ -143,7 +183,8 @@ async fn every_staff_action_follows_the_hierarchy() {
     let admin = insert_staff(&app.db, "root@bikriagent.example", Role::Admin).await;
     let other_admin = insert_staff(&app.db, "root2@bikriagent.example", Role::Admin).await;
     let owner = insert_owner(&app).await;
-    let world = World { app, services };
+    let channel = insert_channel(&app, owner).await;
+    let world = World { app, services, channel };
 
     for action in ACTIONS {
         // Refused, whatever the action.
