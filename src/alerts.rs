@@ -1,7 +1,8 @@
 //! Security alert emails: the account's owner hears by mail when something
 //! that matters to the account's safety happens — a sign-in from a new
 //! device, a password change or reset, a channel connected or disconnected,
-//! a suspension or its end — so a takeover does not go unnoticed.
+//! a suspension or its end, a staff second factor locked by wrong codes — so
+//! a takeover does not go unnoticed.
 //!
 //! Alerts are throttled per account, so that someone who can trigger them
 //! (by signing in from address after address, say) cannot flood the inbox:
@@ -36,6 +37,8 @@ pub const CHANNEL_CONNECTED: &str = "channel_connected";
 pub const CHANNEL_DISCONNECTED: &str = "channel_disconnected";
 pub const ACCOUNT_SUSPENDED: &str = "account_suspended";
 pub const ACCOUNT_UNSUSPENDED: &str = "account_unsuspended";
+/// Too many wrong second-factor codes locked a staff member's second factor.
+pub const SECOND_FACTOR_LOCKED: &str = "second_factor_locked";
 
 /// Every alert kind: together they share the hourly cap.
 pub const KINDS: &[&str] = &[
@@ -47,6 +50,7 @@ pub const KINDS: &[&str] = &[
     CHANNEL_DISCONNECTED,
     ACCOUNT_SUSPENDED,
     ACCOUNT_UNSUSPENDED,
+    SECOND_FACTOR_LOCKED,
 ];
 
 /// At most one alert of the same kind per account in this window.
@@ -332,6 +336,30 @@ pub fn unsuspended(at: OffsetDateTime, public_url: &str) -> Message {
     }
 }
 
+/// Wrong second-factor codes locked a staff member's two-step verification:
+/// whoever typed them knew the password.
+pub fn second_factor_locked(
+    at: OffsetDateTime,
+    until: OffsetDateTime,
+    meta: &RequestMeta,
+    public_url: &str,
+) -> Message {
+    Message {
+        kind: SECOND_FACTOR_LOCKED,
+        subject: "Wrong two-step codes: your BikriAgent staff sign-in is locked".to_owned(),
+        body: format!(
+            "Someone signed in to your BikriAgent staff account with your password, then entered \
+             {} wrong two-step verification codes, so two-step verification is locked until {}.\n\n{}\n\
+             If this was you, wait and try again with the newest code from your app.\n\n\
+             If it wasn't, someone knows your password: change it now at {public_url}/account/security, \
+             end the sessions you don't recognise there, and tell an admin.\n",
+            crate::auth::second_factor::MAX_WRONG_CODES,
+            when(until),
+            request_lines(at, meta)
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,6 +469,22 @@ mod tests {
                 .body
                 .contains("https://b.example/login")
         );
+    }
+
+    #[test]
+    fn a_second_factor_lock_alert_says_until_when_and_from_where() {
+        let until = at() + Duration::minutes(15);
+        let message = second_factor_locked(at(), until, &meta("203.0.113.9", "curl/8.0"), "https://b.example");
+        assert_eq!(message.kind, SECOND_FACTOR_LOCKED);
+        for part in [
+            "5 wrong two-step verification codes",
+            "locked until 2026-11-23 16:20 Bangladesh time (10:20 UTC)",
+            "IP address: 203.0.113.9",
+            "Device: curl/8.0",
+            "https://b.example/account/security",
+        ] {
+            assert!(message.body.contains(part), "{part} in {}", message.body);
+        }
     }
 
     #[test]

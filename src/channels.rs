@@ -14,6 +14,8 @@ use uuid::Uuid;
 
 use crate::alerts::{self, DisconnectedBy};
 use crate::audit::{self, RequestMeta};
+use crate::auth::accounts::{FieldErrors, Role};
+use crate::auth::authority::{AuthorityError, authorize};
 use crate::auth::tokens::random_token;
 use crate::crypto::DataKeys;
 use crate::mail;
@@ -26,6 +28,9 @@ pub enum ChannelError {
     NotFound,
     #[error("{0}")]
     Refused(String),
+    /// Bad input, by field, with messages for the person.
+    #[error("some fields need attention")]
+    Invalid(FieldErrors),
     #[error("stored data does not decrypt: {0}")]
     Crypto(#[from] crate::crypto::CryptoError),
     #[error(transparent)]
@@ -34,6 +39,16 @@ pub enum ChannelError {
     Database(#[from] sqlx::Error),
     #[error("bad stored data: {0}")]
     Data(String),
+}
+
+impl From<AuthorityError> for ChannelError {
+    fn from(error: AuthorityError) -> Self {
+        match error {
+            AuthorityError::NotFound => ChannelError::NotFound,
+            AuthorityError::Refused(refusal) => ChannelError::Refused(refusal.to_string()),
+            AuthorityError::Database(error) => ChannelError::Database(error),
+        }
+    }
 }
 
 /// A connected channel as the owner sees it.
@@ -45,6 +60,10 @@ pub struct ChannelRow {
     pub display_name: String,
     pub status: String,
     pub connected_at: OffsetDateTime,
+    /// Staff paused it: only staff resume it (see [`staff_pause`]).
+    pub paused_by_staff: bool,
+    /// Why staff paused it, shown to the owner.
+    pub pause_reason: Option<String>,
 }
 
 /// Something the owner granted that can be connected.
@@ -227,11 +246,39 @@ async fn connect_chosen(
         let channel_id = holder.map(|(id, _)| id).unwrap_or_else(Uuid::new_v4);
         let sealed = keys.seal(token.expose_secret().as_bytes(), &token_context(owner, channel_id));
         let mut tx = begin_tenant_tx(pool, owner).await?;
+        // A staff pause outlives a disconnect: reconnecting the same channel
+        // moves it from the old row to this one, so it comes back paused.
+        let carried: Option<(Option<String>, Option<OffsetDateTime>)> = sqlx::query_as(
+            "with old as ( \
+                 select id, pause_reason, staff_paused_at from channels \
+                  where owner_id = $1 and platform = $2 and meta_id = $3 and status = 'disconnected' \
+                    and paused_by_staff and id <> $4 for update), \
+             cleared as ( \
+                 update channels c set paused_by_staff = false, pause_reason = null, staff_paused_at = null \
+                   from old where c.id = old.id) \
+             select pause_reason, staff_paused_at from old order by staff_paused_at desc limit 1",
+        )
+        .bind(owner.as_uuid())
+        .bind(candidate.platform.as_str())
+        .bind(&candidate.meta_id)
+        .bind(channel_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (carried_reason, carried_at) = carried.unwrap_or_default();
         let saved = sqlx::query(
-            "insert into channels (id, owner_id, platform, meta_id, parent_id, display_name, token_enc, status, meta_user_id) \
-             values ($1, $2, $3, $4, $5, $6, $7, 'connected', $8) \
+            "insert into channels (id, owner_id, platform, meta_id, parent_id, display_name, token_enc, status, \
+                                   meta_user_id, paused_by_staff, pause_reason, staff_paused_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, case when $9::text is null then 'connected' else 'paused' end, \
+                     $8, $9::text is not null, $9, $10) \
              on conflict (id) do update set token_enc = excluded.token_enc, display_name = excluded.display_name, \
-                 status = 'connected', meta_user_id = excluded.meta_user_id, updated_at = now(), disconnected_at = null",
+                 paused_by_staff = channels.paused_by_staff or excluded.paused_by_staff, \
+                 pause_reason = case when channels.paused_by_staff then channels.pause_reason \
+                                     else excluded.pause_reason end, \
+                 staff_paused_at = case when channels.paused_by_staff then channels.staff_paused_at \
+                                        else excluded.staff_paused_at end, \
+                 status = case when channels.paused_by_staff or excluded.paused_by_staff then 'paused' \
+                               else 'connected' end, \
+                 meta_user_id = excluded.meta_user_id, updated_at = now(), disconnected_at = null",
         )
         .bind(channel_id)
         .bind(owner.as_uuid())
@@ -241,6 +288,8 @@ async fn connect_chosen(
         .bind(&candidate.display_name)
         .bind(sealed)
         .bind(&pending.meta_user_id)
+        .bind(carried_reason)
+        .bind(carried_at)
         .execute(&mut *tx)
         .await;
         match saved {
@@ -280,8 +329,8 @@ async fn connect_chosen(
 pub async fn list(pool: &PgPool, owner: OwnerId) -> Result<Vec<ChannelRow>, ChannelError> {
     let mut tx = begin_tenant_tx(pool, owner).await?;
     let rows = sqlx::query_as(
-        "select id, platform, meta_id, display_name, status, connected_at from channels \
-          where owner_id = $1 and status <> 'disconnected' order by connected_at",
+        "select id, platform, meta_id, display_name, status, connected_at, paused_by_staff, pause_reason \
+           from channels where owner_id = $1 and status <> 'disconnected' order by connected_at",
     )
     .bind(owner.as_uuid())
     .fetch_all(&mut *tx)
@@ -302,7 +351,9 @@ pub async fn status(pool: &PgPool, owner: OwnerId, channel: Uuid) -> Result<Stri
     status.ok_or(ChannelError::NotFound)
 }
 
-/// Pauses or resumes automatic replies on a channel, at once.
+/// The owner pauses or resumes automatic replies on their channel, at once.
+/// A channel staff paused stays paused: the owner's resume is refused with
+/// staff's reason, and only [`staff_resume`] lifts it.
 pub async fn set_paused(
     pool: &PgPool,
     owner: OwnerId,
@@ -318,7 +369,8 @@ pub async fn set_paused(
         ("paused", "connected")
     };
     let changed = sqlx::query(
-        "update channels set status = $4, updated_at = now() where id = $1 and owner_id = $2 and status = $3",
+        "update channels set status = $4, updated_at = now() \
+          where id = $1 and owner_id = $2 and status = $3 and not paused_by_staff",
     )
     .bind(channel)
     .bind(owner.as_uuid())
@@ -328,12 +380,19 @@ pub async fn set_paused(
     .await?
     .rows_affected();
     if changed == 0 {
-        let exists: bool = sqlx::query_scalar("select exists(select 1 from channels where id = $1 and owner_id = $2)")
-            .bind(channel)
-            .bind(owner.as_uuid())
-            .fetch_one(&mut *tx)
-            .await?;
-        return if exists { Ok(()) } else { Err(ChannelError::NotFound) };
+        let found: Option<(bool, Option<String>)> = sqlx::query_as(
+            "select paused_by_staff, pause_reason from channels \
+              where id = $1 and owner_id = $2 and status <> 'disconnected'",
+        )
+        .bind(channel)
+        .bind(owner.as_uuid())
+        .fetch_optional(&mut *tx)
+        .await?;
+        return match found {
+            None => Err(ChannelError::NotFound),
+            Some((true, reason)) if !paused => Err(ChannelError::Refused(staff_pause_notice(reason.as_deref()))),
+            Some(_) => Ok(()),
+        };
     }
     let kind = if paused { "channel_paused" } else { "channel_resumed" };
     audit::record(
@@ -343,6 +402,140 @@ pub async fn set_paused(
         Some(actor),
         meta,
         json!({ "channel": channel }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What the owner reads about a channel staff paused.
+pub fn staff_pause_notice(reason: Option<&str>) -> String {
+    format!(
+        "BikriAgent staff paused automatic replies on this channel. Reason: {}. Only BikriAgent staff can \
+         resume it: contact BikriAgent support.",
+        reason.unwrap_or("not given").trim_end_matches('.')
+    )
+}
+
+/// The longest reason staff may give for a pause.
+pub const PAUSE_REASON_MAX: usize = 500;
+
+/// Checks a staff pause reason: required, one line of text, at most
+/// [`PAUSE_REASON_MAX`] characters.
+pub fn pause_reason(raw: &str) -> Result<String, FieldErrors> {
+    let reason = raw.trim();
+    let problem = if reason.is_empty() {
+        Some("Say why: the owner sees this reason on their Channels page.".to_owned())
+    } else if reason.chars().count() > PAUSE_REASON_MAX {
+        Some(format!("Keep the reason under {PAUSE_REASON_MAX} characters."))
+    } else if reason.chars().any(char::is_control) {
+        Some("Write the reason on one line.".to_owned())
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(reason.to_owned()),
+        Some(message) => {
+            let mut errors = FieldErrors::new();
+            errors.insert("reason", message);
+            Err(errors)
+        }
+    }
+}
+
+/// Staff pause a channel of `owner` with a reason the owner sees. It is a
+/// lock: the owner cannot resume it, and it survives a token problem and a
+/// disconnect and reconnect. A channel the owner had paused becomes
+/// staff-paused. `actor` must be allowed to act on the owner
+/// ([`crate::auth::authority`]).
+pub async fn staff_pause(
+    pool: &PgPool,
+    actor: Uuid,
+    owner: OwnerId,
+    channel: Uuid,
+    reason: &str,
+    meta: &RequestMeta,
+) -> Result<(), ChannelError> {
+    let reason = pause_reason(reason).map_err(ChannelError::Invalid)?;
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    if authorize(&mut tx, actor, owner.as_uuid()).await? != Role::Owner {
+        return Err(ChannelError::NotFound);
+    }
+    let changed = sqlx::query(
+        "update channels set status = case when status = 'connected' then 'paused' else status end, \
+                paused_by_staff = true, pause_reason = $3, staff_paused_at = now(), updated_at = now() \
+          where id = $1 and owner_id = $2 and status <> 'disconnected'",
+    )
+    .bind(channel)
+    .bind(owner.as_uuid())
+    .bind(&reason)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(ChannelError::NotFound);
+    }
+    audit::record(
+        &mut *tx,
+        "channel_paused",
+        Some(owner.as_uuid()),
+        Some(actor),
+        meta,
+        json!({ "channel": channel, "by_staff": true, "reason": reason }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Staff lift their pause: automatic replies are on again (a channel whose
+/// token stopped working stays as it is, without the lock). A channel its
+/// owner paused is theirs to resume. `actor` must be allowed to act on the
+/// owner ([`crate::auth::authority`]).
+pub async fn staff_resume(
+    pool: &PgPool,
+    actor: Uuid,
+    owner: OwnerId,
+    channel: Uuid,
+    meta: &RequestMeta,
+) -> Result<(), ChannelError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    if authorize(&mut tx, actor, owner.as_uuid()).await? != Role::Owner {
+        return Err(ChannelError::NotFound);
+    }
+    let changed = sqlx::query(
+        "update channels set status = case when status = 'paused' then 'connected' else status end, \
+                paused_by_staff = false, pause_reason = null, staff_paused_at = null, updated_at = now() \
+          where id = $1 and owner_id = $2 and status <> 'disconnected' and paused_by_staff",
+    )
+    .bind(channel)
+    .bind(owner.as_uuid())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        let exists: bool = sqlx::query_scalar(
+            "select exists(select 1 from channels where id = $1 and owner_id = $2 and status <> 'disconnected')",
+        )
+        .bind(channel)
+        .bind(owner.as_uuid())
+        .fetch_one(&mut *tx)
+        .await?;
+        return Err(if exists {
+            ChannelError::Refused(
+                "Staff did not pause this channel; if its owner paused it, only they resume it.".into(),
+            )
+        } else {
+            ChannelError::NotFound
+        });
+    }
+    audit::record(
+        &mut *tx,
+        "channel_resumed",
+        Some(owner.as_uuid()),
+        Some(actor),
+        meta,
+        json!({ "channel": channel, "by_staff": true }),
     )
     .await?;
     tx.commit().await?;
@@ -652,6 +845,8 @@ pub struct StaffChannelRow {
     pub display_name: String,
     pub status: String,
     pub connected_at: OffsetDateTime,
+    pub paused_by_staff: bool,
+    pub pause_reason: Option<String>,
 }
 
 /// Every connected channel, for the staff console (callers check the staff role).

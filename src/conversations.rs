@@ -31,6 +31,10 @@ pub enum PipelineError {
     /// Bad input from a person, with a message meant for them.
     #[error("{0}")]
     Invalid(String),
+    /// A staff member may not act on this account (see
+    /// [`crate::auth::authority`]), with the message for them.
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
     #[error("stored data does not open: {0}")]

@@ -15,6 +15,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{self, RequestMeta};
+use crate::auth::accounts::Role;
+use crate::auth::authority::{AuthorityError, authorize};
 use crate::conversations::PipelineError;
 use crate::crypto::DataKeys;
 use crate::customer_ids;
@@ -27,6 +29,15 @@ pub struct DeletionReport {
     pub messages: u64,
     pub orders_anonymised: u64,
     pub inbound_rows: u64,
+}
+
+impl std::ops::AddAssign for DeletionReport {
+    fn add_assign(&mut self, other: Self) {
+        self.customers += other.customers;
+        self.messages += other.messages;
+        self.orders_anonymised += other.orders_anonymised;
+        self.inbound_rows += other.inbound_rows;
+    }
 }
 
 /// Deletes one customer inside the caller's tenant transaction.
@@ -181,6 +192,52 @@ pub async fn customer_by_sender(
     Ok(ids)
 }
 
+/// Staff, on a verified request: deletes every customer of `owner` with this
+/// platform-scoped id (see [`customer_by_sender`]), audited with the
+/// request's reference. `actor` must be allowed to act on the owner
+/// ([`crate::auth::authority`]). Returns what was deleted; no customer with
+/// that id is an `Invalid` answer, so nothing is reported deleted that wasn't.
+pub async fn staff_delete_customer(
+    pool: &PgPool,
+    keys: &DataKeys,
+    actor: Uuid,
+    owner: Uuid,
+    sender_id: &str,
+    request: &str,
+    meta: &RequestMeta,
+) -> Result<DeletionReport, PipelineError> {
+    let request = request.trim();
+    if request.is_empty() || request.chars().count() > 200 {
+        return Err(PipelineError::Invalid(
+            "Give the verified request's reference (up to 200 characters).".into(),
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let role = authorize(&mut tx, actor, owner).await.map_err(|error| match error {
+        AuthorityError::NotFound => PipelineError::NotFound,
+        AuthorityError::Refused(refusal) => PipelineError::Refused(refusal.to_string()),
+        AuthorityError::Database(error) => PipelineError::Database(error),
+    })?;
+    tx.commit().await?;
+    if role != Role::Owner {
+        return Err(PipelineError::NotFound);
+    }
+    let owner = OwnerId::from_verified(owner);
+    let customers = customer_by_sender(pool, keys, owner, sender_id).await?;
+    if customers.is_empty() {
+        return Err(PipelineError::Invalid(
+            "This owner has no customer with that id.".into(),
+        ));
+    }
+    let why = format!("verified request {request}");
+    let mut total = DeletionReport::default();
+    for customer in customers {
+        let report = delete_customer(pool, keys, owner, customer, Some(actor), &why, meta).await?;
+        total += report;
+    }
+    Ok(total)
+}
+
 /// Every customer who wrote to `channel` (Meta's data deletion callback for
 /// the person who granted it: the data we got through it goes).
 pub async fn delete_channel_customers(
@@ -200,10 +257,7 @@ pub async fn delete_channel_customers(
     let mut total = DeletionReport::default();
     for customer in customers {
         let report = delete_customer(pool, keys, owner, customer, None, why, &RequestMeta::default()).await?;
-        total.customers += report.customers;
-        total.messages += report.messages;
-        total.orders_anonymised += report.orders_anonymised;
-        total.inbound_rows += report.inbound_rows;
+        total += report;
     }
     Ok(total)
 }

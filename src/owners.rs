@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::audit::{self, RequestMeta};
+use crate::auth::authority::{AuthorityError, authorize};
 use crate::crypto::DataKeys;
 use crate::input::page::Page;
 use crate::input::text::{Shape, strip_controls};
@@ -28,8 +29,22 @@ pub enum OwnerError {
     /// Bad input from staff, with a message meant for them.
     #[error("{0}")]
     Invalid(String),
+    /// The staff member may not act on this account (see
+    /// [`crate::auth::authority`]), with the message for them.
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+impl From<AuthorityError> for OwnerError {
+    fn from(error: AuthorityError) -> Self {
+        match error {
+            AuthorityError::NotFound => OwnerError::NotFound,
+            AuthorityError::Refused(refusal) => OwnerError::Refused(refusal.to_string()),
+            AuthorityError::Database(error) => OwnerError::Database(error),
+        }
+    }
 }
 
 /// Where an owner stands.
@@ -257,8 +272,10 @@ pub struct Payment<'a> {
 pub const PAYMENT_METHODS: &[&str] = &["bkash", "nagad", "rocket", "bank", "cash", "other"];
 
 /// Records a verified payment and verifies the owner (once), audited, with a
-/// mail to the owner. `actor` is the staff member (`None` for Stripe).
-/// Returns false when this Stripe event was recorded before.
+/// mail to the owner. `actor` is the staff member, who must be allowed to act
+/// on the owner ([`crate::auth::authority`]); `None` is Stripe, and then the
+/// payment must carry its Stripe event. Returns false when this Stripe event
+/// was recorded before.
 pub async fn record_payment(
     pool: &PgPool,
     keys: &DataKeys,
@@ -286,6 +303,17 @@ pub async fn record_payment(
         ));
     }
     let mut tx = pool.begin().await?;
+    match actor {
+        Some(actor) => {
+            authorize(&mut tx, actor, owner).await?;
+        }
+        None if payment.stripe_event_id.is_none() => {
+            return Err(OwnerError::Invalid(
+                "A payment is recorded by a staff member or by a Stripe event.".into(),
+            ));
+        }
+        None => {}
+    }
     let email: Option<String> =
         sqlx::query_scalar("select email from accounts where id = $1 and role = 'owner' for update")
             .bind(owner)
@@ -344,7 +372,8 @@ pub async fn record_payment(
     Ok(true)
 }
 
-/// Grants (or removes, with zeros) a trial allowance.
+/// Grants (or removes, with zeros) a trial allowance. `actor` must be
+/// allowed to act on the owner ([`crate::auth::authority`]).
 pub async fn grant_allowance(
     pool: &PgPool,
     owner: Uuid,
@@ -358,6 +387,7 @@ pub async fn grant_allowance(
         ));
     }
     let mut tx = pool.begin().await?;
+    authorize(&mut tx, actor, owner).await?;
     let changed = sqlx::query(
         "update accounts set trial_channels = $2, trial_daily_replies = $3, updated_at = now() \
           where id = $1 and role = 'owner'",
@@ -384,7 +414,8 @@ pub async fn grant_allowance(
     Ok(())
 }
 
-/// Sets or clears (`None`) the owner's daily limit overrides.
+/// Sets or clears (`None`) the owner's daily limit overrides. `actor` must
+/// be allowed to act on the owner ([`crate::auth::authority`]).
 pub async fn set_limits(
     pool: &PgPool,
     owner: Uuid,
@@ -399,6 +430,7 @@ pub async fn set_limits(
         ));
     }
     let mut tx = pool.begin().await?;
+    authorize(&mut tx, actor, owner).await?;
     let changed = sqlx::query(
         "update accounts set owner_daily_limit = $2, channel_daily_limit = $3, updated_at = now() \
           where id = $1 and role = 'owner'",

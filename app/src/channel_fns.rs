@@ -19,6 +19,7 @@ async fn done(outcome: Result<(), bikriagent::channels::ChannelError>, success: 
     let flash = match outcome {
         Ok(()) => Flash::notice(success),
         Err(bikriagent::channels::ChannelError::NotFound) => Flash::error("That channel doesn't exist any more."),
+        Err(bikriagent::channels::ChannelError::Refused(message)) => Flash::error(message),
         Err(error) => return Err(crate::web::internal(error)),
     };
     session.insert(keys::FLASH, flash).await.map_err(crate::web::internal)?;
@@ -72,11 +73,15 @@ pub async fn disconnect_channel(id: String) -> Result<(), ServerFnError> {
     done(outcome, "Disconnected. We deleted the access Meta gave us for it.").await
 }
 
+/// The form name of a staff pause, for its field errors.
+pub const STAFF_PAUSE_FORM: &str = "staff_pause";
+
 #[cfg(feature = "ssr")]
-async fn staff_pause(owner_id: &str, channel_id: &str, paused: bool) -> Result<(), ServerFnError> {
+async fn staff_channel_action(owner_id: &str, channel_id: &str, pause: Option<&str>) -> Result<(), ServerFnError> {
+    use bikriagent::channels::{self, ChannelError};
+
     use crate::web::{Flash, keys};
-    let staff_session = crate::web::staff_session().await?;
-    let (staff, ctx) = (staff_session.principal, staff_session.context);
+    let staff = crate::web::staff_session().await?;
     let services = crate::web::services()?;
     let session = crate::account_fns::session_for_fns().await?;
     let ids = owner_id
@@ -84,23 +89,28 @@ async fn staff_pause(owner_id: &str, channel_id: &str, paused: bool) -> Result<(
         .parse::<uuid::Uuid>()
         .ok()
         .zip(channel_id.trim().parse::<uuid::Uuid>().ok());
-    let outcome = match ids {
-        Some((owner, channel)) => {
-            bikriagent::channels::set_paused(
-                &services.accounts.pool,
-                bikriagent::tenancy::OwnerId::from_verified(owner),
-                channel,
-                paused,
-                staff.id,
-                &ctx.meta,
-            )
-            .await
+    let (pool, actor, meta) = (&services.accounts.pool, staff.principal.id, &staff.context.meta);
+    let outcome = match (ids, pause) {
+        (None, _) => Err(ChannelError::NotFound),
+        (Some((owner, channel)), Some(reason)) => {
+            let owner = bikriagent::tenancy::OwnerId::from_verified(owner);
+            channels::staff_pause(pool, actor, owner, channel, reason, meta).await
         }
-        None => Err(bikriagent::channels::ChannelError::NotFound),
+        (Some((owner, channel)), None) => {
+            let owner = bikriagent::tenancy::OwnerId::from_verified(owner);
+            channels::staff_resume(pool, actor, owner, channel, meta).await
+        }
     };
     let flash = match outcome {
-        Ok(()) => Flash::notice(if paused { "Channel paused." } else { "Channel resumed." }),
-        Err(bikriagent::channels::ChannelError::NotFound) => Flash::error("That channel doesn't exist any more."),
+        Ok(()) if pause.is_some() => {
+            Flash::notice("Channel paused. Only staff can resume it; its owner sees your reason.")
+        }
+        Ok(()) => Flash::notice("Channel resumed."),
+        Err(ChannelError::NotFound) => Flash::error("That channel doesn't exist any more."),
+        Err(ChannelError::Refused(message)) => Flash::error(message),
+        Err(ChannelError::Invalid(errors)) => Flash::fields(STAFF_PAUSE_FORM, &errors)
+            .keep("channel_id", channel_id.trim())
+            .keep("reason", pause.unwrap_or_default()),
         Err(error) => return Err(crate::web::internal(error)),
     };
     session.insert(keys::FLASH, flash).await.map_err(crate::web::internal)?;
@@ -108,16 +118,17 @@ async fn staff_pause(owner_id: &str, channel_id: &str, paused: bool) -> Result<(
     Ok(())
 }
 
-/// Staff: stop automatic replies on any owner's channel at once.
+/// Staff: stop automatic replies on any owner's channel at once, with a
+/// reason the owner sees. Only staff resume it.
 #[server(endpoint = "staff_pause_channel")]
 #[middleware(crate::forms::PlainText::form(""))]
-pub async fn staff_pause_channel(owner_id: String, channel_id: String) -> Result<(), ServerFnError> {
-    staff_pause(&owner_id, &channel_id, true).await
+pub async fn staff_pause_channel(owner_id: String, channel_id: String, reason: String) -> Result<(), ServerFnError> {
+    staff_channel_action(&owner_id, &channel_id, Some(&reason)).await
 }
 
-/// Staff: turn automatic replies back on for a channel they paused.
+/// Staff: lift a staff pause; automatic replies are on again.
 #[server(endpoint = "staff_resume_channel")]
 #[middleware(crate::forms::PlainText::form(""))]
 pub async fn staff_resume_channel(owner_id: String, channel_id: String) -> Result<(), ServerFnError> {
-    staff_pause(&owner_id, &channel_id, false).await
+    staff_channel_action(&owner_id, &channel_id, None).await
 }

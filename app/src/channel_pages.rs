@@ -68,12 +68,20 @@ pub fn ChannelsPage() -> impl IntoView {
                                     let id = row.id.to_string();
                                     let (id1, id2) = (id.clone(), id.clone());
                                     let status = row.status.clone();
+                                    let staff_pause = row
+                                        .paused_by_staff
+                                        .then(|| bikriagent::channels::staff_pause_notice(row.pause_reason.as_deref()));
+                                    let locked = staff_pause.is_some();
                                     view! {
                                         <tr>
                                             <td>{row.display_name}</td>
-                                            <td data-status=status.clone()>{status_text(&status)}</td>
+                                            <td data-status=status.clone() data-paused-by-staff=locked.to_string()>
+                                                {if locked && status == "paused" { "Paused by BikriAgent staff" } else { status_text(&status) }}
+                                                {staff_pause.map(|notice| view! { <p class="notice staff-pause">{notice}</p> })}
+                                            </td>
                                             <td class="actions">
                                                 {match status.as_str() {
+                                                    _ if locked && status == "paused" => ().into_any(),
                                                     "connected" => view! {
                                                         <ActionForm action=pause><CsrfField/><input type="hidden" name="id" value=id.clone()/>
                                                             <button type="submit" class="button danger">"Pause auto-send"</button></ActionForm>
@@ -207,12 +215,21 @@ pub fn DeletionStatusPage() -> impl IntoView {
     }
 }
 
-/// Staff: every connected channel, with a pause button for each.
+/// Staff: every connected channel, with a pause (with a reason) or, for a
+/// channel staff paused, a resume button for each.
 #[component]
 pub fn StaffChannelsPage() -> impl IntoView {
-    use crate::channel_fns::{StaffPauseChannel, StaffResumeChannel};
+    use crate::channel_fns::{STAFF_PAUSE_FORM, StaffPauseChannel, StaffResumeChannel};
     let ctx = request_context();
     let flash = ctx.flash.clone().unwrap_or_default();
+    // A refused pause comes back with its reason's error, for the channel it was for.
+    let pause_errors = (flash.form.as_deref() == Some(STAFF_PAUSE_FORM)).then(|| {
+        (
+            flash.value("channel_id"),
+            flash.field_error("reason").unwrap_or_default(),
+            flash.value("reason"),
+        )
+    });
     let services = use_context::<Services>();
     let load = move || {
         let services = services.clone();
@@ -228,9 +245,11 @@ pub fn StaffChannelsPage() -> impl IntoView {
         <p><a href="/staff">"← Staff console"</a></p>
         <h1>"All channels"</h1>
         <FlashNotice flash=flash/>
+        <p>"A staff pause is a lock: the owner sees your reason and cannot resume the channel; only staff can."</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
                 let rows = load();
+                let pause_errors = pause_errors.clone();
                 Suspend::new(async move {
                     view! {
                         <table class="list">
@@ -240,21 +259,39 @@ pub fn StaffChannelsPage() -> impl IntoView {
                                     let pause = ServerAction::<StaffPauseChannel>::new();
                                     let resume = ServerAction::<StaffResumeChannel>::new();
                                     let (owner, channel) = (row.owner_id.to_string(), row.channel_id.to_string());
-                                    let paused = row.status == "paused";
+                                    let (error, kept) = match &pause_errors {
+                                        Some((id, error, kept)) if *id == channel => (Some(error.clone()), kept.clone()),
+                                        _ => (None, String::new()),
+                                    };
+                                    let error_id = format!("reason-error-{channel}");
+                                    let described = error.as_ref().map(|_| error_id.clone());
+                                    let row_id = channel.clone();
                                     view! {
-                                        <tr>
+                                        <tr data-channel=row_id>
                                             <td>{format!("{} ({})", row.owner_email, row.owner_status)}</td>
                                             <td>{row.display_name}</td>
-                                            <td>{status_text(&row.status)}</td>
-                                            <td>{if paused {
+                                            <td data-paused-by-staff=row.paused_by_staff.to_string()>
+                                                {if row.paused_by_staff && row.status == "paused" {
+                                                    "Paused by staff".to_owned()
+                                                } else {
+                                                    status_text(&row.status).to_owned()
+                                                }}
+                                                {row.pause_reason.map(|r| view! { <br/><small>{format!("Reason: {r}")}</small> })}
+                                            </td>
+                                            <td>{if row.paused_by_staff {
                                                 view! { <ActionForm action=resume><CsrfField/>
                                                     <input type="hidden" name="owner_id" value=owner.clone()/>
                                                     <input type="hidden" name="channel_id" value=channel.clone()/>
                                                     <button type="submit">"Resume"</button></ActionForm> }.into_any()
                                             } else {
-                                                view! { <ActionForm action=pause><CsrfField/>
+                                                view! { <ActionForm action=pause attr:class="stack"><CsrfField/>
                                                     <input type="hidden" name="owner_id" value=owner.clone()/>
                                                     <input type="hidden" name="channel_id" value=channel.clone()/>
+                                                    <label>"Reason (the owner sees it)"
+                                                        <input name="reason" value=kept required=true maxlength="500"
+                                                            aria-invalid=error.as_ref().map(|_| "true") aria-describedby=described/>
+                                                    </label>
+                                                    {error.map(|e| view! { <span class="field-error" id=error_id>{e}</span> })}
                                                     <button type="submit" class="button danger">"Pause auto-send"</button></ActionForm> }.into_any()
                                             }}</td>
                                         </tr>

@@ -1,7 +1,8 @@
 //! Server functions of the staff console. Each needs staff with their
 //! second factor (the kill switch: an admin), checked by the API guard and
-//! again by the `StaffSession` extractor, and every action is audited by the
-//! library function it calls.
+//! again by the `StaffSession` extractor. The library function each calls
+//! checks who may act on whom (`bikriagent::auth::authority`: staff on
+//! owners, admins on staff too, nobody on themselves) and audits the action.
 
 use leptos::prelude::*;
 use leptos::server;
@@ -39,7 +40,9 @@ mod imp {
     /// Maps a lifecycle error to the staff member's message.
     pub fn message(error: bikriagent::owners::OwnerError) -> Result<String, ServerFnError> {
         match error {
-            bikriagent::owners::OwnerError::Invalid(message) => Ok(message),
+            bikriagent::owners::OwnerError::Invalid(message) | bikriagent::owners::OwnerError::Refused(message) => {
+                Ok(message)
+            }
             bikriagent::owners::OwnerError::NotFound => Ok("That owner doesn't exist.".to_owned()),
             error => Err(crate::web::internal(error)),
         }
@@ -186,7 +189,7 @@ pub async fn staff_suspend(owner_id: String, reason: String) -> Result<(), Serve
     };
     let outcome = match services
         .accounts
-        .suspend(owner, &reason, Some(staff.principal.id), &staff.context.meta)
+        .suspend(owner, &reason, staff.principal.id, &staff.context.meta)
         .await
     {
         Ok(()) => Ok("Suspended. Their sessions ended and automatic replies stopped.".to_owned()),
@@ -194,6 +197,7 @@ pub async fn staff_suspend(owner_id: String, reason: String) -> Result<(), Serve
             .into_values()
             .next()
             .unwrap_or_else(|| "Give a reason.".to_owned())),
+        Err(bikriagent::auth::accounts::AuthError::Refused(message)) => Err(message),
         Err(error) => return Err(crate::web::internal(error)),
     };
     imp::finish(outcome, &page_of(&owner_id)).await
@@ -206,12 +210,16 @@ pub async fn staff_unsuspend(owner_id: String) -> Result<(), ServerFnError> {
     let Some(owner) = imp::owner_id(&owner_id) else {
         return imp::finish(Err("That owner doesn't exist.".into()), "/staff/owners").await;
     };
-    services
+    let outcome = match services
         .accounts
-        .unsuspend(owner, Some(staff.principal.id), &staff.context.meta)
+        .unsuspend(owner, staff.principal.id, &staff.context.meta)
         .await
-        .map_err(crate::web::internal)?;
-    imp::finish(Ok("The suspension is lifted.".to_owned()), &page_of(&owner_id)).await
+    {
+        Ok(()) => Ok("The suspension is lifted.".to_owned()),
+        Err(bikriagent::auth::accounts::AuthError::Refused(message)) => Err(message),
+        Err(error) => return Err(crate::web::internal(error)),
+    };
+    imp::finish(outcome, &page_of(&owner_id)).await
 }
 
 /// Admins: stop (or restart) every automatic send on the platform at once.
@@ -253,43 +261,24 @@ pub async fn staff_delete_customer(owner_id: String, sender_id: String, request:
     let Some(owner) = imp::owner_id(&owner_id) else {
         return imp::finish(Err("That owner doesn't exist.".into()), "/staff/owners").await;
     };
-    let page = page_of(&owner_id);
-    let request = request.trim();
-    if request.is_empty() || request.chars().count() > 200 {
-        return imp::finish(
-            Err("Give the verified request's reference (up to 200 characters).".into()),
-            &page,
-        )
-        .await;
-    }
-    let owner = bikriagent::tenancy::OwnerId::from_verified(owner);
-    let pool = &services.accounts.pool;
-    let keys = &services.pipeline.keys;
-    let outcome = match bikriagent::deletion::customer_by_sender(pool, keys, owner, &sender_id).await {
-        Ok(customers) if customers.is_empty() => Err("This owner has no customer with that id.".to_owned()),
-        Ok(customers) => {
-            let mut messages = 0;
-            for customer in customers {
-                let why = format!("verified request {request}");
-                match bikriagent::deletion::delete_customer(
-                    pool,
-                    keys,
-                    owner,
-                    customer,
-                    Some(staff.principal.id),
-                    &why,
-                    &staff.context.meta,
-                )
-                .await
-                {
-                    Ok(report) => messages += report.messages,
-                    Err(error) => return Err(crate::web::internal(error)),
-                }
-            }
-            Ok(format!("Deleted the customer's data ({messages} messages)."))
-        }
-        Err(bikriagent::conversations::PipelineError::Invalid(message)) => Err(message),
+    let outcome = match bikriagent::deletion::staff_delete_customer(
+        &services.accounts.pool,
+        &services.pipeline.keys,
+        staff.principal.id,
+        owner,
+        &sender_id,
+        &request,
+        &staff.context.meta,
+    )
+    .await
+    {
+        Ok(report) => Ok(format!("Deleted the customer's data ({} messages).", report.messages)),
+        Err(
+            bikriagent::conversations::PipelineError::Invalid(message)
+            | bikriagent::conversations::PipelineError::Refused(message),
+        ) => Err(message),
+        Err(bikriagent::conversations::PipelineError::NotFound) => Err("That owner doesn't exist.".to_owned()),
         Err(error) => return Err(crate::web::internal(error)),
     };
-    imp::finish(outcome, &page).await
+    imp::finish(outcome, &page_of(&owner_id)).await
 }

@@ -149,7 +149,9 @@ pub fn StaffOwnerPage() -> impl IntoView {
                             view! { <p>"No channel connected."</p> }.into_any()
                         } else {
                             view! { <ul>{channels.into_iter().map(|c| view! {
-                                <li>{format!("{} ({}): {}", c.display_name, c.platform, c.status)}" "<a href="/staff/channels">"pause or resume"</a></li>
+                                <li>{format!("{} ({}): {}", c.display_name, c.platform, c.status)}
+                                    {c.pause_reason.clone().filter(|_| c.paused_by_staff).map(|r| format!(" (paused by staff: {r})"))}
+                                    " "<a href="/staff/channels">"pause or resume"</a></li>
                             }).collect_view()}</ul> }.into_any()
                         }}
                         <h2>"Verify a payment"</h2>

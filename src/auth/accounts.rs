@@ -108,6 +108,10 @@ pub enum AuthError {
     Suspended,
     #[error("This link has expired or was already used. Ask for a new one.")]
     TokenInvalid,
+    /// A staff action the actor may not take, or on an account that does
+    /// not exist (see [`super::authority`]), with the message for them.
+    #[error("{0}")]
+    Refused(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -115,6 +119,17 @@ pub enum AuthError {
 impl From<sqlx::Error> for AuthError {
     fn from(error: sqlx::Error) -> Self {
         AuthError::Internal(error.to_string())
+    }
+}
+
+impl From<super::authority::AuthorityError> for AuthError {
+    fn from(error: super::authority::AuthorityError) -> Self {
+        use super::authority::AuthorityError;
+        match error {
+            AuthorityError::NotFound => AuthError::Refused("That account doesn't exist.".to_owned()),
+            AuthorityError::Refused(refusal) => AuthError::Refused(refusal.to_string()),
+            AuthorityError::Database(error) => error.into(),
+        }
     }
 }
 
@@ -935,13 +950,9 @@ impl Accounts {
 impl Accounts {
     /// Suspends an account: status, reason, every session ended at once, audited.
     /// (Staff pages call this; automatic replies stop because every send checks the status.)
-    pub async fn suspend(
-        &self,
-        account: Uuid,
-        reason: &str,
-        actor: Option<Uuid>,
-        meta: &RequestMeta,
-    ) -> Result<(), AuthError> {
+    /// `actor` must be allowed to act on the account ([`super::authority`]):
+    /// staff suspend owners, admins suspend owners and staff.
+    pub async fn suspend(&self, account: Uuid, reason: &str, actor: Uuid, meta: &RequestMeta) -> Result<(), AuthError> {
         let reason = reason.trim();
         if reason.is_empty() {
             let mut errors = FieldErrors::new();
@@ -952,6 +963,7 @@ impl Accounts {
             return Err(AuthError::Invalid(errors));
         }
         let mut tx = self.pool.begin().await?;
+        super::authority::authorize(&mut tx, actor, account).await?;
         sqlx::query("update accounts set status = 'suspended', suspended_reason = $2, updated_at = $3 where id = $1")
             .bind(account)
             .bind(reason)
@@ -963,7 +975,7 @@ impl Accounts {
             &mut *tx,
             "account_suspended",
             Some(account),
-            actor,
+            Some(actor),
             meta,
             json!({ "reason": reason, "sessions_ended": ended }),
         )
@@ -975,9 +987,11 @@ impl Accounts {
         Ok(())
     }
 
-    /// Lifts a suspension (back to active, or pending if the email was never verified).
-    pub async fn unsuspend(&self, account: Uuid, actor: Option<Uuid>, meta: &RequestMeta) -> Result<(), AuthError> {
+    /// Lifts a suspension (back to active, or pending if the email was never
+    /// verified). The same rule as [`Accounts::suspend`] says who may.
+    pub async fn unsuspend(&self, account: Uuid, actor: Uuid, meta: &RequestMeta) -> Result<(), AuthError> {
         let mut tx = self.pool.begin().await?;
+        super::authority::authorize(&mut tx, actor, account).await?;
         let lifted = sqlx::query(
             "update accounts set status = case when email_verified_at is null then 'pending_verification' else 'active' end, \
                     suspended_reason = null, updated_at = $2 where id = $1 and status = 'suspended'",
@@ -986,7 +1000,15 @@ impl Accounts {
         .bind(self.now())
         .execute(&mut *tx)
         .await?;
-        audit::record(&mut *tx, "account_unsuspended", Some(account), actor, meta, json!({})).await?;
+        audit::record(
+            &mut *tx,
+            "account_unsuspended",
+            Some(account),
+            Some(actor),
+            meta,
+            json!({}),
+        )
+        .await?;
         if lifted.rows_affected() > 0 {
             alerts::unsuspended(self.now(), &self.public_url)
                 .send(&mut tx, &self.keys, account)

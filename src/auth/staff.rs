@@ -2,7 +2,9 @@
 //!
 //! Staff are created from the command line, never through signup. Before any
 //! staff page opens they must enrol a TOTP authenticator; each later login
-//! needs a code (or a one-time recovery code) after the password.
+//! needs a code (or a one-time recovery code) after the password. Wrong
+//! codes are counted and lock the second factor for a while
+//! ([`super::second_factor`]); every code works once.
 
 use secrecy::SecretString;
 use serde_json::json;
@@ -11,8 +13,23 @@ use uuid::Uuid;
 use super::accounts::{Accounts, AuthError, FieldErrors, Role};
 use super::identity::Email;
 use super::password_policy::{self, PersonalInfo};
+use super::second_factor::{self, Attempts, CodeCheck, Verdict};
 use super::totp::{self, TotpSecret};
 use crate::audit::{self, RequestMeta};
+
+/// What a typed second-factor code turned out to be.
+#[derive(Debug, Clone, Copy)]
+enum Found {
+    /// A TOTP code of a step after the last one used.
+    Step(i64),
+    /// A TOTP code of a step already used.
+    UsedStep,
+    /// One of the account's unused recovery codes.
+    Recovery,
+    /// One of the account's recovery codes, already spent.
+    UsedRecovery,
+    Nothing,
+}
 
 fn totp_context(account: Uuid) -> String {
     format!("totp:{account}")
@@ -176,31 +193,114 @@ impl Accounts {
         Ok(codes)
     }
 
-    /// Checks the second factor at login: a TOTP code or an unused recovery code.
+    /// Checks the second factor at login: a TOTP code for a later time step
+    /// than the last one used, or an unused recovery code. Wrong codes are
+    /// counted per account and lock the second factor (see
+    /// [`second_factor`]); the fifth sends the staff member a security alert.
+    /// The account row is locked for the whole check, so parallel guesses
+    /// are counted one after another.
     pub async fn verify_second_factor(&self, account: Uuid, code: &str, meta: &RequestMeta) -> Result<(), AuthError> {
-        let wrong = || invalid("code", "That code is not right.");
-        let secret = self.totp_secret(account).await?.ok_or_else(wrong)?;
-        let now = self.clock.now().unix_timestamp().max(0) as u64;
-        let accepted = match totp::verify(&secret, code, now, None) {
-            Some(step) => self.use_step(account, step).await?,
+        let secret = self
+            .totp_secret(account)
+            .await?
+            .ok_or_else(|| invalid("code", "That code is not right."))?;
+        let now = self.clock.now();
+        let unix = now.unix_timestamp().max(0) as u64;
+        let mut tx = self.pool.begin().await?;
+        let (wrong, locked_until, last_step): (i32, Option<time::OffsetDateTime>, Option<i64>) = sqlx::query_as(
+            "select totp_failures, totp_locked_until, totp_last_step from accounts where id = $1 for update",
+        )
+        .bind(account)
+        .fetch_one(&mut *tx)
+        .await?;
+        let attempts = Attempts { wrong, locked_until };
+
+        // What the code is: a new TOTP step, a TOTP step already used, or a
+        // recovery code (unused or spent). Nothing is used up yet.
+        let recovery_hash = totp::hash_recovery_code(code);
+        let found = match totp::verify(&secret, code, unix, last_step) {
+            Some(step) => Found::Step(step),
+            None if totp::verify(&secret, code, unix, None).is_some() => Found::UsedStep,
             None => {
-                sqlx::query(
-                    "update recovery_codes set used_at = now() where account_id = $1 and code_hash = $2 and used_at is null",
+                let spent: Option<bool> = sqlx::query_scalar(
+                    "select used_at is not null from recovery_codes where account_id = $1 and code_hash = $2",
                 )
                 .bind(account)
-                .bind(totp::hash_recovery_code(code))
-                .execute(&self.pool)
-                .await?
-                .rows_affected()
-                    == 1
+                .bind(&recovery_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match spent {
+                    Some(false) => Found::Recovery,
+                    Some(true) => Found::UsedRecovery,
+                    None => Found::Nothing,
+                }
             }
         };
-        let kind = if accepted {
-            "second_factor_passed"
-        } else {
-            "second_factor_failed"
+        let check = match found {
+            Found::Step(_) | Found::Recovery => CodeCheck::Valid,
+            Found::UsedStep | Found::UsedRecovery => CodeCheck::AlreadyUsed,
+            Found::Nothing => CodeCheck::Wrong,
         };
-        audit::record(&self.pool, kind, Some(account), Some(account), meta, json!({})).await?;
-        if accepted { Ok(()) } else { Err(wrong()) }
+        let (next, verdict) = second_factor::decide(attempts, now, check);
+
+        if verdict == Verdict::Accept {
+            match found {
+                Found::Step(step) => {
+                    sqlx::query("update accounts set totp_last_step = $2 where id = $1")
+                        .bind(account)
+                        .bind(step)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // The only other valid code: an unused recovery code.
+                _ => {
+                    sqlx::query(
+                        "update recovery_codes set used_at = $3 where account_id = $1 and code_hash = $2 and used_at is null",
+                    )
+                    .bind(account)
+                    .bind(&recovery_hash)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        if next != attempts {
+            sqlx::query("update accounts set totp_failures = $2, totp_locked_until = $3 where id = $1")
+                .bind(account)
+                .bind(next.wrong)
+                .bind(next.locked_until)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let (kind, detail) = match (verdict, check) {
+            (Verdict::Accept, _) => (
+                "second_factor_passed",
+                json!({ "recovery_code": matches!(found, Found::Recovery) }),
+            ),
+            (Verdict::Locked { .. }, _) => ("second_factor_failed", json!({ "reason": "locked" })),
+            (_, CodeCheck::AlreadyUsed) => ("second_factor_failed", json!({ "reason": "already_used" })),
+            _ => ("second_factor_failed", json!({ "reason": "wrong" })),
+        };
+        audit::record(&mut *tx, kind, Some(account), Some(account), meta, detail).await?;
+        if let Verdict::LockedNow { until } = verdict {
+            audit::record(
+                &mut *tx,
+                "second_factor_locked",
+                Some(account),
+                Some(account),
+                meta,
+                json!({ "until": until.unix_timestamp() }),
+            )
+            .await?;
+            crate::alerts::second_factor_locked(now, until, meta, &self.public_url)
+                .send(&mut tx, &self.keys, account)
+                .await?;
+        }
+        tx.commit().await?;
+        match verdict.message(now, crate::alerts::when) {
+            None => Ok(()),
+            Some(message) => Err(invalid("code", &message)),
+        }
     }
 }

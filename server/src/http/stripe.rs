@@ -170,7 +170,9 @@ async fn handle(state: &AppState, event: &Event) -> Result<Outcome, sqlx::Error>
         Ok(true) => Outcome::Recorded,
         Ok(false) => Outcome::AlreadyRecorded,
         Err(OwnerError::NotFound) => return unmatched(state, event, checkout, "no owner has this id").await,
-        Err(OwnerError::Invalid(message)) => return unmatched(state, event, checkout, &message).await,
+        Err(OwnerError::Invalid(message) | OwnerError::Refused(message)) => {
+            return unmatched(state, event, checkout, &message).await;
+        }
         Err(OwnerError::Database(error)) => return Err(error),
     };
     mark_seen(&state.pool, event).await?;

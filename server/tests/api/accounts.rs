@@ -509,13 +509,19 @@ async fn suspension_ends_every_session_at_once_and_is_audited() {
     let config = bikriagent_server::config::Config::from_vars(crate::helpers::test_env(&app.db.url)).unwrap();
     let services = bikriagent_server::startup::services(&app.pool, &config, std::sync::Arc::new(app.clock.clone()));
     let meta = bikriagent::audit::RequestMeta::default();
+    let staff = crate::helpers::insert_staff(
+        &app.db,
+        "sadia@bikriagent.example",
+        bikriagent::auth::accounts::Role::Staff,
+    )
+    .await;
     assert!(
-        services.accounts.suspend(id, "  ", None, &meta).await.is_err(),
+        services.accounts.suspend(id, "  ", staff, &meta).await.is_err(),
         "a reason is required"
     );
     services
         .accounts
-        .suspend(id, "Selling counterfeit goods", None, &meta)
+        .suspend(id, "Selling counterfeit goods", staff, &meta)
         .await
         .unwrap();
     let sessions: i64 = sqlx::query_scalar("select count(*) from sessions where account_id = $1")
@@ -531,7 +537,7 @@ async fn suspension_ends_every_session_at_once_and_is_audited() {
             .await
             .unwrap();
     assert_eq!(event["sessions_ended"], 2);
-    services.accounts.unsuspend(id, None, &meta).await.unwrap();
+    services.accounts.unsuspend(id, staff, &meta).await.unwrap();
     assert_eq!(
         location(&login(&app, "rahima@example.com", PASSWORD).await),
         "/dashboard"

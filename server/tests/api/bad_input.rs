@@ -1,8 +1,8 @@
 //! Bad input never gets a 500: control characters in any form field or
 //! search box, and page numbers of any size or shape.
 
-use bikriagent::auth::accounts::Role;
 use bikriagent::auth::access::Audience;
+use bikriagent::auth::accounts::Role;
 use bikriagent_server::http::policy::{self, Kind, ROUTES};
 
 use crate::helpers::{

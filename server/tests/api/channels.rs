@@ -623,11 +623,45 @@ async fn staff_can_pause_any_owners_channel_and_owners_cannot_use_the_staff_func
     assert!(!page.contains("EAAG"), "staff never see tokens");
     let token = csrf_token(&page).unwrap();
     let (owner_s, channel_s) = (owner.to_string(), channel.to_string());
+    // A staff pause needs a reason: without one the field says so and nothing changes.
     let response = staff
         .post(app.url("/api/staff_pause_channel"))
         .form(&[
             ("owner_id", owner_s.as_str()),
             ("channel_id", channel_s.as_str()),
+            ("reason", "   "),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&response), "/staff/channels");
+    let page = staff
+        .get(app.url("/staff/channels"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!(
+            r#"id="reason-error-{channel}" class="field-error">Say why: the owner sees this reason"#
+        )),
+        "the error is next to this channel's reason field: {page}"
+    );
+    assert_eq!(
+        bikriagent::channels::status(&app.pool, OwnerId::from_verified(owner), channel)
+            .await
+            .unwrap(),
+        "connected"
+    );
+    let response = staff
+        .post(app.url("/api/staff_pause_channel"))
+        .form(&[
+            ("owner_id", owner_s.as_str()),
+            ("channel_id", channel_s.as_str()),
+            ("reason", "Customers report orders paid and never sent"),
             ("csrf_token", &token),
         ])
         .send()
@@ -676,4 +710,171 @@ async fn staff_can_pause_any_owners_channel_and_owners_cannot_use_the_staff_func
             .status(),
         403
     );
+}
+
+/// The channel of `meta_id` that is not disconnected, and its owner.
+async fn live_channel(app: &TestApp, meta_id: &str) -> (OwnerId, uuid::Uuid) {
+    let (owner, channel): (uuid::Uuid, uuid::Uuid) =
+        sqlx::query_as("select owner_id, id from channels where meta_id = $1 and status <> 'disconnected'")
+            .bind(meta_id)
+            .fetch_one(&app.db.admin_pool().await)
+            .await
+            .unwrap();
+    (OwnerId::from_verified(owner), channel)
+}
+
+/// Posts `fields` from the page at `page` (for its CSRF token).
+async fn post_from(
+    app: &TestApp,
+    client: &reqwest::Client,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let html = client.get(app.url(page)).send().await.unwrap().text().await.unwrap();
+    let token = csrf_token(&html).unwrap();
+    let mut form = fields.to_vec();
+    form.push(("csrf_token", &token));
+    client.post(app.url(action)).form(&form).send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staff_pause_is_a_lock_only_staff_lift() {
+    let (app, _fake) = app_with_fake_meta().await;
+    let owner_client = verified_owner(&app, "a@example.com").await;
+    connect_all(&app, &owner_client).await;
+    let (owner, channel) = live_channel(&app, "1000000001").await;
+    let (staff, _) = crate::helpers::staff_client(
+        &app,
+        "sadia@bikriagent.example",
+        bikriagent::auth::accounts::Role::Staff,
+    )
+    .await;
+    let (owner_s, channel_s) = (owner.as_uuid().to_string(), channel.to_string());
+    let reason = "Customers report orders paid and never sent";
+    let response = post_from(
+        &app,
+        &staff,
+        "/staff/channels",
+        "/api/staff_pause_channel",
+        &[("owner_id", &owner_s), ("channel_id", &channel_s), ("reason", reason)],
+    )
+    .await;
+    assert_eq!(location(&response), "/staff/channels");
+    let status = || async { bikriagent::channels::status(&app.pool, owner, channel).await.unwrap() };
+    assert_eq!(status().await, "paused");
+
+    // The owner sees that staff paused it and why, and gets no Resume button.
+    let page = owner_client
+        .get(app.url("/channels"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Paused by BikriAgent staff"), "{page}");
+    assert!(page.contains(&format!("Reason: {reason}.")), "{page}");
+    assert_eq!(page.matches(">Resume</button>").count(), 0, "{page}");
+
+    // The owner's resume (posted anyway) is refused with the reason, and the channel stays paused.
+    let id = channel_s.as_str();
+    let response = post_from(&app, &owner_client, "/channels", "/api/resume_channel", &[("id", id)]).await;
+    assert_eq!(location(&response), "/channels");
+    let page = owner_client
+        .get(app.url("/channels"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(
+            r#"role="alert" class="notice error">BikriAgent staff paused automatic replies on this channel."#
+        ) && page.contains("Only BikriAgent staff can resume it"),
+        "{page}"
+    );
+    assert_eq!(status().await, "paused");
+    // Pausing it again changes nothing.
+    post_from(&app, &owner_client, "/channels", "/api/pause_channel", &[("id", id)]).await;
+    post_from(&app, &owner_client, "/channels", "/api/resume_channel", &[("id", id)]).await;
+    assert_eq!(status().await, "paused");
+
+    // Reconnecting does not lift it, nor does disconnecting and connecting again.
+    connect_all(&app, &owner_client).await;
+    assert_eq!(status().await, "paused", "reconnected in place");
+    post_from(
+        &app,
+        &owner_client,
+        "/channels",
+        "/api/disconnect_channel",
+        &[("id", id)],
+    )
+    .await;
+    connect_all(&app, &owner_client).await;
+    let (_, again) = live_channel(&app, "1000000001").await;
+    assert_ne!(again, channel, "a new row after the disconnect");
+    let (status_again, reason_again): (String, Option<String>) =
+        sqlx::query_as("select status, pause_reason from channels where id = $1 and paused_by_staff")
+            .bind(again)
+            .fetch_one(&app.db.admin_pool().await)
+            .await
+            .unwrap();
+    assert_eq!(
+        (status_again.as_str(), reason_again.as_deref()),
+        ("paused", Some(reason))
+    );
+
+    // Staff lift it; the owner's own pause and resume work again.
+    let again_s = again.to_string();
+    let response = post_from(
+        &app,
+        &staff,
+        "/staff/channels",
+        "/api/staff_resume_channel",
+        &[("owner_id", &owner_s), ("channel_id", &again_s)],
+    )
+    .await;
+    assert_eq!(location(&response), "/staff/channels");
+    let now = || async { bikriagent::channels::status(&app.pool, owner, again).await.unwrap() };
+    assert_eq!(now().await, "connected");
+    let page = owner_client
+        .get(app.url("/channels"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Paused by BikriAgent staff"), "{page}");
+    post_from(
+        &app,
+        &owner_client,
+        "/channels",
+        "/api/pause_channel",
+        &[("id", &again_s)],
+    )
+    .await;
+    assert_eq!(now().await, "paused");
+    // An owner's pause is the owner's: staff have no lock to lift there.
+    let response = post_from(
+        &app,
+        &staff,
+        "/staff/channels",
+        "/api/staff_resume_channel",
+        &[("owner_id", &owner_s), ("channel_id", &again_s)],
+    )
+    .await;
+    assert_eq!(location(&response), "/staff/channels");
+    assert_eq!(now().await, "paused");
+    post_from(
+        &app,
+        &owner_client,
+        "/channels",
+        "/api/resume_channel",
+        &[("id", &again_s)],
+    )
+    .await;
+    assert_eq!(now().await, "connected");
 }

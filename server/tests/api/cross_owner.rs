@@ -7,15 +7,15 @@
 
 use std::sync::Arc;
 
+use bikriagent::auth::access::Audience;
 use bikriagent::catalog::{csv_import, store};
 use bikriagent::channels::{self, Candidate, Pending};
 use bikriagent::jobs;
 use bikriagent::meta::graph::Platform;
 use bikriagent::meta::signature::hub_signature;
 use bikriagent::tenancy::OwnerId;
-use bikriagent::auth::access::Audience;
-use bikriagent_server::http::policy;
 use bikriagent_server::config::Config;
+use bikriagent_server::http::policy;
 use bikriagent_server::startup;
 use sqlx::PgPool;
 use uuid::Uuid;

@@ -138,9 +138,15 @@ async fn a_dump_holds_no_customer_phone_name_or_email_in_clear() {
         "and the Messenger customer"
     );
     assert_eq!(shop.scalar::<i64>("select count(*) from orders").await, 1);
-    let inbox = bikriagent::conversations::inbox(&shop.pool, &shop.pipeline.keys, shop.owner, shop.now(), bikriagent::input::page::Page::FIRST)
-        .await
-        .unwrap();
+    let inbox = bikriagent::conversations::inbox(
+        &shop.pool,
+        &shop.pipeline.keys,
+        shop.owner,
+        shop.now(),
+        bikriagent::input::page::Page::FIRST,
+    )
+    .await
+    .unwrap();
     let mut customers: Vec<&str> = inbox.iter().map(|row| row.customer.as_str()).collect();
     customers.sort_unstable();
     assert_eq!(

@@ -694,6 +694,12 @@ async fn one_owner_flooding_past_their_limits_does_not_take_another_owners_repli
     )
     .await;
     // Staff raised the neighbour's limits above the platform's.
+    let staff = crate::helpers::insert_staff(
+        &app.db,
+        "sadia@bikriagent.example",
+        bikriagent::auth::accounts::Role::Staff,
+    )
+    .await;
     owners::set_limits(
         &app.pool,
         neighbour.as_uuid(),
@@ -701,7 +707,7 @@ async fn one_owner_flooding_past_their_limits_does_not_take_another_owners_repli
             owner_daily: Some(1000),
             channel_daily: Some(1000),
         },
-        neighbour.as_uuid(),
+        staff,
         &RequestMeta::default(),
     )
     .await

@@ -489,7 +489,33 @@ pub async fn staff_client(
     email: &str,
     role: bikriagent::auth::accounts::Role,
 ) -> (reqwest::Client, uuid::Uuid) {
-    staff_client_on(app, email, role, browser(), true).await
+    let (client, id, _) = staff_client_with_secret(app, email, role).await;
+    (client, id)
+}
+
+/// An active staff or admin account written straight to the database (no
+/// password that works, no second factor): an actor or a target for library
+/// calls.
+pub async fn insert_staff(db: &TestDb, email: &str, role: bikriagent::auth::accounts::Role) -> uuid::Uuid {
+    sqlx::query_scalar(
+        "insert into accounts (role, email, name, password_hash, status, email_verified_at) \
+         values ($1, $2, 'Staff', 'x', 'active', now()) returning id",
+    )
+    .bind(role.as_str())
+    .bind(email)
+    .fetch_one(&db.admin_pool().await)
+    .await
+    .unwrap()
+}
+
+/// [`staff_client`], with the secret of the authenticator it enrolled.
+pub async fn staff_client_with_secret(
+    app: &TestApp,
+    email: &str,
+    role: bikriagent::auth::accounts::Role,
+) -> (reqwest::Client, uuid::Uuid, bikriagent::auth::totp::TotpSecret) {
+    let (client, id, secret) = staff_session_on(app, email, role, browser(), true).await;
+    (client, id, secret.expect("enrolled"))
 }
 
 /// A staff member logged in on `client`, past their second factor when
@@ -501,6 +527,17 @@ pub async fn staff_client_on(
     client: reqwest::Client,
     second_factor: bool,
 ) -> (reqwest::Client, uuid::Uuid) {
+    let (client, id, _) = staff_session_on(app, email, role, client, second_factor).await;
+    (client, id)
+}
+
+async fn staff_session_on(
+    app: &TestApp,
+    email: &str,
+    role: bikriagent::auth::accounts::Role,
+    client: reqwest::Client,
+    second_factor: bool,
+) -> (reqwest::Client, uuid::Uuid, Option<bikriagent::auth::totp::TotpSecret>) {
     let config = bikriagent_server::config::Config::from_vars(app.env.clone()).unwrap();
     let services = bikriagent_server::startup::services(&app.pool, &config, std::sync::Arc::new(app.clock.clone()));
     let staff_id = services
@@ -530,7 +567,7 @@ pub async fn staff_client_on(
         .await
         .unwrap();
     if !second_factor {
-        return (client, staff_id);
+        return (client, staff_id, None);
     }
     let html = client
         .get(app.url("/staff/totp"))
@@ -566,7 +603,7 @@ pub async fn staff_client_on(
         .await
         .unwrap();
     assert_eq!(location(&confirmed), "/staff");
-    (client, staff_id)
+    (client, staff_id, Some(secret))
 }
 
 /// A data-only dump of the database at `url` (what a backup holds).

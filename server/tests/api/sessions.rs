@@ -157,7 +157,9 @@ async fn the_store_never_writes_back_a_session_that_ended() {
         .execute(&admin)
         .await
         .unwrap();
-    session_store::delete_expired(&app.pool, time::OffsetDateTime::now_utc()).await.unwrap();
+    session_store::delete_expired(&app.pool, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     let remembered: i64 = sqlx::query_scalar("select count(*) from session_revocations")
         .fetch_one(&admin)
         .await

@@ -10,7 +10,7 @@ use bikriagent::jobs::{self, WorkerOptions};
 use bikriagent::owners::{self, Allowance, OwnerState};
 use uuid::Uuid;
 
-use crate::helpers::{PUBLIC_URL, csrf_token, location, spawn_app, staff_client, verified_owner};
+use crate::helpers::{PUBLIC_URL, csrf_token, insert_staff, location, spawn_app, staff_client, verified_owner};
 use crate::pipeline::{Shop, shop};
 
 async fn set_trial(shop: &Shop) {
@@ -43,7 +43,7 @@ async fn a_trial_owner_gets_live_replies_only_within_the_allowance_staff_grant()
     );
     assert_eq!(last_block(&shop).await.as_deref(), Some("not_verified"));
 
-    let staff = shop.owner.as_uuid(); // any actor id; the audit row names it
+    let staff = insert_staff(&shop.db, "sadia@bikriagent.example", Role::Staff).await;
     owners::grant_allowance(
         &shop.pool,
         shop.owner.as_uuid(),
@@ -115,12 +115,13 @@ async fn suspension_mid_conversation_stops_the_next_send() {
     shop.pipeline.decide(shop.owner, message).await.unwrap();
     let config = bikriagent_server::config::Config::from_vars(crate::helpers::test_env(&shop.db.url)).unwrap();
     let services = bikriagent_server::startup::services(&shop.pool, &config, std::sync::Arc::new(shop.clock.clone()));
+    let staff = insert_staff(&shop.db, "sadia@bikriagent.example", Role::Staff).await;
     services
         .accounts
         .suspend(
             shop.owner.as_uuid(),
             "selling counterfeit goods",
-            None,
+            staff,
             &RequestMeta::default(),
         )
         .await
