@@ -384,6 +384,21 @@ async fn alerts_are_throttled_per_kind_and_per_hour() {
     let app = spawn_app().await;
     verified_owner(&app, EMAIL).await;
     let id = account_id(&app, EMAIL).await;
+    // Mail that is not an alert (the signup's verification mail is sent by
+    // a job and may come or not before the account is marked verified).
+    let mut conn = app.pool.acquire().await.unwrap();
+    bikriagent::mail::enqueue(
+        &mut conn,
+        &app.keys(),
+        Some(id),
+        "not_an_alert",
+        EMAIL,
+        "Subject",
+        "Body",
+    )
+    .await
+    .unwrap();
+    drop(conn);
 
     // The same alert again and again: one mail in ten minutes.
     let mut sent = Vec::new();
@@ -441,7 +456,7 @@ async fn alerts_are_throttled_per_kind_and_per_hour() {
     expected[0] = true;
     assert_eq!(sent, expected, "the tenth of the hour, then the cap");
     let (alerts_in_last_hour, other_mail): (i64, i64) = sqlx::query_as(
-        "select count(*) filter (where kind = any($2)), count(*) filter (where kind <> all($2)) \
+        "select count(*) filter (where kind = any($2)), count(*) filter (where kind = 'not_an_alert') \
            from mail_outbox where account_id = $1 and created_at > now() - interval '1 hour'",
     )
     .bind(id)
@@ -452,7 +467,7 @@ async fn alerts_are_throttled_per_kind_and_per_hour() {
     assert_eq!(alerts_in_last_hour, 10);
     assert_eq!(
         other_mail, 1,
-        "the signup's verification mail does not count against the cap"
+        "mail that is not an alert does not count against the cap"
     );
     // An hour on, the cap has room again; other accounts were never affected.
     age_outbox(&app, 61).await;

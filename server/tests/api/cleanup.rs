@@ -43,7 +43,7 @@ async fn job(admin: &PgPool, key: &str, state: &str, age: &str) {
 async fn mail(admin: &PgPool, age: &str, sent: bool, job_state: &str) -> i64 {
     let id: i64 = sqlx::query_scalar(&format!(
         "insert into mail_outbox (kind, to_address, subject, body_text, created_at, sent_at) \
-         values ('test', 'owner@example.com', 'Hello', 'Body', now() - interval '{age}', \
+         values ('test', 'owner@example.com', 'Hello', case when $1 then null else 'Body' end, now() - interval '{age}', \
                  case when $1 then now() - interval '{age}' end) returning id"
     ))
     .bind(sent)
