@@ -95,7 +95,14 @@ pub async fn run_once(
         .fetch_one(&mut lock)
         .await?;
     let outcome = if locked {
-        purge(pool, now, config).await.map(Some)
+        let outcome = purge(pool, now, config).await.map(Some);
+        // Released before the connection closes: the server ends a closed
+        // session a moment later, and the next run must find the lock free.
+        let _ = sqlx::query("select pg_advisory_unlock($1)")
+            .bind(CLEANUP_LOCK)
+            .execute(&mut lock)
+            .await;
+        outcome
     } else {
         Ok(None)
     };
