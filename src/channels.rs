@@ -133,7 +133,7 @@ pub async fn save_pending(
         .bind(PENDING_TTL)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(id)
 }
 
@@ -146,7 +146,7 @@ pub async fn load_pending(pool: &PgPool, keys: &DataKeys, owner: OwnerId, id: Uu
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     let plain = keys.open(&sealed.ok_or(ChannelError::NotFound)?, &pending_context(owner, id))?;
     serde_json::from_slice(&plain).map_err(|e| ChannelError::Data(e.to_string()))
 }
@@ -189,7 +189,7 @@ pub async fn connect(
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     connected?;
     Ok(outcome)
 }
@@ -243,9 +243,25 @@ async fn connect_chosen(
                 }
             }
         }
-        let channel_id = holder.map(|(id, _)| id).unwrap_or_else(Uuid::new_v4);
-        let sealed = keys.seal(token.expose_secret().as_bytes(), &token_context(owner, channel_id));
         let mut tx = begin_tenant_tx(pool, owner).await?;
+        // Reconnecting a channel this owner had before brings back the same
+        // row, so its customers keep their conversations (and the agent does
+        // not introduce itself to them again).
+        let channel_id = match holder {
+            Some((id, _)) => id,
+            None => sqlx::query_scalar(
+                "select id from channels \
+                  where owner_id = $1 and platform = $2 and meta_id = $3 and status = 'disconnected' \
+                  order by disconnected_at desc nulls last limit 1 for update",
+            )
+            .bind(owner.as_uuid())
+            .bind(candidate.platform.as_str())
+            .bind(&candidate.meta_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .unwrap_or_else(Uuid::new_v4),
+        };
+        let sealed = keys.seal(token.expose_secret().as_bytes(), &token_context(owner, channel_id));
         // A staff pause outlives a disconnect: reconnecting the same channel
         // moves it from the old row to this one, so it comes back paused.
         let carried: Option<(Option<String>, Option<OffsetDateTime>)> = sqlx::query_as(
@@ -278,6 +294,8 @@ async fn connect_chosen(
                                         else excluded.staff_paused_at end, \
                  status = case when channels.paused_by_staff or excluded.paused_by_staff then 'paused' \
                                else 'connected' end, \
+                 parent_id = excluded.parent_id, \
+                 connected_at = case when channels.status = 'disconnected' then now() else channels.connected_at end, \
                  meta_user_id = excluded.meta_user_id, updated_at = now(), disconnected_at = null",
         )
         .bind(channel_id)
@@ -303,7 +321,7 @@ async fn connect_chosen(
                     json!({ "platform": candidate.platform.as_str(), "meta_id": candidate.meta_id }),
                 )
                 .await?;
-                tx.commit().await?;
+                crate::db::commit(tx).await?;
                 outcome.connected.push(candidate.display_name.clone());
             }
             // Another owner connected it a moment ago: the unique index decides.
@@ -335,7 +353,7 @@ pub async fn list(pool: &PgPool, owner: OwnerId) -> Result<Vec<ChannelRow>, Chan
     .bind(owner.as_uuid())
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(rows)
 }
 
@@ -347,7 +365,7 @@ pub async fn status(pool: &PgPool, owner: OwnerId, channel: Uuid) -> Result<Stri
         .bind(owner.as_uuid())
         .fetch_optional(&mut *tx)
         .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     status.ok_or(ChannelError::NotFound)
 }
 
@@ -404,7 +422,7 @@ pub async fn set_paused(
         json!({ "channel": channel }),
     )
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 
@@ -484,7 +502,7 @@ pub async fn staff_pause(
         json!({ "channel": channel, "by_staff": true, "reason": reason }),
     )
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 
@@ -538,7 +556,7 @@ pub async fn staff_resume(
         json!({ "channel": channel, "by_staff": true }),
     )
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 
@@ -556,7 +574,7 @@ pub async fn token(
             .bind(owner.as_uuid())
             .fetch_optional(&mut *tx)
             .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     let sealed = sealed.flatten().ok_or(ChannelError::NotFound)?;
     let plain = keys.open(&sealed, &token_context(owner, channel))?;
     String::from_utf8(plain)
@@ -583,7 +601,7 @@ pub async fn disconnect(
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     let (platform, meta_id, parent, display_name) = row.ok_or(ChannelError::NotFound)?;
     if let Some(graph) = graph
         && let Ok(token) = token(pool, keys, owner, channel).await
@@ -627,7 +645,7 @@ pub async fn disconnect(
     alerts::channel_disconnected(OffsetDateTime::now_utc(), &display_name, by)
         .send(&mut tx, keys, owner.as_uuid())
         .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 
@@ -648,13 +666,13 @@ pub async fn mark_token_invalid(
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     let Some(name) = name else { return Ok(()) };
     let email: String = sqlx::query_scalar("select email from accounts where id = $1")
         .bind(owner.as_uuid())
         .fetch_one(pool)
         .await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     audit::record(
         &mut *tx,
         "channel_token_invalid",
@@ -677,7 +695,7 @@ pub async fn mark_token_invalid(
         ),
     )
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 
@@ -705,7 +723,7 @@ pub async fn deauthorize(pool: &PgPool, keys: &DataKeys, meta_user_id: &str) -> 
 /// Records Meta's Data Deletion Request and queues its work; returns the confirmation code.
 pub async fn request_deletion(pool: &PgPool, meta_user_id: &str) -> Result<String, ChannelError> {
     let code = random_token()[..20].to_owned();
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     sqlx::query("insert into meta_deletion_requests (confirmation_code, meta_user_id) values ($1, $2)")
         .bind(&code)
         .bind(meta_user_id)
@@ -718,7 +736,7 @@ pub async fn request_deletion(pool: &PgPool, meta_user_id: &str) -> Result<Strin
         Some(&format!("meta-deletion:{code}")),
     )
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(code)
 }
 
@@ -751,7 +769,7 @@ pub async fn run_deletion(pool: &PgPool, keys: &DataKeys, code: &str) -> Result<
             .bind(owner.as_uuid())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
     }
     sqlx::query(
         "update meta_deletion_requests set status = 'completed', completed_at = now() where confirmation_code = $1",
@@ -807,7 +825,7 @@ pub async fn rotate_keys(pool: &PgPool, keys: &DataKeys) -> Result<(usize, usize
                 .await?;
             rotated += 1;
         }
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
     }
     let totp: Vec<(Uuid, Vec<u8>)> =
         sqlx::query_as("select id, totp_secret_enc from accounts where totp_secret_enc is not null")

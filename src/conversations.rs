@@ -471,7 +471,7 @@ pub async fn inbox(
     .bind(page.offset(INBOX_PAGE))
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     rows.into_iter()
         .map(|row| {
             let name = open_text(keys, owner, "customer-name", row.customer, row.name_enc.as_deref())?;
@@ -622,7 +622,7 @@ pub async fn conversation(
     .bind(owner.as_uuid())
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     let messages = rows
         .into_iter()
         .map(
@@ -709,7 +709,7 @@ pub async fn set_mode(
         serde_json::json!({ "conversation": conversation }),
     )
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 
@@ -745,7 +745,7 @@ pub async fn review_queue(
             .bind(owner.as_uuid())
             .fetch_one(&mut *tx)
             .await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         open
     };
     Ok((rows, open))
@@ -787,7 +787,7 @@ async fn open_cases(
     .bind(REVIEW_PAGE)
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     rows.into_iter()
         .map(
             |(id, conversation, sender, name, customer, reason, detail, draft, message, body, at)| {
@@ -830,7 +830,7 @@ pub async fn case_summaries(pool: &PgPool, owner: OwnerId) -> Result<Vec<CaseSum
     .bind(owner.as_uuid())
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(rows)
 }
 
@@ -893,7 +893,7 @@ pub(crate) async fn close_review(
     .bind(now)
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     conversation.ok_or(PipelineError::NotFound)
 }
 

@@ -137,7 +137,7 @@ pub async fn backfill(pool: &PgPool, keys: &DataKeys) -> Result<Option<BackfillR
     }
     let mut report = BackfillReport::default();
     loop {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::db::begin(pool).await?;
         let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
             "select id, legacy_sender_id, state from inbound_messages where legacy_sender_id is not null \
               limit $1 for update",
@@ -161,7 +161,7 @@ pub async fn backfill(pool: &PgPool, keys: &DataKeys) -> Result<Option<BackfillR
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         report.inbound_rows += rows.len() as u64;
     }
     let owners: Vec<Uuid> = sqlx::query_scalar("select id from accounts where role = 'owner'")
@@ -186,7 +186,7 @@ pub async fn backfill(pool: &PgPool, keys: &DataKeys) -> Result<Option<BackfillR
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         report.customers += rows.len() as u64;
     }
     sqlx::query("insert into data_backfills (name) values ($1) on conflict do nothing")
@@ -264,7 +264,7 @@ pub async fn rotate(pool: &PgPool, keys: &DataKeys) -> Result<(usize, usize), sq
                 .await?;
             rotated += 1;
         }
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
     }
     Ok((rotated, failed))
 }

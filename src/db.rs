@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Executor, PgPool};
+use sqlx::{ConnectOptions, Executor, PgPool, Postgres, Transaction};
 
 /// The migrations in `migrations/`, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -79,6 +79,7 @@ pub async fn connect_app_pool(url: &str, max_connections: u32) -> Result<PgPool,
                     .await?
                     .try_get(0)?;
                 if !clean {
+                    crate::metrics::METRICS.leaked_transaction();
                     tracing::warn!("closing a pooled connection that was left inside a transaction");
                 }
                 Ok(clean)
@@ -89,6 +90,33 @@ pub async fn connect_app_pool(url: &str, max_connections: u32) -> Result<PgPool,
         .map_err(DbError::Connect)?;
     verify_app_role(&pool).await?;
     Ok(pool)
+}
+
+/// Starts a transaction that a cancelled caller cannot leave open.
+///
+/// sqlx 0.8.6's `begin()` counts the transaction only after BEGIN's round
+/// trip (transact-rs/sqlx#4393): a future dropped during that round trip
+/// leaves the server inside a transaction that no drop guard rolls back, and
+/// the next user of the pooled connection runs inside it. Here BEGIN runs in
+/// its own task, so it always finishes; if the caller is gone by then, the
+/// finished [`Transaction`] is dropped and rolled back as usual.
+pub async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    #[expect(clippy::disallowed_methods, reason = "the one cancel-safe wrapper")]
+    tokio::spawn(async move { pool.begin().await })
+        .await
+        .unwrap_or(Err(sqlx::Error::WorkerCrashed))
+}
+
+/// Commits in its own task, so a cancelled caller cannot cut COMMIT's round
+/// trip short: sqlx would then think the transaction still open and send a
+/// ROLLBACK after the COMMIT ("there is no transaction in progress"), and
+/// the caller could not know whether its work was saved.
+pub async fn commit(tx: Transaction<'static, Postgres>) -> Result<(), sqlx::Error> {
+    #[expect(clippy::disallowed_methods, reason = "the one cancel-safe wrapper")]
+    tokio::spawn(tx.commit())
+        .await
+        .unwrap_or(Err(sqlx::Error::WorkerCrashed))
 }
 
 /// A short-lived pool as the owner role, for migrations and maintenance.

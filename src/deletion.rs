@@ -140,7 +140,7 @@ pub async fn delete_customer(
         json!({ "customer": customer, "why": why, "report": report }),
     )
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(report)
 }
 
@@ -157,7 +157,7 @@ pub async fn customer_of_conversation(
             .bind(owner.as_uuid())
             .fetch_optional(&mut *tx)
             .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     customer.ok_or(PipelineError::NotFound)
 }
 
@@ -188,7 +188,7 @@ pub async fn customer_by_sender(
         .bind(keys.lookup_hashes(&sender_id))
         .fetch_all(&mut *tx)
         .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(ids)
 }
 
@@ -212,13 +212,13 @@ pub async fn staff_delete_customer(
             "Give the verified request's reference (up to 200 characters).".into(),
         ));
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     let role = authorize(&mut tx, actor, owner).await.map_err(|error| match error {
         AuthorityError::NotFound => PipelineError::NotFound,
         AuthorityError::Refused(refusal) => PipelineError::Refused(refusal.to_string()),
         AuthorityError::Database(error) => PipelineError::Database(error),
     })?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     if role != Role::Owner {
         return Err(PipelineError::NotFound);
     }
@@ -253,7 +253,7 @@ pub async fn delete_channel_customers(
         .bind(channel)
         .fetch_all(&mut *tx)
         .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     let mut total = DeletionReport::default();
     for customer in customers {
         let report = delete_customer(pool, keys, owner, customer, None, why, &RequestMeta::default()).await?;
@@ -340,7 +340,7 @@ pub async fn purge(pool: &PgPool, retention: Retention, now: OffsetDateTime) -> 
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
     }
     report.inspection_rows = sqlx::query("delete from webhook_inspection where received_at < $1")
         .bind(messages_before)

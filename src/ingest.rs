@@ -253,7 +253,7 @@ pub async fn store_delivery(
     let (rows, mut outcome) = seal_rows(keys, delivery, our_app_id);
     let refs: Vec<&SealedInbound> = rows.iter().collect();
     let inserted = retry_conflicts(|| async {
-        let mut tx = pool.begin().await?;
+        let mut tx = crate::db::begin(pool).await?;
         let inserted = if refs.is_empty() {
             Vec::new()
         } else {
@@ -262,7 +262,7 @@ pub async fn store_delivery(
         if outcome.unknown > 0 {
             keep_for_inspection(&mut tx, keys, "unknown shape", raw).await?;
         }
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         Ok(inserted)
     })
     .await?;
@@ -425,9 +425,10 @@ pub async fn inbound_text(pool: &PgPool, keys: &DataKeys, id: Uuid) -> Result<Op
 /// Where a message belongs, or why the pipeline stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
-    /// Exactly one connected channel of an active owner.
+    /// Exactly one connected channel; its owner may be suspended (the send gate then holds replies).
     Matched { owner: Uuid, channel: Uuid },
-    /// No connected channel, or its owner is suspended: no reply; kept for staff.
+    /// No connected channel (or more than one), or its owner is gone: no
+    /// reply; kept for staff.
     Unmatched { reason: &'static str },
 }
 
@@ -446,14 +447,14 @@ pub async fn resolve(pool: &PgPool, id: Uuid) -> Result<Resolution, sqlx::Error>
             .await?;
     let resolution = match holders.as_slice() {
         [(channel, owner, _)] => {
-            let status: Option<String> = sqlx::query_scalar("select status from accounts where id = $1")
+            // A suspended owner's messages are still theirs: they are
+            // recorded, and the send gate holds every reply for review, so
+            // the owner finds them once the suspension is lifted.
+            let exists: Option<bool> = sqlx::query_scalar("select true from accounts where id = $1")
                 .bind(owner)
                 .fetch_optional(pool)
                 .await?;
-            match status.as_deref() {
-                Some("suspended") => Resolution::Unmatched {
-                    reason: "owner suspended",
-                },
+            match exists {
                 Some(_) => Resolution::Matched {
                     owner: *owner,
                     channel: *channel,
@@ -477,7 +478,7 @@ pub async fn resolve(pool: &PgPool, id: Uuid) -> Result<Resolution, sqlx::Error>
                 .await?;
         }
         Resolution::Unmatched { reason } => {
-            let mut tx = pool.begin().await?;
+            let mut tx = crate::db::begin(pool).await?;
             sqlx::query("update inbound_messages set state = 'unmatched' where id = $1")
                 .bind(id)
                 .execute(&mut *tx)
@@ -491,7 +492,7 @@ pub async fn resolve(pool: &PgPool, id: Uuid) -> Result<Resolution, sqlx::Error>
                 json!({ "platform": platform, "meta_id": channel_meta_id, "reason": reason, "message": id }),
             )
             .await?;
-            tx.commit().await?;
+            crate::db::commit(tx).await?;
         }
     }
     Ok(resolution)

@@ -185,6 +185,8 @@ pub struct Metrics {
     classified: [AtomicU64; NO_RISK + 1],
     login_failures: [AtomicU64; LoginFailure::ALL.len()],
     rate_limited: [AtomicU64; OTHER_LIMIT + 1],
+    /// Pooled connections that came back inside a transaction and were closed.
+    leaked_transactions: AtomicU64,
     latency: RwLock<BTreeMap<String, RouteLatency>>,
 }
 
@@ -207,6 +209,7 @@ impl Metrics {
             classified: zeros(),
             login_failures: zeros(),
             rate_limited: zeros(),
+            leaked_transactions: AtomicU64::new(0),
             latency: RwLock::new(BTreeMap::new()),
         }
     }
@@ -259,6 +262,17 @@ impl Metrics {
         self.rate_limited[slot].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a pooled connection that came back inside a transaction (and
+    /// was closed): a future dropped mid-transaction somewhere.
+    pub fn leaked_transaction(&self) {
+        self.leaked_transactions.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many connections came back inside a transaction so far.
+    pub fn leaked_transactions(&self) -> u64 {
+        self.leaked_transactions.load(Ordering::Relaxed)
+    }
+
     /// Observes one request's latency. `route` is the matched route pattern
     /// (e.g. `/inbox/{id}`), `None` when no route matched.
     pub fn observe_request(&self, method: &str, route: Option<&str>, elapsed: Duration) {
@@ -283,6 +297,19 @@ impl Metrics {
     pub fn render(&self, queue: Option<QueueDepth>) -> String {
         let mut out = String::with_capacity(8 * 1024);
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+
+        header(
+            &mut out,
+            "bikri_db_connections_left_in_transaction_total",
+            "counter",
+            "Pooled connections that came back inside a transaction and were closed (a dropped future).",
+        );
+        sample(
+            &mut out,
+            "bikri_db_connections_left_in_transaction_total",
+            &[],
+            get(&self.leaked_transactions),
+        );
 
         header(
             &mut out,
@@ -462,6 +489,9 @@ fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: u64) {
 
 /// `{a="x",b="y"}` with values escaped as the format requires.
 fn labels_text(labels: &[(&str, &str)]) -> String {
+    if labels.is_empty() {
+        return String::new();
+    }
     let mut text = String::from("{");
     for (i, (key, value)) in labels.iter().enumerate() {
         if i > 0 {

@@ -53,6 +53,9 @@ pub async fn place(
     let mut tx = sqlx::Connection::begin(&mut *outer).await?;
     let outcome = place_in(&mut tx, keys, owner, conversation, request, now).await?;
     if outcome.is_ok() {
+        // Releasing a savepoint: a caller cancelled here drops the outer
+        // transaction too, which rolls back as a whole.
+        #[expect(clippy::disallowed_methods, reason = "a savepoint, not a transaction")]
         tx.commit().await?;
     } else {
         tx.rollback().await?;
@@ -277,7 +280,7 @@ pub async fn list(
     .bind(status)
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     rows.into_iter().map(|row| order_row(keys, owner, row)).collect()
 }
 
@@ -299,7 +302,7 @@ pub async fn get(pool: &PgPool, keys: &DataKeys, owner: OwnerId, id: Uuid) -> Re
     .bind(owner.as_uuid())
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     let order = row.ok_or(PipelineError::NotFound)?;
     let id = order.id;
     Ok(OrderDetail {
@@ -400,7 +403,7 @@ pub async fn set_status(
         serde_json::json!({ "order": id, "from": from, "to": to }),
     )
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 

@@ -228,7 +228,7 @@ pub async fn may_connect(pool: &PgPool, owner: Uuid, chosen: &[String]) -> Resul
     .bind(owner)
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     let allowed = permissions(
         standing.state,
         standing.allowance,
@@ -302,7 +302,7 @@ pub async fn record_payment(
             "Use a three-letter currency code such as BDT.".into(),
         ));
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     match actor {
         Some(actor) => {
             authorize(&mut tx, actor, owner).await?;
@@ -368,7 +368,7 @@ pub async fn record_payment(
         )
         .await?;
     }
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(true)
 }
 
@@ -386,7 +386,7 @@ pub async fn grant_allowance(
             "A trial allowance is 0 to 10 channels and 0 to 1000 automatic replies a day.".into(),
         ));
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     authorize(&mut tx, actor, owner).await?;
     let changed = sqlx::query(
         "update accounts set trial_channels = $2, trial_daily_replies = $3, updated_at = now() \
@@ -410,7 +410,7 @@ pub async fn grant_allowance(
         json!({ "channels": allowance.channels, "daily_replies": allowance.daily_replies }),
     )
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 
@@ -429,7 +429,7 @@ pub async fn set_limits(
             "A daily limit is a whole number from 0 to 1,000,000, or empty for the default.".into(),
         ));
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     authorize(&mut tx, actor, owner).await?;
     let changed = sqlx::query(
         "update accounts set owner_daily_limit = $2, channel_daily_limit = $3, updated_at = now() \
@@ -453,7 +453,7 @@ pub async fn set_limits(
         json!({ "owner_daily": overrides.owner_daily, "channel_daily": overrides.channel_daily }),
     )
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 
@@ -531,7 +531,7 @@ pub async fn set_kill_switch(
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(OwnerError::Invalid("Say why, in up to 500 characters.".into()));
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     sqlx::query(
         "update platform_settings set auto_send_enabled = $1, changed_by = $2, reason = $3, changed_at = now()",
     )
@@ -573,7 +573,7 @@ pub async fn set_kill_switch(
         )
         .await?;
     }
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 

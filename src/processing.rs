@@ -277,7 +277,7 @@ impl Pipeline {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         if let Some(classification) = &classification {
             crate::metrics::METRICS.classified(classification);
         }
@@ -297,7 +297,7 @@ impl Pipeline {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         Ok(())
     }
 
@@ -361,7 +361,7 @@ impl Pipeline {
                 .bind(IN_A_BURST)
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
+            crate::db::commit(tx).await?;
             return Ok(None);
         }
         let earlier: Vec<BurstPart> = sqlx::query_as(
@@ -375,7 +375,7 @@ impl Pipeline {
         .bind(IN_A_BURST)
         .fetch_all(&mut *tx)
         .await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         let mut texts = Vec::new();
         let mut categories: Vec<classifier::Risk> = Vec::new();
         let mut unreadable = None;
@@ -437,7 +437,7 @@ impl Pipeline {
         .bind(owner.as_uuid())
         .fetch_all(&mut *tx)
         .await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         let mut history = Vec::new();
         for (id, author, body) in recent.into_iter().rev() {
             if let Some(text) = open_text(&self.keys, owner, "message", id, body.as_deref())? {
@@ -792,7 +792,7 @@ impl Pipeline {
                 .map_err(retry)?;
         }
         // No wakeup: the worker running this job claims the send next.
-        tx.commit().await.map_err(retry)?;
+        crate::db::commit(tx).await.map_err(retry)?;
         Ok(decision)
     }
 
@@ -818,7 +818,7 @@ impl Pipeline {
         let mut tx = begin_tenant_tx(&self.pool, owner).await?;
         let state = ConversationState::default();
         let grounding = catalog::grounding::load(&mut tx, owner, text, &state).await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         let context = Context {
             grounding,
             state,
@@ -926,7 +926,7 @@ impl Pipeline {
             )
             .await?;
         }
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         if queued.is_some() {
             jobs::wake_workers();
         }
@@ -1006,7 +1006,7 @@ pub async fn ensure_sandbox_channel(pool: &PgPool, owner: OwnerId) -> Result<Uui
             id
         }
     };
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(id)
 }
 
@@ -1020,6 +1020,6 @@ pub async fn sandbox_conversation(pool: &PgPool, owner: OwnerId) -> Result<Optio
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(id)
 }

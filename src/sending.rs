@@ -282,7 +282,7 @@ impl Sender {
                 }
                 self.to_review(&mut tx, owner, &row, id, "send_uncertain",
                     "The reply may or may not have reached the customer (sending was interrupted). It was not sent again; check the conversation before resending.").await?;
-                tx.commit().await.map_err(PipelineError::from)?;
+                crate::db::commit(tx).await.map_err(PipelineError::from)?;
                 return Ok(SendOutcome::Uncertain);
             }
             _ => return Ok(SendOutcome::AlreadyDone),
@@ -336,7 +336,7 @@ impl Sender {
                 )
                 .await?;
             }
-            tx.commit().await.map_err(PipelineError::from)?;
+            crate::db::commit(tx).await.map_err(PipelineError::from)?;
             return Ok(SendOutcome::Blocked(gate));
         }
         let text = open_text(&self.keys, owner, "outbound", id, row.body.as_deref())?.unwrap_or_default();
@@ -346,7 +346,7 @@ impl Sender {
             .execute(&mut *tx)
             .await
             .map_err(PipelineError::from)?;
-        tx.commit().await.map_err(PipelineError::from)?;
+        crate::db::commit(tx).await.map_err(PipelineError::from)?;
 
         let result = match Platform::parse(&platform) {
             Some(platform) => {
@@ -385,7 +385,7 @@ impl Sender {
                     },
                 )
                 .await?;
-                tx.commit().await.map_err(PipelineError::from)?;
+                crate::db::commit(tx).await.map_err(PipelineError::from)?;
                 Ok(SendOutcome::Sent { provider_message_id })
             }
             Err(error) => self.failed(tx, owner, &row, id, &error).await,
@@ -423,7 +423,7 @@ impl Sender {
         if retryable && row.attempts < MAX_SEND_ATTEMPTS {
             // Back to decided: the retried job checks the gates again and sends.
             mark(&mut tx, id, "decided", None, Some(&described)).await?;
-            tx.commit().await.map_err(PipelineError::from)?;
+            crate::db::commit(tx).await.map_err(PipelineError::from)?;
             return Err(SendFailure::Retry(described));
         }
         mark(&mut tx, id, "failed", None, Some(&described)).await?;
@@ -440,7 +440,7 @@ impl Sender {
                 .await
                 .map_err(PipelineError::from)?;
         }
-        tx.commit().await.map_err(PipelineError::from)?;
+        crate::db::commit(tx).await.map_err(PipelineError::from)?;
         if matches!(kind, ErrorKind::InvalidToken | ErrorKind::Permission) {
             channels::mark_token_invalid(&self.pool, &self.keys, owner, row.channel, &self.public_url)
                 .await

@@ -34,7 +34,7 @@ impl std::fmt::Display for OwnerId {
 
 /// A transaction in which Row Level Security shows only `owner`'s rows.
 pub async fn begin_tenant_tx(pool: &PgPool, owner: OwnerId) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     sqlx::query("select set_config('app.owner_id', $1, true)")
         .bind(owner.0.to_string())
         .execute(&mut *tx)

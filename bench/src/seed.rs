@@ -132,7 +132,7 @@ async fn owner(
         .bind("Handloom sarees, three-pieces and panjabis, delivered across Bangladesh.")
         .execute(&mut *tenant)
         .await?;
-    tenant.commit().await?;
+    bikriagent::db::commit(tenant).await?;
     for j in 0..products {
         store::create_product(
             app,
@@ -206,7 +206,7 @@ pub async fn history(
             .bind(owner.as_uuid())
             .fetch_one(&mut *tx)
             .await?;
-        tx.commit().await?;
+        bikriagent::db::commit(tx).await?;
         id
     };
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -263,7 +263,7 @@ pub async fn history(
                     .execute(&mut *tx)
                     .await?;
                 }
-                tx.commit().await?;
+                bikriagent::db::commit(tx).await?;
             }
             anyhow::Ok(())
         }));

@@ -171,7 +171,7 @@ async fn backup_with(
         .await?;
     // One snapshot for the counts and for pg_dump: the summary describes
     // exactly what is in the file, even while the app keeps writing.
-    let mut tx = pool.begin().await?;
+    let mut tx = bikriagent::db::begin(pool).await?;
     sqlx::query("set transaction isolation level repeatable read, read only")
         .execute(&mut *tx)
         .await?;
@@ -375,14 +375,14 @@ async fn restore_with(
     .await
     .map_err(|_| BackupError::Task("pg_restore"))??;
 
-    let mut tx = pool.begin().await.map_err(BackupError::Reown)?;
+    let mut tx = bikriagent::db::begin(pool).await.map_err(BackupError::Reown)?;
     for reown in &plan {
         sqlx::raw_sql(&reown.statement())
             .execute(&mut *tx)
             .await
             .map_err(BackupError::Reown)?;
     }
-    tx.commit().await.map_err(BackupError::Reown)?;
+    bikriagent::db::commit(tx).await.map_err(BackupError::Reown)?;
 
     let applied_before = applied_migrations(pool).await?;
     db::migrate(config.migration_url().expose_secret())
@@ -390,9 +390,9 @@ async fn restore_with(
         .map_err(BackupError::Migrate)?;
     let migrated = applied_migrations(pool).await? - applied_before;
 
-    let mut tx = pool.begin().await?;
+    let mut tx = bikriagent::db::begin(pool).await?;
     let rows = count_rows(&mut tx).await?;
-    tx.commit().await?;
+    bikriagent::db::commit(tx).await?;
     let key_check = check_data_key(pool, config).await?;
     Ok(RestoreReport {
         path: from.to_path_buf(),

@@ -316,7 +316,7 @@ impl Accounts {
         }
 
         let password_hash = self.hasher.hash(&input.password).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::db::begin(&self.pool).await?;
         let created: Option<Uuid> = sqlx::query_scalar(
             "insert into accounts (role, email, name, phone, password_hash) values ('owner', $1, $2, $3, $4) \
              on conflict ((lower(email))) do nothing returning id",
@@ -352,7 +352,7 @@ impl Accounts {
             },
         };
         queue_account_mail(&mut tx, &mail).await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         crate::jobs::wake_workers();
         Ok(())
     }
@@ -417,9 +417,9 @@ impl Accounts {
         let Some((email, None)) = row else {
             return Ok(());
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::db::begin(&self.pool).await?;
         self.send_verification(&mut tx, account, &email).await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         Ok(())
     }
 
@@ -440,7 +440,7 @@ impl Accounts {
 
     /// Marks the email verified (and the account active unless suspended).
     pub async fn verify_email(&self, token: &str, meta: &RequestMeta) -> Result<Uuid, AuthError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::db::begin(&self.pool).await?;
         let account = self.take_token(&mut tx, token, "verify_email").await?;
         sqlx::query(
             "update accounts set email_verified_at = coalesce(email_verified_at, $2), \
@@ -460,7 +460,7 @@ impl Accounts {
             json!({}),
         )
         .await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         Ok(account)
     }
 
@@ -583,7 +583,7 @@ impl Accounts {
                 .execute(&self.pool)
                 .await?;
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::db::begin(&self.pool).await?;
         let new_device = alerts::is_new_device(&mut tx, id, meta).await?;
         audit::record(&mut *tx, "login_succeeded", Some(id), Some(id), meta, json!({})).await?;
         if new_device {
@@ -591,7 +591,7 @@ impl Accounts {
                 .send(&mut tx, &self.keys, id)
                 .await?;
         }
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         Ok(principal)
     }
 
@@ -609,10 +609,10 @@ impl Accounts {
         if already {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::db::begin(&self.pool).await?;
         audit::record(&mut *tx, "account_locked", Some(account), None, meta, json!({})).await?;
         let Some(address) = alerts::permit(&mut tx, account, alerts::ACCOUNT_LOCKED).await? else {
-            tx.commit().await?;
+            crate::db::commit(tx).await?;
             return Ok(());
         };
         let token = self.issue_token(&mut tx, account, "reset_password", RESET_TTL).await?;
@@ -631,7 +631,7 @@ impl Accounts {
             ),
         )
         .await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         Ok(())
     }
 
@@ -691,7 +691,7 @@ impl Accounts {
                 let Some((account, address)) = account else {
                     return Ok(());
                 };
-                let mut tx = self.pool.begin().await?;
+                let mut tx = crate::db::begin(&self.pool).await?;
                 let token = self.issue_token(&mut tx, account, "reset_password", RESET_TTL).await?;
                 mail::enqueue(
                     &mut tx,
@@ -717,7 +717,7 @@ impl Accounts {
                     json!({}),
                 )
                 .await?;
-                tx.commit().await?;
+                crate::db::commit(tx).await?;
             }
             AccountMail::VerifyEmail { account, meta } => {
                 let email: Option<String> =
@@ -728,7 +728,7 @@ impl Accounts {
                 let Some(email) = email else {
                     return Ok(()); // verified meanwhile, or gone
                 };
-                let mut tx = self.pool.begin().await?;
+                let mut tx = crate::db::begin(&self.pool).await?;
                 self.send_verification(&mut tx, account, &email).await?;
                 audit::record(
                     &mut *tx,
@@ -739,14 +739,14 @@ impl Accounts {
                     json!({}),
                 )
                 .await?;
-                tx.commit().await?;
+                crate::db::commit(tx).await?;
             }
             AccountMail::SignupExisting { email, meta } => {
                 let existing: Option<Uuid> = sqlx::query_scalar("select id from accounts where lower(email) = $1")
                     .bind(email_key(&email))
                     .fetch_optional(&self.pool)
                     .await?;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = crate::db::begin(&self.pool).await?;
                 mail::enqueue(
                     &mut tx,
                     &self.keys,
@@ -772,7 +772,7 @@ impl Accounts {
                     json!({}),
                 )
                 .await?;
-                tx.commit().await?;
+                crate::db::commit(tx).await?;
             }
         }
         Ok(())
@@ -842,7 +842,7 @@ impl Accounts {
         .await?;
         let account = account.ok_or(AuthError::TokenInvalid)?;
         let hash = self.new_password_hash(account, password, confirm).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::db::begin(&self.pool).await?;
         self.take_token(&mut tx, token, "reset_password").await?;
         self.store_password(&mut tx, account, &hash).await?;
         // A password reset proves the mailbox: it also verifies the email.
@@ -868,7 +868,7 @@ impl Accounts {
             .send(&mut tx, &self.keys, account)
             .await?;
         session_store::end_account_sessions(&mut tx, account).await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         Ok(account)
     }
 
@@ -892,7 +892,7 @@ impl Accounts {
             return Err(AuthError::Invalid(errors));
         }
         let hash = self.new_password_hash(account, password, confirm).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::db::begin(&self.pool).await?;
         self.store_password(&mut tx, account, &hash).await?;
         audit::record(
             &mut *tx,
@@ -906,7 +906,7 @@ impl Accounts {
         alerts::password_changed(self.now(), meta, &self.public_url)
             .send(&mut tx, &self.keys, account)
             .await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         Ok(())
     }
 }
@@ -942,7 +942,7 @@ impl Accounts {
             .bind("Handloom sarees and three-pieces from Tangail, delivered across Bangladesh.")
             .execute(&mut *tenant)
             .await?;
-        tenant.commit().await?;
+        crate::db::commit(tenant).await?;
         Ok(Some(OwnerId::from_verified(id)))
     }
 }
@@ -962,7 +962,7 @@ impl Accounts {
             );
             return Err(AuthError::Invalid(errors));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::db::begin(&self.pool).await?;
         super::authority::authorize(&mut tx, actor, account).await?;
         sqlx::query("update accounts set status = 'suspended', suspended_reason = $2, updated_at = $3 where id = $1")
             .bind(account)
@@ -983,14 +983,14 @@ impl Accounts {
         alerts::suspended(self.now(), reason)
             .send(&mut tx, &self.keys, account)
             .await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         Ok(())
     }
 
     /// Lifts a suspension (back to active, or pending if the email was never
     /// verified). The same rule as [`Accounts::suspend`] says who may.
     pub async fn unsuspend(&self, account: Uuid, actor: Uuid, meta: &RequestMeta) -> Result<(), AuthError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::db::begin(&self.pool).await?;
         super::authority::authorize(&mut tx, actor, account).await?;
         let lifted = sqlx::query(
             "update accounts set status = case when email_verified_at is null then 'pending_verification' else 'active' end, \
@@ -1014,7 +1014,7 @@ impl Accounts {
                 .send(&mut tx, &self.keys, account)
                 .await?;
         }
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         Ok(())
     }
 }

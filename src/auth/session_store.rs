@@ -130,7 +130,7 @@ impl SessionStore for PgSessionStore {
             }
             return Ok(());
         };
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = crate::db::begin(&self.pool).await.map_err(backend)?;
         // Wait for a revocation of this account in progress (it holds the
         // account row `for update` until it commits), then look with a fresh
         // snapshot: a revocation either sees this row or is seen here.
@@ -151,7 +151,7 @@ impl SessionStore for PgSessionStore {
         while !insert(&mut tx, record, family).await? {
             record.id = Id::default();
         }
-        tx.commit().await.map_err(backend)?;
+        crate::db::commit(tx).await.map_err(backend)?;
         Ok(())
     }
 
@@ -254,9 +254,9 @@ pub(crate) async fn end_sessions(
 
 /// [`end_account_sessions`] in a transaction of its own.
 pub async fn delete_account_sessions(pool: &PgPool, account: Uuid) -> std::result::Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     let ended = end_account_sessions(&mut tx, account).await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(ended)
 }
 

@@ -30,17 +30,17 @@ pub async fn list(pool: &PgPool, account: Uuid) -> Result<Vec<SessionInfo>, sqlx
 /// Ends one of the account's own sessions; another account's key matches nothing.
 pub async fn revoke(pool: &PgPool, account: Uuid, key: &str) -> Result<bool, sqlx::Error> {
     let Ok(hash) = hex::decode(key) else { return Ok(false) };
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     let ended = session_store::end_sessions(&mut tx, account, Some(&hash), None).await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(ended == 1)
 }
 
 /// Ends every session of the account except `keep` (the current one).
 pub async fn revoke_others(pool: &PgPool, account: Uuid, keep: Option<&str>) -> Result<u64, sqlx::Error> {
     let keep = keep.and_then(|k| hex::decode(k).ok()).unwrap_or_default();
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin(pool).await?;
     let ended = session_store::end_sessions(&mut tx, account, None, Some(&keep)).await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(ended)
 }

@@ -66,7 +66,7 @@ impl Accounts {
             return Err(invalid("password", &message));
         }
         let hash = self.hasher.hash(password).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::db::begin(&self.pool).await?;
         let id: Option<Uuid> = sqlx::query_scalar(
             "insert into accounts (role, email, name, password_hash, status, email_verified_at) \
              values ($1, $2, $3, $4, 'active', now()) on conflict ((lower(email))) do nothing returning id",
@@ -87,7 +87,7 @@ impl Accounts {
             json!({ "role": role.as_str() }),
         )
         .await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         Ok(id)
     }
 
@@ -172,7 +172,7 @@ impl Accounts {
             return Err(invalid("code", "That code was already used. Wait for the next one."));
         }
         let codes = totp::generate_recovery_codes(10);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::db::begin(&self.pool).await?;
         sqlx::query("update accounts set totp_enabled_at = now() where id = $1 and totp_enabled_at is null")
             .bind(account)
             .execute(&mut *tx)
@@ -189,7 +189,7 @@ impl Accounts {
                 .await?;
         }
         audit::record(&mut *tx, "totp_enrolled", Some(account), Some(account), meta, json!({})).await?;
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         Ok(codes)
     }
 
@@ -206,7 +206,7 @@ impl Accounts {
             .ok_or_else(|| invalid("code", "That code is not right."))?;
         let now = self.clock.now();
         let unix = now.unix_timestamp().max(0) as u64;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::db::begin(&self.pool).await?;
         let (wrong, locked_until, last_step): (i32, Option<time::OffsetDateTime>, Option<i64>) = sqlx::query_as(
             "select totp_failures, totp_locked_until, totp_last_step from accounts where id = $1 for update",
         )
@@ -297,7 +297,7 @@ impl Accounts {
                 .send(&mut tx, &self.keys, account)
                 .await?;
         }
-        tx.commit().await?;
+        crate::db::commit(tx).await?;
         match verdict.message(now, crate::alerts::when) {
             None => Ok(()),
             Some(message) => Err(invalid("code", &message)),

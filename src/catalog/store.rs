@@ -85,7 +85,7 @@ pub async fn load_profile(pool: &PgPool, owner: OwnerId) -> Result<Profile, Cata
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     profile.ok_or(CatalogError::NotFound)
 }
 
@@ -145,7 +145,7 @@ pub async fn save_profile(pool: &PgPool, owner: OwnerId, input: &ProfileInput) -
     .bind(return_policy)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 
@@ -169,7 +169,7 @@ pub async fn load_contact(pool: &PgPool, owner: OwnerId) -> Result<Contact, Cata
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     let (contact_phone, address, bot_disclosure, domains) = row.ok_or(CatalogError::NotFound)?;
     Ok(Contact {
         contact_phone,
@@ -262,7 +262,7 @@ pub async fn save_contact(
     .bind(&domains)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 
@@ -289,7 +289,7 @@ async fn delete_owned(pool: &PgPool, owner: OwnerId, table: OwnedTable, id: Uuid
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     if removed == 0 {
         Err(CatalogError::NotFound)
     } else {
@@ -317,7 +317,7 @@ pub async fn list_delivery_areas(pool: &PgPool, owner: OwnerId) -> Result<Vec<De
     .bind(owner.as_uuid())
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(rows)
 }
 
@@ -369,7 +369,7 @@ pub async fn add_delivery_area(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     if inserted == 0 {
         return Err(invalid(
             "area_name",
@@ -409,7 +409,7 @@ pub async fn list_payment_methods(pool: &PgPool, owner: OwnerId) -> Result<Vec<P
     .bind(owner.as_uuid())
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(rows)
 }
 
@@ -440,7 +440,7 @@ pub async fn add_payment_method(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     debug_assert!(inserted <= 1);
     Ok(())
 }
@@ -531,7 +531,7 @@ pub async fn list_products(
     .bind(page.offset(PER_PAGE))
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(ProductPage {
         rows,
         total,
@@ -585,7 +585,7 @@ pub async fn get_product(pool: &PgPool, owner: OwnerId, id: Uuid) -> Result<Prod
     .bind(owner.as_uuid())
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(Product {
         id,
         archived: row.archived,
@@ -760,7 +760,7 @@ pub async fn create_product(pool: &PgPool, owner: OwnerId, input: &ProductInput)
     .await;
     match id {
         Ok(id) => {
-            tx.commit().await?;
+            crate::db::commit(tx).await?;
             Ok(id)
         }
         Err(error) if sku_taken(&error) => Err(invalid(
@@ -795,7 +795,7 @@ pub async fn update_product(pool: &PgPool, owner: OwnerId, id: Uuid, input: &Pro
     .await;
     match updated {
         Ok(done) if done.rows_affected() == 1 => {
-            tx.commit().await?;
+            crate::db::commit(tx).await?;
             Ok(())
         }
         Ok(_) => Err(CatalogError::NotFound),
@@ -821,7 +821,7 @@ pub async fn set_archived(pool: &PgPool, owner: OwnerId, id: Uuid, archived: boo
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     if done == 0 { Err(CatalogError::NotFound) } else { Ok(()) }
 }
 
@@ -888,7 +888,7 @@ pub async fn add_variant(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     if inserted == 0 {
         return Err(invalid("size", "This product already has that size and colour."));
     }
@@ -904,7 +904,7 @@ pub async fn remove_variant(pool: &PgPool, owner: OwnerId, product: Uuid, varian
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     if removed == 0 {
         Err(CatalogError::NotFound)
     } else {
@@ -940,7 +940,7 @@ pub async fn load_rules(pool: &PgPool, owner: OwnerId) -> Result<Rules, CatalogE
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(rules.unwrap_or_else(|| Rules {
         tone: "friendly".to_owned(),
         ..Rules::default()
@@ -1017,7 +1017,7 @@ pub async fn save_rules(
     .bind(holding_message)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 
@@ -1029,7 +1029,7 @@ pub async fn list_faq(pool: &PgPool, owner: OwnerId) -> Result<Vec<FaqEntry>, Ca
     .bind(owner.as_uuid())
     .fetch_all(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(rows)
 }
 
@@ -1059,7 +1059,7 @@ pub async fn add_faq(pool: &PgPool, owner: OwnerId, patterns: &str, answer: &str
     .bind(answer)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 
@@ -1087,7 +1087,7 @@ pub async fn save_preview(
     .bind(preview.is_valid())
     .fetch_one(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(id)
 }
 
@@ -1101,7 +1101,7 @@ pub async fn load_preview(pool: &PgPool, owner: OwnerId, id: Uuid) -> Result<(Cs
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     let (rows, imported_at) = row.ok_or(CatalogError::NotFound)?;
     let preview = serde_json::from_value(rows).map_err(|e| CatalogError::Database(sqlx::Error::Decode(Box::new(e))))?;
     Ok((preview, imported_at.is_some()))
@@ -1173,7 +1173,7 @@ pub async fn commit_import(pool: &PgPool, owner: OwnerId, id: Uuid) -> Result<us
         .bind(owner.as_uuid())
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
+    crate::db::commit(tx).await?;
     Ok(preview.products.len())
 }
 

@@ -178,8 +178,7 @@ pub async fn read_body_within(State(timeout): State<Duration>, req: Request, nex
     let (parts, body) = req.into_parts();
     match tokio::time::timeout(timeout, body.collect()).await {
         Ok(Ok(collected)) => {
-            next.run(Request::from_parts(parts, Body::from(collected.to_bytes())))
-                .await
+            run_to_completion(next, Request::from_parts(parts, Body::from(collected.to_bytes()))).await
         }
         Ok(Err(error)) => {
             let too_large = std::iter::successors(Some(&error as &dyn std::error::Error), |e| e.source())
@@ -200,6 +199,28 @@ pub async fn read_body_within(State(timeout): State<Duration>, req: Request, nex
             )
                 .into_response()
         }
+    }
+}
+
+/// Runs the rest of the request (session, guard, handler) as its own task,
+/// so a client that goes away cannot cancel it halfway.
+///
+/// hyper drops a request's future when its connection closes. A future
+/// dropped inside sqlx's `begin()` or `commit()` leaves the connection inside
+/// a transaction that nothing rolls back (sqlx 0.8.6 raises its transaction
+/// depth only after BEGIN's round trip, transact-rs/sqlx#4393), or sends a
+/// ROLLBACK after a COMMIT the server already ran ("no transaction in
+/// progress"). Both were seen after form posts. A spawned task is not dropped
+/// with the connection: every transaction of the request ends by commit or
+/// rollback, and a form posted just before the client left is applied once,
+/// as if its answer had arrived. The body is already in memory, so the task
+/// never waits on the client. A panic is passed on to the panic layer.
+async fn run_to_completion(next: Next, req: Request) -> Response {
+    use tracing::Instrument as _;
+    match tokio::spawn(next.run(req).in_current_span()).await {
+        Ok(response) => response,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(_) => pages::internal_error_response(),
     }
 }
 

@@ -199,7 +199,7 @@ async fn unmatched(
     checkout: &CheckoutCompleted,
     reason: &str,
 ) -> Result<Outcome, sqlx::Error> {
-    let mut tx = state.pool.begin().await?;
+    let mut tx = bikriagent::db::begin(&state.pool).await?;
     if !mark_seen(&mut *tx, event).await? {
         return Ok(Outcome::Replayed);
     }
@@ -226,6 +226,6 @@ async fn unmatched(
         }),
     )
     .await?;
-    tx.commit().await?;
+    bikriagent::db::commit(tx).await?;
     Ok(Outcome::Unmatched)
 }

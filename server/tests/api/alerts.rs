@@ -371,11 +371,11 @@ async fn connecting_and_disconnecting_channels_mails_the_owner() {
 
 /// One alert in its own committed transaction, as the app's pool (RLS and grants apply).
 async fn alert(app: &TestApp, account: Uuid, kind: &str) -> bool {
-    let mut tx = app.pool.begin().await.unwrap();
+    let mut tx = bikriagent::db::begin(&app.pool).await.unwrap();
     let sent = alerts::alert(&mut tx, &app.keys(), account, kind, "Subject", "Body")
         .await
         .unwrap();
-    tx.commit().await.unwrap();
+    bikriagent::db::commit(tx).await.unwrap();
     sent
 }
 
@@ -413,11 +413,11 @@ async fn alerts_are_throttled_per_kind_and_per_hour() {
         .map(|_| {
             let (pool, keys) = (app.pool.clone(), app.keys());
             tokio::spawn(async move {
-                let mut tx = pool.begin().await.unwrap();
+                let mut tx = bikriagent::db::begin(&pool).await.unwrap();
                 let sent = alerts::alert(&mut tx, &keys, id, alerts::PASSWORD_CHANGED, "Subject", "Body")
                     .await
                     .unwrap();
-                tx.commit().await.unwrap();
+                bikriagent::db::commit(tx).await.unwrap();
                 sent
             })
         })

@@ -814,7 +814,7 @@ async fn a_staff_pause_is_a_lock_only_staff_lift() {
     .await;
     connect_all(&app, &owner_client).await;
     let (_, again) = live_channel(&app, "1000000001").await;
-    assert_ne!(again, channel, "a new row after the disconnect");
+    assert_eq!(again, channel, "the same row comes back after a disconnect");
     let (status_again, reason_again): (String, Option<String>) =
         sqlx::query_as("select status, pause_reason from channels where id = $1 and paused_by_staff")
             .bind(again)

@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod aborts;
 mod accounts;
 mod alerts;
 mod backup;

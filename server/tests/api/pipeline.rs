@@ -323,6 +323,56 @@ async fn a_price_question_is_answered_from_the_catalog_through_the_graph_api() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnected_channel_keeps_its_conversations_and_does_not_disclose_again() {
+    let shop = shop().await;
+    shop.say("5550021", "saree dam koto?").await;
+    let first = shop.sent_texts();
+    assert_eq!(first.len(), 1);
+    assert!(
+        first[0].contains("BikriAgent"),
+        "the first reply discloses the bot: {}",
+        first[0]
+    );
+    let channel: Uuid = shop.scalar("select id from channels").await;
+    channels::disconnect(
+        &shop.pool,
+        &shop.pipeline.keys,
+        None,
+        shop.owner,
+        channel,
+        None,
+        &RequestMeta::default(),
+    )
+    .await
+    .unwrap();
+    connect_page(
+        &shop.pool,
+        &shop.pipeline.keys,
+        &shop.fake,
+        shop.owner,
+        "Rahima Fashion House",
+    )
+    .await;
+    assert_eq!(
+        shop.scalar::<Uuid>("select id from channels where status = 'connected'")
+            .await,
+        channel,
+        "the same channel comes back"
+    );
+
+    shop.say("5550021", "delivery charge koto?").await;
+    let texts = shop.sent_texts();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(!texts[1].contains("BikriAgent"), "not disclosed again: {}", texts[1]);
+    assert_eq!(shop.scalar::<i64>("select count(*) from customers").await, 1);
+    assert_eq!(
+        shop.scalar::<i64>("select count(*) from conversations").await,
+        1,
+        "one customer, one conversation"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn meta_retries_and_job_retries_make_one_message_and_one_reply() {
     let shop = shop().await;
     let body = messenger("m_same", "5550002", "saree ache?", shop.now_ms());
@@ -348,7 +398,7 @@ async fn meta_retries_and_job_retries_make_one_message_and_one_reply() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unmatched_channels_and_suspended_owners_get_no_reply() {
+async fn unmatched_channels_get_no_reply_and_reach_no_owner() {
     let shop = shop().await;
     let other_page = serde_json::to_vec(&json!({
         "object": "page",
@@ -363,13 +413,7 @@ async fn unmatched_channels_and_suspended_owners_get_no_reply() {
         shop.scalar::<String>("select state from inbound_messages").await,
         "unmatched"
     );
-    sqlx::query("update accounts set status = 'suspended' where id = $1")
-        .bind(shop.owner.as_uuid())
-        .execute(&shop.db.admin_pool().await)
-        .await
-        .unwrap();
-    shop.say("5550003", "saree dam koto?").await;
-    assert!(shop.fake.sent().is_empty(), "no reply to either");
+    assert!(shop.fake.sent().is_empty(), "no reply");
     assert_eq!(
         shop.scalar::<i64>("select count(*) from messages").await,
         0,
@@ -378,7 +422,56 @@ async fn unmatched_channels_and_suspended_owners_get_no_reply() {
     assert_eq!(
         shop.scalar::<i64>("select count(*) from security_events where kind = 'unmatched_channel'")
             .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_during_a_suspension_get_no_reply_and_wait_for_the_owner_in_review() {
+    let shop = shop().await;
+    let admin = shop.db.admin_pool().await;
+    sqlx::query("update accounts set status = 'suspended' where id = $1")
+        .bind(shop.owner.as_uuid())
+        .execute(&admin)
+        .await
+        .unwrap();
+    shop.say("5550003", "saree dam koto?").await;
+    shop.say("5550013", "amar taka ferot chai, product venge ashche").await;
+    assert!(shop.fake.sent().is_empty(), "a suspended owner's channel sends nothing");
+    assert_eq!(
+        shop.scalar::<i64>("select count(*) from inbound_messages where state = 'processed'")
+            .await,
+        2,
+        "both messages reached the owner's inbox"
+    );
+    assert_eq!(
+        shop.scalar::<i64>("select count(*) from messages where direction = 'in'")
+            .await,
         2
+    );
+    // The suspension is lifted: both are waiting in the review queue.
+    sqlx::query("update accounts set status = 'active' where id = $1")
+        .bind(shop.owner.as_uuid())
+        .execute(&admin)
+        .await
+        .unwrap();
+    let open: i64 = shop
+        .scalar("select count(distinct conversation_id) from review_items where state = 'open'")
+        .await;
+    assert_eq!(
+        open,
+        2,
+        "each conversation waits for the owner: {:?}",
+        shop.reviews().await
+    );
+    assert!(
+        shop.fake.sent().is_empty(),
+        "still nothing sent behind the owner's back"
+    );
+    assert_eq!(
+        shop.scalar::<i64>("select count(*) from security_events where kind = 'unmatched_channel'")
+            .await,
+        0
     );
 }
 
@@ -710,7 +803,7 @@ async fn concurrent_orders_never_take_stock_below_zero() {
                 bikriagent::orders::place(&mut tx, &keys, owner, None, &request, time::OffsetDateTime::now_utc())
                     .await
                     .unwrap();
-            tx.commit().await.unwrap();
+            bikriagent::db::commit(tx).await.unwrap();
             placed.is_ok()
         }));
     }
