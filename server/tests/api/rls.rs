@@ -124,7 +124,7 @@ async fn the_app_role_sees_no_tenant_rows_without_an_owner_and_only_its_own_with
         .unwrap();
     assert_eq!(after, 0);
 
-    let mut tx = app.pool.begin().await.unwrap();
+    let mut tx = bikriagent::db::begin(&app.pool).await.unwrap();
     sqlx::query("set local row_security = off")
         .execute(&mut *tx)
         .await
@@ -185,4 +185,96 @@ async fn the_app_refuses_to_run_as_a_role_that_bypasses_rls() {
     bikriagent::db::verify_app_role(&app.pool)
         .await
         .expect("the app role is safe");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_reference_between_owner_rows_carries_the_owner() {
+    let app = spawn_app().await;
+    let admin = app.db.admin_pool().await;
+    // Foreign keys from a table with owner_id to another table with
+    // owner_id that do not include owner_id on both sides.
+    let unscoped: Vec<String> = sqlx::query_scalar(
+        "select c.conrelid::regclass::text || ' -> ' || c.confrelid::regclass::text \
+           from pg_constraint c \
+           join pg_attribute child on child.attrelid = c.conrelid and child.attname = 'owner_id' \
+           join pg_attribute parent on parent.attrelid = c.confrelid and parent.attname = 'owner_id' \
+          where c.contype = 'f' and c.conrelid <> c.confrelid \
+            and not (child.attnum = any (c.conkey) and parent.attnum = any (c.confkey)) \
+            and c.confrelid <> 'accounts'::regclass \
+          order by 1",
+    )
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert_eq!(
+        unscoped,
+        Vec::<String>::new(),
+        "references that could join two owners' rows"
+    );
+
+    // Even the table owner (no RLS) cannot store a message of owner B in
+    // a conversation of owner A.
+    let a = seed_owner(&admin, "a@example.com", "Shop A").await;
+    let b = seed_owner(&admin, "b@example.com", "Shop B").await;
+    let channel: Uuid = sqlx::query_scalar(
+        "insert into channels (id, owner_id, platform, meta_id, display_name, token_enc) \
+         values (gen_random_uuid(), $1, 'messenger', '100200300', 'A page', '\\x00') returning id",
+    )
+    .bind(a)
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    let customer: Uuid = sqlx::query_scalar(
+        "insert into customers (id, owner_id, channel_id, sender_hash, sender_enc) \
+         values (gen_random_uuid(), $1, $2, '\\x01', '\\x02') returning id",
+    )
+    .bind(a)
+    .bind(channel)
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    let conversation: Uuid = sqlx::query_scalar(
+        "insert into conversations (id, owner_id, channel_id, customer_id) \
+         values (gen_random_uuid(), $1, $2, $3) returning id",
+    )
+    .bind(a)
+    .bind(channel)
+    .bind(customer)
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    let foreign_message = sqlx::query(
+        "insert into messages (id, owner_id, conversation_id, direction, author, kind) \
+         values (gen_random_uuid(), $1, $2, 'in', 'customer', 'text')",
+    )
+    .bind(b)
+    .bind(conversation)
+    .execute(&admin)
+    .await;
+    let code = foreign_message
+        .expect_err("a message of B in A's conversation")
+        .as_database_error()
+        .and_then(|e| e.code().map(|c| c.into_owned()));
+    assert_eq!(code.as_deref(), Some("23503"), "a foreign key violation");
+    let foreign_conversation = sqlx::query(
+        "insert into conversations (id, owner_id, channel_id, customer_id) values (gen_random_uuid(), $1, $2, $3)",
+    )
+    .bind(b)
+    .bind(channel)
+    .bind(customer)
+    .execute(&admin)
+    .await;
+    assert!(
+        foreign_conversation.is_err(),
+        "B cannot hold a conversation on A's channel"
+    );
+    let own_message = sqlx::query(
+        "insert into messages (id, owner_id, conversation_id, direction, author, kind) \
+         values (gen_random_uuid(), $1, $2, 'in', 'customer', 'text')",
+    )
+    .bind(a)
+    .bind(conversation)
+    .execute(&admin)
+    .await;
+    assert!(own_message.is_ok(), "A's own message is stored: {own_message:?}");
 }
