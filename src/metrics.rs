@@ -562,10 +562,12 @@ mod tests {
         metrics.classified(&Classification {
             categories: vec![Risk::Refund, Risk::AngryComplaint],
             language: Language::En,
+            confidence: 100,
         });
         metrics.classified(&Classification {
             categories: vec![],
             language: Language::En,
+            confidence: 100,
         });
         metrics.login_failed(LoginFailure::InvalidCredentials);
         metrics.rate_limited(&ratelimit::LOGIN_PER_IP);
@@ -655,6 +657,6 @@ mod tests {
             );
             assert!(value.parse::<f64>().is_ok(), "{line}");
         }
-        assert_eq!(seen.len(), 10);
+        assert_eq!(seen.len(), 11);
     }
 }

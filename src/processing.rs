@@ -407,6 +407,8 @@ impl Pipeline {
                 .as_deref()
                 .and_then(Language::parse)
                 .unwrap_or(Language::En),
+            // A burst re-read from stored categories: the model is not run again.
+            confidence: 100,
         });
         Ok(Some(Subject {
             conversation: row.conversation_id,

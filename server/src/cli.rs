@@ -24,7 +24,16 @@ commands:
             BIKRI_STAFF_PASSWORD or from the first line of standard input
   seed-demo create the demo owner (development mode only)
   classify  read one customer message per line on standard input and print
-            one JSON object per line with risk, categories and language
+            one JSON object per line with risk, categories, language and
+            confidence
+  train-risk [--corpus DIR] [--out FILE]
+            train the risk model on DIR/train.jsonl (default
+            src/pipeline/corpus), print the cross-validation report and
+            write the weights to FILE (default src/pipeline/risk_model.bin;
+            rebuild to embed them)
+  eval-risk [--corpus FILE]
+            report the embedded model, the rules and both on a labelled
+            file (default src/pipeline/corpus/heldout.jsonl)
   rotate-keys
             re-encrypt every stored token and secret, and rewrite customers'
             ids (hash and ciphertext), under BIKRI_DATA_KEY (older keys
@@ -53,6 +62,8 @@ pub enum Command {
     SeedDemo,
     RotateKeys,
     Classify,
+    TrainRisk { corpus: PathBuf, out: PathBuf },
+    EvalRisk { corpus: PathBuf },
     DevMeta { port: u16 },
     Backup { to: PathBuf },
     Restore { from: PathBuf },
@@ -69,6 +80,29 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("seed-demo") => Ok(Command::SeedDemo),
         Some("rotate-keys") => Ok(Command::RotateKeys),
         Some("classify") => Ok(Command::Classify),
+        Some("train-risk") => {
+            let mut corpus = PathBuf::from("src/pipeline/corpus");
+            let mut out = PathBuf::from("src/pipeline/risk_model.bin");
+            let mut rest = args[1..].iter();
+            while let Some(flag) = rest.next() {
+                let value = PathBuf::from(rest.next().ok_or_else(|| format!("{flag} needs a value"))?);
+                match flag.as_str() {
+                    "--corpus" => corpus = value,
+                    "--out" => out = value,
+                    other => return Err(format!("train-risk: unknown option `{other}`")),
+                }
+            }
+            Ok(Command::TrainRisk { corpus, out })
+        }
+        Some("eval-risk") => match &args[1..] {
+            [] => Ok(Command::EvalRisk {
+                corpus: PathBuf::from("src/pipeline/corpus/heldout.jsonl"),
+            }),
+            [flag, file] if flag == "--corpus" => Ok(Command::EvalRisk {
+                corpus: PathBuf::from(file),
+            }),
+            _ => Err("eval-risk takes only --corpus FILE".to_owned()),
+        },
         Some("dev-meta") => match args.get(1).map(String::as_str) {
             None => Ok(Command::DevMeta { port: 3001 }),
             Some("--port") => {
@@ -137,6 +171,12 @@ pub fn main() -> ExitCode {
     if command == Command::Classify {
         return classify_stdin();
     }
+    if let Command::TrainRisk { corpus, out } = &command {
+        return train_risk(corpus, out);
+    }
+    if let Command::EvalRisk { corpus } = &command {
+        return eval_risk(corpus);
+    }
     if let Command::DevMeta { port } = command {
         telemetry::init(telemetry::format_from_env());
         return dev_meta(port);
@@ -191,6 +231,52 @@ fn classify_stdin() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `bikriagent train-risk`: trains the risk model on the corpus's train split.
+fn train_risk(corpus: &std::path::Path, out: &std::path::Path) -> ExitCode {
+    use bikriagent::pipeline::{risk_model, risk_training};
+    let path = corpus.join("train.jsonl");
+    let rows = match std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| risk_training::read_corpus(&text))
+    {
+        Ok(rows) => rows,
+        Err(error) => {
+            eprintln!("bikriagent train-risk: {}: {error}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let (model, report) = risk_training::train(&rows, risk_model::TrainOptions::default());
+    println!("{report}");
+    if let Err(error) = std::fs::write(out, model.to_bytes()) {
+        eprintln!("bikriagent train-risk: cannot write {}: {error}", out.display());
+        return ExitCode::FAILURE;
+    }
+    println!("wrote {} ({} messages); rebuild to embed it", out.display(), rows.len());
+    ExitCode::SUCCESS
+}
+
+/// `bikriagent eval-risk`: reports the embedded model on a labelled file.
+fn eval_risk(corpus: &std::path::Path) -> ExitCode {
+    use bikriagent::pipeline::{risk_model, risk_training};
+    let Some(model) = risk_model::EMBEDDED.as_ref() else {
+        eprintln!("bikriagent eval-risk: no model is embedded; run train-risk and rebuild");
+        return ExitCode::FAILURE;
+    };
+    match std::fs::read_to_string(corpus)
+        .map_err(|e| e.to_string())
+        .and_then(|text| risk_training::read_corpus(&text))
+    {
+        Ok(rows) => {
+            println!("{}", risk_training::evaluate(model, &rows));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("bikriagent eval-risk: {}: {error}", corpus.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
 /// Runs the fake Meta until Ctrl-C (no database needed).
 fn dev_meta(port: u16) -> ExitCode {
     let app_id = std::env::var("META_APP_ID").unwrap_or_else(|_| "1234567890".to_owned());
@@ -227,7 +313,11 @@ fn dev_meta(port: u16) -> ExitCode {
 
 async fn run(command: Command, config: Config) -> Result<(), String> {
     match command {
-        Command::Help | Command::DevMeta { .. } | Command::Classify => Ok(()),
+        Command::Help
+        | Command::DevMeta { .. }
+        | Command::Classify
+        | Command::TrainRisk { .. }
+        | Command::EvalRisk { .. } => Ok(()),
         Command::RotateKeys => {
             startup::migrate(&config).await.map_err(|e| e.to_string())?;
             let pool = db::connect_app_pool(config.database_url.expose_secret(), 2)

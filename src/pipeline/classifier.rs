@@ -144,6 +144,9 @@ pub struct Classification {
     /// shopping talk that may be answered automatically.
     pub categories: Vec<Risk>,
     pub language: Language,
+    /// How sure the learned model is of this decision, in percent. A flag
+    /// with low confidence still goes to review: recall comes first.
+    pub confidence: u8,
 }
 
 impl Classification {
@@ -172,8 +175,9 @@ impl Classification {
             .collect::<Vec<_>>()
             .join(",");
         format!(
-            "{{\"risk\":\"{risk}\",\"categories\":[{categories}],\"language\":\"{}\"}}",
-            self.language.as_str()
+            "{{\"risk\":\"{risk}\",\"categories\":[{categories}],\"language\":\"{}\",\"confidence\":{:.2}}}",
+            self.language.as_str(),
+            f64::from(self.confidence) / 100.0
         )
     }
 }
@@ -182,13 +186,43 @@ impl Classification {
 /// on every incoming message before anything is sent back.
 pub fn classify(text: &str) -> Classification {
     let language = detect_language(text);
+    let mut categories = classify_by_rules(text);
+    let confidence = match super::risk_model::EMBEDDED.as_ref() {
+        Some(model) => {
+            let probabilities = model.probabilities(text);
+            categories.extend(model.flagged(&probabilities));
+            categories.sort();
+            categories.dedup();
+            // How sure the model is of the decision taken: the highest
+            // probability among the flagged categories, or, for a message
+            // left alone, one minus the highest of any.
+            let p = if categories.is_empty() {
+                1.0 - probabilities.iter().fold(0.0f32, |m, p| m.max(*p))
+            } else {
+                categories
+                    .iter()
+                    .map(|risk| probabilities[risk.index()])
+                    .fold(0.0f32, f32::max)
+            };
+            (p * 100.0).round().clamp(0.0, 100.0) as u8
+        }
+        None => 100,
+    };
+    Classification {
+        categories,
+        language,
+        confidence,
+    }
+}
+
+/// The categories the hand-written rules flag, sorted.
+pub fn classify_by_rules(text: &str) -> Vec<Risk> {
     let tokens = tokenize(text);
     let scores = score(&tokens);
-    let categories = Risk::ALL
+    Risk::ALL
         .into_iter()
         .filter(|risk| scores[risk.index()] >= THRESHOLD)
-        .collect();
-    Classification { categories, language }
+        .collect()
 }
 
 /// Guesses the language so the reply (or the owner) can answer in kind:
@@ -260,135 +294,12 @@ const MAX_GAP: usize = 3;
 // Normalisation
 // ---------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Class {
-    Latin,
-    Bengali,
-    Digit,
-}
+use super::text::is_bengali_letter;
 
-fn is_bengali_letter(c: char) -> bool {
-    // The Bengali block minus its digits and currency/number signs.
-    ('\u{0980}'..='\u{09E5}').contains(&c) || ('\u{09F0}'..='\u{09F1}').contains(&c)
-}
-
-fn char_class(c: char) -> Option<Class> {
-    if c.is_ascii_digit() || ('\u{09E6}'..='\u{09EF}').contains(&c) {
-        Some(Class::Digit)
-    } else if is_bengali_letter(c) {
-        Some(Class::Bengali)
-    } else if c.is_alphanumeric() {
-        Some(Class::Latin)
-    } else {
-        None
-    }
-}
-
-fn ascii_digit(c: char) -> char {
-    match c {
-        '\u{09E6}'..='\u{09EF}' => char::from(b'0' + (c as u32 - 0x09E6) as u8),
-        other => other,
-    }
-}
-
-/// Folds Banglish spelling variants of one lowercase Latin word.
-fn fold_latin(word: &str) -> String {
-    let chars: Vec<char> = word.chars().collect();
-    let mut out = String::with_capacity(word.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next_is_h = chars.get(i + 1) == Some(&'h');
-        let mapped = match c {
-            'p' if next_is_h => {
-                i += 1;
-                'f'
-            }
-            'b' if next_is_h => {
-                i += 1;
-                'v'
-            }
-            's' | 'c' | 't' | 'k' | 'd' | 'g' | 'j' if next_is_h => {
-                i += 1;
-                c
-            }
-            'z' => 'j',
-            other => other,
-        };
-        if !out.ends_with(mapped) {
-            out.push(mapped);
-        }
-        i += 1;
-    }
-    out
-}
-
-/// Folds common spelling variants of one Bangla word.
-fn fold_bengali(word: &str) -> String {
-    let mut out = String::with_capacity(word.len());
-    for c in word.chars() {
-        let mapped = match c {
-            '\u{09BC}' | '\u{0981}' => continue,   // nukta, chandrabindu
-            '\u{09DC}' => '\u{09A1}',              // ড় → ড
-            '\u{09DD}' => '\u{09A2}',              // ঢ় → ঢ
-            '\u{09DF}' => '\u{09AF}',              // য় → য
-            '\u{09C0}' => '\u{09BF}',              // ী → ি
-            '\u{09C2}' => '\u{09C1}',              // ূ → ু
-            '\u{0988}' => '\u{0987}',              // ঈ → ই
-            '\u{098A}' => '\u{0989}',              // ঊ → উ
-            '\u{09CE}' => '\u{09A4}',              // ৎ → ত
-            '\u{09B6}' | '\u{09B7}' => '\u{09B8}', // শ, ষ → স
-            '\u{09A3}' => '\u{09A8}',              // ণ → ন
-            other => other,
-        };
-        out.push(mapped);
-    }
-    // অ্যা and এ্যা are both written for the "æ" sound that এ also spells.
-    out.replace("\u{0985}\u{09CD}\u{09AF}\u{09BE}", "\u{098F}")
-        .replace("\u{098F}\u{09CD}\u{09AF}\u{09BE}", "\u{098F}")
-}
-
-fn finish_token(word: &str, class: Class) -> String {
-    match class {
-        Class::Latin => fold_latin(word),
-        Class::Bengali => fold_bengali(word),
-        Class::Digit => word.to_owned(),
-    }
-}
-
-/// Splits a message (or a rule literal) into normalised tokens.
+/// Splits a message (or a rule literal) into normalised tokens with the
+/// shared text layer, so rules are written in natural spelling.
 fn tokenize(text: &str) -> Vec<String> {
-    let mut tokens = Vec::new();
-    let mut current = String::new();
-    let mut current_class: Option<Class> = None;
-    let mut flush = |current: &mut String, class: Option<Class>| {
-        if let Some(class) = class
-            && !current.is_empty()
-        {
-            let token = finish_token(current, class);
-            if !token.is_empty() {
-                tokens.push(token);
-            }
-        }
-        current.clear();
-    };
-    for raw in text.chars() {
-        if raw == '\u{200C}' || raw == '\u{200D}' {
-            continue; // zero-width (non-)joiners sit inside Bangla words
-        }
-        for c in raw.to_lowercase() {
-            let class = char_class(c);
-            if class != current_class {
-                flush(&mut current, current_class);
-                current_class = class;
-            }
-            if class.is_some() {
-                current.push(ascii_digit(c));
-            }
-        }
-    }
-    flush(&mut current, current_class);
-    tokens
+    super::text::folded_words(text)
 }
 
 // ---------------------------------------------------------------------------
@@ -906,6 +817,30 @@ mod tests {
         )
     }
 
+    /// What the hand-written rules alone decide: these tests pin the rules;
+    /// the union with the learned model is measured on the corpus.
+    fn rules(text: &str) -> Classification {
+        Classification {
+            categories: classify_by_rules(text),
+            language: detect_language(text),
+            confidence: 100,
+        }
+    }
+
+    #[test]
+    fn the_embedded_model_only_adds_to_the_rules() {
+        assert!(
+            super::super::risk_model::EMBEDDED.is_some(),
+            "a trained model is embedded"
+        );
+        for example in examples() {
+            let union = classify(example.text);
+            for risk in classify_by_rules(example.text) {
+                assert!(union.categories.contains(&risk), "{}: {risk:?}", example.text);
+            }
+        }
+    }
+
     #[test]
     fn rules_compile_cleanly() {
         assert!(COMPILED.problems.is_empty(), "{:#?}", COMPILED.problems);
@@ -928,7 +863,7 @@ mod tests {
     #[test]
     fn labelled_set_recall_precision_and_language() {
         let examples = examples();
-        let results: Vec<Classification> = examples.iter().map(|e| classify(e.text)).collect();
+        let results: Vec<Classification> = examples.iter().map(|e| rules(e.text)).collect();
 
         let risky_total = examples.iter().filter(|e| e.label.is_some()).count();
         let mut missed = Vec::new();
@@ -1040,23 +975,26 @@ mod tests {
     #[test]
     fn json_line_has_a_fixed_shape() {
         let got = classify("taka ferot chai");
-        assert_eq!(
-            got.to_json_line(),
-            r#"{"risk":"refund","categories":["refund"],"language":"banglish"}"#
+        let line = got.to_json_line();
+        assert!(
+            line.starts_with(r#"{"risk":"refund","categories":["refund"],"language":"banglish","confidence":"#),
+            "{line}"
         );
-        let none = classify("dam koto?");
-        assert_eq!(
-            none.to_json_line(),
-            r#"{"risk":"none","categories":[],"language":"banglish"}"#
-        );
+        let none: serde_json::Value = serde_json::from_str(&classify("dam koto?").to_json_line()).unwrap();
+        assert_eq!(none["risk"], "none");
+        assert_eq!(none["categories"], serde_json::json!([]));
+        assert_eq!(none["language"], "banglish");
+        let confidence = none["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&confidence), "{confidence}");
         let several = Classification {
             categories: vec![Risk::Refund, Risk::AngryComplaint],
             language: Language::Bn,
+            confidence: 100,
         };
         let line = several.to_json_line();
         assert_eq!(
             line,
-            r#"{"risk":"refund","categories":["refund","angry_complaint"],"language":"bn"}"#
+            r#"{"risk":"refund","categories":["refund","angry_complaint"],"language":"bn","confidence":1.00}"#
         );
         let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed["categories"][1], "angry_complaint");
@@ -1067,6 +1005,7 @@ mod tests {
         let all = Classification {
             categories: Risk::ALL.to_vec(),
             language: Language::En,
+            confidence: 100,
         };
         assert_eq!(all.risk(), Some(Risk::PromptInjection));
         let mut categories = Risk::ALL.to_vec();
@@ -1074,6 +1013,7 @@ mod tests {
             let c = Classification {
                 categories: categories.clone(),
                 language: Language::En,
+                confidence: 100,
             };
             assert_eq!(c.risk(), Some(expected));
             categories.retain(|risk| *risk != expected);
@@ -1081,7 +1021,8 @@ mod tests {
         assert_eq!(
             Classification {
                 categories: vec![Risk::Refund, Risk::AngryComplaint, Risk::HumanRequest],
-                language: Language::En
+                language: Language::En,
+                confidence: 100,
             }
             .risk(),
             Some(Risk::Refund)
@@ -1123,12 +1064,12 @@ mod tests {
             "oily skin e use kora jabe?",
             "delivery man ke bolben amake call dite",
         ] {
-            let got = classify(text);
+            let got = rules(text);
             let expected_risky = text.contains("owner er sathe");
             assert_eq!(got.is_risky(), expected_risky, "{text:?}: {}", got.to_json_line());
         }
         assert_eq!(
-            classify("ami owner er sathe kotha bolte chai").risk(),
+            rules("ami owner er sathe kotha bolte chai").risk(),
             Some(Risk::HumanRequest)
         );
     }
@@ -1144,13 +1085,13 @@ mod tests {
             tokenize("\u{09B9}\u{09AF}\u{09BC}\u{09A8}\u{09BF}")
         ); // য় precomposed vs য + nukta
         assert_eq!(tokenize("র‍্যাশ"), tokenize("র্যাশ"));
-        assert_eq!(classify("taka ferat chai").risk(), Some(Risk::Refund));
-        assert_eq!(classify("TAKA FERTO DEN!!!").risk(), Some(Risk::Refund));
-        assert_eq!(classify("apnara to cor").risk(), Some(Risk::AngryComplaint));
-        assert_eq!(classify("batper").risk(), Some(Risk::AngryComplaint));
-        assert_eq!(classify("manus er sathe kotha bolbo").risk(), Some(Risk::HumanRequest));
+        assert_eq!(rules("taka ferat chai").risk(), Some(Risk::Refund));
+        assert_eq!(rules("TAKA FERTO DEN!!!").risk(), Some(Risk::Refund));
+        assert_eq!(rules("apnara to cor").risk(), Some(Risk::AngryComplaint));
+        assert_eq!(rules("batper").risk(), Some(Risk::AngryComplaint));
+        assert_eq!(rules("manus er sathe kotha bolbo").risk(), Some(Risk::HumanRequest));
         assert_eq!(
-            classify("bikash e pathaisi kintu confirm hoini").risk(),
+            rules("bikash e pathaisi kintu confirm hoini").risk(),
             Some(Risk::PaymentIssue)
         );
     }

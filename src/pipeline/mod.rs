@@ -11,4 +11,7 @@ pub mod engine;
 pub mod gates;
 pub mod grounding;
 pub mod llm;
+pub mod risk_model;
+pub mod risk_training;
 pub mod safety;
+pub mod text;

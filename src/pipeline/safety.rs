@@ -978,21 +978,10 @@ fn tokens(text: &Chars) -> Vec<Token> {
     tokens
 }
 
-/// Folds the Bangla spelling variants addresses are written with: the
-/// precomposed and decomposed ড়/ঢ়/য়, ী for ি, and joiners dropped.
+/// Folds Bangla spelling variants with the shared text layer (other
+/// scripts pass unchanged), so addresses compare however they are spelled.
 fn fold_bangla(word: &str) -> String {
-    let mut out = String::with_capacity(word.len());
-    for c in word.chars() {
-        match c {
-            '\u{09DC}' => out.push_str("\u{09A1}\u{09BC}"),
-            '\u{09DD}' => out.push_str("\u{09A2}\u{09BC}"),
-            '\u{09DF}' => out.push_str("\u{09AF}\u{09BC}"),
-            '\u{09C0}' => out.push('\u{09BF}'),
-            '\u{200C}' | '\u{200D}' => {}
-            _ => out.push(c),
-        }
-    }
-    out
+    super::text::fold_bengali(word)
 }
 
 /// Words that start an address part when a number follows, with the part
