@@ -16,7 +16,7 @@ use super::password_policy::{self, PersonalInfo};
 use super::session_store;
 use super::tokens::{random_token, token_hash};
 use crate::alerts;
-use crate::audit::{self, RequestMeta};
+use crate::audit::{self, AuditKind, RequestMeta};
 use crate::clock::SharedClock;
 use crate::mail;
 use crate::tenancy::{OwnerId, begin_tenant_tx};
@@ -453,7 +453,7 @@ impl Accounts {
         .await?;
         audit::record(
             &mut *tx,
-            "email_verified",
+            AuditKind::EmailVerified,
             Some(account),
             Some(account),
             meta,
@@ -542,7 +542,7 @@ impl Accounts {
         let key = email_key(email);
         if let Err(error) = self.check_throttle(&key).await {
             crate::metrics::METRICS.login_failed(crate::metrics::LoginFailure::Throttled);
-            audit::record(&self.pool, "login_throttled", None, None, meta, json!({})).await?;
+            audit::record(&self.pool, AuditKind::LoginThrottled, None, None, meta, json!({})).await?;
             return Err(error);
         }
         let account: Option<(Uuid, String)> =
@@ -558,7 +558,7 @@ impl Accounts {
         let Verification::Valid { needs_rehash } = verification else {
             crate::metrics::METRICS.login_failed(crate::metrics::LoginFailure::InvalidCredentials);
             self.record_attempt(&key, false, meta).await?;
-            audit::record(&self.pool, "login_failed", account_id, None, meta, json!({})).await?;
+            audit::record(&self.pool, AuditKind::LoginFailed, account_id, None, meta, json!({})).await?;
             if let Some(id) = account_id
                 && let Some(until) = self.locked_until(&key).await?
                 && until > self.now()
@@ -571,7 +571,15 @@ impl Accounts {
         let principal = self.principal(id).await?.ok_or(AuthError::InvalidCredentials)?;
         if principal.status == Status::Suspended {
             crate::metrics::METRICS.login_failed(crate::metrics::LoginFailure::Suspended);
-            audit::record(&self.pool, "login_refused_suspended", Some(id), None, meta, json!({})).await?;
+            audit::record(
+                &self.pool,
+                AuditKind::LoginRefusedSuspended,
+                Some(id),
+                None,
+                meta,
+                json!({}),
+            )
+            .await?;
             return Err(AuthError::Suspended);
         }
         self.record_attempt(&key, true, meta).await?;
@@ -585,7 +593,7 @@ impl Accounts {
         }
         let mut tx = self.pool.begin().await?;
         let new_device = alerts::is_new_device(&mut tx, id, meta).await?;
-        audit::record(&mut *tx, "login_succeeded", Some(id), Some(id), meta, json!({})).await?;
+        audit::record(&mut *tx, AuditKind::LoginSucceeded, Some(id), Some(id), meta, json!({})).await?;
         if new_device {
             alerts::new_login(self.now(), meta, &self.public_url)
                 .send(&mut tx, &self.keys, id)
@@ -610,7 +618,7 @@ impl Accounts {
             return Ok(());
         }
         let mut tx = self.pool.begin().await?;
-        audit::record(&mut *tx, "account_locked", Some(account), None, meta, json!({})).await?;
+        audit::record(&mut *tx, AuditKind::AccountLocked, Some(account), None, meta, json!({})).await?;
         let Some(address) = alerts::permit(&mut tx, account, alerts::ACCOUNT_LOCKED).await? else {
             tx.commit().await?;
             return Ok(());
@@ -710,7 +718,7 @@ impl Accounts {
                 .await?;
                 audit::record(
                     &mut *tx,
-                    "password_reset_requested",
+                    AuditKind::PasswordResetRequested,
                     Some(account),
                     None,
                     &meta.into(),
@@ -732,7 +740,7 @@ impl Accounts {
                 self.send_verification(&mut tx, account, &email).await?;
                 audit::record(
                     &mut *tx,
-                    "signup",
+                    AuditKind::Signup,
                     Some(account),
                     Some(account),
                     &meta.into(),
@@ -765,7 +773,7 @@ impl Accounts {
                 .await?;
                 audit::record(
                     &mut *tx,
-                    "signup_existing_email",
+                    AuditKind::SignupExistingEmail,
                     existing,
                     None,
                     &meta.into(),
@@ -857,7 +865,7 @@ impl Accounts {
         .await?;
         audit::record(
             &mut *tx,
-            "password_reset",
+            AuditKind::PasswordReset,
             Some(account),
             Some(account),
             meta,
@@ -896,7 +904,7 @@ impl Accounts {
         self.store_password(&mut tx, account, &hash).await?;
         audit::record(
             &mut *tx,
-            "password_changed",
+            AuditKind::PasswordChanged,
             Some(account),
             Some(account),
             meta,
@@ -973,7 +981,7 @@ impl Accounts {
         let ended = session_store::end_account_sessions(&mut tx, account).await?;
         audit::record(
             &mut *tx,
-            "account_suspended",
+            AuditKind::AccountSuspended,
             Some(account),
             Some(actor),
             meta,
@@ -1002,7 +1010,7 @@ impl Accounts {
         .await?;
         audit::record(
             &mut *tx,
-            "account_unsuspended",
+            AuditKind::AccountUnsuspended,
             Some(account),
             Some(actor),
             meta,

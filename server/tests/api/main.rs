@@ -38,4 +38,5 @@ mod security;
 mod sessions;
 mod staff;
 mod stripe;
+mod typed_states;
 mod webhooks;

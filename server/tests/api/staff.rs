@@ -357,7 +357,7 @@ async fn staff_review_verify_limit_and_suspend_owners_and_owners_cannot() {
     let after = owner.get(app.url("/dashboard")).send().await.unwrap();
     assert_eq!(location(&after), "/login", "the owner's session ended");
     let events: Vec<String> = sqlx::query_scalar(
-        "select kind from security_events where account_id = $1 and actor_id is not null order by id",
+        "select kind::text from security_events where account_id = $1 and actor_id is not null order by id",
     )
     .bind(owner_id)
     .fetch_all(&app.db.admin_pool().await)
