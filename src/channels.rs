@@ -18,6 +18,7 @@ use crate::auth::accounts::{FieldErrors, Role};
 use crate::auth::authority::{AuthorityError, authorize};
 use crate::auth::tokens::random_token;
 use crate::crypto::DataKeys;
+use crate::jobs::{Job, JobError};
 use crate::mail;
 use crate::meta::graph::{GraphClient, GraphError, Platform};
 use crate::names::named_enum;
@@ -779,18 +780,33 @@ pub async fn request_deletion(pool: &PgPool, meta_user_id: &str) -> Result<Strin
         .bind(meta_user_id)
         .execute(&mut *tx)
         .await?;
-    crate::jobs::enqueue(
-        &mut *tx,
-        META_DELETION_JOB,
-        &json!({ "code": code }),
-        Some(&format!("meta-deletion:{code}")),
-    )
-    .await?;
+    MetaDeletionJob { code: code.clone() }.enqueue(&mut *tx).await?;
     tx.commit().await?;
     Ok(code)
 }
 
-pub const META_DELETION_JOB: &str = "meta_data_deletion";
+/// The work of a Meta Data Deletion Request: [`run_deletion`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaDeletionJob {
+    /// The request's confirmation code.
+    pub code: String,
+}
+
+impl Job for MetaDeletionJob {
+    const JOB_NAME: &'static str = "meta_data_deletion";
+    /// The pool and the data keys.
+    type Context = (PgPool, DataKeys);
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("meta-deletion:{}", self.code))
+    }
+
+    async fn run(&self, (pool, keys): &(PgPool, DataKeys)) -> Result<(), JobError> {
+        run_deletion(pool, keys, &self.code)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))
+    }
+}
 
 /// The deletion job: disconnect the user's channels (tokens deleted) and
 /// forget which Meta user granted them.

@@ -19,11 +19,10 @@ use crate::audit::{self, AuditKind, RequestMeta};
 use crate::channels::ChannelStatus;
 use crate::crypto::DataKeys;
 use crate::customer_ids;
-use crate::jobs;
+use crate::jobs::{self, Job as _};
 use crate::meta::graph::Platform;
 use crate::meta::webhook::{Delivery, Event};
-
-pub const PROCESS_INBOUND_JOB: &str = "process_inbound";
+use crate::processing::ProcessInboundJob;
 
 /// What a delivery brought.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -204,7 +203,7 @@ where
     .bind(rows.iter().map(|r| r.body_enc.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.sender_name_enc.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.sent_at_ms).collect::<Vec<_>>())
-    .bind(PROCESS_INBOUND_JOB)
+    .bind(ProcessInboundJob::JOB_NAME)
     .bind(pace.per_second)
     .bind(pace.burst)
     .bind(rows.iter().map(|r| r.sender_enc.as_slice()).collect::<Vec<_>>())

@@ -13,7 +13,7 @@
 //! sends twice. The same decision code answers the owner's playground, which
 //! stores nothing.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -27,7 +27,7 @@ use crate::conversations::{self, ConversationMode, Incoming, MessageAuthor, Pipe
 use crate::crypto::DataKeys;
 use crate::customer_ids;
 use crate::ingest::{self, Resolution};
-use crate::jobs::{self, JobError};
+use crate::jobs::{self, Job, JobError};
 use crate::orders::{self, OrderRefusal};
 use crate::pipeline::classifier::{self, Classification, Language};
 use crate::pipeline::engine::{self, EngineReply};
@@ -37,7 +37,53 @@ use crate::pipeline::safety;
 use crate::sending::{Author, NewSend, SendOutcome, Sender};
 use crate::tenancy::{OwnerId, begin_tenant_tx};
 
-pub const DECIDE_JOB: &str = "decide_message";
+/// Step 1 for one stored delivery: [`Pipeline::process_inbound`]. Ingest
+/// queues it in its batch statement (`crate::ingest`), which builds this
+/// payload, `{"id": …}`, and its dedupe key, `inbound:<id>`, in SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessInboundJob {
+    /// The `inbound_messages` row.
+    pub id: Uuid,
+}
+
+impl Job for ProcessInboundJob {
+    const JOB_NAME: &'static str = "process_inbound";
+    type Context = Pipeline;
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("inbound:{}", self.id))
+    }
+
+    async fn run(&self, pipeline: &Pipeline) -> Result<(), JobError> {
+        pipeline.process_inbound(self.id).await.map(|_| ())
+    }
+}
+
+/// Step 2 for one recorded customer message: [`Pipeline::decide`], once per
+/// message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecideJob {
+    pub owner: OwnerId,
+    /// The customer's message in `messages`.
+    pub message: Uuid,
+}
+
+impl Job for DecideJob {
+    const JOB_NAME: &'static str = "decide_message";
+    type Context = Pipeline;
+
+    fn owner(&self) -> Option<Uuid> {
+        Some(self.owner.as_uuid())
+    }
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("decide:{}", self.message))
+    }
+
+    async fn run(&self, pipeline: &Pipeline) -> Result<(), JobError> {
+        pipeline.decide(self.owner, self.message).await.map(|_| ())
+    }
+}
 
 /// Everything the pipeline's jobs need.
 #[derive(Clone)]
@@ -261,13 +307,11 @@ impl Pipeline {
         let recorded =
             conversations::record_customer_message(&mut tx, &self.keys, owner, incoming, classification.as_ref())
                 .await?;
-        jobs::enqueue_after(
-            &mut *tx,
-            DECIDE_JOB,
-            &json!({ "owner": owner.as_uuid(), "message": recorded.message }),
-            Some(&format!("decide:{}", recorded.message)),
-            self.burst_quiet,
-        )
+        DecideJob {
+            owner,
+            message: recorded.message,
+        }
+        .enqueue_after(&mut *tx, self.burst_quiet)
         .await?;
         if let Some(inbound) = incoming.inbound_id {
             sqlx::query(

@@ -11,7 +11,6 @@
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -21,13 +20,36 @@ use crate::channels::{ChannelPlatform, ChannelStatus};
 use crate::conversations::{self, ConversationMode, MessageAuthor, PipelineError, ReviewReason, open_text, seal_text};
 use crate::crypto::DataKeys;
 use crate::customer_ids;
-use crate::jobs::{self, JobError};
+use crate::jobs::{Job, JobError};
 use crate::meta::graph::{ErrorKind, GraphClient, GraphError};
 use crate::names::named_enum;
 use crate::pipeline::gates::{self, Gate, GateInputs, SendLimits};
 use crate::tenancy::{OwnerId, begin_tenant_tx};
 
-pub const SEND_REPLY_JOB: &str = "send_reply";
+/// Step 3 for one decided send: the gates, then Meta ([`Sender::run`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendJob {
+    pub owner: OwnerId,
+    /// The `outbound_sends` row.
+    pub send: Uuid,
+}
+
+impl Job for SendJob {
+    const JOB_NAME: &'static str = "send_reply";
+    type Context = crate::processing::Pipeline;
+
+    fn owner(&self) -> Option<Uuid> {
+        Some(self.owner.as_uuid())
+    }
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("send:{}", self.send))
+    }
+
+    async fn run(&self, pipeline: &crate::processing::Pipeline) -> Result<(), JobError> {
+        pipeline.send(self.owner, self.send).await.map(|_| ())
+    }
+}
 
 /// After this many attempts a send that keeps meeting 5xx or timeouts goes to review.
 pub const MAX_SEND_ATTEMPTS: i32 = 5;
@@ -141,13 +163,7 @@ pub async fn decide_send(
                 .await?;
         return if exists { Ok(None) } else { Err(PipelineError::NotFound) };
     };
-    jobs::enqueue(
-        &mut *tx,
-        SEND_REPLY_JOB,
-        &json!({ "owner": owner.as_uuid(), "send": id }),
-        Some(&format!("send:{id}")),
-    )
-    .await?;
+    SendJob { owner, send: id }.enqueue(&mut *tx).await?;
     Ok(Some(id))
 }
 

@@ -18,6 +18,7 @@ use super::tokens::{random_token, token_hash};
 use crate::alerts;
 use crate::audit::{self, AuditKind, RequestMeta};
 use crate::clock::SharedClock;
+use crate::jobs::{Job, JobError};
 use crate::mail;
 use crate::tenancy::{OwnerId, begin_tenant_tx};
 
@@ -160,13 +161,10 @@ pub const LOCK_DURATION: Duration = Duration::minutes(15);
 pub const DELAY_AFTER: i64 = 5;
 pub const HOURLY_CAP: i64 = 100;
 
-/// The job that writes an account mail after the request was answered.
-pub const ACCOUNT_MAIL_JOB: &str = "account_mail";
-
 /// An account mail to write, queued by signup and the reset form so that
 /// their answers do the same work whether or not the address has an
 /// account: token creation, hashing and the sealed outbox insert all happen
-/// in [`Accounts::send_account_mail`], in a job.
+/// in [`Accounts::send_account_mail`], in a job (this value is the job).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "mail", rename_all = "snake_case")]
 pub enum AccountMail {
@@ -203,9 +201,27 @@ impl From<JobMeta> for RequestMeta {
     }
 }
 
+impl Job for AccountMail {
+    const JOB_NAME: &'static str = "account_mail";
+    type Context = Accounts;
+
+    fn owner(&self) -> Option<Uuid> {
+        match self {
+            AccountMail::VerifyEmail { account, .. } => Some(*account),
+            AccountMail::PasswordReset { .. } | AccountMail::SignupExisting { .. } => None,
+        }
+    }
+
+    async fn run(&self, accounts: &Accounts) -> Result<(), JobError> {
+        accounts
+            .send_account_mail(self.clone())
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))
+    }
+}
+
 async fn queue_account_mail(conn: &mut sqlx::PgConnection, mail: &AccountMail) -> Result<(), AuthError> {
-    let payload = serde_json::to_value(mail).map_err(|e| AuthError::Internal(e.to_string()))?;
-    crate::jobs::enqueue(&mut *conn, ACCOUNT_MAIL_JOB, &payload, None).await?;
+    mail.enqueue(&mut *conn).await?;
     Ok(())
 }
 
@@ -686,7 +702,7 @@ impl Accounts {
         Ok(())
     }
 
-    /// The work of an [`ACCOUNT_MAIL_JOB`]: a token and its mail, or nothing
+    /// The work of an [`AccountMail`] job: a token and its mail, or nothing
     /// when the address has no account. Runs after the request was answered.
     pub async fn send_account_mail(&self, mail: AccountMail) -> Result<(), AuthError> {
         match mail {

@@ -151,7 +151,7 @@ async fn the_kill_switch_stops_sends_from_every_worker_at_once() {
         let Some(job) = jobs::claim(&shop.pool, Duration::from_secs(60)).await.unwrap() else {
             break;
         };
-        if job.kind == bikriagent::sending::SEND_REPLY_JOB {
+        if job.kind == <bikriagent::sending::SendJob as bikriagent::jobs::Job>::JOB_NAME {
             sqlx::query("update jobs set state = 'queued', attempts = 0, locked_until = null where id = $1")
                 .bind(job.id)
                 .execute(&shop.db.admin_pool().await)
