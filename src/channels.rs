@@ -13,14 +13,79 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::alerts::{self, DisconnectedBy};
-use crate::audit::{self, RequestMeta};
+use crate::audit::{self, AuditKind, RequestMeta};
 use crate::auth::accounts::{FieldErrors, Role};
 use crate::auth::authority::{AuthorityError, authorize};
 use crate::auth::tokens::random_token;
 use crate::crypto::DataKeys;
+use crate::jobs::{Job, JobError};
 use crate::mail;
 use crate::meta::graph::{GraphClient, GraphError, Platform};
+use crate::names::named_enum;
 use crate::tenancy::{OwnerId, begin_tenant_tx};
+
+/// Where a channel's messages come from (`channels.platform`): one of Meta's
+/// platforms, or the owner's sandbox (chatted on from the dashboard, no Meta
+/// token). [`Platform`] is the same database type without the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "channel_platform", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelPlatform {
+    Messenger,
+    Instagram,
+    Whatsapp,
+    Sandbox,
+}
+
+named_enum!(ChannelPlatform {
+    Messenger => "messenger",
+    Instagram => "instagram",
+    Whatsapp => "whatsapp",
+    Sandbox => "sandbox",
+});
+
+impl ChannelPlatform {
+    /// The Meta platform a send goes through; `None` for the sandbox.
+    pub fn meta(self) -> Option<Platform> {
+        match self {
+            ChannelPlatform::Messenger => Some(Platform::Messenger),
+            ChannelPlatform::Instagram => Some(Platform::Instagram),
+            ChannelPlatform::Whatsapp => Some(Platform::Whatsapp),
+            ChannelPlatform::Sandbox => None,
+        }
+    }
+}
+
+impl From<Platform> for ChannelPlatform {
+    fn from(platform: Platform) -> Self {
+        match platform {
+            Platform::Messenger => ChannelPlatform::Messenger,
+            Platform::Instagram => ChannelPlatform::Instagram,
+            Platform::Whatsapp => ChannelPlatform::Whatsapp,
+        }
+    }
+}
+
+/// Whether a channel may send (`channels.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "channel_status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelStatus {
+    Connected,
+    /// Automatic replies paused, by the owner or (a lock) by staff.
+    Paused,
+    /// Meta said the token no longer works: the owner must reconnect.
+    TokenInvalid,
+    /// The token is deleted; the row stays for the conversations.
+    Disconnected,
+}
+
+named_enum!(ChannelStatus {
+    Connected => "connected",
+    Paused => "paused",
+    TokenInvalid => "token_invalid",
+    Disconnected => "disconnected",
+});
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChannelError {
@@ -55,10 +120,10 @@ impl From<AuthorityError> for ChannelError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct ChannelRow {
     pub id: Uuid,
-    pub platform: String,
+    pub platform: ChannelPlatform,
     pub meta_id: String,
     pub display_name: String,
-    pub status: String,
+    pub status: ChannelStatus,
     pub connected_at: OffsetDateTime,
     /// Staff paused it: only staff resume it (see [`staff_pause`]).
     pub paused_by_staff: bool,
@@ -209,7 +274,7 @@ async fn connect_chosen(
 ) -> Result<(), ChannelError> {
     for candidate in pending.candidates.iter().filter(|c| chosen.contains(&c.key())) {
         let holder: Option<(Uuid, Uuid)> = sqlx::query_as("select channel_id, owner_id from channel_holder($1, $2)")
-            .bind(candidate.platform.as_str())
+            .bind(candidate.platform)
             .bind(&candidate.meta_id)
             .fetch_optional(pool)
             .await?;
@@ -218,7 +283,7 @@ async fn connect_chosen(
         {
             audit::record(
                 pool,
-                "channel_claim_conflict",
+                AuditKind::ChannelClaimConflict,
                 Some(owner.as_uuid()),
                 Some(owner.as_uuid()),
                 meta,
@@ -255,7 +320,7 @@ async fn connect_chosen(
                   order by disconnected_at desc nulls last limit 1 for update",
             )
             .bind(owner.as_uuid())
-            .bind(candidate.platform.as_str())
+            .bind(candidate.platform)
             .bind(&candidate.meta_id)
             .fetch_optional(&mut *tx)
             .await?
@@ -275,7 +340,7 @@ async fn connect_chosen(
              select pause_reason, staff_paused_at from old order by staff_paused_at desc limit 1",
         )
         .bind(owner.as_uuid())
-        .bind(candidate.platform.as_str())
+        .bind(candidate.platform)
         .bind(&candidate.meta_id)
         .bind(channel_id)
         .fetch_optional(&mut *tx)
@@ -284,7 +349,8 @@ async fn connect_chosen(
         let saved = sqlx::query(
             "insert into channels (id, owner_id, platform, meta_id, parent_id, display_name, token_enc, status, \
                                    meta_user_id, paused_by_staff, pause_reason, staff_paused_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, case when $9::text is null then 'connected' else 'paused' end, \
+             values ($1, $2, $3, $4, $5, $6, $7, \
+                     case when $9::text is null then 'connected'::channel_status else 'paused' end, \
                      $8, $9::text is not null, $9, $10) \
              on conflict (id) do update set token_enc = excluded.token_enc, display_name = excluded.display_name, \
                  paused_by_staff = channels.paused_by_staff or excluded.paused_by_staff, \
@@ -292,15 +358,15 @@ async fn connect_chosen(
                                      else excluded.pause_reason end, \
                  staff_paused_at = case when channels.paused_by_staff then channels.staff_paused_at \
                                         else excluded.staff_paused_at end, \
-                 status = case when channels.paused_by_staff or excluded.paused_by_staff then 'paused' \
-                               else 'connected' end, \
+                 status = case when channels.paused_by_staff or excluded.paused_by_staff \
+                               then 'paused'::channel_status else 'connected' end, \
                  parent_id = excluded.parent_id, \
                  connected_at = case when channels.status = 'disconnected' then now() else channels.connected_at end, \
                  meta_user_id = excluded.meta_user_id, updated_at = now(), disconnected_at = null",
         )
         .bind(channel_id)
         .bind(owner.as_uuid())
-        .bind(candidate.platform.as_str())
+        .bind(candidate.platform)
         .bind(&candidate.meta_id)
         .bind(&candidate.parent_id)
         .bind(&candidate.display_name)
@@ -314,7 +380,7 @@ async fn connect_chosen(
             Ok(_) => {
                 audit::record(
                     &mut *tx,
-                    "channel_connected",
+                    AuditKind::ChannelConnected,
                     Some(owner.as_uuid()),
                     Some(owner.as_uuid()),
                     meta,
@@ -329,7 +395,7 @@ async fn connect_chosen(
                 drop(tx);
                 audit::record(
                     pool,
-                    "channel_claim_conflict",
+                    AuditKind::ChannelClaimConflict,
                     Some(owner.as_uuid()),
                     Some(owner.as_uuid()),
                     meta,
@@ -358,13 +424,14 @@ pub async fn list(pool: &PgPool, owner: OwnerId) -> Result<Vec<ChannelRow>, Chan
 }
 
 /// The current status, read from the database each time (no cache that could lag a pause).
-pub async fn status(pool: &PgPool, owner: OwnerId, channel: Uuid) -> Result<String, ChannelError> {
+pub async fn status(pool: &PgPool, owner: OwnerId, channel: Uuid) -> Result<ChannelStatus, ChannelError> {
     let mut tx = begin_tenant_tx(pool, owner).await?;
-    let status: Option<String> = sqlx::query_scalar("select status from channels where id = $1 and owner_id = $2")
-        .bind(channel)
-        .bind(owner.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await?;
+    let status: Option<ChannelStatus> =
+        sqlx::query_scalar("select status from channels where id = $1 and owner_id = $2")
+            .bind(channel)
+            .bind(owner.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?;
     crate::db::commit(tx).await?;
     status.ok_or(ChannelError::NotFound)
 }
@@ -382,9 +449,9 @@ pub async fn set_paused(
 ) -> Result<(), ChannelError> {
     let mut tx = begin_tenant_tx(pool, owner).await?;
     let (from, to) = if paused {
-        ("connected", "paused")
+        (ChannelStatus::Connected, ChannelStatus::Paused)
     } else {
-        ("paused", "connected")
+        (ChannelStatus::Paused, ChannelStatus::Connected)
     };
     let changed = sqlx::query(
         "update channels set status = $4, updated_at = now() \
@@ -412,7 +479,11 @@ pub async fn set_paused(
             Some(_) => Ok(()),
         };
     }
-    let kind = if paused { "channel_paused" } else { "channel_resumed" };
+    let kind = if paused {
+        AuditKind::ChannelPaused
+    } else {
+        AuditKind::ChannelResumed
+    };
     audit::record(
         &mut *tx,
         kind,
@@ -495,7 +566,7 @@ pub async fn staff_pause(
     }
     audit::record(
         &mut *tx,
-        "channel_paused",
+        AuditKind::ChannelPaused,
         Some(owner.as_uuid()),
         Some(actor),
         meta,
@@ -549,7 +620,7 @@ pub async fn staff_resume(
     }
     audit::record(
         &mut *tx,
-        "channel_resumed",
+        AuditKind::ChannelResumed,
         Some(owner.as_uuid()),
         Some(actor),
         meta,
@@ -593,7 +664,7 @@ pub async fn disconnect(
     meta: &RequestMeta,
 ) -> Result<(), ChannelError> {
     let mut tx = begin_tenant_tx(pool, owner).await?;
-    let row: Option<(String, String, Option<String>, String)> = sqlx::query_as(
+    let row: Option<(ChannelPlatform, String, Option<String>, String)> = sqlx::query_as(
         "select platform, meta_id, parent_id, display_name from channels \
           where id = $1 and owner_id = $2 and status <> 'disconnected'",
     )
@@ -606,12 +677,10 @@ pub async fn disconnect(
     if let Some(graph) = graph
         && let Ok(token) = token(pool, keys, owner, channel).await
     {
-        let page = if platform == "messenger" {
-            Some(meta_id.clone())
-        } else if platform == "instagram" {
-            parent
-        } else {
-            None
+        let page = match platform {
+            ChannelPlatform::Messenger => Some(meta_id.clone()),
+            ChannelPlatform::Instagram => parent,
+            ChannelPlatform::Whatsapp | ChannelPlatform::Sandbox => None,
         };
         if let Some(page) = page
             && let Err(error) = graph.unsubscribe_page(&page, &token).await
@@ -630,7 +699,7 @@ pub async fn disconnect(
     .await?;
     audit::record(
         &mut *tx,
-        "channel_disconnected",
+        AuditKind::ChannelDisconnected,
         Some(owner.as_uuid()),
         actor,
         meta,
@@ -675,7 +744,7 @@ pub async fn mark_token_invalid(
     let mut tx = crate::db::begin(pool).await?;
     audit::record(
         &mut *tx,
-        "channel_token_invalid",
+        AuditKind::ChannelTokenInvalid,
         Some(owner.as_uuid()),
         None,
         &RequestMeta::default(),
@@ -729,18 +798,33 @@ pub async fn request_deletion(pool: &PgPool, meta_user_id: &str) -> Result<Strin
         .bind(meta_user_id)
         .execute(&mut *tx)
         .await?;
-    crate::jobs::enqueue(
-        &mut *tx,
-        META_DELETION_JOB,
-        &json!({ "code": code }),
-        Some(&format!("meta-deletion:{code}")),
-    )
-    .await?;
+    MetaDeletionJob { code: code.clone() }.enqueue(&mut *tx).await?;
     crate::db::commit(tx).await?;
     Ok(code)
 }
 
-pub const META_DELETION_JOB: &str = "meta_data_deletion";
+/// The work of a Meta Data Deletion Request: [`run_deletion`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetaDeletionJob {
+    /// The request's confirmation code.
+    pub code: String,
+}
+
+impl Job for MetaDeletionJob {
+    const JOB_NAME: &'static str = "meta_data_deletion";
+    /// The pool and the data keys.
+    type Context = (PgPool, DataKeys);
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("meta-deletion:{}", self.code))
+    }
+
+    async fn run(&self, (pool, keys): &(PgPool, DataKeys)) -> Result<(), JobError> {
+        run_deletion(pool, keys, &self.code)
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))
+    }
+}
 
 /// The deletion job: disconnect the user's channels (tokens deleted) and
 /// forget which Meta user granted them.
@@ -859,9 +943,9 @@ pub struct StaffChannelRow {
     pub owner_id: Uuid,
     pub owner_email: String,
     pub owner_status: String,
-    pub platform: String,
+    pub platform: ChannelPlatform,
     pub display_name: String,
-    pub status: String,
+    pub status: ChannelStatus,
     pub connected_at: OffsetDateTime,
     pub paused_by_staff: bool,
     pub pause_reason: Option<String>,

@@ -14,14 +14,104 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::audit::{self, RequestMeta};
+use crate::audit::{self, AuditKind, RequestMeta};
+use crate::channels::{ChannelPlatform, ChannelStatus};
 use crate::crypto::{CryptoError, DataKeys};
 use crate::customer_ids::{self, CUSTOMER_SENDER};
 use crate::input::page::Page;
-use crate::pipeline::classifier::Classification;
+use crate::names::named_enum;
+use crate::pipeline::classifier::{Classification, Risk};
 use crate::pipeline::gates::MESSAGING_WINDOW;
 use crate::pipeline::grounding::ConversationState;
+use crate::sending::SendState;
 use crate::tenancy::{OwnerId, begin_tenant_tx};
+
+/// Who answers a conversation (`conversations.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "conversation_mode", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationMode {
+    /// Automatic replies allowed.
+    Agent,
+    /// The owner took over: the agent stays quiet.
+    Human,
+}
+
+named_enum!(ConversationMode {
+    Agent => "agent",
+    Human => "human",
+});
+
+/// Who wrote a message (`messages.author`). A send's author is
+/// [`crate::sending::Author`], the same type without the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "message_author", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum MessageAuthor {
+    Customer,
+    Agent,
+    Owner,
+}
+
+named_enum!(MessageAuthor {
+    Customer => "customer",
+    Agent => "agent",
+    Owner => "owner",
+});
+
+/// Why a case is in the owner's review queue (`review_items.reason`): one of
+/// the classifier's risk categories, or the pipeline's own reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "review_reason", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewReason {
+    Allergy,
+    Refund,
+    PaymentIssue,
+    AngryComplaint,
+    PromptInjection,
+    HumanRequest,
+    /// An image, a voice note…: nothing the agent can read.
+    NoText,
+    /// The engine (and the LLM, when configured) had no answer from the owner's data.
+    Engine,
+    /// The safety filter held the draft back.
+    Safety,
+    /// A send gate blocked an automatic reply.
+    Gate,
+    /// Meta refused the reply, or kept failing.
+    SendFailed,
+    /// Sending was interrupted: the reply may or may not have arrived.
+    SendUncertain,
+}
+
+named_enum!(ReviewReason {
+    Allergy => "allergy",
+    Refund => "refund",
+    PaymentIssue => "payment_issue",
+    AngryComplaint => "angry_complaint",
+    PromptInjection => "prompt_injection",
+    HumanRequest => "human_request",
+    NoText => "no_text",
+    Engine => "engine",
+    Safety => "safety",
+    Gate => "gate",
+    SendFailed => "send_failed",
+    SendUncertain => "send_uncertain",
+});
+
+impl From<Risk> for ReviewReason {
+    fn from(risk: Risk) -> Self {
+        match risk {
+            Risk::Allergy => ReviewReason::Allergy,
+            Risk::Refund => ReviewReason::Refund,
+            Risk::PaymentIssue => ReviewReason::PaymentIssue,
+            Risk::AngryComplaint => ReviewReason::AngryComplaint,
+            Risk::PromptInjection => ReviewReason::PromptInjection,
+            Risk::HumanRequest => ReviewReason::HumanRequest,
+        }
+    }
+}
 
 /// Why a store call of the pipeline failed.
 #[derive(Debug, thiserror::Error)]
@@ -248,8 +338,7 @@ pub const TAKEN_OVER_IN_META_APP: &str =
 #[derive(Debug, Clone, Copy)]
 pub struct Outgoing<'a> {
     pub conversation: Uuid,
-    /// `agent` or `owner`.
-    pub author: &'a str,
+    pub author: MessageAuthor,
     pub text: &'a str,
     pub provider_message_id: &'a str,
     pub at: OffsetDateTime,
@@ -353,8 +442,7 @@ pub struct NewReview<'a> {
     pub conversation: Uuid,
     /// The customer message it is about, if any.
     pub message: Option<Uuid>,
-    /// A risk category, `safety`, `engine`, `gate`, `send_failed`, `send_uncertain` or `no_text`.
-    pub reason: &'a str,
+    pub reason: ReviewReason,
     /// Why, in words for the owner.
     pub detail: &'a str,
     /// A reply the owner may approve or edit.
@@ -412,14 +500,14 @@ pub struct InboxRow {
     pub conversation: Uuid,
     pub customer: String,
     pub channel: String,
-    pub platform: String,
+    pub platform: ChannelPlatform,
     /// `token_invalid` or `disconnected`: the inbox says the channel needs reconnecting.
-    pub channel_status: String,
+    pub channel_status: ChannelStatus,
     pub last_message_at: OffsetDateTime,
     /// The last message, cut short.
     pub preview: String,
     pub last_risk: Option<String>,
-    pub mode: String,
+    pub mode: ConversationMode,
     pub window_open: bool,
     pub open_reviews: i64,
     pub note: String,
@@ -511,11 +599,11 @@ struct InboxRecord {
     name_enc: Option<Vec<u8>>,
     customer: Uuid,
     display_name: String,
-    platform: String,
-    channel_status: String,
+    platform: ChannelPlatform,
+    channel_status: ChannelStatus,
     last_message_at: OffsetDateTime,
     last_risk: Option<String>,
-    mode: String,
+    mode: ConversationMode,
     last_customer_at: Option<OffsetDateTime>,
     last_note: String,
     open_reviews: i64,
@@ -529,7 +617,7 @@ struct InboxRecord {
 pub struct MessageView {
     pub id: Uuid,
     pub direction: String,
-    pub author: String,
+    pub author: MessageAuthor,
     pub kind: String,
     pub text: Option<String>,
     pub risk: Option<String>,
@@ -544,9 +632,9 @@ pub struct ConversationView {
     pub id: Uuid,
     pub customer: String,
     pub channel: String,
-    pub platform: String,
-    pub channel_status: String,
-    pub mode: String,
+    pub platform: ChannelPlatform,
+    pub channel_status: ChannelStatus,
+    pub mode: ConversationMode,
     pub language: String,
     pub window_open: bool,
     pub window_closes_at: Option<OffsetDateTime>,
@@ -562,9 +650,9 @@ struct ConversationHead {
     name_enc: Option<Vec<u8>>,
     customer: Uuid,
     display_name: String,
-    platform: String,
-    channel_status: String,
-    mode: String,
+    platform: ChannelPlatform,
+    channel_status: ChannelStatus,
+    mode: ConversationMode,
     language: String,
     last_customer_at: Option<OffsetDateTime>,
     last_note: String,
@@ -595,7 +683,7 @@ pub async fn conversation(
     type MessageRow = (
         Uuid,
         String,
-        String,
+        MessageAuthor,
         String,
         Option<Vec<u8>>,
         Option<String>,
@@ -613,7 +701,7 @@ pub async fn conversation(
     .fetch_all(&mut *tx)
     .await?;
     rows.reverse();
-    let problems: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+    let problems: Vec<(SendState, Option<String>, Option<String>)> = sqlx::query_as(
         "select state, blocked_by, error from outbound_sends \
           where conversation_id = $1 and owner_id = $2 and state in ('blocked', 'failed', 'uncertain') \
           order by created_at desc limit 5",
@@ -658,9 +746,9 @@ pub async fn conversation(
         messages,
         problems: problems
             .into_iter()
-            .map(|(state, gate, error)| match (state.as_str(), gate, error) {
-                ("blocked", Some(gate), _) => format!("A reply was held back: {gate}"),
-                ("uncertain", _, _) => "A reply may or may not have reached the customer (interrupted while sending); it was not sent again.".to_owned(),
+            .map(|(state, gate, error)| match (state, gate, error) {
+                (SendState::Blocked, Some(gate), _) => format!("A reply was held back: {gate}"),
+                (SendState::Uncertain, _, _) => "A reply may or may not have reached the customer (interrupted while sending); it was not sent again.".to_owned(),
                 (_, _, Some(error)) => format!("A reply could not be sent: {error}"),
                 _ => "A reply could not be sent.".to_owned(),
             })
@@ -673,13 +761,10 @@ pub async fn set_mode(
     pool: &PgPool,
     owner: OwnerId,
     conversation: Uuid,
-    mode: &str,
+    mode: ConversationMode,
     actor: Uuid,
     meta: &RequestMeta,
 ) -> Result<(), PipelineError> {
-    if !matches!(mode, "agent" | "human") {
-        return Err(PipelineError::Invalid("Choose the agent or yourself.".into()));
-    }
     let mut tx = begin_tenant_tx(pool, owner).await?;
     let changed = sqlx::query(
         "update conversations set mode = $3, \
@@ -698,10 +783,9 @@ pub async fn set_mode(
     }
     audit::record(
         &mut *tx,
-        if mode == "human" {
-            "conversation_taken_over"
-        } else {
-            "conversation_handed_back"
+        match mode {
+            ConversationMode::Human => AuditKind::ConversationTakenOver,
+            ConversationMode::Agent => AuditKind::ConversationHandedBack,
         },
         Some(owner.as_uuid()),
         Some(actor),
@@ -719,7 +803,7 @@ pub struct ReviewRow {
     pub id: Uuid,
     pub conversation: Uuid,
     pub customer: String,
-    pub reason: String,
+    pub reason: ReviewReason,
     pub detail: String,
     pub message: Option<String>,
     pub draft: Option<String>,
@@ -764,7 +848,7 @@ async fn open_cases(
         Option<Vec<u8>>,
         Option<Vec<u8>>,
         Uuid,
-        String,
+        ReviewReason,
         String,
         Option<Vec<u8>>,
         Option<Uuid>,
@@ -816,7 +900,7 @@ async fn open_cases(
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, sqlx::FromRow)]
 pub struct CaseSummary {
     pub id: Uuid,
-    pub reason: String,
+    pub reason: ReviewReason,
     pub created_at: OffsetDateTime,
 }
 
@@ -851,7 +935,7 @@ pub async fn staff_open_case(
         .ok_or(PipelineError::NotFound)?;
     audit::record(
         pool,
-        "staff_opened_review_case",
+        AuditKind::StaffOpenedReviewCase,
         Some(owner.as_uuid()),
         Some(staff),
         meta,

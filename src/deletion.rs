@@ -14,9 +14,10 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::audit::{self, RequestMeta};
+use crate::audit::{self, AuditKind, RequestMeta};
 use crate::auth::accounts::Role;
 use crate::auth::authority::{AuthorityError, authorize};
+use crate::channels::ChannelPlatform;
 use crate::conversations::PipelineError;
 use crate::crypto::DataKeys;
 use crate::customer_ids;
@@ -47,7 +48,7 @@ async fn delete_in(
     owner: OwnerId,
     customer: Uuid,
 ) -> Result<DeletionReport, PipelineError> {
-    let found: Option<(Vec<u8>, Vec<u8>, String, String)> = sqlx::query_as(
+    let found: Option<(Vec<u8>, Vec<u8>, ChannelPlatform, String)> = sqlx::query_as(
         "select cu.sender_hash, cu.sender_enc, ch.platform, ch.meta_id \
            from customers cu join channels ch on ch.id = cu.channel_id \
           where cu.id = $1 and cu.owner_id = $2 for update of cu",
@@ -78,7 +79,7 @@ async fn delete_in(
     let waiting = sqlx::query(
         "delete from inbound_messages where sender_hash = any($3) and platform = $1 and channel_meta_id = $2",
     )
-    .bind(&platform)
+    .bind(platform)
     .bind(&channel_meta_id)
     .bind(&hashes)
     .execute(&mut *tx)
@@ -133,7 +134,7 @@ pub async fn delete_customer(
     let report = delete_in(&mut tx, keys, owner, customer).await?;
     audit::record(
         &mut *tx,
-        "customer_data_deleted",
+        AuditKind::CustomerDataDeleted,
         Some(owner.as_uuid()),
         actor,
         meta,

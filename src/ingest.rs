@@ -15,13 +15,14 @@ use sqlx::PgPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::audit::{self, RequestMeta};
+use crate::audit::{self, AuditKind, RequestMeta};
+use crate::channels::ChannelStatus;
 use crate::crypto::DataKeys;
 use crate::customer_ids;
-use crate::jobs;
+use crate::jobs::{self, Job as _};
+use crate::meta::graph::Platform;
 use crate::meta::webhook::{Delivery, Event};
-
-pub const PROCESS_INBOUND_JOB: &str = "process_inbound";
+use crate::processing::ProcessInboundJob;
 
 /// What a delivery brought.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -44,7 +45,7 @@ fn inbound_context(id: Uuid) -> String {
 #[derive(Debug, Clone)]
 pub struct SealedInbound {
     id: Uuid,
-    platform: &'static str,
+    platform: Platform,
     provider_message_id: String,
     channel_meta_id: String,
     /// The customer's platform id as a keyed hash and sealed (`customer_ids`).
@@ -66,7 +67,7 @@ pub struct SealedInbound {
 pub fn seal_rows(keys: &DataKeys, delivery: &Delivery, our_app_id: &str) -> (Vec<SealedInbound>, IngestOutcome) {
     let mut outcome = IngestOutcome::default();
     let mut rows = Vec::new();
-    let mut row = |platform: &'static str,
+    let mut row = |platform: Platform,
                    mid: &str,
                    channel: &str,
                    sender: &str,
@@ -98,7 +99,7 @@ pub fn seal_rows(keys: &DataKeys, delivery: &Delivery, our_app_id: &str) -> (Vec
                     .and_then(|v| v.as_str().map(str::to_owned))
                     .unwrap_or_default();
                 row(
-                    message.platform.as_str(),
+                    message.platform,
                     &message.provider_message_id,
                     &message.channel_id,
                     &message.sender_id,
@@ -117,7 +118,7 @@ pub fn seal_rows(keys: &DataKeys, delivery: &Delivery, our_app_id: &str) -> (Vec
                 text,
                 timestamp_ms,
             } if app_id.as_deref() != Some(our_app_id) => row(
-                platform.as_str(),
+                *platform,
                 mid,
                 channel_id,
                 recipient_id,
@@ -176,10 +177,10 @@ where
         "with new as ( \
              insert into inbound_messages (id, platform, provider_message_id, channel_meta_id, sender_hash, \
                                            sender_enc, kind, body_enc, sender_name_enc, sent_at_ms) \
-             select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $13::bytea[], \
+             select * from unnest($1::uuid[], $2::channel_platform[], $3::text[], $4::text[], $5::bytea[], $13::bytea[], \
                                   $6::text[], $7::bytea[], $8::bytea[], $9::int8[]) \
              on conflict (platform, provider_message_id) do nothing \
-             returning id, platform || ':' || channel_meta_id as lane), \
+             returning id, platform::text || ':' || channel_meta_id as lane), \
          backlog as ( \
              select l.lane, (select count(*) from (select 1 from jobs q where q.state = 'queued' \
                                                     and q.lane = l.lane limit 5000) ahead) as queued \
@@ -202,7 +203,7 @@ where
     .bind(rows.iter().map(|r| r.body_enc.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.sender_name_enc.as_deref()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.sent_at_ms).collect::<Vec<_>>())
-    .bind(PROCESS_INBOUND_JOB)
+    .bind(ProcessInboundJob::JOB_NAME)
     .bind(pace.per_second)
     .bind(pace.burst)
     .bind(rows.iter().map(|r| r.sender_enc.as_slice()).collect::<Vec<_>>())
@@ -434,14 +435,14 @@ pub enum Resolution {
 
 /// Step 1 of processing: tie the message to exactly one owner and channel.
 pub async fn resolve(pool: &PgPool, id: Uuid) -> Result<Resolution, sqlx::Error> {
-    let (platform, channel_meta_id): (String, String) =
+    let (platform, channel_meta_id): (Platform, String) =
         sqlx::query_as("select platform, channel_meta_id from inbound_messages where id = $1")
             .bind(id)
             .fetch_one(pool)
             .await?;
-    let holders: Vec<(Uuid, Uuid, String)> =
+    let holders: Vec<(Uuid, Uuid, ChannelStatus)> =
         sqlx::query_as("select channel_id, owner_id, status from channel_holder($1, $2)")
-            .bind(&platform)
+            .bind(platform)
             .bind(&channel_meta_id)
             .fetch_all(pool)
             .await?;
@@ -485,7 +486,7 @@ pub async fn resolve(pool: &PgPool, id: Uuid) -> Result<Resolution, sqlx::Error>
                 .await?;
             audit::record(
                 &mut *tx,
-                "unmatched_channel",
+                AuditKind::UnmatchedChannel,
                 None,
                 None,
                 &RequestMeta::default(),

@@ -6,6 +6,13 @@
 //! delays its job until the lease runs out, and no connection is pinned while
 //! a handler talks to the outside world. Handlers must therefore be
 //! idempotent: a job may run again after a crash.
+//!
+//! Each kind of job is a type implementing [`Job`], in the spirit of
+//! crates.io's `BackgroundJob`: the value is its payload (stored as JSON),
+//! `JOB_NAME` is the stored `jobs.kind`, and [`Job::run`] does the work.
+//! Enqueueing takes a typed value (`SendJob { owner, send }.enqueue(&mut tx)`),
+//! and the [`Registry`] registers types, parses each payload once and runs
+//! every job in a span carrying its id, kind and owner.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -13,9 +20,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sqlx::PgPool;
+use sqlx::types::Json;
 use tokio::sync::{Notify, watch};
+use tracing::Instrument as _;
+use uuid::Uuid;
 
 /// Wakes an idle worker of this process. Workers also poll, so jobs queued
 /// by other instances still run; the wakeup only saves the poll interval on
@@ -29,9 +41,60 @@ pub fn wake_workers() {
     JOB_QUEUED.notify_one();
 }
 
-/// A claimed job.
+/// A kind of job: a payload type whose value is the job.
+///
+/// `JOB_NAME` and the payload's JSON shape are what a queued row holds: keep
+/// both as they are once released (a job queued by the previous version must
+/// still parse), or add a new kind.
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The stored `jobs.kind`.
+    const JOB_NAME: &'static str;
+
+    /// What running it needs (the pipeline, a pool and keys…), given to
+    /// [`Registry::register`] once.
+    type Context: Clone + Send + Sync + 'static;
+
+    /// The owner the job works for, when it has one: recorded on its span.
+    fn owner(&self) -> Option<Uuid> {
+        None
+    }
+
+    /// With a key, enqueueing the same work twice keeps one job, so a retried
+    /// request or job cannot schedule it twice.
+    fn dedupe_key(&self) -> Option<String> {
+        None
+    }
+
+    /// Does the work. It must be idempotent: a job may run again after a crash.
+    fn run(&self, context: &Self::Context) -> impl Future<Output = Result<(), JobError>> + Send;
+
+    /// Enqueues this job (with its [`Job::dedupe_key`]), usually in the
+    /// caller's transaction; see [`enqueue_job`].
+    fn enqueue<'e, E>(&self, executor: E) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send
+    where
+        E: sqlx::PgExecutor<'e>,
+    {
+        let key = self.dedupe_key();
+        async move { enqueue_job(executor, self, key.as_deref()).await }
+    }
+
+    /// Enqueues this job to become runnable `delay` from now; see [`enqueue_job_after`].
+    fn enqueue_after<'e, E>(
+        &self,
+        executor: E,
+        delay: Duration,
+    ) -> impl Future<Output = Result<Option<i64>, sqlx::Error>> + Send
+    where
+        E: sqlx::PgExecutor<'e>,
+    {
+        let key = self.dedupe_key();
+        async move { enqueue_job_after(executor, self, key.as_deref(), delay).await }
+    }
+}
+
+/// A claimed job, its payload not parsed yet.
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Job {
+pub struct ClaimedJob {
     pub id: i64,
     pub kind: String,
     pub payload: Value,
@@ -51,47 +114,43 @@ pub enum JobError {
     Permanent(String),
 }
 
-/// Enqueues a job. With a `dedupe_key`, enqueueing the same key twice keeps
-/// one job, so a retried request cannot schedule the same work twice.
-/// Returns the job id, or `None` when the key was already queued.
-pub async fn enqueue<'e, E>(
-    executor: E,
-    kind: &str,
-    payload: &Value,
-    dedupe_key: Option<&str>,
-) -> Result<Option<i64>, sqlx::Error>
+/// Enqueues `job` under its `JOB_NAME`, its value as the payload. With a
+/// `dedupe_key`, enqueueing the same key twice keeps one job, so a retried
+/// request cannot schedule the same work twice. Returns the job id, or
+/// `None` when the key was already queued.
+pub async fn enqueue_job<'e, E, J>(executor: E, job: &J, dedupe_key: Option<&str>) -> Result<Option<i64>, sqlx::Error>
 where
     E: sqlx::PgExecutor<'e>,
+    J: Job,
 {
     sqlx::query_scalar(
         "insert into jobs (kind, payload, dedupe_key) values ($1, $2, $3) \
          on conflict (dedupe_key) do nothing returning id",
     )
-    .bind(kind)
-    .bind(payload)
+    .bind(J::JOB_NAME)
+    .bind(Json(job))
     .bind(dedupe_key)
     .fetch_optional(executor)
     .await
 }
 
-/// Enqueues a job that becomes runnable `delay` from now (database time),
-/// with the same de-duplication as [`enqueue`].
-pub async fn enqueue_after<'e, E>(
+/// [`enqueue_job`] for a job that becomes runnable `delay` from now (database time).
+pub async fn enqueue_job_after<'e, E, J>(
     executor: E,
-    kind: &str,
-    payload: &Value,
+    job: &J,
     dedupe_key: Option<&str>,
     delay: Duration,
 ) -> Result<Option<i64>, sqlx::Error>
 where
     E: sqlx::PgExecutor<'e>,
+    J: Job,
 {
     sqlx::query_scalar(
         "insert into jobs (kind, payload, dedupe_key, run_at) values ($1, $2, $3, now() + make_interval(secs => $4)) \
          on conflict (dedupe_key) do nothing returning id",
     )
-    .bind(kind)
-    .bind(payload)
+    .bind(J::JOB_NAME)
+    .bind(Json(job))
     .bind(dedupe_key)
     .bind(delay.as_secs_f64())
     .fetch_optional(executor)
@@ -100,7 +159,7 @@ where
 
 /// Claims the oldest runnable job (queued and due, or running with an expired
 /// lease) for `lease`.
-pub async fn claim(pool: &PgPool, lease: Duration) -> Result<Option<Job>, sqlx::Error> {
+pub async fn claim(pool: &PgPool, lease: Duration) -> Result<Option<ClaimedJob>, sqlx::Error> {
     // Each half walks its own partial index; the expired half is read only
     // when no queued job is due (coalesce stops at the first non-null).
     sqlx::query_as(
@@ -138,7 +197,7 @@ pub fn backoff(attempts: i32) -> Duration {
 
 /// Records a failure: requeues with backoff, or fails the job for good when
 /// the error is permanent or the attempts are used up.
-pub async fn fail(pool: &PgPool, job: &Job, error: &JobError) -> Result<(), sqlx::Error> {
+pub async fn fail(pool: &PgPool, job: &ClaimedJob, error: &JobError) -> Result<(), sqlx::Error> {
     let give_up = matches!(error, JobError::Permanent(_)) || job.attempts >= job.max_attempts;
     let message = error.to_string();
     if give_up {
@@ -174,13 +233,18 @@ pub async fn depth(pool: &PgPool) -> Result<(i64, Option<f64>), sqlx::Error> {
     .await
 }
 
-type HandlerFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
-type HandlerFn = dyn Fn(Job) -> HandlerFuture + Send + Sync;
+/// A job whose payload parsed: whom it works for, and its run.
+struct Parsed {
+    owner: Option<Uuid>,
+    run: Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>,
+}
 
-/// Maps job kinds to their handlers.
+type Handler = dyn Fn(Value) -> Result<Parsed, JobError> + Send + Sync;
+
+/// The job types a worker runs, by their `JOB_NAME`.
 #[derive(Clone, Default)]
 pub struct Registry {
-    handlers: HashMap<&'static str, Arc<HandlerFn>>,
+    handlers: HashMap<&'static str, Arc<Handler>>,
 }
 
 impl Registry {
@@ -188,28 +252,76 @@ impl Registry {
         Self::default()
     }
 
-    /// Registers the handler for `kind`.
-    pub fn on<F, Fut>(mut self, kind: &'static str, handler: F) -> Self
-    where
-        F: Fn(Job) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), JobError>> + Send + 'static,
-    {
-        self.handlers
-            .insert(kind, Arc::new(move |job| Box::pin(handler(job)) as HandlerFuture));
+    /// Registers job type `J`, run with `context`.
+    ///
+    /// # Panics
+    ///
+    /// When another type with the same `JOB_NAME` is registered: two kinds
+    /// of work under one stored name is a mistake to catch at start.
+    pub fn register<J: Job>(mut self, context: J::Context) -> Self {
+        let handler = move |payload: Value| -> Result<Parsed, JobError> {
+            let job: J = serde_json::from_value(payload).map_err(|error| {
+                JobError::Permanent(format!("the payload of a {} job does not parse: {error}", J::JOB_NAME))
+            })?;
+            let context = context.clone();
+            Ok(Parsed {
+                owner: job.owner(),
+                run: Box::pin(async move { job.run(&context).await }),
+            })
+        };
+        let earlier = self.handlers.insert(J::JOB_NAME, Arc::new(handler));
+        assert!(earlier.is_none(), "two job types are named {}", J::JOB_NAME);
         self
     }
 
-    /// Runs one job to its recorded outcome.
-    pub async fn run_one(&self, pool: &PgPool, job: Job) -> Result<(), sqlx::Error> {
-        let outcome = match self.handlers.get(job.kind.as_str()) {
-            Some(handler) => handler(job.clone()).await,
-            None => Err(JobError::Permanent(format!("no handler for job kind {}", job.kind))),
-        };
-        if let Err(error) = &outcome {
-            tracing::warn!(job_id = job.id, kind = %job.kind, attempt = job.attempts, %error, "job failed");
-        }
-        record_outcome(pool, &job, &outcome).await
+    /// The stored names of the registered types.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut kinds: Vec<&'static str> = self.handlers.keys().copied().collect();
+        kinds.sort_unstable();
+        kinds
     }
+
+    /// Parses a claimed job's payload (once) and runs it, in the current
+    /// span, whose `owner` field it fills when the job has an owner (see
+    /// [`job_span`]). A kind nothing registered, or a payload that does not
+    /// parse, fails permanently: trying again cannot help.
+    pub async fn run(&self, job: &ClaimedJob) -> Result<(), JobError> {
+        let Some(handler) = self.handlers.get(job.kind.as_str()) else {
+            return Err(JobError::Permanent(format!("no handler for job kind {}", job.kind)));
+        };
+        let parsed = handler(job.payload.clone())?;
+        if let Some(owner) = parsed.owner {
+            tracing::Span::current().record("owner", tracing::field::display(owner));
+        }
+        parsed.run.await
+    }
+
+    /// Runs one job to its recorded outcome, in its [`job_span`].
+    pub async fn run_one(&self, pool: &PgPool, job: ClaimedJob) -> Result<(), sqlx::Error> {
+        let span = job_span(&job);
+        async {
+            let outcome = self.run(&job).await;
+            if let Err(error) = &outcome {
+                tracing::warn!(job_id = job.id, kind = %job.kind, attempt = job.attempts, %error, "job failed");
+            }
+            record_outcome(pool, &job, &outcome).await
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// The span a job runs in: its id, kind and attempt, and its owner once the
+/// payload parsed (empty for jobs without one). Everything logged while the
+/// job runs carries them.
+pub fn job_span(job: &ClaimedJob) -> tracing::Span {
+    tracing::info_span!(
+        "job",
+        job_id = job.id,
+        kind = %job.kind,
+        attempt = job.attempts,
+        owner = tracing::field::Empty,
+    )
 }
 
 /// Pauses between attempts to record a job's outcome while the database is
@@ -229,7 +341,7 @@ const OUTCOME_RECORD_PAUSES: &[Duration] = &[
 /// Records `outcome`, trying again after each of [`OUTCOME_RECORD_PAUSES`]
 /// when the database does not answer. Handlers are idempotent, so giving up
 /// is safe: the job runs again once its lease expires.
-async fn record_outcome(pool: &PgPool, job: &Job, outcome: &Result<(), JobError>) -> Result<(), sqlx::Error> {
+async fn record_outcome(pool: &PgPool, job: &ClaimedJob, outcome: &Result<(), JobError>) -> Result<(), sqlx::Error> {
     let mut pauses = OUTCOME_RECORD_PAUSES.iter();
     loop {
         let recorded = match outcome {

@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod mail;
 pub mod meta;
 pub mod metrics;
+mod names;
 pub mod net;
 pub mod orders;
 pub mod owners;

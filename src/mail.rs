@@ -15,14 +15,40 @@ use std::path::PathBuf;
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::crypto::{CryptoError, DataKeys};
-use crate::jobs::{self, JobError};
+use crate::jobs::{Job, JobError};
 
-pub const SEND_MAIL_JOB: &str = "send_mail";
+/// Delivers one outbox message ([`send_job`]); queued by [`enqueue`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendMailJob {
+    /// The `mail_outbox` row.
+    pub id: i64,
+}
+
+impl Job for SendMailJob {
+    const JOB_NAME: &'static str = "send_mail";
+    type Context = Mailer;
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("mail:{}", self.id))
+    }
+
+    async fn run(&self, mailer: &Mailer) -> Result<(), JobError> {
+        send_job(&mailer.pool, &mailer.keys, &mailer.transport, self.id).await
+    }
+}
+
+/// What delivering mail needs.
+#[derive(Debug, Clone)]
+pub struct Mailer {
+    pub pool: PgPool,
+    pub keys: DataKeys,
+    pub transport: Transport,
+}
 
 /// The associated data of a sealed body: it opens only in its own row.
 fn body_context(id: i64) -> String {
@@ -55,13 +81,7 @@ pub async fn enqueue(
     .bind(keys.seal(body.as_bytes(), &body_context(id)))
     .execute(&mut *conn)
     .await?;
-    jobs::enqueue(
-        &mut *conn,
-        SEND_MAIL_JOB,
-        &json!({ "id": id }),
-        Some(&format!("mail:{id}")),
-    )
-    .await?;
+    SendMailJob { id }.enqueue(&mut *conn).await?;
     Ok(id)
 }
 
@@ -163,17 +183,8 @@ impl Transport {
     }
 }
 
-/// Sends the outbox message named by a `send_mail` job, then deletes its body.
-pub async fn send_job(
-    pool: &PgPool,
-    keys: &DataKeys,
-    transport: &Transport,
-    payload: &serde_json::Value,
-) -> Result<(), JobError> {
-    let id = payload
-        .get("id")
-        .and_then(|v| v.as_i64())
-        .ok_or_else(|| JobError::Permanent("no id".into()))?;
+/// Sends outbox message `id` (the work of a [`SendMailJob`]), then deletes its body.
+pub async fn send_job(pool: &PgPool, keys: &DataKeys, transport: &Transport, id: i64) -> Result<(), JobError> {
     type Row = (
         String,
         String,

@@ -11,7 +11,7 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::audit::{self, RequestMeta};
+use crate::audit::{self, AuditKind, RequestMeta};
 use crate::conversations::{PipelineError, open_text, seal_text};
 use crate::crypto::DataKeys;
 use crate::pipeline::grounding::OrderRequest;
@@ -396,7 +396,7 @@ pub async fn set_status(
     }
     audit::record(
         &mut *tx,
-        "order_status_changed",
+        AuditKind::OrderStatusChanged,
         Some(owner.as_uuid()),
         Some(actor),
         meta,

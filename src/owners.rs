@@ -13,7 +13,7 @@ use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::audit::{self, RequestMeta};
+use crate::audit::{self, AuditKind, RequestMeta};
 use crate::auth::authority::{AuthorityError, authorize};
 use crate::crypto::DataKeys;
 use crate::input::page::Page;
@@ -222,7 +222,7 @@ pub async fn may_connect(pool: &PgPool, owner: Uuid, chosen: &[String]) -> Resul
     let mut tx = crate::tenancy::begin_tenant_tx(pool, crate::tenancy::OwnerId::from_verified(owner)).await?;
     let standing = standing(&mut tx, owner).await?;
     let live: Vec<String> = sqlx::query_scalar(
-        "select platform || ':' || meta_id from channels \
+        "select platform::text || ':' || meta_id from channels \
           where owner_id = $1 and status <> 'disconnected' and platform <> 'sandbox'",
     )
     .bind(owner)
@@ -347,7 +347,7 @@ pub async fn record_payment(
     .await?;
     audit::record(
         &mut *tx,
-        "payment_verified",
+        AuditKind::PaymentVerified,
         Some(owner),
         actor,
         meta,
@@ -403,7 +403,7 @@ pub async fn grant_allowance(
     }
     audit::record(
         &mut *tx,
-        "trial_allowance_granted",
+        AuditKind::TrialAllowanceGranted,
         Some(owner),
         Some(actor),
         meta,
@@ -446,7 +446,7 @@ pub async fn set_limits(
     }
     audit::record(
         &mut *tx,
-        "limits_changed",
+        AuditKind::LimitsChanged,
         Some(owner),
         Some(actor),
         meta,
@@ -541,9 +541,9 @@ pub async fn set_kill_switch(
     .execute(&mut *tx)
     .await?;
     let kind = if engaged {
-        "kill_switch_engaged"
+        AuditKind::KillSwitchEngaged
     } else {
-        "kill_switch_released"
+        AuditKind::KillSwitchReleased
     };
     audit::record(&mut *tx, kind, None, Some(actor), meta, json!({ "reason": reason })).await?;
     let admins: Vec<(Uuid, String)> =
@@ -566,7 +566,7 @@ pub async fn set_kill_switch(
             &mut tx,
             keys,
             Some(admin),
-            kind,
+            kind.as_str(),
             &email,
             subject,
             &format!("A staff member {state}. Reason given: {reason}"),
@@ -736,7 +736,7 @@ pub struct PaymentRow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct EventRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: AuditKind,
     pub account: Option<String>,
     pub actor: Option<String>,
     pub ip: Option<String>,
@@ -791,15 +791,21 @@ pub async fn detail(pool: &PgPool, owner: Uuid) -> Result<OwnerDetail, OwnerErro
 /// Rows a page of the audit log shows.
 pub const AUDIT_PAGE: i64 = 100;
 
-/// The audit log, newest first, filtered by kind and by an email (account
-/// or actor), [`AUDIT_PAGE`] a page.
+/// The audit log, newest first, filtered by kind (empty: every kind; a name
+/// that is no kind finds nothing) and by an email (account or actor),
+/// [`AUDIT_PAGE`] a page.
 pub async fn audit_log(pool: &PgPool, kind: &str, email: &str, page: Page) -> Result<Vec<EventRow>, OwnerError> {
     // No stored text holds a control character; PostgreSQL refuses a NUL.
     let kind = strip_controls(kind.trim(), Shape::Line);
+    let kind = match AuditKind::parse(&kind) {
+        Some(kind) => Some(kind),
+        None if kind.is_empty() => None,
+        None => return Ok(Vec::new()),
+    };
     let email = strip_controls(email.trim(), Shape::Line).to_lowercase();
     let rows = sqlx::query_as(&format!(
         "select {EVENT_COLUMNS} \
-          where ($1 = '' or e.kind = $1) \
+          where ($1::audit_kind is null or e.kind = $1) \
             and ($2 = '' or lower(acc.email) like '%' || $2 || '%' or lower(act.email) like '%' || $2 || '%') \
           order by e.id desc limit $4 offset $3"
     ))

@@ -13,20 +13,21 @@
 //! sends twice. The same decision code answers the owner's playground, which
 //! stores nothing.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::audit::AuditKind;
 use crate::audit::RequestMeta;
 use crate::catalog;
 use crate::clock::SharedClock;
-use crate::conversations::{self, Incoming, PipelineError, open_text};
+use crate::conversations::{self, ConversationMode, Incoming, MessageAuthor, PipelineError, ReviewReason, open_text};
 use crate::crypto::DataKeys;
 use crate::customer_ids;
 use crate::ingest::{self, Resolution};
-use crate::jobs::{self, JobError};
+use crate::jobs::{self, Job, JobError};
 use crate::orders::{self, OrderRefusal};
 use crate::pipeline::classifier::{self, Classification, Language};
 use crate::pipeline::engine::{self, EngineReply};
@@ -36,7 +37,53 @@ use crate::pipeline::safety;
 use crate::sending::{Author, NewSend, SendOutcome, Sender};
 use crate::tenancy::{OwnerId, begin_tenant_tx};
 
-pub const DECIDE_JOB: &str = "decide_message";
+/// Step 1 for one stored delivery: [`Pipeline::process_inbound`]. Ingest
+/// queues it in its batch statement (`crate::ingest`), which builds this
+/// payload, `{"id": …}`, and its dedupe key, `inbound:<id>`, in SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessInboundJob {
+    /// The `inbound_messages` row.
+    pub id: Uuid,
+}
+
+impl Job for ProcessInboundJob {
+    const JOB_NAME: &'static str = "process_inbound";
+    type Context = Pipeline;
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("inbound:{}", self.id))
+    }
+
+    async fn run(&self, pipeline: &Pipeline) -> Result<(), JobError> {
+        pipeline.process_inbound(self.id).await.map(|_| ())
+    }
+}
+
+/// Step 2 for one recorded customer message: [`Pipeline::decide`], once per
+/// message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecideJob {
+    pub owner: OwnerId,
+    /// The customer's message in `messages`.
+    pub message: Uuid,
+}
+
+impl Job for DecideJob {
+    const JOB_NAME: &'static str = "decide_message";
+    type Context = Pipeline;
+
+    fn owner(&self) -> Option<Uuid> {
+        Some(self.owner.as_uuid())
+    }
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("decide:{}", self.message))
+    }
+
+    async fn run(&self, pipeline: &Pipeline) -> Result<(), JobError> {
+        pipeline.decide(self.owner, self.message).await.map(|_| ())
+    }
+}
 
 /// Everything the pipeline's jobs need.
 #[derive(Clone)]
@@ -65,7 +112,7 @@ pub enum Decision {
     Reply { text: String },
     /// For the owner: why, and any draft for them to approve.
     Review {
-        reason: String,
+        reason: ReviewReason,
         detail: String,
         draft: Option<String>,
         /// The owner's short holding message, sent automatically.
@@ -105,7 +152,7 @@ struct SubjectRow {
     categories: Vec<String>,
     language: Option<String>,
     decision: String,
-    mode: String,
+    mode: ConversationMode,
     owner_active_at: Option<OffsetDateTime>,
     created_at: OffsetDateTime,
 }
@@ -125,7 +172,7 @@ struct Subject {
     kind: String,
     text: Option<String>,
     classification: Option<Classification>,
-    mode: String,
+    mode: ConversationMode,
     owner_active_at: Option<OffsetDateTime>,
     /// How many customer messages this decision answers (1 without a burst).
     burst: usize,
@@ -260,13 +307,11 @@ impl Pipeline {
         let recorded =
             conversations::record_customer_message(&mut tx, &self.keys, owner, incoming, classification.as_ref())
                 .await?;
-        jobs::enqueue_after(
-            &mut *tx,
-            DECIDE_JOB,
-            &json!({ "owner": owner.as_uuid(), "message": recorded.message }),
-            Some(&format!("decide:{}", recorded.message)),
-            self.burst_quiet,
-        )
+        DecideJob {
+            owner,
+            message: recorded.message,
+        }
+        .enqueue_after(&mut *tx, self.burst_quiet)
         .await?;
         if let Some(inbound) = incoming.inbound_id {
             sqlx::query(
@@ -431,7 +476,7 @@ impl Pipeline {
                 .fetch_optional(&mut *tx)
                 .await?
                 .unwrap_or(true);
-        let recent: Vec<(Uuid, String, Option<Vec<u8>>)> = sqlx::query_as(
+        let recent: Vec<(Uuid, MessageAuthor, Option<Vec<u8>>)> = sqlx::query_as(
             "select id, author, body_enc from messages where conversation_id = $1 and owner_id = $2 \
               order by created_at desc limit 12",
         )
@@ -444,7 +489,7 @@ impl Pipeline {
         for (id, author, body) in recent.into_iter().rev() {
             if let Some(text) = open_text(&self.keys, owner, "message", id, body.as_deref())? {
                 history.push(HistoryTurn {
-                    from_customer: author == "customer",
+                    from_customer: author == MessageAuthor::Customer,
                     text,
                 });
             }
@@ -474,7 +519,7 @@ impl Pipeline {
     async fn draft(&self, subject: &Subject, context: &Context) -> Draft {
         let language = subject.classification.as_ref().map_or(Language::En, |c| c.language);
         let mut state = context.state.clone();
-        if subject.mode == "human" {
+        if subject.mode == ConversationMode::Human {
             return Draft {
                 decision: Decision::Quiet {
                     note: "You took over this conversation, so the agent stays quiet until you hand it back.".into(),
@@ -488,7 +533,7 @@ impl Pipeline {
         let Some(text) = subject.text.as_deref() else {
             return Draft {
                 decision: Decision::Review {
-                    reason: "no_text".into(),
+                    reason: ReviewReason::NoText,
                     detail: format!(
                         "The customer sent {} without text; the agent does not answer what it cannot read.",
                         subject.kind
@@ -506,13 +551,18 @@ impl Pipeline {
         if subject.burst > 1 {
             why.push(format!("answering a burst of {} messages at once", subject.burst));
         }
-        if let Some(classification) = subject.classification.as_ref().filter(|c| c.is_risky()) {
+        // A risky message has a headline risk: the review reason.
+        if let Some((classification, risk)) = subject
+            .classification
+            .as_ref()
+            .and_then(|c| c.risk().map(|risk| (c, risk)))
+        {
             let holding = Some(context.grounding.rules.holding_message.trim().to_owned()).filter(|h| !h.is_empty());
             why.push(risk_detail(classification));
             let holding = holding.map(|h| self.with_disclosure(h, context, &mut state, language));
             return Draft {
                 decision: Decision::Review {
-                    reason: classification.risk().map_or("risk", |r| r.as_str()).to_owned(),
+                    reason: risk.into(),
                     detail: risk_detail(classification),
                     draft: None,
                     holding,
@@ -567,7 +617,7 @@ impl Pipeline {
                 }
                 Draft {
                     decision: Decision::Review {
-                        reason: "engine".into(),
+                        reason: ReviewReason::Engine,
                         detail: reason,
                         draft: None,
                         holding: None,
@@ -617,7 +667,7 @@ impl Pipeline {
         ) {
             Ok(()) => Decision::Reply { text },
             Err(refusals) => Decision::Review {
-                reason: "safety".into(),
+                reason: ReviewReason::Safety,
                 detail: format!(
                     "The safety filter held this draft back: {}.",
                     refusals.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; ")
@@ -638,12 +688,12 @@ impl Pipeline {
         let Some(mut subject) = self.subject(owner, message).await.map_err(retry)? else {
             return Ok(Decision::AlreadyDecided);
         };
-        let handed_back = subject.mode == "human"
+        let handed_back = subject.mode == ConversationMode::Human
             && self
                 .takeover_quiet
                 .is_some_and(|quiet| subject.owner_active_at.is_some_and(|at| self.now() - at >= quiet));
         if handed_back {
-            subject.mode = "agent".into();
+            subject.mode = ConversationMode::Agent;
         }
         let context = self
             .context(owner, subject.conversation, subject.text.as_deref().unwrap_or_default())
@@ -705,7 +755,7 @@ impl Pipeline {
                     text: engine::out_of_stock_text(&context.grounding, &product, language),
                 },
                 Err(OrderRefusal::ProductGone | OrderRefusal::PriceChanged { .. }) => Decision::Review {
-                    reason: "engine".into(),
+                    reason: ReviewReason::Engine,
                     detail: "The customer confirmed an order, but the product or its price changed meanwhile.".into(),
                     draft: None,
                     holding: None,
@@ -747,7 +797,7 @@ impl Pipeline {
                     &conversations::NewReview {
                         conversation: subject.conversation,
                         message: Some(message),
-                        reason,
+                        reason: *reason,
                         detail,
                         draft: draft.as_deref(),
                     },
@@ -764,7 +814,10 @@ impl Pipeline {
                     message,
                     subject.conversation,
                     &format!("review: {reason}"),
-                    &format!("Waiting for you in the review queue ({}).", reason.replace('_', " ")),
+                    &format!(
+                        "Waiting for you in the review queue ({}).",
+                        reason.as_str().replace('_', " ")
+                    ),
                 )
                 .await
                 .map_err(retry)?;
@@ -777,11 +830,17 @@ impl Pipeline {
             Decision::AlreadyDecided => {}
         }
         let mode_change = match &decision {
-            Decision::Review { reason, .. } if reason == "human_request" => Some((
-                "human",
+            Decision::Review {
+                reason: ReviewReason::HumanRequest,
+                ..
+            } => Some((
+                ConversationMode::Human,
                 "The customer asked for a person, so the agent stays quiet until you hand the conversation back.",
             )),
-            _ if handed_back => Some(("agent", "You were quiet for a while, so the agent answers again.")),
+            _ if handed_back => Some((
+                ConversationMode::Agent,
+                "You were quiet for a while, so the agent answers again.",
+            )),
             _ => None,
         };
         if let Some((mode, note)) = mode_change {
@@ -840,7 +899,7 @@ impl Pipeline {
             kind: "text".into(),
             text: Some(text.to_owned()),
             classification: Some(classification.clone()),
-            mode: "agent".into(),
+            mode: ConversationMode::Agent,
             owner_active_at: None,
             burst: 1,
         };
@@ -920,7 +979,7 @@ impl Pipeline {
             }
             crate::audit::record(
                 &mut *tx,
-                "owner_reply_queued",
+                AuditKind::OwnerReplyQueued,
                 Some(owner.as_uuid()),
                 Some(actor),
                 meta,

@@ -10,21 +10,46 @@
 //! so no reply is ever sent twice.
 
 use secrecy::SecretString;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::channels;
-use crate::conversations::{self, PipelineError, open_text, seal_text};
+use crate::channels::{ChannelPlatform, ChannelStatus};
+use crate::conversations::{self, ConversationMode, MessageAuthor, PipelineError, ReviewReason, open_text, seal_text};
 use crate::crypto::DataKeys;
 use crate::customer_ids;
-use crate::jobs::{self, JobError};
-use crate::meta::graph::{ErrorKind, GraphClient, GraphError, Platform};
+use crate::jobs::{Job, JobError};
+use crate::meta::graph::{ErrorKind, GraphClient, GraphError};
+use crate::names::named_enum;
 use crate::pipeline::gates::{self, Gate, GateInputs, SendLimits};
 use crate::tenancy::{OwnerId, begin_tenant_tx};
 
-pub const SEND_REPLY_JOB: &str = "send_reply";
+/// Step 3 for one decided send: the gates, then Meta ([`Sender::run`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendJob {
+    pub owner: OwnerId,
+    /// The `outbound_sends` row.
+    pub send: Uuid,
+}
+
+impl Job for SendJob {
+    const JOB_NAME: &'static str = "send_reply";
+    type Context = crate::processing::Pipeline;
+
+    fn owner(&self) -> Option<Uuid> {
+        Some(self.owner.as_uuid())
+    }
+
+    fn dedupe_key(&self) -> Option<String> {
+        Some(format!("send:{}", self.send))
+    }
+
+    async fn run(&self, pipeline: &crate::processing::Pipeline) -> Result<(), JobError> {
+        pipeline.send(self.owner, self.send).await.map(|_| ())
+    }
+}
 
 /// After this many attempts a send that keeps meeting 5xx or timeouts goes to review.
 pub const MAX_SEND_ATTEMPTS: i32 = 5;
@@ -33,8 +58,12 @@ pub const MAX_SEND_ATTEMPTS: i32 = 5;
 /// gates' counts (the second is a hash of the owner's id).
 const SEND_GATE_LOCK: i32 = 0x5e4d_0001;
 
-/// Who a send is from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who a send is from (`outbound_sends.author`): the database type
+/// `message_author` without the customer, who never sends through us (a
+/// CHECK keeps the column to these two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "message_author", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Author {
     /// The agent: every gate applies.
     Agent,
@@ -43,14 +72,47 @@ pub enum Author {
     Owner,
 }
 
-impl Author {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Author::Agent => "agent",
-            Author::Owner => "owner",
+named_enum!(Author {
+    Agent => "agent",
+    Owner => "owner",
+});
+
+impl From<Author> for MessageAuthor {
+    fn from(author: Author) -> Self {
+        match author {
+            Author::Agent => MessageAuthor::Agent,
+            Author::Owner => MessageAuthor::Owner,
         }
     }
 }
+
+/// Where a send is (`outbound_sends.state`): decided → sending → sent, or
+/// blocked by a gate, failed at Meta, or uncertain after a crash mid-send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "send_state", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum SendState {
+    /// Decided and queued; not yet through the gates.
+    Decided,
+    /// Claimed by a send job that is calling Meta.
+    Sending,
+    Sent,
+    /// Meta refused it (or kept failing): the text went to review.
+    Failed,
+    /// A gate stopped it (`blocked_by` says which).
+    Blocked,
+    /// Interrupted while sending: Meta may or may not have it; never resent.
+    Uncertain,
+}
+
+named_enum!(SendState {
+    Decided => "decided",
+    Sending => "sending",
+    Sent => "sent",
+    Failed => "failed",
+    Blocked => "blocked",
+    Uncertain => "uncertain",
+});
 
 /// A send to decide.
 #[derive(Debug, Clone)]
@@ -84,7 +146,7 @@ pub async fn decide_send(
     .bind(owner.as_uuid())
     .bind(send.conversation)
     .bind(send.idempotency_key)
-    .bind(send.author.as_str())
+    .bind(send.author)
     .bind(send.reply_to)
     .bind(seal_text(keys, owner, "outbound", id, send.text))
     .bind(send.at)
@@ -101,13 +163,7 @@ pub async fn decide_send(
                 .await?;
         return if exists { Ok(None) } else { Err(PipelineError::NotFound) };
     };
-    jobs::enqueue(
-        &mut *tx,
-        SEND_REPLY_JOB,
-        &json!({ "owner": owner.as_uuid(), "send": id }),
-        Some(&format!("send:{id}")),
-    )
-    .await?;
+    SendJob { owner, send: id }.enqueue(&mut *tx).await?;
     Ok(Some(id))
 }
 
@@ -140,8 +196,8 @@ pub enum SendOutcome {
 
 #[derive(sqlx::FromRow)]
 struct SendRow {
-    state: String,
-    author: String,
+    state: SendState,
+    author: Author,
     #[sqlx(rename = "conversation_id")]
     conversation: Uuid,
     #[sqlx(rename = "channel_id")]
@@ -185,9 +241,9 @@ pub async fn gate_inputs(
         })?;
     let permissions = crate::owners::permissions(standing.state, standing.allowance, standing.overrides, limits);
     let (channel_status, platform, conversation_mode, last_customer_at): (
-        String,
-        String,
-        String,
+        ChannelStatus,
+        ChannelPlatform,
+        ConversationMode,
         Option<OffsetDateTime>,
     ) = sqlx::query_as(
         "select ch.status, ch.platform, c.mode, c.last_customer_at from conversations c \
@@ -217,7 +273,7 @@ pub async fn gate_inputs(
         auto_send_enabled,
         owner_state: standing.state,
         auto_send_allowed: permissions.auto_send,
-        sandbox: platform == "sandbox",
+        sandbox: platform == ChannelPlatform::Sandbox,
         channel_status,
         conversation_mode,
         last_customer_at,
@@ -235,8 +291,8 @@ async fn destination(
     keys: &DataKeys,
     owner: OwnerId,
     conversation: Uuid,
-) -> Result<(String, String, String), PipelineError> {
-    let (platform, meta_id, customer, sealed): (String, String, Uuid, Vec<u8>) = sqlx::query_as(
+) -> Result<(ChannelPlatform, String, String), PipelineError> {
+    let (platform, meta_id, customer, sealed): (ChannelPlatform, String, Uuid, Vec<u8>) = sqlx::query_as(
         "select ch.platform, ch.meta_id, cu.id, cu.sender_enc from conversations c join channels ch on ch.id = c.channel_id \
            join customers cu on cu.id = c.customer_id where c.id = $1 and c.owner_id = $2",
     )
@@ -271,23 +327,32 @@ impl Sender {
     async fn run_inner(&self, owner: OwnerId, id: Uuid, now: OffsetDateTime) -> Result<SendOutcome, SendFailure> {
         let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(PipelineError::from)?;
         let row = lock_send(&mut tx, owner, id).await?;
-        match row.state.as_str() {
-            "decided" => {}
-            "sending" => {
+        match row.state {
+            SendState::Decided => {}
+            SendState::Sending => {
                 // An earlier run crashed after claiming: Meta may have the message.
-                mark(&mut tx, id, "uncertain", None, Some("interrupted while sending")).await?;
+                mark(
+                    &mut tx,
+                    id,
+                    SendState::Uncertain,
+                    None,
+                    Some("interrupted while sending"),
+                )
+                .await?;
                 if let Some(message) = row.reply_to {
                     conversations::note_decision(&mut tx, message, row.conversation, "not sent again: uncertain", "")
                         .await?;
                 }
-                self.to_review(&mut tx, owner, &row, id, "send_uncertain",
+                self.to_review(&mut tx, owner, &row, id, ReviewReason::SendUncertain,
                     "The reply may or may not have reached the customer (sending was interrupted). It was not sent again; check the conversation before resending.").await?;
                 crate::db::commit(tx).await.map_err(PipelineError::from)?;
                 return Ok(SendOutcome::Uncertain);
             }
-            _ => return Ok(SendOutcome::AlreadyDone),
+            SendState::Sent | SendState::Failed | SendState::Blocked | SendState::Uncertain => {
+                return Ok(SendOutcome::AlreadyDone);
+            }
         }
-        if row.author == "agent" {
+        if row.author == Author::Agent {
             // Counting today's sends and claiming this one (`sending`, below)
             // are one step per owner: two workers counting at the same time
             // would both find room under a limit and both send.
@@ -299,7 +364,7 @@ impl Sender {
                 .map_err(PipelineError::from)?;
         }
         let inputs = gate_inputs(&mut tx, owner, row.conversation, row.channel, now, self.limits).await?;
-        let gate = if row.author == "agent" {
+        let gate = if row.author == Author::Agent {
             gates::check_automatic(&inputs)
         } else {
             gates::check_manual(&inputs)
@@ -311,8 +376,8 @@ impl Sender {
                 .execute(&mut *tx)
                 .await
                 .map_err(PipelineError::from)?;
-            if row.author == "agent" {
-                self.to_review(&mut tx, owner, &row, id, "gate", gate.describe())
+            if row.author == Author::Agent {
+                self.to_review(&mut tx, owner, &row, id, ReviewReason::Gate, gate.describe())
                     .await?;
             }
             if matches!(gate, Gate::OwnerDailyLimit | Gate::ChannelDailyLimit) {
@@ -348,7 +413,7 @@ impl Sender {
             .map_err(PipelineError::from)?;
         crate::db::commit(tx).await.map_err(PipelineError::from)?;
 
-        let result = match Platform::parse(&platform) {
+        let result = match platform.meta() {
             Some(platform) => {
                 let token = self.token(owner, row.channel).await?;
                 self.graph
@@ -378,7 +443,7 @@ impl Sender {
                     owner,
                     &conversations::Outgoing {
                         conversation: row.conversation,
-                        author: &row.author,
+                        author: row.author.into(),
                         text: &text,
                         provider_message_id: &provider_message_id,
                         at: now,
@@ -422,13 +487,14 @@ impl Sender {
         let retryable = matches!(kind, ErrorKind::Transient | ErrorKind::RateLimited);
         if retryable && row.attempts < MAX_SEND_ATTEMPTS {
             // Back to decided: the retried job checks the gates again and sends.
-            mark(&mut tx, id, "decided", None, Some(&described)).await?;
+            mark(&mut tx, id, SendState::Decided, None, Some(&described)).await?;
             crate::db::commit(tx).await.map_err(PipelineError::from)?;
             return Err(SendFailure::Retry(described));
         }
-        mark(&mut tx, id, "failed", None, Some(&described)).await?;
+        mark(&mut tx, id, SendState::Failed, None, Some(&described)).await?;
         let detail = format!("{described}. The reply was not sent.");
-        self.to_review(&mut tx, owner, row, id, "send_failed", &detail).await?;
+        self.to_review(&mut tx, owner, row, id, ReviewReason::SendFailed, &detail)
+            .await?;
         if let Some(message) = row.reply_to {
             conversations::note_decision(&mut tx, message, row.conversation, "not sent: Meta refused", &detail).await?;
         }
@@ -456,7 +522,7 @@ impl Sender {
         owner: OwnerId,
         row: &SendRow,
         id: Uuid,
-        reason: &str,
+        reason: ReviewReason,
         detail: &str,
     ) -> Result<(), SendFailure> {
         let text = open_text(&self.keys, owner, "outbound", id, row.body.as_deref())?;
@@ -480,7 +546,7 @@ impl Sender {
 async fn mark(
     tx: &mut PgConnection,
     id: Uuid,
-    state: &str,
+    state: SendState,
     gate: Option<&str>,
     error: Option<&str>,
 ) -> Result<(), PipelineError> {

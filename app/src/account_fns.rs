@@ -188,7 +188,7 @@ pub async fn logout() -> Result<(), ServerFnError> {
         let services = crate::web::services()?;
         bikriagent::audit::record(
             &services.accounts.pool,
-            "logout",
+            bikriagent::audit::AuditKind::Logout,
             Some(principal.id),
             Some(principal.id),
             &ctx.meta,
@@ -414,7 +414,7 @@ pub async fn logout_everywhere() -> Result<(), ServerFnError> {
         .map_err(crate::web::internal)?;
     bikriagent::audit::record(
         &services.accounts.pool,
-        "sessions_revoked_all",
+        bikriagent::audit::AuditKind::SessionsRevokedAll,
         Some(principal.id),
         Some(principal.id),
         &ctx.meta,
@@ -446,7 +446,7 @@ pub async fn revoke_session(key: String) -> Result<(), ServerFnError> {
     if ended {
         bikriagent::audit::record(
             &services.accounts.pool,
-            "session_revoked",
+            bikriagent::audit::AuditKind::SessionRevoked,
             Some(principal.id),
             Some(principal.id),
             &ctx.meta,

@@ -2,18 +2,19 @@
 //! page of a Meta data deletion request.
 
 use crate::raw_text::PageTitle;
+use bikriagent::channels::ChannelStatus;
 use leptos::prelude::*;
 
 use crate::channel_fns::{DisconnectChannel, PauseChannel, ResumeChannel};
 use crate::forms::{CsrfField, FlashNotice};
 use crate::web::{Services, request_context};
 
-fn status_text(status: &str) -> &'static str {
+fn status_text(status: ChannelStatus) -> &'static str {
     match status {
-        "connected" => "Connected: automatic replies on",
-        "paused" => "Paused: no automatic replies",
-        "token_invalid" => "Needs reconnecting: Meta no longer accepts our access",
-        _ => "Disconnected",
+        ChannelStatus::Connected => "Connected: automatic replies on",
+        ChannelStatus::Paused => "Paused: no automatic replies",
+        ChannelStatus::TokenInvalid => "Needs reconnecting: Meta no longer accepts our access",
+        ChannelStatus::Disconnected => "Disconnected",
     }
 }
 
@@ -67,7 +68,7 @@ pub fn ChannelsPage() -> impl IntoView {
                                     let disconnect = ServerAction::<DisconnectChannel>::new();
                                     let id = row.id.to_string();
                                     let (id1, id2) = (id.clone(), id.clone());
-                                    let status = row.status.clone();
+                                    let status = row.status;
                                     let staff_pause = row
                                         .paused_by_staff
                                         .then(|| bikriagent::channels::staff_pause_notice(row.pause_reason.as_deref()));
@@ -75,22 +76,22 @@ pub fn ChannelsPage() -> impl IntoView {
                                     view! {
                                         <tr>
                                             <td>{row.display_name}</td>
-                                            <td data-status=status.clone() data-paused-by-staff=locked.to_string()>
-                                                {if locked && status == "paused" { "Paused by BikriAgent staff" } else { status_text(&status) }}
+                                            <td data-status=status.as_str() data-paused-by-staff=locked.to_string()>
+                                                {if locked && status == ChannelStatus::Paused { "Paused by BikriAgent staff" } else { status_text(status) }}
                                                 {staff_pause.map(|notice| view! { <p class="notice staff-pause">{notice}</p> })}
                                             </td>
                                             <td class="actions">
-                                                {match status.as_str() {
-                                                    _ if locked && status == "paused" => ().into_any(),
-                                                    "connected" => view! {
+                                                {match status {
+                                                    ChannelStatus::Paused if locked => ().into_any(),
+                                                    ChannelStatus::Connected => view! {
                                                         <ActionForm action=pause><CsrfField/><input type="hidden" name="id" value=id.clone()/>
                                                             <button type="submit" class="button danger">"Pause auto-send"</button></ActionForm>
                                                     }.into_any(),
-                                                    "paused" => view! {
+                                                    ChannelStatus::Paused => view! {
                                                         <ActionForm action=resume><CsrfField/><input type="hidden" name="id" value=id.clone()/>
                                                             <button type="submit">"Resume"</button></ActionForm>
                                                     }.into_any(),
-                                                    _ => view! { <a class="button" href="/oauth/meta/start">"Reconnect"</a> }.into_any(),
+                                                    ChannelStatus::TokenInvalid | ChannelStatus::Disconnected => view! { <a class="button" href="/oauth/meta/start">"Reconnect"</a> }.into_any(),
                                                 }}
                                                 <ActionForm action=disconnect><CsrfField/><input type="hidden" name="id" value=id1.clone()/>
                                                     <button type="submit" class="button secondary">"Disconnect"</button></ActionForm>
@@ -271,10 +272,10 @@ pub fn StaffChannelsPage() -> impl IntoView {
                                             <td>{format!("{} ({})", row.owner_email, row.owner_status)}</td>
                                             <td>{row.display_name}</td>
                                             <td data-paused-by-staff=row.paused_by_staff.to_string()>
-                                                {if row.paused_by_staff && row.status == "paused" {
+                                                {if row.paused_by_staff && row.status == ChannelStatus::Paused {
                                                     "Paused by staff".to_owned()
                                                 } else {
-                                                    status_text(&row.status).to_owned()
+                                                    status_text(row.status).to_owned()
                                                 }}
                                                 {row.pause_reason.map(|r| view! { <br/><small>{format!("Reason: {r}")}</small> })}
                                             </td>

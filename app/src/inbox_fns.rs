@@ -96,7 +96,11 @@ pub async fn owner_reply(conversation: String, text: String, idempotency_key: St
 }
 
 #[cfg(feature = "ssr")]
-async fn set_mode(conversation: &str, mode: &str, success: &str) -> Result<(), ServerFnError> {
+async fn set_mode(
+    conversation: &str,
+    mode: bikriagent::conversations::ConversationMode,
+    success: &str,
+) -> Result<(), ServerFnError> {
     let (owner, actor, ctx, pipeline) = imp::owner().await?;
     let outcome = match imp::id(conversation) {
         Ok(id) => bikriagent::conversations::set_mode(&pipeline.pool, owner, id, mode, actor, &ctx.meta).await,
@@ -117,7 +121,7 @@ async fn set_mode(conversation: &str, mode: &str, success: &str) -> Result<(), S
 pub async fn take_over(conversation: String) -> Result<(), ServerFnError> {
     set_mode(
         &conversation,
-        "human",
+        bikriagent::conversations::ConversationMode::Human,
         "You have this conversation now; the agent stays quiet.",
     )
     .await
@@ -127,7 +131,12 @@ pub async fn take_over(conversation: String) -> Result<(), ServerFnError> {
 #[server(endpoint = "hand_back")]
 #[middleware(crate::forms::PlainText::form("reply"))]
 pub async fn hand_back(conversation: String) -> Result<(), ServerFnError> {
-    set_mode(&conversation, "agent", "The agent answers this conversation again.").await
+    set_mode(
+        &conversation,
+        bikriagent::conversations::ConversationMode::Agent,
+        "The agent answers this conversation again.",
+    )
+    .await
 }
 
 /// Sends a review case's draft (possibly edited) as the owner.

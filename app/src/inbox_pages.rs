@@ -4,6 +4,8 @@
 //! script is needed anywhere.
 
 use bikriagent::catalog::money::{Money, format_money};
+use bikriagent::channels::ChannelStatus;
+use bikriagent::conversations::{ConversationMode, MessageAuthor};
 use bikriagent::processing::Decision;
 use bikriagent::tenancy::OwnerId;
 use leptos::prelude::*;
@@ -110,14 +112,14 @@ pub fn InboxPage() -> impl IntoView {
                                 {rows.into_iter().map(|row| {
                                     let href = format!("/inbox/{}", row.conversation);
                                     let window = if row.window_open { "24-hour window open" } else { "24-hour window closed" };
-                                    let mode = if row.mode == "human" { "You are answering" } else { "Agent answering" };
+                                    let mode = if row.mode == ConversationMode::Human { "You are answering" } else { "Agent answering" };
                                     view! {
                                         <tr>
                                             <td><a href=href>{row.customer}</a>
                                                 {(row.open_reviews > 0).then(|| view! { <span class="badge review">{format!("{} to review", row.open_reviews)}</span> })}</td>
                                             <td>{row.preview}<br/><small>{when(row.last_message_at)}</small></td>
-                                            <td>{row.channel}<br/><small>{row.platform}</small>
-                                                {matches!(row.channel_status.as_str(), "token_invalid" | "disconnected").then(|| view! {
+                                            <td>{row.channel}<br/><small>{row.platform.as_str()}</small>
+                                                {matches!(row.channel_status, ChannelStatus::TokenInvalid | ChannelStatus::Disconnected).then(|| view! {
                                                     <br/><a class="badge risk" href="/channels">"channel needs reconnecting"</a>
                                                 })}</td>
                                             <td>{risk_badge(row.last_risk)}<small>{mode}" · "{window}</small>
@@ -143,10 +145,10 @@ fn MessageList(messages: Vec<bikriagent::conversations::MessageView>) -> impl In
     view! {
         <ol class="messages">
             {messages.into_iter().map(|m| {
-                let who = match m.author.as_str() {
-                    "customer" => "Customer",
-                    "agent" => "Agent",
-                    _ => "You",
+                let who = match m.author {
+                    MessageAuthor::Customer => "Customer",
+                    MessageAuthor::Agent => "Agent",
+                    MessageAuthor::Owner => "You",
                 };
                 let class = format!("message {}", m.direction);
                 let text = m.text.unwrap_or_else(|| format!("[{} without text]", m.kind));
@@ -197,7 +199,7 @@ pub fn ConversationPage() -> impl IntoView {
                             return view! { <p class="notice error">"The conversation could not be loaded."</p> }.into_any();
                         }
                     };
-                    let waiting = view_data.messages.last().is_some_and(|m| m.author == "customer" && m.decision.is_empty());
+                    let waiting = view_data.messages.last().is_some_and(|m| m.author == MessageAuthor::Customer && m.decision.is_empty());
                     let reply = ServerAction::<OwnerReply>::new();
                     let take = ServerAction::<TakeOver>::new();
                     let back = ServerAction::<HandBack>::new();
@@ -210,12 +212,12 @@ pub fn ConversationPage() -> impl IntoView {
                     view! {
                         {waiting.then(|| view! { <Meta http_equiv="refresh" content="2"/> })}
                         <h1>{view_data.customer.clone()}</h1>
-                        <p><small>{view_data.channel.clone()}" ("{view_data.platform.clone()}") · "{window}</small></p>
+                        <p><small>{view_data.channel.clone()}" ("{view_data.platform.as_str()}") · "{window}</small></p>
                         {(!view_data.note.is_empty()).then(|| view! { <p class="notice">{view_data.note.clone()}</p> })}
                         {view_data.problems.iter().map(|p| view! { <p class="notice error">{p.clone()}</p> }).collect_view()}
                         <MessageList messages=view_data.messages.clone()/>
                         {waiting.then(|| view! { <p><small>"The agent is looking at the last message…"</small></p> })}
-                        {if view_data.mode == "human" {
+                        {if view_data.mode == ConversationMode::Human {
                             view! {
                                 <ActionForm action=back><CsrfField/><input type="hidden" name="conversation" value=c_mode.clone()/>
                                     <button type="submit" class="button secondary">"Hand back to the agent"</button></ActionForm>
@@ -286,9 +288,9 @@ pub fn ReviewPage() -> impl IntoView {
                                 let approve = ServerAction::<ApproveReview>::new();
                                 let dismiss = ServerAction::<DismissReview>::new();
                                 let (id, id2) = (row.id.to_string(), row.id.to_string());
-                                let reason = row.reason.replace('_', " ");
+                                let reason = row.reason.as_str().replace('_', " ");
                                 view! {
-                                    <li class="case" data-reason=row.reason.clone()>
+                                    <li class="case" data-reason=row.reason.as_str()>
                                         <h2><a href=format!("/inbox/{}", row.conversation)>{row.customer.clone()}</a>" "<span class="badge risk">{reason}</span></h2>
                                         <small>{when(row.at)}</small>
                                         <p>{row.detail.clone()}</p>
@@ -445,7 +447,7 @@ fn decision_view(decision: Decision) -> AnyView {
         }
         .into_any(),
         Decision::Review { reason, detail, draft, holding } => view! {
-            <p>"The message would go to your review queue ("<strong>{reason.replace('_', " ")}</strong>")."</p>
+            <p>"The message would go to your review queue ("<strong>{reason.as_str().replace('_', " ")}</strong>")."</p>
             <p>{detail}</p>
             {draft.map(|d| view! { <p>"Draft held back:"</p><blockquote class="draft">{d}</blockquote> })}
             {holding.map(|h| view! { <p>"Your holding message would be sent:"</p><blockquote class="draft">{h}</blockquote> })}
@@ -553,7 +555,7 @@ pub fn SandboxPage() -> impl IntoView {
                     let say = ServerAction::<SandboxSay>::new();
                     let conversation = data.await;
                     let waiting = conversation.as_ref().is_some_and(|c| {
-                        c.messages.last().is_some_and(|m| m.author == "customer" && m.decision.is_empty())
+                        c.messages.last().is_some_and(|m| m.author == MessageAuthor::Customer && m.decision.is_empty())
                             || c.messages.last().is_some_and(|m| m.decision.starts_with("replied"))
                     });
                     view! {

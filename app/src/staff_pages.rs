@@ -206,7 +206,7 @@ pub fn StaffOwnerPage() -> impl IntoView {
                         <h2>"Open review cases"</h2>
                         <p><small>"Reasons only. Opening a case shows the customer's message and is recorded in the audit log."</small></p>
                         <ul>{cases.into_iter().map(|c| view! {
-                            <li>{format!("{} · {} ", c.reason.replace('_', " "), when(c.created_at))}
+                            <li>{format!("{} · {} ", c.reason.as_str().replace('_', " "), when(c.created_at))}
                                 <a href=format!("/staff/owners/{}/cases/{}", detail.owner, c.id)>"open (logged)"</a></li>
                         }).collect_view()}</ul>
                         <h2>"Recent security events"</h2>
@@ -262,7 +262,7 @@ pub fn StaffCasePage() -> impl IntoView {
                         return view! { <h1>"No such open case"</h1> }.into_any();
                     };
                     view! {
-                        <h1>{format!("Review case: {}", row.reason.replace('_', " "))}</h1>
+                        <h1>{format!("Review case: {}", row.reason.as_str().replace('_', " "))}</h1>
                         <p class="notice">"Your opening of this case is recorded in the audit log."</p>
                         <p>{row.detail.clone()}</p>
                         {row.message.clone().map(|m| view! { <blockquote>{m}</blockquote> })}
@@ -284,7 +284,7 @@ fn EventTable(events: Vec<bikriagent::owners::EventRow>) -> impl IntoView {
                 {events.into_iter().map(|e| view! {
                     <tr>
                         <td>{when(e.created_at)}</td>
-                        <td>{e.kind.replace('_', " ")}</td>
+                        <td>{e.kind.as_str().replace('_', " ")}</td>
                         <td>{e.account.unwrap_or_default()}</td>
                         <td>{e.actor.unwrap_or_default()}</td>
                         <td>{e.ip.unwrap_or_default()}</td>

@@ -5,13 +5,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bikriagent::auth::accounts::AccountMail;
 use bikriagent::auth::accounts::Accounts;
 use bikriagent::auth::hashing::PasswordHasher;
+use bikriagent::channels::MetaDeletionJob;
 use bikriagent::clock::{SharedClock, SystemClock};
 use bikriagent::db;
-use bikriagent::jobs::{self, JobError, Registry, WorkerOptions};
-use bikriagent::mail;
-use bikriagent::tenancy::OwnerId;
+use bikriagent::jobs::{self, Registry, WorkerOptions};
+use bikriagent::mail::{self, SendMailJob};
+use bikriagent::processing::{DecideJob, ProcessInboundJob};
+use bikriagent::sending::SendJob;
 use bikriagent_app::web::Services;
 use leptos::config::LeptosOptions;
 use secrecy::ExposeSecret as _;
@@ -101,23 +104,9 @@ fn graph_client(config: &Config) -> bikriagent::meta::graph::GraphClient {
     .expect("an HTTP client with rustls can be built at start")
 }
 
-/// Reads a uuid field of a job's payload.
-fn payload_id(job: &jobs::Job, field: &str) -> Result<uuid::Uuid, JobError> {
-    job.payload
-        .get(field)
-        .and_then(|v| v.as_str())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| JobError::Permanent(format!("the job has no {field} id")))
-}
-
-/// The job handlers of this binary.
+/// The job types this binary runs, each with what it needs.
 pub fn job_registry(pool: &PgPool, config: &Arc<Config>, pipeline: &bikriagent::processing::Pipeline) -> Registry {
-    let transport = mail_transport(config);
-    let mail_pool = pool.clone();
-    let deletion_pool = pool.clone();
     let keys = data_keys(config);
-    let mail_keys = keys.clone();
-    let (inbound, decide, send) = (pipeline.clone(), pipeline.clone(), pipeline.clone());
     let accounts = Accounts {
         pool: pool.clone(),
         hasher: PasswordHasher::new(1),
@@ -125,56 +114,18 @@ pub fn job_registry(pool: &PgPool, config: &Arc<Config>, pipeline: &bikriagent::
         keys: keys.clone(),
         public_url: config.public_url.clone(),
     };
+    let mailer = mail::Mailer {
+        pool: pool.clone(),
+        keys: keys.clone(),
+        transport: mail_transport(config),
+    };
     Registry::new()
-        .on(bikriagent::auth::accounts::ACCOUNT_MAIL_JOB, move |job| {
-            let accounts = accounts.clone();
-            async move {
-                let mail = serde_json::from_value(job.payload)
-                    .map_err(|e| JobError::Permanent(format!("not an account mail: {e}")))?;
-                accounts
-                    .send_account_mail(mail)
-                    .await
-                    .map_err(|e| JobError::Retry(e.to_string()))
-            }
-        })
-        .on(mail::SEND_MAIL_JOB, move |job| {
-            let pool = mail_pool.clone();
-            let (keys, transport) = (mail_keys.clone(), transport.clone());
-            async move { mail::send_job(&pool, &keys, &transport, &job.payload).await }
-        })
-        .on(bikriagent::ingest::PROCESS_INBOUND_JOB, move |job| {
-            let pipeline = inbound.clone();
-            async move { pipeline.process_inbound(payload_id(&job, "id")?).await.map(|_| ()) }
-        })
-        .on(bikriagent::processing::DECIDE_JOB, move |job| {
-            let pipeline = decide.clone();
-            async move {
-                let owner = OwnerId::from_verified(payload_id(&job, "owner")?);
-                pipeline.decide(owner, payload_id(&job, "message")?).await.map(|_| ())
-            }
-        })
-        .on(bikriagent::sending::SEND_REPLY_JOB, move |job| {
-            let pipeline = send.clone();
-            async move {
-                let owner = OwnerId::from_verified(payload_id(&job, "owner")?);
-                pipeline.send(owner, payload_id(&job, "send")?).await.map(|_| ())
-            }
-        })
-        .on(bikriagent::channels::META_DELETION_JOB, move |job| {
-            let pool = deletion_pool.clone();
-            let keys = keys.clone();
-            async move {
-                let code = job
-                    .payload
-                    .get("code")
-                    .and_then(|c| c.as_str())
-                    .unwrap_or_default()
-                    .to_owned();
-                bikriagent::channels::run_deletion(&pool, &keys, &code)
-                    .await
-                    .map_err(|e| JobError::Retry(e.to_string()))
-            }
-        })
+        .register::<AccountMail>(accounts)
+        .register::<SendMailJob>(mailer)
+        .register::<ProcessInboundJob>(pipeline.clone())
+        .register::<DecideJob>(pipeline.clone())
+        .register::<SendJob>(pipeline.clone())
+        .register::<MetaDeletionJob>((pool.clone(), keys))
 }
 
 /// How many argon2 hashes may run at once: half the cores (at least one),

@@ -16,8 +16,9 @@ use super::password_policy::{self, PersonalInfo};
 use super::session_store;
 use super::tokens::{random_token, token_hash};
 use crate::alerts;
-use crate::audit::{self, RequestMeta};
+use crate::audit::{self, AuditKind, RequestMeta};
 use crate::clock::SharedClock;
+use crate::jobs::{Job, JobError};
 use crate::mail;
 use crate::tenancy::{OwnerId, begin_tenant_tx};
 
@@ -160,13 +161,10 @@ pub const LOCK_DURATION: Duration = Duration::minutes(15);
 pub const DELAY_AFTER: i64 = 5;
 pub const HOURLY_CAP: i64 = 100;
 
-/// The job that writes an account mail after the request was answered.
-pub const ACCOUNT_MAIL_JOB: &str = "account_mail";
-
 /// An account mail to write, queued by signup and the reset form so that
 /// their answers do the same work whether or not the address has an
 /// account: token creation, hashing and the sealed outbox insert all happen
-/// in [`Accounts::send_account_mail`], in a job.
+/// in [`Accounts::send_account_mail`], in a job (this value is the job).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "mail", rename_all = "snake_case")]
 pub enum AccountMail {
@@ -203,9 +201,27 @@ impl From<JobMeta> for RequestMeta {
     }
 }
 
+impl Job for AccountMail {
+    const JOB_NAME: &'static str = "account_mail";
+    type Context = Accounts;
+
+    fn owner(&self) -> Option<Uuid> {
+        match self {
+            AccountMail::VerifyEmail { account, .. } => Some(*account),
+            AccountMail::PasswordReset { .. } | AccountMail::SignupExisting { .. } => None,
+        }
+    }
+
+    async fn run(&self, accounts: &Accounts) -> Result<(), JobError> {
+        accounts
+            .send_account_mail(self.clone())
+            .await
+            .map_err(|e| JobError::Retry(e.to_string()))
+    }
+}
+
 async fn queue_account_mail(conn: &mut sqlx::PgConnection, mail: &AccountMail) -> Result<(), AuthError> {
-    let payload = serde_json::to_value(mail).map_err(|e| AuthError::Internal(e.to_string()))?;
-    crate::jobs::enqueue(&mut *conn, ACCOUNT_MAIL_JOB, &payload, None).await?;
+    mail.enqueue(&mut *conn).await?;
     Ok(())
 }
 
@@ -453,7 +469,7 @@ impl Accounts {
         .await?;
         audit::record(
             &mut *tx,
-            "email_verified",
+            AuditKind::EmailVerified,
             Some(account),
             Some(account),
             meta,
@@ -542,7 +558,7 @@ impl Accounts {
         let key = email_key(email);
         if let Err(error) = self.check_throttle(&key).await {
             crate::metrics::METRICS.login_failed(crate::metrics::LoginFailure::Throttled);
-            audit::record(&self.pool, "login_throttled", None, None, meta, json!({})).await?;
+            audit::record(&self.pool, AuditKind::LoginThrottled, None, None, meta, json!({})).await?;
             return Err(error);
         }
         let account: Option<(Uuid, String)> =
@@ -558,7 +574,7 @@ impl Accounts {
         let Verification::Valid { needs_rehash } = verification else {
             crate::metrics::METRICS.login_failed(crate::metrics::LoginFailure::InvalidCredentials);
             self.record_attempt(&key, false, meta).await?;
-            audit::record(&self.pool, "login_failed", account_id, None, meta, json!({})).await?;
+            audit::record(&self.pool, AuditKind::LoginFailed, account_id, None, meta, json!({})).await?;
             if let Some(id) = account_id
                 && let Some(until) = self.locked_until(&key).await?
                 && until > self.now()
@@ -571,7 +587,15 @@ impl Accounts {
         let principal = self.principal(id).await?.ok_or(AuthError::InvalidCredentials)?;
         if principal.status == Status::Suspended {
             crate::metrics::METRICS.login_failed(crate::metrics::LoginFailure::Suspended);
-            audit::record(&self.pool, "login_refused_suspended", Some(id), None, meta, json!({})).await?;
+            audit::record(
+                &self.pool,
+                AuditKind::LoginRefusedSuspended,
+                Some(id),
+                None,
+                meta,
+                json!({}),
+            )
+            .await?;
             return Err(AuthError::Suspended);
         }
         self.record_attempt(&key, true, meta).await?;
@@ -585,7 +609,7 @@ impl Accounts {
         }
         let mut tx = crate::db::begin(&self.pool).await?;
         let new_device = alerts::is_new_device(&mut tx, id, meta).await?;
-        audit::record(&mut *tx, "login_succeeded", Some(id), Some(id), meta, json!({})).await?;
+        audit::record(&mut *tx, AuditKind::LoginSucceeded, Some(id), Some(id), meta, json!({})).await?;
         if new_device {
             alerts::new_login(self.now(), meta, &self.public_url)
                 .send(&mut tx, &self.keys, id)
@@ -610,7 +634,7 @@ impl Accounts {
             return Ok(());
         }
         let mut tx = crate::db::begin(&self.pool).await?;
-        audit::record(&mut *tx, "account_locked", Some(account), None, meta, json!({})).await?;
+        audit::record(&mut *tx, AuditKind::AccountLocked, Some(account), None, meta, json!({})).await?;
         let Some(address) = alerts::permit(&mut tx, account, alerts::ACCOUNT_LOCKED).await? else {
             crate::db::commit(tx).await?;
             return Ok(());
@@ -678,7 +702,7 @@ impl Accounts {
         Ok(())
     }
 
-    /// The work of an [`ACCOUNT_MAIL_JOB`]: a token and its mail, or nothing
+    /// The work of an [`AccountMail`] job: a token and its mail, or nothing
     /// when the address has no account. Runs after the request was answered.
     pub async fn send_account_mail(&self, mail: AccountMail) -> Result<(), AuthError> {
         match mail {
@@ -710,7 +734,7 @@ impl Accounts {
                 .await?;
                 audit::record(
                     &mut *tx,
-                    "password_reset_requested",
+                    AuditKind::PasswordResetRequested,
                     Some(account),
                     None,
                     &meta.into(),
@@ -732,7 +756,7 @@ impl Accounts {
                 self.send_verification(&mut tx, account, &email).await?;
                 audit::record(
                     &mut *tx,
-                    "signup",
+                    AuditKind::Signup,
                     Some(account),
                     Some(account),
                     &meta.into(),
@@ -765,7 +789,7 @@ impl Accounts {
                 .await?;
                 audit::record(
                     &mut *tx,
-                    "signup_existing_email",
+                    AuditKind::SignupExistingEmail,
                     existing,
                     None,
                     &meta.into(),
@@ -857,7 +881,7 @@ impl Accounts {
         .await?;
         audit::record(
             &mut *tx,
-            "password_reset",
+            AuditKind::PasswordReset,
             Some(account),
             Some(account),
             meta,
@@ -896,7 +920,7 @@ impl Accounts {
         self.store_password(&mut tx, account, &hash).await?;
         audit::record(
             &mut *tx,
-            "password_changed",
+            AuditKind::PasswordChanged,
             Some(account),
             Some(account),
             meta,
@@ -973,7 +997,7 @@ impl Accounts {
         let ended = session_store::end_account_sessions(&mut tx, account).await?;
         audit::record(
             &mut *tx,
-            "account_suspended",
+            AuditKind::AccountSuspended,
             Some(account),
             Some(actor),
             meta,
@@ -1002,7 +1026,7 @@ impl Accounts {
         .await?;
         audit::record(
             &mut *tx,
-            "account_unsuspended",
+            AuditKind::AccountUnsuspended,
             Some(account),
             Some(actor),
             meta,

@@ -15,7 +15,7 @@ use super::identity::Email;
 use super::password_policy::{self, PersonalInfo};
 use super::second_factor::{self, Attempts, CodeCheck, Verdict};
 use super::totp::{self, TotpSecret};
-use crate::audit::{self, RequestMeta};
+use crate::audit::{self, AuditKind, RequestMeta};
 
 /// What a typed second-factor code turned out to be.
 #[derive(Debug, Clone, Copy)]
@@ -80,7 +80,7 @@ impl Accounts {
         let id = id.ok_or_else(|| invalid("email", "An account with this email already exists."))?;
         audit::record(
             &mut *tx,
-            "staff_created",
+            AuditKind::StaffCreated,
             Some(id),
             None,
             &RequestMeta::default(),
@@ -188,7 +188,15 @@ impl Accounts {
                 .execute(&mut *tx)
                 .await?;
         }
-        audit::record(&mut *tx, "totp_enrolled", Some(account), Some(account), meta, json!({})).await?;
+        audit::record(
+            &mut *tx,
+            AuditKind::TotpEnrolled,
+            Some(account),
+            Some(account),
+            meta,
+            json!({}),
+        )
+        .await?;
         crate::db::commit(tx).await?;
         Ok(codes)
     }
@@ -275,18 +283,18 @@ impl Accounts {
         }
         let (kind, detail) = match (verdict, check) {
             (Verdict::Accept, _) => (
-                "second_factor_passed",
+                AuditKind::SecondFactorPassed,
                 json!({ "recovery_code": matches!(found, Found::Recovery) }),
             ),
-            (Verdict::Locked { .. }, _) => ("second_factor_failed", json!({ "reason": "locked" })),
-            (_, CodeCheck::AlreadyUsed) => ("second_factor_failed", json!({ "reason": "already_used" })),
-            _ => ("second_factor_failed", json!({ "reason": "wrong" })),
+            (Verdict::Locked { .. }, _) => (AuditKind::SecondFactorFailed, json!({ "reason": "locked" })),
+            (_, CodeCheck::AlreadyUsed) => (AuditKind::SecondFactorFailed, json!({ "reason": "already_used" })),
+            _ => (AuditKind::SecondFactorFailed, json!({ "reason": "wrong" })),
         };
         audit::record(&mut *tx, kind, Some(account), Some(account), meta, detail).await?;
         if let Verdict::LockedNow { until } = verdict {
             audit::record(
                 &mut *tx,
-                "second_factor_locked",
+                AuditKind::SecondFactorLocked,
                 Some(account),
                 Some(account),
                 meta,

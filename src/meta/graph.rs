@@ -151,9 +151,16 @@ pub const PAGE_SUBSCRIBED_FIELDS: &str =
 /// looping forever.
 const MAX_LIST_PAGES: usize = 10;
 
-/// The messaging channel a conversation runs on; stored as its lowercase name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The Meta platform a channel runs on. In the database it is the type
+/// `channel_platform` (`inbound_messages.platform`, `channels.platform`),
+/// which also has the sandbox: read a channel's platform as
+/// [`crate::channels::ChannelPlatform`], which may be the sandbox.
+///
+/// Ordered as the database type is (messenger, instagram, whatsapp), so rows
+/// sorted here are in the order of an index on the column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "channel_platform", rename_all = "lowercase")]
 pub enum Platform {
     /// Facebook Messenger, through a Page.
     Messenger,

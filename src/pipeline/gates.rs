@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
+use crate::channels::ChannelStatus;
+use crate::conversations::ConversationMode;
 use crate::owners::OwnerState;
 
 /// Daily and per-minute caps on automatic sends.
@@ -57,9 +59,9 @@ pub struct GateInputs {
     /// The owner's own test channel: payment state and daily limits do not apply.
     pub sandbox: bool,
     /// `channels.status`.
-    pub channel_status: String,
-    /// `conversations.mode`: `agent` or `human`.
-    pub conversation_mode: String,
+    pub channel_status: ChannelStatus,
+    /// `conversations.mode`.
+    pub conversation_mode: ConversationMode,
     /// When the customer last wrote.
     pub last_customer_at: Option<OffsetDateTime>,
     pub now: OffsetDateTime,
@@ -124,11 +126,11 @@ impl Gate {
     }
 }
 
-fn channel_gate(status: &str) -> Result<(), Gate> {
+fn channel_gate(status: ChannelStatus) -> Result<(), Gate> {
     match status {
-        "connected" => Ok(()),
-        "paused" => Err(Gate::ChannelPaused),
-        _ => Err(Gate::ChannelUnavailable),
+        ChannelStatus::Connected => Ok(()),
+        ChannelStatus::Paused => Err(Gate::ChannelPaused),
+        ChannelStatus::TokenInvalid | ChannelStatus::Disconnected => Err(Gate::ChannelUnavailable),
     }
 }
 
@@ -157,8 +159,8 @@ pub fn check_automatic(inputs: &GateInputs) -> Result<(), Gate> {
     if !inputs.sandbox && !inputs.auto_send_allowed {
         return Err(Gate::NotLiveYet);
     }
-    channel_gate(&inputs.channel_status)?;
-    if inputs.conversation_mode != "agent" {
+    channel_gate(inputs.channel_status)?;
+    if inputs.conversation_mode != ConversationMode::Agent {
         return Err(Gate::HumanTakeover);
     }
     window_gate(inputs)?;
@@ -184,9 +186,9 @@ pub fn check_manual(inputs: &GateInputs) -> Result<(), Gate> {
     if inputs.owner_state == OwnerState::Suspended {
         return Err(Gate::OwnerNotActive);
     }
-    match inputs.channel_status.as_str() {
-        "connected" | "paused" => {}
-        _ => return Err(Gate::ChannelUnavailable),
+    match inputs.channel_status {
+        ChannelStatus::Connected | ChannelStatus::Paused => {}
+        ChannelStatus::TokenInvalid | ChannelStatus::Disconnected => return Err(Gate::ChannelUnavailable),
     }
     window_gate(inputs)
 }
@@ -206,8 +208,8 @@ mod tests {
             owner_state: OwnerState::Verified,
             auto_send_allowed: true,
             sandbox: false,
-            channel_status: "connected".into(),
-            conversation_mode: "agent".into(),
+            channel_status: ChannelStatus::Connected,
+            conversation_mode: ConversationMode::Agent,
             last_customer_at: Some(now - Duration::minutes(1)),
             now,
             owner_sent_today: 0,
@@ -243,16 +245,22 @@ mod tests {
                     i.auto_send_allowed = false;
                 }),
             ),
-            (Gate::ChannelPaused, Box::new(|i| i.channel_status = "paused".into())),
             (
-                Gate::ChannelUnavailable,
-                Box::new(|i| i.channel_status = "token_invalid".into()),
+                Gate::ChannelPaused,
+                Box::new(|i| i.channel_status = ChannelStatus::Paused),
             ),
             (
                 Gate::ChannelUnavailable,
-                Box::new(|i| i.channel_status = "disconnected".into()),
+                Box::new(|i| i.channel_status = ChannelStatus::TokenInvalid),
             ),
-            (Gate::HumanTakeover, Box::new(|i| i.conversation_mode = "human".into())),
+            (
+                Gate::ChannelUnavailable,
+                Box::new(|i| i.channel_status = ChannelStatus::Disconnected),
+            ),
+            (
+                Gate::HumanTakeover,
+                Box::new(|i| i.conversation_mode = ConversationMode::Human),
+            ),
             (
                 Gate::OutsideWindow,
                 Box::new(|i| i.last_customer_at = Some(i.now - Duration::hours(25))),
@@ -277,7 +285,7 @@ mod tests {
     fn the_kill_switch_wins_over_everything_else() {
         let mut inputs = open();
         inputs.auto_send_enabled = false;
-        inputs.channel_status = "paused".into();
+        inputs.channel_status = ChannelStatus::Paused;
         inputs.last_customer_at = None;
         assert_eq!(check_automatic(&inputs), Err(Gate::KillSwitch));
     }
@@ -310,15 +318,15 @@ mod tests {
     #[test]
     fn owners_may_reply_on_a_paused_channel_or_a_taken_over_conversation_but_not_outside_the_window() {
         let mut inputs = open();
-        inputs.channel_status = "paused".into();
-        inputs.conversation_mode = "human".into();
+        inputs.channel_status = ChannelStatus::Paused;
+        inputs.conversation_mode = ConversationMode::Human;
         inputs.auto_send_enabled = false;
         inputs.owner_sent_today = 10_000;
         assert_eq!(check_manual(&inputs), Ok(()));
         inputs.last_customer_at = Some(inputs.now - Duration::hours(30));
         assert_eq!(check_manual(&inputs), Err(Gate::OutsideWindow));
         let mut inputs = open();
-        inputs.channel_status = "token_invalid".into();
+        inputs.channel_status = ChannelStatus::TokenInvalid;
         assert_eq!(check_manual(&inputs), Err(Gate::ChannelUnavailable));
     }
 

@@ -16,7 +16,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use bikriagent::audit::RequestMeta;
+use bikriagent::audit::{AuditKind, RequestMeta};
 use bikriagent::auth::access::{Admission, Caller, ip_limit_key};
 use bikriagent::auth::accounts::Status;
 use bikriagent::auth::tokens::{constant_time_eq, random_token};
@@ -407,7 +407,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             tracing::warn!(security_event = "turnstile_failed", %error, "bot check failed");
             let _ = bikriagent::audit::record(
                 &state.pool,
-                "turnstile_failed",
+                AuditKind::TurnstileFailed,
                 ctx.principal.as_ref().map(|p| p.id),
                 None,
                 &ctx.meta,

@@ -14,7 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use bikriagent::audit;
+use bikriagent::audit::{self, AuditKind};
 use bikriagent::channels::{self, Candidate, Pending};
 use bikriagent::meta::graph::Platform;
 use bikriagent_app::web::{Flash, OwnerSession, keys};
@@ -108,7 +108,7 @@ async fn callback(
     if !state_ok {
         let _ = audit::record(
             &state.pool,
-            "oauth_state_mismatch",
+            AuditKind::OauthStateMismatch,
             Some(owner.as_uuid()),
             Some(owner.as_uuid()),
             &ctx.meta,

@@ -27,7 +27,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use bikriagent::audit::{self, RequestMeta};
+use bikriagent::audit::{self, AuditKind, RequestMeta};
 use bikriagent::owners::{self, OwnerError, Payment};
 use bikriagent::stripe::{self as stripe_events, CheckoutCompleted, Event};
 use secrecy::ExposeSecret as _;
@@ -94,7 +94,7 @@ async fn receive(State(state): State<AppState>, request: Request) -> Response {
             tracing::warn!(security_event = "stripe_signature_invalid", %error, "refused a Stripe delivery");
             let _ = audit::record(
                 &state.pool,
-                "stripe_signature_invalid",
+                AuditKind::StripeSignatureInvalid,
                 None,
                 None,
                 &meta,
@@ -212,7 +212,7 @@ async fn unmatched(
     );
     audit::record(
         &mut *tx,
-        "stripe_payment_unmatched",
+        AuditKind::StripePaymentUnmatched,
         None,
         None,
         &RequestMeta::default(),

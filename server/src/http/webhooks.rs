@@ -74,7 +74,7 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             tracing::warn!(security_event = "webhook_signature_refused", %error, "refused a webhook delivery");
             let _ = bikriagent::audit::record(
                 &state.pool,
-                "webhook_signature_refused",
+                bikriagent::audit::AuditKind::WebhookSignatureRefused,
                 None,
                 None,
                 &bikriagent::audit::RequestMeta::default(),

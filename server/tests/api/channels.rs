@@ -1,6 +1,7 @@
 //! Connecting channels through the fake Meta, tokens at rest, pause, and
 //! Meta's deauthorize and data deletion callbacks.
 
+use bikriagent::channels::ChannelStatus;
 use bikriagent::meta::signature::sign_request;
 use bikriagent::tenancy::OwnerId;
 use bikriagent_server::fake_meta::FakePage;
@@ -116,10 +117,11 @@ async fn the_full_connect_flow_through_the_fake_meta() {
             "tokens are encrypted"
         );
     }
-    let events: Vec<String> = sqlx::query_scalar("select kind from security_events where kind = 'channel_connected'")
-        .fetch_all(&admin)
-        .await
-        .unwrap();
+    let events: Vec<String> =
+        sqlx::query_scalar("select kind::text from security_events where kind = 'channel_connected'")
+            .fetch_all(&admin)
+            .await
+            .unwrap();
     assert_eq!(events.len(), 4);
 }
 
@@ -331,7 +333,7 @@ async fn pausing_takes_effect_at_once_and_disconnect_deletes_the_token() {
         .unwrap();
     assert_eq!(
         bikriagent::channels::status(&app.pool, owner, channel).await.unwrap(),
-        "paused",
+        ChannelStatus::Paused,
         "the very next read sees it"
     );
     client
@@ -342,7 +344,7 @@ async fn pausing_takes_effect_at_once_and_disconnect_deletes_the_token() {
         .unwrap();
     assert_eq!(
         bikriagent::channels::status(&app.pool, owner, channel).await.unwrap(),
-        "connected"
+        ChannelStatus::Connected
     );
     client
         .post(app.url("/api/disconnect_channel"))
@@ -350,13 +352,13 @@ async fn pausing_takes_effect_at_once_and_disconnect_deletes_the_token() {
         .send()
         .await
         .unwrap();
-    let (status, token_enc): (String, Option<Vec<u8>>) =
+    let (status, token_enc): (ChannelStatus, Option<Vec<u8>>) =
         sqlx::query_as("select status, token_enc from channels where id = $1")
             .bind(channel)
             .fetch_one(&admin)
             .await
             .unwrap();
-    assert_eq!(status, "disconnected");
+    assert_eq!(status, ChannelStatus::Disconnected);
     assert!(token_enc.is_none(), "token deleted");
     assert!(
         fake.subscriptions().iter().any(|(id, on)| id == "1000000001" && !*on),
@@ -573,7 +575,7 @@ async fn an_invalid_token_marks_the_channel_and_mails_the_owner_once() {
     }
     assert_eq!(
         bikriagent::channels::status(&app.pool, owner, channel).await.unwrap(),
-        "token_invalid"
+        ChannelStatus::TokenInvalid
     );
     let mails: i64 = sqlx::query_scalar("select count(*) from mail_outbox where kind = 'channel_token_invalid'")
         .fetch_one(&admin)
@@ -654,7 +656,7 @@ async fn staff_can_pause_any_owners_channel_and_owners_cannot_use_the_staff_func
         bikriagent::channels::status(&app.pool, OwnerId::from_verified(owner), channel)
             .await
             .unwrap(),
-        "connected"
+        ChannelStatus::Connected
     );
     let response = staff
         .post(app.url("/api/staff_pause_channel"))
@@ -672,7 +674,7 @@ async fn staff_can_pause_any_owners_channel_and_owners_cannot_use_the_staff_func
         bikriagent::channels::status(&app.pool, OwnerId::from_verified(owner), channel)
             .await
             .unwrap(),
-        "paused"
+        ChannelStatus::Paused
     );
     let actor: Option<uuid::Uuid> =
         sqlx::query_scalar("select actor_id from security_events where kind = 'channel_paused'")
@@ -762,7 +764,7 @@ async fn a_staff_pause_is_a_lock_only_staff_lift() {
     .await;
     assert_eq!(location(&response), "/staff/channels");
     let status = || async { bikriagent::channels::status(&app.pool, owner, channel).await.unwrap() };
-    assert_eq!(status().await, "paused");
+    assert_eq!(status().await, ChannelStatus::Paused);
 
     // The owner sees that staff paused it and why, and gets no Resume button.
     let page = owner_client
@@ -795,15 +797,15 @@ async fn a_staff_pause_is_a_lock_only_staff_lift() {
         ) && page.contains("Only BikriAgent staff can resume it"),
         "{page}"
     );
-    assert_eq!(status().await, "paused");
+    assert_eq!(status().await, ChannelStatus::Paused);
     // Pausing it again changes nothing.
     post_from(&app, &owner_client, "/channels", "/api/pause_channel", &[("id", id)]).await;
     post_from(&app, &owner_client, "/channels", "/api/resume_channel", &[("id", id)]).await;
-    assert_eq!(status().await, "paused");
+    assert_eq!(status().await, ChannelStatus::Paused);
 
     // Reconnecting does not lift it, nor does disconnecting and connecting again.
     connect_all(&app, &owner_client).await;
-    assert_eq!(status().await, "paused", "reconnected in place");
+    assert_eq!(status().await, ChannelStatus::Paused, "reconnected in place");
     post_from(
         &app,
         &owner_client,
@@ -815,15 +817,15 @@ async fn a_staff_pause_is_a_lock_only_staff_lift() {
     connect_all(&app, &owner_client).await;
     let (_, again) = live_channel(&app, "1000000001").await;
     assert_eq!(again, channel, "the same row comes back after a disconnect");
-    let (status_again, reason_again): (String, Option<String>) =
+    let (status_again, reason_again): (ChannelStatus, Option<String>) =
         sqlx::query_as("select status, pause_reason from channels where id = $1 and paused_by_staff")
             .bind(again)
             .fetch_one(&app.db.admin_pool().await)
             .await
             .unwrap();
     assert_eq!(
-        (status_again.as_str(), reason_again.as_deref()),
-        ("paused", Some(reason))
+        (status_again, reason_again.as_deref()),
+        (ChannelStatus::Paused, Some(reason))
     );
 
     // Staff lift it; the owner's own pause and resume work again.
@@ -838,7 +840,7 @@ async fn a_staff_pause_is_a_lock_only_staff_lift() {
     .await;
     assert_eq!(location(&response), "/staff/channels");
     let now = || async { bikriagent::channels::status(&app.pool, owner, again).await.unwrap() };
-    assert_eq!(now().await, "connected");
+    assert_eq!(now().await, ChannelStatus::Connected);
     let page = owner_client
         .get(app.url("/channels"))
         .send()
@@ -856,7 +858,7 @@ async fn a_staff_pause_is_a_lock_only_staff_lift() {
         &[("id", &again_s)],
     )
     .await;
-    assert_eq!(now().await, "paused");
+    assert_eq!(now().await, ChannelStatus::Paused);
     // An owner's pause is the owner's: staff have no lock to lift there.
     let response = post_from(
         &app,
@@ -867,7 +869,7 @@ async fn a_staff_pause_is_a_lock_only_staff_lift() {
     )
     .await;
     assert_eq!(location(&response), "/staff/channels");
-    assert_eq!(now().await, "paused");
+    assert_eq!(now().await, ChannelStatus::Paused);
     post_from(
         &app,
         &owner_client,
@@ -876,5 +878,5 @@ async fn a_staff_pause_is_a_lock_only_staff_lift() {
         &[("id", &again_s)],
     )
     .await;
-    assert_eq!(now().await, "connected");
+    assert_eq!(now().await, ChannelStatus::Connected);
 }

@@ -21,7 +21,7 @@ fn echo(mid: &str, customer: &str, app_id: u64, text: &str, timestamp_ms: i64) -
 }
 
 async fn mode(shop: &Shop) -> String {
-    shop.scalar("select mode from conversations").await
+    shop.scalar("select mode::text from conversations").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,7 +54,7 @@ async fn an_owner_answering_in_metas_app_takes_the_conversation_over() {
     shop.drain().await;
     assert_eq!(mode(&shop).await, "human");
     let (author, decision): (String, String) = sqlx::query_as(
-        "select author, decision from messages where direction = 'out' order by created_at desc limit 1",
+        "select author::text, decision from messages where direction = 'out' order by created_at desc limit 1",
     )
     .fetch_one(&shop.db.admin_pool().await)
     .await
@@ -221,14 +221,14 @@ async fn graph_errors_are_handled_by_code_not_text() {
                 shop.drain().await;
                 assert_eq!(shop.fake.sent().len(), 1, "{what}");
                 assert_eq!(
-                    shop.scalar::<String>("select status from channels").await,
+                    shop.scalar::<String>("select status::text from channels").await,
                     "connected",
                     "{what}"
                 );
             }
             Expect::Reconnect => {
                 assert_eq!(
-                    shop.scalar::<String>("select status from channels").await,
+                    shop.scalar::<String>("select status::text from channels").await,
                     "token_invalid",
                     "{what}"
                 );
@@ -241,12 +241,16 @@ async fn graph_errors_are_handled_by_code_not_text() {
                 )
                 .await
                 .unwrap();
-                assert_eq!(inbox[0].channel_status, "token_invalid", "the inbox shows it");
+                assert_eq!(
+                    inbox[0].channel_status,
+                    bikriagent::channels::ChannelStatus::TokenInvalid,
+                    "the inbox shows it"
+                );
             }
             Expect::Review => {
                 assert_eq!(shop.reviews().await[0].0, "send_failed", "{what}");
                 assert_eq!(
-                    shop.scalar::<String>("select status from channels").await,
+                    shop.scalar::<String>("select status::text from channels").await,
                     "connected",
                     "{what}"
                 );
@@ -255,7 +259,7 @@ async fn graph_errors_are_handled_by_code_not_text() {
             Expect::ConversationEnded => {
                 assert_eq!(mode(&shop).await, "human", "{what}");
                 assert_eq!(
-                    shop.scalar::<String>("select status from channels").await,
+                    shop.scalar::<String>("select status::text from channels").await,
                     "connected",
                     "{what}"
                 );

@@ -550,8 +550,8 @@ async fn postgres_crashing_mid_replay_loses_no_message_and_sends_no_reply_twice(
     // Each message's outcome, from the send the agent decided for it and the
     // review items opened for it.
     let outcomes: Vec<(String, Option<String>, Vec<String>)> = sqlx::query_as(
-        "select i.provider_message_id, s.state, \
-                coalesce(array_agg(r.reason order by r.reason) filter (where r.id is not null), '{}') \
+        "select i.provider_message_id, s.state::text, \
+                coalesce(array_agg(r.reason::text order by r.reason::text) filter (where r.id is not null), '{}') \
            from inbound_messages i \
            join messages m on m.inbound_id = i.id \
            left join outbound_sends s on s.reply_to = m.id \

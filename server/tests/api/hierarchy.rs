@@ -251,7 +251,7 @@ async fn every_staff_action_follows_the_hierarchy() {
     .unwrap();
     assert_eq!(traces, 0);
     let on_colleague: Vec<(String, Option<Uuid>)> =
-        sqlx::query_as("select kind, actor_id from security_events where account_id = $1 order by id")
+        sqlx::query_as("select kind::text, actor_id from security_events where account_id = $1 order by id")
             .bind(colleague)
             .fetch_all(&admin_pool)
             .await

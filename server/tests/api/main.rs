@@ -39,4 +39,5 @@ mod security;
 mod sessions;
 mod staff;
 mod stripe;
+mod typed_states;
 mod webhooks;

@@ -277,7 +277,7 @@ impl Shop {
     }
 
     pub(crate) async fn reviews(&self) -> Vec<(String, String)> {
-        sqlx::query_as("select reason, detail from review_items order by created_at")
+        sqlx::query_as("select reason::text, detail from review_items order by created_at")
             .fetch_all(&self.db.admin_pool().await)
             .await
             .unwrap()
@@ -647,7 +647,7 @@ async fn a_crash_between_sending_and_recording_never_sends_twice() {
     shop.drain().await;
     assert!(shop.fake.sent().is_empty(), "not sent again");
     assert_eq!(
-        shop.scalar::<String>("select state from outbound_sends").await,
+        shop.scalar::<String>("select state::text from outbound_sends").await,
         "uncertain"
     );
     assert_eq!(shop.reviews().await[0].0, "send_uncertain", "the owner is told");
@@ -666,7 +666,7 @@ async fn meta_5xx_is_retried_and_4xx_goes_to_review() {
     shop.say("5550009", "saree dam koto?").await;
     assert!(shop.fake.sent().is_empty(), "the first attempts failed");
     assert_eq!(
-        shop.scalar::<String>("select state from outbound_sends").await,
+        shop.scalar::<String>("select state::text from outbound_sends").await,
         "decided"
     );
     for _ in 0..2 {
@@ -674,7 +674,10 @@ async fn meta_5xx_is_retried_and_4xx_goes_to_review() {
         shop.drain().await;
     }
     assert_eq!(shop.fake.sent().len(), 1, "sent on the retry, once");
-    assert_eq!(shop.scalar::<String>("select state from outbound_sends").await, "sent");
+    assert_eq!(
+        shop.scalar::<String>("select state::text from outbound_sends").await,
+        "sent"
+    );
 
     shop.fake.fail_next("/messages", 400, 100, None, 1);
     shop.say("5550010", "saree dam koto?").await;
@@ -682,20 +685,23 @@ async fn meta_5xx_is_retried_and_4xx_goes_to_review() {
     shop.drain().await;
     assert_eq!(shop.fake.sent().len(), 1, "a 4xx is not retried");
     assert_eq!(
-        shop.scalar::<String>("select state from outbound_sends order by created_at desc limit 1")
+        shop.scalar::<String>("select state::text from outbound_sends order by created_at desc limit 1")
             .await,
         "failed"
     );
     let reviews = shop.reviews().await;
     assert_eq!(reviews[0].0, "send_failed");
     assert!(reviews[0].1.contains("code 100"), "{}", reviews[0].1);
-    assert_eq!(shop.scalar::<String>("select status from channels").await, "connected");
+    assert_eq!(
+        shop.scalar::<String>("select status::text from channels").await,
+        "connected"
+    );
 
     // An invalid token marks the channel for reconnection and tells the owner.
     shop.fake.fail_next("/messages", 400, 190, Some(463), 1);
     shop.say("5550011", "saree dam koto?").await;
     assert_eq!(
-        shop.scalar::<String>("select status from channels").await,
+        shop.scalar::<String>("select status::text from channels").await,
         "token_invalid"
     );
     assert_eq!(
@@ -845,7 +851,10 @@ async fn the_owners_reply_goes_out_once_and_takes_the_conversation_over() {
         1,
         "{texts:?}"
     );
-    assert_eq!(shop.scalar::<String>("select mode from conversations").await, "human");
+    assert_eq!(
+        shop.scalar::<String>("select mode::text from conversations").await,
+        "human"
+    );
     shop.say("5550014", "delivery charge koto?").await;
     assert_eq!(shop.fake.sent().len(), 2, "the agent stays quiet after a takeover");
 }

@@ -145,7 +145,7 @@ async fn password_reset_is_single_use_ends_sessions_and_does_not_enumerate() {
         location(&login(&app, &browser(), "karim@example.com", NEW_PASSWORD).await),
         "/dashboard"
     );
-    let events: Vec<String> = sqlx::query_scalar("select kind from security_events order by id")
+    let events: Vec<String> = sqlx::query_scalar("select kind::text from security_events order by id")
         .fetch_all(&app.db.admin_pool().await)
         .await
         .unwrap();

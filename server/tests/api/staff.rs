@@ -151,7 +151,7 @@ async fn the_kill_switch_stops_sends_from_every_worker_at_once() {
         let Some(job) = jobs::claim(&shop.pool, Duration::from_secs(60)).await.unwrap() else {
             break;
         };
-        if job.kind == bikriagent::sending::SEND_REPLY_JOB {
+        if job.kind == <bikriagent::sending::SendJob as bikriagent::jobs::Job>::JOB_NAME {
             sqlx::query("update jobs set state = 'queued', attempts = 0, locked_until = null where id = $1")
                 .bind(job.id)
                 .execute(&shop.db.admin_pool().await)
@@ -357,7 +357,7 @@ async fn staff_review_verify_limit_and_suspend_owners_and_owners_cannot() {
     let after = owner.get(app.url("/dashboard")).send().await.unwrap();
     assert_eq!(location(&after), "/login", "the owner's session ended");
     let events: Vec<String> = sqlx::query_scalar(
-        "select kind from security_events where account_id = $1 and actor_id is not null order by id",
+        "select kind::text from security_events where account_id = $1 and actor_id is not null order by id",
     )
     .bind(owner_id)
     .fetch_all(&app.db.admin_pool().await)

@@ -96,7 +96,7 @@ async fn verified(app: &TestApp, owner: Uuid) -> bool {
 }
 
 async fn events(app: &TestApp, kind: &str) -> i64 {
-    sqlx::query_scalar("select count(*) from security_events where kind = $1")
+    sqlx::query_scalar("select count(*) from security_events where kind = $1::audit_kind")
         .bind(kind)
         .fetch_one(&app.db.admin_pool().await)
         .await

@@ -153,10 +153,11 @@ async fn echoes_receipts_reactions_are_ignored_unknown_and_malformed_are_kept() 
             "{name}"
         );
     }
-    let platforms: Vec<String> = sqlx::query_scalar("select platform from inbound_messages order by platform")
-        .fetch_all(&app.db.admin_pool().await)
-        .await
-        .unwrap();
+    let platforms: Vec<String> =
+        sqlx::query_scalar("select platform::text from inbound_messages order by platform::text")
+            .fetch_all(&app.db.admin_pool().await)
+            .await
+            .unwrap();
     assert_eq!(platforms, vec!["instagram", "messenger", "messenger", "whatsapp"]);
 }
 
