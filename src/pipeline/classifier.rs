@@ -190,7 +190,12 @@ pub fn classify(text: &str) -> Classification {
     let confidence = match super::risk_model::EMBEDDED.as_ref() {
         Some(model) => {
             let probabilities = model.probabilities(text);
-            categories.extend(model.flagged(&probabilities));
+            categories.extend(
+                model
+                    .flagged(&probabilities)
+                    .into_iter()
+                    .filter(|risk| MODEL_DECIDES.contains(risk) && probabilities[risk.index()] >= MODEL_FLOOR),
+            );
             categories.sort();
             categories.dedup();
             // How sure the model is of the decision taken: the highest
@@ -214,6 +219,18 @@ pub fn classify(text: &str) -> Classification {
         confidence,
     }
 }
+
+/// The categories where the learned model's flag counts in the live
+/// decision, added to the rules'. On 5-fold cross-validation its precision
+/// was 87–92% for these; for refunds (82%), payment problems (86%) and above
+/// all complaints (71%) its false alarms landed on ordinary orders (a
+/// customer's name, "red cotton saree"), which would stop the agent from
+/// taking orders, so the rules decide those alone for now.
+pub const MODEL_DECIDES: [Risk; 3] = [Risk::Allergy, Risk::PromptInjection, Risk::HumanRequest];
+
+/// The least probability at which the model's flag counts live, whatever
+/// threshold cross-validation chose.
+pub const MODEL_FLOOR: f32 = 0.5;
 
 /// The categories the hand-written rules flag, sorted.
 pub fn classify_by_rules(text: &str) -> Vec<Risk> {

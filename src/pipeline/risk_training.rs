@@ -12,6 +12,12 @@ use serde::Deserialize;
 use super::classifier::{self, Language, Risk};
 use super::risk_model::{Example, Model, TrainOptions};
 
+/// β² of the F-score thresholds are chosen by: 1 weighs a miss and a false
+/// alarm alike. On cross-validation, β² = 4 (recall four times precision)
+/// chose 0.2 everywhere: 91% of risky messages flagged but 29% of safe ones
+/// too, so the agent would stop answering nearly a third of ordinary questions.
+const B2: f32 = 1.0;
+
 /// Folds of the cross-validation.
 pub const FOLDS: usize = 5;
 
@@ -64,7 +70,8 @@ pub fn read_corpus(jsonl: &str) -> Result<Vec<Labelled>, String> {
 pub enum Decider {
     Rules,
     Model,
-    /// What the pipeline uses: a category flagged by either.
+    /// What the pipeline uses ([`classifier::classify`]): the rules, plus
+    /// the model's flags for [`classifier::MODEL_DECIDES`].
     Both,
 }
 
@@ -75,13 +82,7 @@ pub fn decide(model: &Model, decider: Decider, text: &str) -> Vec<Risk> {
     match decider {
         Decider::Rules => rules(),
         Decider::Model => learned(),
-        Decider::Both => {
-            let mut all = rules();
-            all.extend(learned());
-            all.sort();
-            all.dedup();
-            all
-        }
+        Decider::Both => classifier::classify(text).categories,
     }
 }
 
@@ -226,13 +227,42 @@ pub fn cross_validated_probabilities(train: &[Labelled], options: TrainOptions) 
     out
 }
 
-/// Trains the embedded model on all of `train`, and reports 5-fold
-/// cross-validation. Returns the model and the report.
+/// Per category, the threshold (0.20 to 0.80, in steps of 0.05) with the
+/// best F-score ([`B2`]) on the out-of-fold probabilities.
+pub fn choose_thresholds(train: &[Labelled], probabilities: &[[f32; 6]]) -> [f32; 6] {
+    let mut thresholds = [super::risk_model::DEFAULT_THRESHOLD; 6];
+    for (category, risk) in Risk::ALL.iter().enumerate() {
+        let mut best = (f32::MIN, super::risk_model::DEFAULT_THRESHOLD);
+        for step in 0..=12u8 {
+            let threshold = 0.2 + 0.05 * f32::from(step);
+            let (mut tp, mut fp, mut fn_) = (0.0f32, 0.0f32, 0.0f32);
+            for (row, p) in train.iter().zip(probabilities) {
+                match (row.risks().contains(risk), p[category] >= threshold) {
+                    (true, true) => tp += 1.0,
+                    (false, true) => fp += 1.0,
+                    (true, false) => fn_ += 1.0,
+                    (false, false) => {}
+                }
+            }
+            let score = (1.0 + B2) * tp / ((1.0 + B2) * tp + B2 * fn_ + fp).max(1.0);
+            if score > best.0 {
+                best = (score, threshold);
+            }
+        }
+        thresholds[category] = best.1;
+    }
+    thresholds
+}
+
+/// Trains the embedded model on all of `train`, with thresholds from 5-fold
+/// cross-validation, and reports that cross-validation. Returns the model
+/// and the report.
 pub fn train(train: &[Labelled], options: TrainOptions) -> (Model, String) {
     let probabilities = cross_validated_probabilities(train, options);
+    let thresholds = choose_thresholds(train, &probabilities);
     let examples: Vec<Example> = train.iter().map(Labelled::example).collect();
-    let model = Model::train(&examples, options);
-    let thresholds = model.thresholds;
+    let mut model = Model::train(&examples, options);
+    model.thresholds = thresholds;
     // The cross-validated report uses each row's out-of-fold probabilities.
     let by_text: std::collections::HashMap<&str, [f32; 6]> = train
         .iter()
@@ -250,8 +280,12 @@ pub fn train(train: &[Labelled], options: TrainOptions) -> (Model, String) {
     };
     let model_only = tally(train, oof);
     let both = tally(train, |text| {
+        let p = by_text.get(text).copied().unwrap_or([0.0; 6]);
         let mut all = classifier::classify_by_rules(text);
-        all.extend(oof(text));
+        all.extend(oof(text).into_iter().filter(|risk| {
+            let at = Risk::ALL.iter().position(|r| r == risk).unwrap_or(0);
+            classifier::MODEL_DECIDES.contains(risk) && p[at] >= classifier::MODEL_FLOOR
+        }));
         all.sort();
         all.dedup();
         all
@@ -267,7 +301,7 @@ pub fn train(train: &[Labelled], options: TrainOptions) -> (Model, String) {
     );
     report.push_str(&model_only.markdown(&format!("{FOLDS}-fold cross-validation, model alone")));
     report.push('\n');
-    report.push_str(&both.markdown(&format!("{FOLDS}-fold cross-validation, rules and model")));
+    report.push_str(&both.markdown(&format!("{FOLDS}-fold cross-validation, as the pipeline decides")));
     (model, report)
 }
 
