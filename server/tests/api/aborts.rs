@@ -9,50 +9,21 @@
 //! drop fell inside sqlx's `begin()` or `commit()`, the connection went back
 //! to the pool inside a transaction.
 
-use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bikriagent::metrics::METRICS;
-use bikriagent_server::config::LogFormat;
-use bikriagent_server::telemetry;
 use sqlx::PgPool;
 use tracing_subscriber::EnvFilter;
 
-use crate::helpers::{PUBLIC_URL, TestApp, csrf_token, spawn_app, verified_owner};
+use crate::helpers::{CapturedLogs, PUBLIC_URL, TestApp, csrf_token, spawn_app, verified_owner};
 
-/// Everything the subscriber wrote (installed globally: the app runs on the
-/// runtime's worker threads; nextest runs each test in its own process).
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn install() -> Self {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        telemetry::try_init_with(LogFormat::Json, EnvFilter::new("warn"), move || writer.clone())
-            .expect("no subscriber yet: nextest runs each test in its own process");
-        captured
-    }
-
-    fn warnings(&self) -> Vec<String> {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner()))
-            .lines()
-            .filter(|line| line.contains("transaction"))
-            .map(str::to_owned)
-            .collect()
-    }
+/// The transaction warnings among the captured logs.
+fn transaction_warnings(logs: &CapturedLogs) -> Vec<String> {
+    logs.text()
+        .lines()
+        .filter(|line| line.contains("transaction"))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Waits until a backend of this database waits on a lock with a statement
@@ -135,7 +106,7 @@ async fn products_with_sku(admin: &PgPool, sku: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_form_post_whose_client_leaves_mid_transaction_is_applied_once_and_leaks_nothing() {
-    let logs = Captured::install();
+    let logs = CapturedLogs::install(EnvFilter::new("warn"));
     let app = spawn_app().await;
     let admin = app.db.admin_pool().await;
     let client = verified_owner(&app, "aborts@example.com").await;
@@ -177,7 +148,7 @@ async fn a_form_post_whose_client_leaves_mid_transaction_is_applied_once_and_lea
         "the pool closed no connection for an open transaction"
     );
     assert_eq!(
-        logs.warnings(),
+        transaction_warnings(&logs),
         Vec::<String>::new(),
         "no transaction warning was logged"
     );
@@ -185,7 +156,7 @@ async fn a_form_post_whose_client_leaves_mid_transaction_is_applied_once_and_lea
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_render_whose_client_leaves_mid_query_leaks_nothing() {
-    let logs = Captured::install();
+    let logs = CapturedLogs::install(EnvFilter::new("warn"));
     let app = spawn_app().await;
     let admin = app.db.admin_pool().await;
     let client = verified_owner(&app, "render-aborts@example.com").await;
@@ -221,7 +192,7 @@ async fn a_page_render_whose_client_leaves_mid_query_leaks_nothing() {
         "the pool closed no connection for an open transaction"
     );
     assert_eq!(
-        logs.warnings(),
+        transaction_warnings(&logs),
         Vec::<String>::new(),
         "no transaction warning was logged"
     );
@@ -229,7 +200,7 @@ async fn a_page_render_whose_client_leaves_mid_query_leaks_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_requests_dropped_at_random_moments_leak_nothing() {
-    let logs = Captured::install();
+    let logs = CapturedLogs::install(EnvFilter::new("warn"));
     let app = spawn_app().await;
     let admin = app.db.admin_pool().await;
     let client = verified_owner(&app, "random-aborts@example.com").await;
@@ -267,6 +238,11 @@ async fn many_requests_dropped_at_random_moments_leak_nothing() {
     assert_eq!(after.status(), 200, "the app still serves pages (seed {seed})");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(idle_in_transaction(&admin).await, 0, "seed {seed}");
-    assert_eq!(METRICS.leaked_transactions(), 0, "seed {seed} {:?}", logs.warnings());
-    assert_eq!(logs.warnings(), Vec::<String>::new(), "seed {seed}");
+    assert_eq!(
+        METRICS.leaked_transactions(),
+        0,
+        "seed {seed} {:?}",
+        transaction_warnings(&logs)
+    );
+    assert_eq!(transaction_warnings(&logs), Vec::<String>::new(), "seed {seed}");
 }

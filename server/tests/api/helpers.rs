@@ -622,3 +622,39 @@ pub fn pg_dump(url: &str) -> String {
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// Everything a global JSON log subscriber wrote, shared with the test.
+/// Installed globally: the app runs on the runtime's worker threads, which a
+/// thread-local default would not reach; nextest runs each test in its own
+/// process, so the subscriber sees only that test's app.
+#[derive(Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    /// Installs the process's subscriber with `filter`, writing here.
+    pub fn install(filter: tracing_subscriber::EnvFilter) -> Self {
+        let captured = CapturedLogs::default();
+        let writer = captured.clone();
+        bikriagent_server::telemetry::try_init_with(bikriagent_server::config::LogFormat::Json, filter, move || {
+            writer.clone()
+        })
+        .expect("no subscriber yet: nextest runs each test in its own process");
+        captured
+    }
+
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+}

@@ -9,38 +9,14 @@
 //! runs each test in its own process, so this test's subscriber sees only
 //! this test's app.
 
-use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bikriagent::meta::signature::hub_signature;
-use bikriagent_server::config::LogFormat;
 use bikriagent_server::telemetry;
 use tracing_subscriber::EnvFilter;
 
-use crate::helpers::{PUBLIC_URL, TestApp, app_with_fake_meta, csrf_token, link_token, location};
+use crate::helpers::{CapturedLogs, PUBLIC_URL, TestApp, app_with_fake_meta, csrf_token, link_token, location};
 use crate::pipeline::messenger;
-
-/// Everything the subscriber wrote, shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
-    }
-}
 
 const EMAIL: &str = "rahima.khatun@example.com";
 const PASSWORD: &str = "saffron-Tiger-lantern-8264";
@@ -108,14 +84,10 @@ async fn connect_through_meta(app: &TestApp) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_journey_logs_no_secret_body_or_contact_detail() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let filter = EnvFilter::new(format!(
+    let captured = CapturedLogs::install(EnvFilter::new(format!(
         "{},bikriagent=debug,bikriagent_server=debug,bikriagent_app=debug",
         telemetry::DEFAULT_FILTER
-    ));
-    telemetry::try_init_with(LogFormat::Json, filter, move || writer.clone())
-        .expect("no subscriber yet: nextest runs each test in its own process");
+    )));
 
     let (app, fake) = app_with_fake_meta().await;
     let mut cookies = Vec::new();
