@@ -9,6 +9,7 @@
 pub mod classifier;
 pub mod engine;
 pub mod gates;
+pub mod gazetteer;
 pub mod grounding;
 pub mod llm;
 pub mod risk_model;

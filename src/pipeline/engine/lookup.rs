@@ -275,6 +275,84 @@ pub(super) enum AreaMatch {
     One(usize),
 }
 
+/// The owner's area a customer's place falls in: an area named in the
+/// message first; otherwise a place of Bangladesh in the message
+/// (gazetteer), mapped by its zone to the one area whose name says that
+/// zone ("Inside Dhaka" / "Dhaka city", "Outside Dhaka", "Dhaka suburbs").
+/// No match when no area's name says the place's zone, or several do.
+pub(super) fn find_area_or_place(areas: &[DeliveryArea], tokens: &[Token]) -> AreaMatch {
+    let place = crate::pipeline::gazetteer::place_in(tokens);
+    // "dhakar baire" names a zone: it must not pick an area called "Dhaka".
+    if let Some(place) = &place
+        && place.zone_phrase
+        && let AreaMatch::One(index) = area_for_zone(areas, place.zone)
+    {
+        return AreaMatch::One(index);
+    }
+    let named = find_area(areas, tokens, false);
+    if named != AreaMatch::None {
+        return named;
+    }
+    place.map_or(AreaMatch::None, |place| area_for_zone(areas, place.zone))
+}
+
+const OUTSIDE_WORDS: &[&str] = &[
+    "outside",
+    "baire",
+    "bahire",
+    "বাইরে",
+    "sara",
+    "all",
+    "other",
+    "anywhere",
+    "সারা",
+    "অন্য",
+];
+const INSIDE_WORDS: &[&str] = &["inside", "vitore", "bitore", "ভিতরে", "ভেতরে", "city", "সিটি", "metro"];
+const SUBURB_WORDS: &[&str] = &[
+    "suburb",
+    "suburbs",
+    "sub",
+    "around",
+    "near",
+    "pasher",
+    "আশেপাশে",
+    "উপশহর",
+    "shohortoli",
+];
+
+const DHAKA_WORDS: &[&str] = &["dhaka", "dhakar", "ঢাকা", "ঢাকার"];
+
+fn area_for_zone(areas: &[DeliveryArea], zone: crate::pipeline::gazetteer::Zone) -> AreaMatch {
+    use crate::pipeline::gazetteer::Zone;
+    let folded = |list: &[&str]| -> Vec<String> { list.iter().map(|w| folded_words(w).join(" ")).collect() };
+    let (outside_words, inside_words, suburb_words, dhaka_words) = (
+        folded(OUTSIDE_WORDS),
+        folded(INSIDE_WORDS),
+        folded(SUBURB_WORDS),
+        folded(DHAKA_WORDS),
+    );
+    let fits: Vec<usize> = areas
+        .iter()
+        .enumerate()
+        .filter(|(_, area)| {
+            let words = folded_words(&area.name);
+            let has = |list: &[String]| words.iter().any(|word| list.contains(word));
+            let (outside, suburb) = (has(&outside_words), has(&suburb_words));
+            match zone {
+                Zone::Outside => outside,
+                Zone::Suburb => suburb && !outside,
+                Zone::Inside => !outside && !suburb && (has(&inside_words) || has(&dhaka_words)),
+            }
+        })
+        .map(|(index, _)| index)
+        .collect();
+    match fits.as_slice() {
+        [one] => AreaMatch::One(*one),
+        _ => AreaMatch::None,
+    }
+}
+
 /// Finds the delivery area named in full ("Outside Dhaka" beats "Dhaka" when
 /// both fit). With `allow_partial` (the customer is answering "which area?")
 /// a unique best partial match also counts, so "inside" picks "Inside Dhaka".
