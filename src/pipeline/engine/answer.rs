@@ -275,7 +275,7 @@ fn delivery_section(ctx: &mut Ctx<'_>) -> Result<String, String> {
     if areas.is_empty() {
         return Err("the customer asked about delivery, but you have no delivery areas set up".to_owned());
     }
-    let chosen: Vec<&DeliveryArea> = match lookup::find_area_or_place(areas, &ctx.msg.tokens) {
+    let chosen: Vec<&DeliveryArea> = match lookup::find_area_or_place(areas, &ctx.g.products, &ctx.msg.tokens) {
         AreaMatch::One(index) => areas.get(index).into_iter().collect(),
         AreaMatch::None => areas.iter().collect(),
     };

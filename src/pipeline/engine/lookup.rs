@@ -280,8 +280,24 @@ pub(super) enum AreaMatch {
 /// (gazetteer), mapped by its zone to the one area whose name says that
 /// zone ("Inside Dhaka" / "Dhaka city", "Outside Dhaka", "Dhaka suburbs").
 /// No match when no area's name says the place's zone, or several do.
-pub(super) fn find_area_or_place(areas: &[DeliveryArea], tokens: &[Token]) -> AreaMatch {
-    let place = crate::pipeline::gazetteer::place_in(tokens);
+///
+/// Words of the shop's product names are not read as places: "Tangail saree"
+/// or "Bogura doi" says nothing about where the customer lives.
+pub(super) fn find_area_or_place(areas: &[DeliveryArea], products: &[GroundedProduct], tokens: &[Token]) -> AreaMatch {
+    let product_words: Vec<String> = products
+        .iter()
+        .flat_map(|p| {
+            let mut words = folded_words(&p.name);
+            words.extend(p.name_bn.as_deref().map(folded_words).unwrap_or_default());
+            words
+        })
+        .collect();
+    let outside_products: Vec<Token> = tokens
+        .iter()
+        .filter(|t| !product_words.contains(&t.folded))
+        .cloned()
+        .collect();
+    let place = crate::pipeline::gazetteer::place_in(&outside_products);
     // "dhakar baire" names a zone: it must not pick an area called "Dhaka".
     if let Some(place) = &place
         && place.zone_phrase

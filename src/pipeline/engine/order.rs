@@ -428,12 +428,12 @@ fn read_area(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, turn: &mut Turn, pending
     if areas.is_empty() {
         return;
     }
-    let mut found = lookup::find_area_or_place(areas, &ctx.msg.tokens);
+    let mut found = lookup::find_area_or_place(areas, &ctx.g.products, &ctx.msg.tokens);
     if found == AreaMatch::None
         && draft.delivery_area_id.is_none()
         && let Some(address) = &draft.address
     {
-        found = lookup::find_area_or_place(areas, &text::tokenize(address));
+        found = lookup::find_area_or_place(areas, &ctx.g.products, &text::tokenize(address));
     }
     if found == AreaMatch::None && pending == Some(Field::Area) {
         found = lookup::find_area(areas, &ctx.msg.tokens, true);

@@ -558,6 +558,19 @@ fn order_in_bangla() {
 }
 
 #[test]
+fn a_place_in_a_product_name_is_not_the_customers_place() {
+    let mut g = shop();
+    if let Some(product) = g.products.first_mut() {
+        product.name = "Tangail Cotton Saree".to_owned();
+    }
+    let reply = Chat::new(g).text("Tangail Cotton Saree delivery charge koto?", Language::Banglish);
+    assert!(
+        reply.contains("60") && reply.contains("120"),
+        "every area, not Tangail's: {reply}"
+    );
+}
+
+#[test]
 fn an_address_with_no_known_place_still_asks_for_the_area() {
     let mut chat = Chat::new(shop());
     let en = Language::En;
