@@ -26,6 +26,26 @@ fn transaction_warnings(logs: &CapturedLogs) -> Vec<String> {
         .collect()
 }
 
+/// No backend idle in a transaction, no connection closed by the pool's
+/// check, no transaction warning in the logs.
+async fn assert_nothing_leaked(admin: &PgPool, logs: &CapturedLogs, context: &str) {
+    assert_eq!(
+        idle_in_transaction(admin).await,
+        0,
+        "no connection was left inside a transaction {context}"
+    );
+    assert_eq!(
+        METRICS.leaked_transactions(),
+        0,
+        "the pool closed no connection for an open transaction {context}"
+    );
+    assert_eq!(
+        transaction_warnings(logs),
+        Vec::<String>::new(),
+        "no transaction warning was logged {context}"
+    );
+}
+
 /// Waits until a backend of this database waits on a lock with a statement
 /// that contains `statement`.
 async fn wait_for_lock_wait(admin: &PgPool, statement: &str) {
@@ -137,21 +157,7 @@ async fn a_form_post_whose_client_leaves_mid_transaction_is_applied_once_and_lea
     }
     assert_eq!(stored, 1, "the post whose client left was applied, once");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(
-        idle_in_transaction(&admin).await,
-        0,
-        "no connection was left inside a transaction"
-    );
-    assert_eq!(
-        METRICS.leaked_transactions(),
-        0,
-        "the pool closed no connection for an open transaction"
-    );
-    assert_eq!(
-        transaction_warnings(&logs),
-        Vec::<String>::new(),
-        "no transaction warning was logged"
-    );
+    assert_nothing_leaked(&admin, &logs, "").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,21 +187,7 @@ async fn a_page_render_whose_client_leaves_mid_query_leaks_nothing() {
 
     let again = client.get(app.url("/catalog")).send().await.unwrap();
     assert_eq!(again.status(), 200, "the app still serves the page");
-    assert_eq!(
-        idle_in_transaction(&admin).await,
-        0,
-        "no connection was left inside a transaction"
-    );
-    assert_eq!(
-        METRICS.leaked_transactions(),
-        0,
-        "the pool closed no connection for an open transaction"
-    );
-    assert_eq!(
-        transaction_warnings(&logs),
-        Vec::<String>::new(),
-        "no transaction warning was logged"
-    );
+    assert_nothing_leaked(&admin, &logs, "").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -237,12 +229,5 @@ async fn many_requests_dropped_at_random_moments_leak_nothing() {
     let after = client.get(app.url("/catalog")).send().await.unwrap();
     assert_eq!(after.status(), 200, "the app still serves pages (seed {seed})");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(idle_in_transaction(&admin).await, 0, "seed {seed}");
-    assert_eq!(
-        METRICS.leaked_transactions(),
-        0,
-        "seed {seed} {:?}",
-        transaction_warnings(&logs)
-    );
-    assert_eq!(transaction_warnings(&logs), Vec::<String>::new(), "seed {seed}");
+    assert_nothing_leaked(&admin, &logs, &format!("(seed {seed})")).await;
 }
