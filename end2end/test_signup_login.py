@@ -57,6 +57,18 @@ PASSWORD = "purple-river-lamp-9417"
 WAIT = 15  # seconds for any one page or mail to appear
 
 
+
+def gone(element):
+    """Whether the page holding `element` was replaced. While Chromium swaps
+    documents it may answer "Node with given id does not belong to the
+    document" (a plain WebDriverException) instead of a stale-element error:
+    that means replaced too. EC.staleness_of let it escape and failed a run."""
+    try:
+        element.is_enabled()
+        return False
+    except WebDriverException:
+        return True
+
 class CheckFailed(AssertionError):
     pass
 
@@ -149,7 +161,7 @@ class Browser:
             By.XPATH, f"//button[@type='submit'][normalize-space()='{button_text}']"
         )
         button.click()
-        WebDriverWait(self.driver, WAIT).until(EC.staleness_of(button))
+        WebDriverWait(self.driver, WAIT).until(lambda d: gone(button))
         WebDriverWait(self.driver, WAIT).until(lambda d: self.path() == expect_path)
         return self.record(label)
 
