@@ -29,6 +29,7 @@ pub(super) struct Wants {
     pub delivery: bool,
     pub payment: bool,
     pub hours: bool,
+    pub location: bool,
     pub returns: bool,
     pub catalog: bool,
 }
@@ -46,6 +47,7 @@ impl Wants {
             delivery: intents.has(Intent::Delivery),
             payment: intents.has(Intent::Payment),
             hours: intents.has(Intent::Hours),
+            location: intents.has(Intent::Location),
             returns: intents.has(Intent::Returns),
             catalog: intents.has(Intent::Catalog),
         }
@@ -56,7 +58,13 @@ impl Wants {
     }
 
     pub(super) fn any(&self) -> bool {
-        self.about_product() || self.delivery || self.payment || self.hours || self.returns || self.catalog
+        self.about_product()
+            || self.delivery
+            || self.payment
+            || self.hours
+            || self.location
+            || self.returns
+            || self.catalog
     }
 }
 
@@ -69,13 +77,44 @@ pub(super) fn answer(ctx: &mut Ctx<'_>, state: &ConversationState) -> EngineRepl
     if intents.has(Intent::OrderStatus) {
         return owner(ctx, "the customer asks about an order they already placed");
     }
-    let names_product = !matches!(ctx.msg.mention, Mention::None);
-    if !names_product && let Some(reply) = faq_answer(ctx, true) {
-        return reply;
-    }
     let focus = ctx.focus(state);
     // "koto?" with no product in view is not a question the data answers.
     let wants = Wants::from_intents(&ctx.msg.intents, focus.is_some());
+    // The owner's own answer comes first whenever the message names one of
+    // its patterns ("is it original?", "warranty koto din?"), also about a
+    // named product: a template would answer a different question.
+    if let Some(faq) = faq_text(ctx, true) {
+        if !wants.any() || wants.catalog {
+            return EngineReply::Text(faq);
+        }
+        let mut parts = vec![faq];
+        // Only what else was asked: no product list when no product is named.
+        let named = focus.is_some();
+        let also = Wants {
+            price: wants.price && named,
+            stock: wants.stock && named,
+            variants: wants.variants && named,
+            catalog: false,
+            ..wants
+        };
+        if also.any()
+            && let Ok(more) = sections(ctx, focus, &also, Mode::Answer)
+        {
+            parts.extend(more);
+        }
+        return text_reply(ctx, parts);
+    }
+    if ctx.msg.intents.has(Intent::Discount) {
+        return owner(
+            ctx,
+            "the customer asks for a discount or a lower price, and only you decide prices",
+        );
+    }
+    if ctx.msg.intents.has(Intent::Comparison)
+        && let Some(reply) = comparison(ctx, state)
+    {
+        return reply;
+    }
     if let (Some(product), Mention::None) = (focus, &ctx.msg.mention)
         && wants.about_product()
     {
@@ -90,8 +129,8 @@ pub(super) fn answer(ctx: &mut Ctx<'_>, state: &ConversationState) -> EngineRepl
             Err(reason) => owner(ctx, &reason),
         };
     }
-    if let Some(reply) = faq_answer(ctx, false) {
-        return reply;
+    if let Some(faq) = faq_text(ctx, false) {
+        return EngineReply::Text(faq);
     }
     if let Some(reply) = product_only(ctx) {
         return reply;
@@ -161,14 +200,39 @@ pub(super) fn owner(ctx: &mut Ctx<'_>, reason: &str) -> EngineReply {
 
 /// The owner's own answer when the message matches one of their FAQ
 /// patterns: written as-is (`exact`) or by most of its words.
-fn faq_answer(ctx: &mut Ctx<'_>, exact: bool) -> Option<EngineReply> {
+fn faq_text(ctx: &mut Ctx<'_>, exact: bool) -> Option<String> {
     let hit = lookup::find_faq(&ctx.g.faq, &ctx.msg.lower, &ctx.msg.tokens).filter(|hit| hit.exact == exact)?;
     let answer = ctx.g.faq.get(hit.index)?.answer.trim();
     if answer.is_empty() {
         return None;
     }
     ctx.why.push(format!("FAQ matched pattern \"{}\"", hit.pattern));
-    Some(EngineReply::Text(answer.to_owned()))
+    Some(answer.to_owned())
+}
+
+/// "Which is cheaper, X or Y?": the facts of each product named (price,
+/// stock, the owner's description), and which costs less when asked. The
+/// engine never judges "better": it states what the data says. `None` when
+/// fewer than two products are named, so the message is read as usual.
+fn comparison(ctx: &mut Ctx<'_>, state: &ConversationState) -> Option<EngineReply> {
+    let mut named = lookup::find_products_each(&ctx.g.products, &ctx.msg.tokens, &ctx.msg.content);
+    if named.len() == 1
+        && let Some(last) = state
+            .last_product
+            .and_then(|id| ctx.g.products.iter().position(|p| p.id == id))
+        && !named.contains(&last)
+    {
+        named.insert(0, last);
+    }
+    let products: Vec<&GroundedProduct> = named.iter().filter_map(|&i| ctx.g.products.get(i)).collect();
+    if products.len() < 2 {
+        return None;
+    }
+    ctx.why.push(format!(
+        "answer: compared {}",
+        products.iter().map(|p| p.sku.as_str()).collect::<Vec<_>>().join(", ")
+    ));
+    Some(text_reply(ctx, vec![ctx.writer().comparison(&products)]))
 }
 
 /// One paragraph per question asked, each copied from the owner's data.
@@ -201,6 +265,14 @@ pub(super) fn sections(
         }
         ctx.why.push("answer: opening hours from the profile".to_owned());
         parts.push(ctx.writer().opening_hours(hours));
+    }
+    if wants.location {
+        let address = ctx.g.owner_address.trim();
+        if address.is_empty() {
+            return Err("the customer asked where your shop is, and your profile has no address".to_owned());
+        }
+        ctx.why.push("answer: the shop's address from the profile".to_owned());
+        parts.push(ctx.writer().shop_address(address));
     }
     if wants.returns {
         let policy = ctx.g.profile.return_policy.trim();

@@ -78,6 +78,34 @@ pub(super) fn find_product(products: &[GroundedProduct], tokens: &[Token], conte
     }
 }
 
+/// Words that separate the products of a comparison ("X or Y", "X ar Y",
+/// "X নাকি Y").
+const SEPARATORS: &str = "or vs versus and with than ar ba naki na kintu আর বা নাকি এবং অথবা চেয়ে চাইতে থেকে";
+
+/// Each product named on its own in a part of the message, in order: "red
+/// saree or blue saree" names two products that a single look-up would
+/// call ambiguous.
+pub(super) fn find_products_each(products: &[GroundedProduct], tokens: &[Token], content: &[bool]) -> Vec<usize> {
+    let separators = folded_words(SEPARATORS);
+    let mut found = Vec::new();
+    let mut start = 0;
+    for end in 0..=tokens.len() {
+        let at_separator = tokens.get(end).is_some_and(|token| separators.contains(&token.folded));
+        if end < tokens.len() && !at_separator {
+            continue;
+        }
+        if end > start
+            && let (Some(part), Some(part_content)) = (tokens.get(start..end), content.get(start..end))
+            && let Mention::One { index, .. } = find_product(products, part, part_content)
+            && !found.contains(&index)
+        {
+            found.push(index);
+        }
+        start = end + 1;
+    }
+    found
+}
+
 /// How strongly the message names `product`, and by what.
 fn score_product(product: &GroundedProduct, tokens: &[Token], content: &[&Token]) -> (f64, &'static str) {
     let sku = folded_words(&product.sku);
@@ -127,7 +155,15 @@ fn word_overlap(name: &[String], content: &[&Token]) -> f64 {
         .iter()
         .map(|row| row.iter().copied().fold(0.0, f64::max))
         .collect();
-    let best = sims.iter().copied().fold(0.0, f64::max);
+    // A colour alone does not name a product: "earbuds in white" asks for
+    // white earbuds, not the "White Cotton Panjabi". Colours still count
+    // towards coverage, so "red saree" picks the red one of two sarees.
+    let best = words
+        .iter()
+        .zip(&sims)
+        .filter(|(word, _)| !is_colour_word(word))
+        .map(|(_, sim)| *sim)
+        .fold(0.0, f64::max);
     if best == 0.0 {
         return 0.0;
     }
@@ -137,6 +173,17 @@ fn word_overlap(name: &[String], content: &[&Token]) -> f64 {
         .count();
     let explained = explained as f64 / content.len() as f64;
     0.4 * best + 0.4 * coverage + 0.2 * explained
+}
+
+/// Whether a folded word names a colour in one of the three languages.
+fn is_colour_word(word: &str) -> bool {
+    static FOLDED: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        COLOURS
+            .iter()
+            .flat_map(|names| names.iter().flat_map(|name| folded_words(name)))
+            .collect()
+    });
+    FOLDED.iter().any(|colour| colour == word)
 }
 
 /// Words worth comparing: not filler, and long enough to mean something.

@@ -93,7 +93,9 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
     let reply = if next.order.is_some() || order::wants_to_start(&ctx, &next) {
         order::run(&mut ctx, &mut next)
     } else {
-        answer::answer(&mut ctx, &next)
+        // The state before this message: a comparison needs the product
+        // discussed before ("ar kurti konta sosta?").
+        answer::answer(&mut ctx, state)
     };
     let reply = refuse_never_say(grounding, reply, &mut ctx.why);
     EngineTurn {

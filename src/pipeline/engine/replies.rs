@@ -345,6 +345,49 @@ impl Writer<'_> {
         format!("{label} {}", hours.trim())
     }
 
+    pub(super) fn shop_address(&self, address: &str) -> String {
+        let label = self.pick("Our shop's address:", "আমাদের ঠিকানা:", "Amader thikana:");
+        format!("{label} {}", address.trim())
+    }
+
+    /// The named products side by side: price, stock and the owner's
+    /// description; which costs less when their prices differ.
+    pub(super) fn comparison(&self, products: &[&GroundedProduct]) -> String {
+        let mut lines = Vec::new();
+        for product in products {
+            let mut line = self.product_line(product);
+            if !sold_out(product)
+                && let Availability::InStock(n) = Availability::of(product.stock)
+            {
+                line.push_str(&format!(", {}", self.stock_words(Availability::InStock(n))));
+            }
+            let description = product.description.trim();
+            if !description.is_empty() {
+                let short: String = description.chars().take(160).collect();
+                let ellipsis = if description.chars().count() > 160 { "…" } else { "" };
+                line.push_str(&format!("\n  {short}{ellipsis}"));
+            }
+            lines.push(line);
+        }
+        let cheapest = products.iter().min_by_key(|p| p.unit_price_minor());
+        let all_same = products
+            .iter()
+            .all(|p| Some(p.unit_price_minor()) == cheapest.map(|c| c.unit_price_minor()));
+        if let Some(cheapest) = cheapest.filter(|_| !all_same) {
+            let name = self.name(cheapest);
+            lines.push(match self.lang {
+                Language::En => format!("{name} costs less."),
+                Language::Bn => format!("{name}-এর দাম কম।"),
+                Language::Banglish => format!("{name} er dam kom."),
+            });
+        }
+        lines.push(
+            self.pick("Which one would you like?", "কোনটি নেবেন?", "Kon ta niben?")
+                .to_owned(),
+        );
+        lines.join("\n")
+    }
+
     pub(super) fn return_policy(&self, policy: &str) -> String {
         let label = self.pick("Our return policy:", "আমাদের রিটার্ন নীতি:", "Amader return policy:");
         format!("{label} {}", policy.trim())

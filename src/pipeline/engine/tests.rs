@@ -909,3 +909,98 @@ fn empty_shop_never_panics() {
         }
     }
 }
+
+// ------------------------------------------------- address, comparison, discount
+
+fn shop_with_address() -> Grounding {
+    Grounding {
+        owner_address: "House 12, Road 5, Dhanmondi, Dhaka".to_owned(),
+        ..shop()
+    }
+}
+
+#[test]
+fn the_shop_address_is_given_in_three_languages() {
+    for (text, lang) in [
+        ("Where is your shop?", Language::En),
+        ("apnader dokan kothay?", Language::Banglish),
+        ("আপনাদের দোকান কোথায়?", Language::Bn),
+        ("shop address ta den", Language::Banglish),
+    ] {
+        let reply = Chat::new(shop_with_address()).text(text, lang);
+        assert!(reply.contains("Dhanmondi"), "{text}: {reply}");
+    }
+    let reason = needs_owner(&shop(), "Where is your shop?", Language::En);
+    assert!(reason.contains("no address"), "{reason}");
+}
+
+#[test]
+fn a_comparison_states_both_products_and_the_cheaper_one() {
+    let reply = ask("which is cheaper, red cotton saree or blue silk saree?", Language::En);
+    assert!(reply.contains("৳1,250") && reply.contains("৳2,200"), "{reply}");
+    assert!(reply.contains("Red Cotton Saree costs less."), "{reply}");
+    let reply = ask("লাল সুতি শাড়ি আর নীল সিল্ক শাড়ির মধ্যে পার্থক্য কী?", Language::Bn);
+    assert!(
+        reply.contains("লাল সুতি শাড়ি") && reply.contains("নীল সিল্ক শাড়ি"),
+        "{reply}"
+    );
+    // The product under discussion is the other side of "ar ... konta valo?".
+    let mut chat = Chat::new(shop());
+    chat.text("red cotton saree dam koto?", Language::Banglish);
+    let reply = chat.text("ar kurti konta sosta?", Language::Banglish);
+    assert!(reply.contains("Block Print Kurti er dam kom."), "{reply}");
+}
+
+#[test]
+fn a_discount_request_goes_to_the_owner_and_no_discount_is_invented() {
+    for (text, lang) in [
+        ("any discount on the red cotton saree?", Language::En),
+        ("ektu kom hobe na apu?", Language::Banglish),
+        ("একটু কম রাখেন", Language::Bn),
+        ("last price koto?", Language::Banglish),
+    ] {
+        let reason = needs_owner(&shop(), text, lang);
+        assert!(reason.contains("discount"), "{text}: {reason}");
+    }
+}
+
+#[test]
+fn an_faq_about_a_named_product_wins_over_the_price_template() {
+    let mut g = shop();
+    g.faq.push(FaqEntry {
+        id: id(301),
+        patterns: vec!["original".to_owned(), "asol".to_owned()],
+        answer: "Every saree is woven by our own weavers in Tangail.".to_owned(),
+    });
+    let reply = Chat::new(g.clone()).text("is the red cotton saree original?", Language::En);
+    assert!(reply.starts_with("Every saree is woven"), "{reply}");
+    assert!(!reply.contains("৳"), "{reply}");
+    // A price asked at the same time is answered as well.
+    let reply = Chat::new(g).text("red cotton saree asol? dam koto?", Language::Banglish);
+    assert!(
+        reply.contains("Every saree is woven") && reply.contains("৳1,250"),
+        "{reply}"
+    );
+}
+
+#[test]
+fn a_colour_word_alone_does_not_name_a_product() {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(51, "", "White", 0, Some(4)),
+            variant(52, "", "Black", 0, Some(2)),
+        ],
+        ..product(5, "EAR-1", "Wireless Earbuds", Some("ওয়্যারলেস ইয়ারবাড"), 190_000)
+    });
+    g.products
+        .push(product(6, "PNJ-W", "White Cotton Panjabi", None, 165_000));
+    let reply = Chat::new(g.clone()).text("earbuds in white?", Language::En);
+    assert!(
+        reply.contains("Wireless Earbuds") && !reply.contains("Panjabi"),
+        "{reply}"
+    );
+    assert!(reply.contains("White") && reply.contains("৳1,900"), "{reply}");
+    let reply = Chat::new(g).text("white panjabi dam koto?", Language::Banglish);
+    assert!(reply.contains("White Cotton Panjabi er dam ৳1,650."), "{reply}");
+}
