@@ -275,6 +275,51 @@ pub fn detect_language(text: &str) -> Language {
     }
 }
 
+/// The language a message clearly shows, or `None` when it carries no
+/// language of its own: a name, a phone number, an address, "ok", "yes".
+/// Bengali letters are always clear; Latin text needs a Banglish word more
+/// than English ones, or at least two English function words.
+pub fn clear_language(text: &str) -> Option<Language> {
+    let (mut bengali, mut other) = (0usize, 0usize);
+    for c in text.chars() {
+        if is_bengali_letter(c) {
+            bengali += 1;
+        } else if c.is_alphabetic() {
+            other += 1;
+        }
+    }
+    if bengali > 0 && bengali >= other {
+        return Some(Language::Bn);
+    }
+    let (mut banglish, mut english) = (0usize, 0usize);
+    for word in text.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()) {
+        let word = word.to_lowercase();
+        if is_marker(BANGLISH_MARKERS, &word) {
+            banglish += 1;
+        } else if is_marker(ENGLISH_MARKERS, &word) {
+            english += 1;
+        }
+    }
+    if banglish > 0 && banglish > english {
+        Some(Language::Banglish)
+    } else if english >= 2 && english > banglish {
+        Some(Language::En)
+    } else {
+        None
+    }
+}
+
+/// The language to answer a message in: the one the conversation was in
+/// until the customer clearly switches ([`clear_language`]), so a Bangla
+/// conversation stays Bangla when the customer sends only a name, a phone
+/// number or "ok". A first message with no clear language falls back to
+/// [`detect_language`].
+pub fn conversation_language(previous: Option<Language>, text: &str) -> Language {
+    clear_language(text)
+        .or(previous)
+        .unwrap_or_else(|| detect_language(text))
+}
+
 fn is_marker(markers: &str, word: &str) -> bool {
     markers.split_whitespace().any(|marker| marker == word)
 }
@@ -786,6 +831,23 @@ const RULES: &[(Risk, i32, &[&str])] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_conversation_keeps_its_language_until_the_customer_clearly_switches() {
+        for text in ["Nusrat Jahan", "01712345678", "House 5, Road 3, Mirpur 10", "ok", "yes", "Rahim, 01812345678"] {
+            assert_eq!(clear_language(text), None, "{text}");
+            assert_eq!(conversation_language(Some(Language::Bn), text), Language::Bn, "{text}");
+            assert_eq!(conversation_language(Some(Language::Banglish), text), Language::Banglish, "{text}");
+        }
+        assert_eq!(conversation_language(Some(Language::En), "হ্যাঁ"), Language::Bn);
+        assert_eq!(conversation_language(Some(Language::Bn), "dam koto apu?"), Language::Banglish);
+        assert_eq!(
+            conversation_language(Some(Language::Banglish), "How much is the delivery to Sylhet?"),
+            Language::En
+        );
+        // A first message with no clear language is read as before.
+        assert_eq!(conversation_language(None, "01712345678"), Language::En);
+    }
 
     const LABELLED: &str = include_str!("classifier_labelled.tsv");
 

@@ -79,6 +79,11 @@ pub struct ConversationState {
     pub order: Option<OrderDraft>,
     /// Whether the first automatic reply (with the bot disclosure) was sent.
     pub disclosed: bool,
+    /// The language the conversation is in (see
+    /// [`crate::pipeline::classifier::conversation_language`]); `None`
+    /// before the first answer. Absent in states stored before it existed.
+    #[serde(default)]
+    pub language: Option<crate::pipeline::classifier::Language>,
 }
 
 /// An order being collected over the conversation.

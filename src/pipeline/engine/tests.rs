@@ -880,6 +880,7 @@ fn odd_input_never_panics_and_never_invents_numbers() {
                 last_product: Some(id(RED)),
                 order: draft.clone(),
                 disclosed: true,
+                language: None,
             };
             let turn = respond(&g, &state, input, languages[i % languages.len()]);
             assert!(turn.state.disclosed);
