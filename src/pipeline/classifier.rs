@@ -834,13 +834,27 @@ mod tests {
 
     #[test]
     fn a_conversation_keeps_its_language_until_the_customer_clearly_switches() {
-        for text in ["Nusrat Jahan", "01712345678", "House 5, Road 3, Mirpur 10", "ok", "yes", "Rahim, 01812345678"] {
+        for text in [
+            "Nusrat Jahan",
+            "01712345678",
+            "House 5, Road 3, Mirpur 10",
+            "ok",
+            "yes",
+            "Rahim, 01812345678",
+        ] {
             assert_eq!(clear_language(text), None, "{text}");
             assert_eq!(conversation_language(Some(Language::Bn), text), Language::Bn, "{text}");
-            assert_eq!(conversation_language(Some(Language::Banglish), text), Language::Banglish, "{text}");
+            assert_eq!(
+                conversation_language(Some(Language::Banglish), text),
+                Language::Banglish,
+                "{text}"
+            );
         }
         assert_eq!(conversation_language(Some(Language::En), "হ্যাঁ"), Language::Bn);
-        assert_eq!(conversation_language(Some(Language::Bn), "dam koto apu?"), Language::Banglish);
+        assert_eq!(
+            conversation_language(Some(Language::Bn), "dam koto apu?"),
+            Language::Banglish
+        );
         assert_eq!(
             conversation_language(Some(Language::Banglish), "How much is the delivery to Sylhet?"),
             Language::En

@@ -157,6 +157,18 @@ pub fn place_in(tokens: &[Token]) -> Option<Place> {
     best.map(|(_, _, place)| place)
 }
 
+/// The place named by the words at the very start of `tokens`, if any
+/// (longest name first): where an address written without a label begins.
+pub fn place_in_prefix(tokens: &[Token]) -> Option<Place> {
+    let gazetteer = &*GAZETTEER;
+    let words: Vec<&str> = tokens.iter().map(|t| t.folded.as_str()).collect();
+    (1..=gazetteer.longest.min(words.len()))
+        .rev()
+        .find_map(|len| gazetteer.names.get(&words[..len].join(" ")))
+        .filter(|(_, place)| !place.zone_phrase)
+        .map(|(_, place)| place.clone())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,6 +99,12 @@ pub struct OrderDraft {
     pub delivery_area_id: Option<Uuid>,
     /// The summary with the total was read back; the next "yes" places the order.
     pub awaiting_confirmation: bool,
+    /// The detail the assistant asked for last, and how many times in a row
+    /// (so a question is never asked a third time: the owner takes over).
+    #[serde(default)]
+    pub asked: Option<String>,
+    #[serde(default)]
+    pub asked_times: u8,
 }
 
 /// An order the customer confirmed, for the store to create (with stock

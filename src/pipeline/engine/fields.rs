@@ -364,6 +364,129 @@ pub(super) fn find_address(
     Some((address, region_start..end))
 }
 
+/// Words that only appear in addresses, in the three languages.
+const ADDRESS_WORDS: &str = "\
+    house h holding flat floor road rd lane goli gali sector block avenue ave street st village vill gram \
+    para bazar bazaar mor more thana ps upazila upozila zila district post po union ward moholla mohalla \
+    nagar bari basha basa building tower plot bhaban mansion apartment apt \
+    বাসা বাড়ি বাড়ী রোড সড়ক লেন গলি সেক্টর ব্লক গ্রাম পাড়া বাজার মোড় থানা উপজেলা জেলা পোস্ট ইউনিয়ন ওয়ার্ড \
+    মহল্লা নগর ফ্ল্যাট তলা হোল্ডিং ভবন প্লট";
+
+static ADDRESS_WORD_SET: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(ADDRESS_WORDS));
+
+/// Separators between the parts of an all-in-one message ("Nusrat, 017…, House 5…").
+fn is_part_separator(c: char) -> bool {
+    matches!(c, ',' | '\n' | ';' | '।' | '|')
+}
+
+/// An address written without a label, inside an all-in-one message or as
+/// the whole message: it starts at the part (between commas or lines) holding
+/// the first address word ("House", "Road", "বাসা") or a place of the
+/// gazetteer, and runs to the end of the message, stopping at the phone
+/// number or another field. `place_allowed`: a place alone (no address
+/// word) counts only when the caller expects an address; `skip` marks
+/// tokens that cannot start one (words of the shop's product names).
+pub(super) fn unlabelled_address(
+    text: &str,
+    tokens: &[Token],
+    phone: Option<&Range<usize>>,
+    place_allowed: bool,
+    skip: &[bool],
+) -> Option<(String, Range<usize>)> {
+    let usable = |i: usize| !skip.get(i).copied().unwrap_or(false);
+    let by_word = tokens
+        .iter()
+        .enumerate()
+        .position(|(i, t)| usable(i) && t.script != Script::Digit && ADDRESS_WORD_SET.contains(&t.folded));
+    let by_place = if place_allowed {
+        (0..tokens.len()).find(|&i| {
+            usable(i)
+                && tokens
+                    .get(i..)
+                    .and_then(crate::pipeline::gazetteer::place_in_prefix)
+                    .is_some()
+        })
+    } else {
+        None
+    };
+    let first = [by_word, by_place].into_iter().flatten().min()?;
+    let hit = tokens.get(first)?;
+    // Back to the start of the part the hit is in ("5/A, Road 3": from "5/A"
+    // only when it is in the same part).
+    let part_start = text.get(..hit.start)?.rfind(is_part_separator).map_or(0, |i| {
+        i + text
+            .get(i..)
+            .and_then(|rest| rest.chars().next())
+            .map_or(1, char::len_utf8)
+    });
+    let start = match phone {
+        Some(span) if span.end <= hit.start && span.end > part_start => span.end,
+        _ => part_start,
+    };
+    let next_field = tokens
+        .iter()
+        .filter(|t| t.start > hit.start)
+        .find(|t| FIELD_STARTS.contains(&t.folded))
+        .map(|t| t.start);
+    let phone_start = phone.map(|span| span.start).filter(|&s| s > hit.start);
+    let end = [next_field, phone_start]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(text.len());
+    let address = clean_address(text.get(start..end)?)?;
+    Some((address, start..end))
+}
+
+/// The customer's name in an all-in-one message with no "name:" label: a
+/// part of one to four words (between commas or lines) before the phone or
+/// address, that holds no keyword, digit, filler, place or product word.
+/// `is_product_word` tells which folded words belong to the shop's products.
+pub(super) fn unlabelled_name(
+    text: &str,
+    tokens: &[Token],
+    keyword: &[bool],
+    before: usize,
+    is_product_word: impl Fn(&str) -> bool,
+) -> Option<String> {
+    let mut part_start = 0;
+    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ','))) {
+        if !is_part_separator(c) {
+            continue;
+        }
+        let (start, end) = (part_start, i);
+        part_start = i + c.len_utf8();
+        if start >= before {
+            break;
+        }
+        let inside: Vec<(usize, &Token)> = tokens
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.start >= start && t.end <= end)
+            .collect();
+        if inside.is_empty() || inside.len() > 4 {
+            continue;
+        }
+        let all_name_words = inside.iter().all(|(index, t)| {
+            t.script != Script::Digit
+                && t.text.chars().count() >= 2
+                && !keyword.get(*index).copied().unwrap_or(true)
+                && !is_stopword(&t.folded)
+                && !FIELD.contains(&t.folded)
+                && !ADDRESS_WORD_SET.contains(&t.folded)
+                && !is_product_word(&t.folded)
+        });
+        let words: Vec<Token> = inside.iter().map(|(_, t)| (*t).clone()).collect();
+        if all_name_words && crate::pipeline::gazetteer::place_in(&words).is_none() {
+            let name = text.get(start..end)?.trim();
+            if !name.is_empty() {
+                return Some(name.to_owned());
+            }
+        }
+    }
+    None
+}
+
 /// A whole message that is just an address (the answer to "your address?").
 pub(super) fn bare_address(text: &str) -> Option<String> {
     let address = clean_address(text)?;

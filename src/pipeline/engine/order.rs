@@ -19,6 +19,10 @@ use super::replies::{Availability, sold_out};
 use super::text::{self, folded_words};
 use super::{Ctx, EngineReply};
 
+/// How many times in a row the same detail is asked for before the owner
+/// takes over.
+const MAX_SAME_QUESTION: u8 = 2;
+
 /// A detail an order needs, in the order they are asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Field {
@@ -308,7 +312,61 @@ fn read_contact(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, turn: &mut Turn, pend
     if bare_address_expected && let Some(address) = fields::bare_address(msg.raw) {
         set_field(&mut draft.address, address, turn, &mut ctx.why, "address");
         turn.not_quantity.fill(true);
+        return;
     }
+    // An all-in-one message ("2 ta, Nusrat Jahan, 01712345678, House 5,
+    // Road 3, Mirpur 10") gives the address and name without labels.
+    let product_words = product_word_mask(ctx);
+    let asked_for_address = matches!(pending, Some(Field::Address | Field::Area));
+    let mut address_start = None;
+    if !has_address_marker && draft.address.is_none() && !msg.raw.trim_end().ends_with(['?', '？']) {
+        let place_allowed = asked_for_address || scan.phone.is_some();
+        if let Some((address, span)) =
+            fields::unlabelled_address(msg.raw, &msg.tokens, scan.span.as_ref(), place_allowed, &product_words)
+        {
+            address_start = Some(span.start);
+            set_field(&mut draft.address, address, turn, &mut ctx.why, "address");
+            mark_span(ctx, turn, Some(span));
+        }
+    }
+    if !has_name_marker && draft.customer_name.is_none() && scan.phone.is_some() {
+        let before = [scan.span.as_ref().map(|span| span.start), address_start]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(msg.raw.len());
+        let tokens = &ctx.msg.tokens;
+        let is_product_word = |word: &str| {
+            tokens
+                .iter()
+                .zip(&product_words)
+                .any(|(token, is_product)| *is_product && token.folded == word)
+        };
+        if let Some(name) = fields::unlabelled_name(msg.raw, tokens, &msg.intents.keyword, before, is_product_word) {
+            set_field(&mut draft.customer_name, name, turn, &mut ctx.why, "name");
+        }
+    }
+}
+
+/// Per token: a word of one of the shop's product names, Bangla names, tags
+/// or SKUs ("Tangail" of "Tangail saree" is not the customer's place).
+fn product_word_mask(ctx: &Ctx<'_>) -> Vec<bool> {
+    let words: Vec<String> = ctx
+        .g
+        .products
+        .iter()
+        .flat_map(|p| {
+            let mut words = folded_words(&p.name);
+            words.extend(p.name_bn.as_deref().map(folded_words).unwrap_or_default());
+            words.extend(p.tags.iter().flat_map(|tag| folded_words(tag)));
+            words
+        })
+        .collect();
+    ctx.msg
+        .tokens
+        .iter()
+        .map(|token| token.script != text::Script::Digit && words.contains(&token.folded))
+        .collect()
 }
 
 fn set_field(slot: &mut Option<String>, value: String, turn: &mut Turn, why: &mut Vec<String>, field: &str) {
@@ -605,6 +663,26 @@ fn ask_next(
     };
     if let Some(field) = next {
         ctx.why.push(format!("order: waiting for {}", field.name()));
+        // The same question a third time in a row, with nothing answered in
+        // between, would be a loop: a person takes over instead.
+        let repeated = draft.asked.as_deref() == Some(field.name()) && !turn.changed && sections.is_empty();
+        draft.asked_times = if repeated {
+            draft.asked_times.saturating_add(1)
+        } else {
+            1
+        };
+        draft.asked = Some(field.name().to_owned());
+        if draft.asked_times > MAX_SAME_QUESTION {
+            let reason = format!(
+                "the customer did not give the order's {} after the assistant asked twice",
+                field.name()
+            );
+            draft.asked_times = 0;
+            return (answer::owner(ctx, &reason), Some(draft));
+        }
+    } else {
+        draft.asked = None;
+        draft.asked_times = 0;
     }
     let mut paragraphs = sections;
     let mut last = turn.notes;

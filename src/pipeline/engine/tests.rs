@@ -1005,3 +1005,46 @@ fn a_colour_word_alone_does_not_name_a_product() {
     let reply = Chat::new(g).text("white panjabi dam koto?", Language::Banglish);
     assert!(reply.contains("White Cotton Panjabi er dam ৳1,650."), "{reply}");
 }
+
+#[test]
+fn an_all_in_one_order_message_needs_no_labels() {
+    let mut chat = Chat::new(shop());
+    let en = Language::En;
+    let summary = chat.text(
+        "I want 2 red cotton saree, Nusrat Jahan, 01712345678, House 5, Road 3, Mirpur 10, Dhaka",
+        en,
+    );
+    assert!(summary.contains("Nusrat Jahan"), "{summary}");
+    assert!(summary.contains("House 5, Road 3, Mirpur 10, Dhaka"), "{summary}");
+    let request = placed(chat.say("yes confirm", en));
+    assert_eq!(request.quantity, 2);
+    assert_eq!(request.customer_name, "Nusrat Jahan");
+    assert_eq!(request.address, "House 5, Road 3, Mirpur 10, Dhaka");
+    assert_eq!(request.delivery_area_id, Some(id(DHAKA)));
+    assert_eq!(request.total_minor, 125_000 * 2 + 6_000);
+
+    // In Bangla, on separate lines, the phone in Bangla digits.
+    let mut chat = Chat::new(shop());
+    let bn = Language::Bn;
+    chat.text("লাল সুতি শাড়ি ১টা নিব", bn);
+    let summary = chat.text("রুমানা আক্তার\n০১৮১২৩৪৫৬৭৮\nবাসা ৭, গ্রাম পলাশবাড়ী, সিলেট", bn);
+    assert!(summary.contains("রুমানা আক্তার"), "{summary}");
+    let request = placed(chat.say("জি কনফার্ম", bn));
+    assert_eq!(request.phone, "01812345678");
+    assert_eq!(request.delivery_area_id, Some(id(OUTSIDE)));
+}
+
+#[test]
+fn the_same_question_is_asked_at_most_twice_then_the_owner_takes_over() {
+    let mut chat = Chat::new(shop());
+    let bl = Language::Banglish;
+    let first = chat.text("red cotton saree order korbo", bl);
+    let second = chat.text("hmm", bl);
+    assert_eq!(first, second, "the quantity question is asked again once");
+    let turn = chat.say("ummm", bl);
+    assert!(
+        matches!(&turn.reply, EngineReply::NeedsOwner { reason } if reason.contains("asked twice")),
+        "{:?}",
+        turn.reply
+    );
+}
