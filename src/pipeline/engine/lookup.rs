@@ -11,6 +11,7 @@ use crate::pipeline::grounding::GroundedProduct;
 
 use super::intent::is_stopword;
 use super::text::{Script, Token, find_sequence, folded_words, similarity, word_match};
+use crate::pipeline::text::banglish_to_bengali;
 
 /// A product counts as mentioned from this score on.
 const MENTION_THRESHOLD: f64 = 0.5;
@@ -48,11 +49,24 @@ pub(super) fn find_product(products: &[GroundedProduct], tokens: &[Token], conte
             content_tokens.push(token);
         }
     }
+    // The customer's Banglish words in Bangla script, to meet Bangla names
+    // ("lal suti" → "লাল সুতি").
+    let transliterated: Vec<Token> = content_tokens
+        .iter()
+        .filter(|token| token.script == Script::Latin)
+        .map(|token| Token {
+            folded: banglish_to_bengali(&token.text),
+            script: Script::Bengali,
+            ..(*token).clone()
+        })
+        .collect();
+    let transliterated: Vec<&Token> = transliterated.iter().collect();
     let mut scored: Vec<(usize, f64, &'static str)> = products
         .iter()
         .enumerate()
         .map(|(index, product)| {
             let (score, how) = score_product(product, tokens, &content_tokens);
+            let (score, how) = best_of((score, how), across_scripts(product, &content_tokens, &transliterated));
             (index, score, how)
         })
         .filter(|(_, score, _)| *score >= MENTION_THRESHOLD)
@@ -129,6 +143,47 @@ fn score_product(product: &GroundedProduct, tokens: &[Token], content: &[&Token]
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .unwrap_or(("", 0.0));
     (score, how)
+}
+
+fn best_of(a: (f64, &'static str), b: (f64, &'static str)) -> (f64, &'static str) {
+    if b.0 > a.0 { b } else { a }
+}
+
+/// A transliterated match counts a little less than a match as written.
+const ACROSS_SCRIPTS: f64 = 0.9;
+
+/// How strongly the message names `product` in the other script: Banglish
+/// words against the Bangla name, Bangla words against the English name and
+/// tags read as Banglish ("পাঞ্জাবি" names the "Cotton Panjabi").
+fn across_scripts(product: &GroundedProduct, content: &[&Token], transliterated: &[&Token]) -> (f64, &'static str) {
+    let name_bn = product.name_bn.as_deref().map(folded_words).unwrap_or_default();
+    let by_bn = word_overlap(&name_bn, transliterated);
+    let bengali: Vec<&Token> = content
+        .iter()
+        .copied()
+        .filter(|t| t.script == Script::Bengali)
+        .collect();
+    let latin_in_bengali = |text: &str| -> Vec<String> {
+        folded_words(text)
+            .iter()
+            .map(|word| banglish_to_bengali(word))
+            .collect()
+    };
+    let by_name = word_overlap(&latin_in_bengali(&product.name), &bengali);
+    let by_tags = product
+        .tags
+        .iter()
+        .map(|tag| word_overlap(&latin_in_bengali(tag), &bengali).min(MENTION_THRESHOLD))
+        .fold(0.0, f64::max);
+    let (how, score) = [
+        ("Bangla name, transliterated", by_bn),
+        ("name, transliterated", by_name),
+        ("tag, transliterated", by_tags),
+    ]
+    .into_iter()
+    .max_by(|a, b| a.1.total_cmp(&b.1))
+    .unwrap_or(("", 0.0));
+    (score * ACROSS_SCRIPTS, how)
 }
 
 /// Mostly the best single-word match, plus the share of the name covered

@@ -1048,3 +1048,17 @@ fn the_same_question_is_asked_at_most_twice_then_the_owner_takes_over() {
         turn.reply
     );
 }
+
+#[test]
+fn products_are_named_across_scripts() {
+    // Banglish words against the Bangla name.
+    let reply = ask("lal suti shari dam koto?", Language::Banglish);
+    assert!(reply.contains("Red Cotton Saree er dam ৳1,250."), "{reply}");
+    // Bangla words against the English name read as Banglish.
+    let mut g = shop();
+    if let Some(panjabi) = g.products.iter_mut().find(|p| p.sku == "PNJ-7") {
+        panjabi.name_bn = None;
+    }
+    let reply = Chat::new(g).text("পাঞ্জাবির দাম কত?", Language::Bn);
+    assert!(reply.contains("Cotton Panjabi") && reply.contains("৳1,500"), "{reply}");
+}
