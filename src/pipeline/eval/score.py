@@ -264,13 +264,14 @@ def run_shop(binary, shop_path, lines, timeout):
     fatal = bool(problem) and not parsed and proc.returncode not in (0, None)
 
     # Align outputs with inputs: by position when that is consistent, else per conversation.
-    positional = len(parsed) == len(lines) and all(
+    if len(parsed) != len(lines):
+        problem = (problem + "; " if problem else "") + "%d output lines for %d input lines" % (len(parsed), len(lines))
+    # (a run that stopped early keeps its first answers; the missing turns count as failed)
+    positional = len(parsed) <= len(lines) and all(
         ("conversation" not in o) or str(o.get("conversation")) == l["conversation"] for o, l in zip(parsed, lines)
     )
     if positional:
-        return parsed, problem, fatal
-    if len(parsed) != len(lines):
-        problem = (problem + "; " if problem else "") + "%d output lines for %d input lines" % (len(parsed), len(lines))
+        return parsed + [None] * (len(lines) - len(parsed)), problem, fatal
     by_conv = defaultdict(list)
     for o in parsed:
         if "conversation" in o:
