@@ -143,6 +143,11 @@ pub fn features(message: &str) -> Vec<u32> {
             out.push(bucket("neg", word));
         }
     }
+    // The hand-written rules' verdicts are features too: the model learns
+    // how far to trust each of them next to the words.
+    for risk in super::classifier::classify_by_rules(message) {
+        out.push(bucket("rule", risk.as_str()));
+    }
     let mut seen = HashSet::with_capacity(out.len());
     out.retain(|b| seen.insert(*b));
     out

@@ -71,7 +71,7 @@ pub enum Decider {
     Rules,
     Model,
     /// What the pipeline uses ([`classifier::classify`]): the rules, plus
-    /// the model's flags for [`classifier::MODEL_DECIDES`].
+    /// the model's flags above its floor ([`classifier::decide`]).
     Both,
 }
 
@@ -281,14 +281,7 @@ pub fn train(train: &[Labelled], options: TrainOptions) -> (Model, String) {
     let model_only = tally(train, oof);
     let both = tally(train, |text| {
         let p = by_text.get(text).copied().unwrap_or([0.0; 6]);
-        let mut all = classifier::classify_by_rules(text);
-        all.extend(oof(text).into_iter().filter(|risk| {
-            let at = Risk::ALL.iter().position(|r| r == risk).unwrap_or(0);
-            classifier::MODEL_DECIDES.contains(risk) && p[at] >= classifier::MODEL_FLOOR
-        }));
-        all.sort();
-        all.dedup();
-        all
+        classifier::decide(text, classifier::classify_by_rules(text), &p, &thresholds)
     });
     let mut report = format!(
         "thresholds: {}\n\n",

@@ -1045,7 +1045,7 @@ async fn llm_drafts_are_used_only_when_the_engine_has_no_answer_and_still_pass_t
     shop.say("5550020", "saree dam koto?").await;
     assert!(shop.sent_texts()[0].contains("1,250"), "the engine answers what it can");
     assert_eq!(answers.lock().unwrap().len(), 2, "without asking the LLM");
-    shop.say("5550020", "Are you open on Fridays, and is there parking?")
+    shop.say("5550020", "Do you open on Fridays, and is there parking nearby?")
         .await;
     assert_eq!(shop.sent_texts().len(), 2, "{:?}", shop.sent_texts());
     assert!(shop.sent_texts()[1].contains("parking is free"));
