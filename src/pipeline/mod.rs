@@ -16,3 +16,4 @@ pub mod risk_model;
 pub mod risk_training;
 pub mod safety;
 pub mod text;
+pub mod understanding;

@@ -45,6 +45,10 @@ pub struct EngineTurn {
     /// Short English lines for the owner's playground page: what was matched
     /// and why this reply was chosen.
     pub why: Vec<String>,
+    /// `false` when the engine did not understand the message (as opposed to
+    /// understanding it and handing it to the owner on purpose): only then
+    /// may a language model's reading of it help.
+    pub understood: bool,
 }
 
 /// The engine's decision for one message.
@@ -78,6 +82,7 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
             reply: EngineReply::NeedsOwner { reason },
             state: next,
             why,
+            understood: true,
         };
     }
     let mut ctx = Ctx {
@@ -98,10 +103,17 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
         answer::answer(&mut ctx, state)
     };
     let reply = refuse_never_say(grounding, reply, &mut ctx.why);
+    let understood = !matches!(
+        &reply,
+        EngineReply::NeedsOwner { reason }
+            if [answer::CANNOT_ANSWER, order::ORDER_NOT_UNDERSTOOD, order::SUMMARY_NOT_UNDERSTOOD]
+                .contains(&reason.as_str())
+    );
     EngineTurn {
         reply,
         state: next,
         why: ctx.why,
+        understood,
     }
 }
 

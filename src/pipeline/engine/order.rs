@@ -19,6 +19,12 @@ use super::replies::{Availability, sold_out};
 use super::text::{self, folded_words};
 use super::{Ctx, EngineReply};
 
+/// The reasons given when a message in the middle of an order is not understood.
+pub(super) const ORDER_NOT_UNDERSTOOD: &str =
+    "the customer wrote something the assistant could not understand while placing an order";
+pub(super) const SUMMARY_NOT_UNDERSTOOD: &str =
+    "the customer replied to the order summary with something the assistant could not understand";
+
 /// How many times in a row the same detail is asked for before the owner
 /// takes over.
 const MAX_SAME_QUESTION: u8 = 2;
@@ -124,8 +130,7 @@ fn step(ctx: &mut Ctx<'_>, last_product: Option<Uuid>, mut draft: OrderDraft) ->
     let understood = turn.changed || !turn.notes.is_empty() || !sections.is_empty() || turn.phone_invalid;
     let product = draft.product_id.and_then(|id| ctx.product(id));
     if !understood && ctx.unexplained(product) > 1 {
-        let reason = "the customer wrote something the assistant could not understand while placing an order";
-        return (answer::owner(ctx, reason), Some(draft));
+        return (answer::owner(ctx, ORDER_NOT_UNDERSTOOD), Some(draft));
     }
     ask_next(ctx, draft, turn, sections)
 }
@@ -545,8 +550,7 @@ fn confirm(ctx: &mut Ctx<'_>, mut draft: OrderDraft) -> (EngineReply, Option<Ord
         Err(reason) => return (answer::owner(ctx, &reason), Some(draft)),
     };
     if parts.is_empty() && ctx.unexplained(focus) > 1 {
-        let reason = "the customer replied to the order summary with something the assistant could not understand";
-        return (answer::owner(ctx, reason), Some(draft));
+        return (answer::owner(ctx, SUMMARY_NOT_UNDERSTOOD), Some(draft));
     }
     ctx.why.push("order: waiting for confirmation".to_owned());
     parts.push(writer.confirm_prompt().to_owned());
