@@ -45,6 +45,9 @@ pub struct EngineTurn {
     /// Short English lines for the owner's playground page: what was matched
     /// and why this reply was chosen.
     pub why: Vec<String>,
+    /// The main intent read in the message (a question first, e.g. "price"),
+    /// for `bikriagent converse` and evaluations; `None` when none was read.
+    pub intent: Option<&'static str>,
 }
 
 /// The engine's decision for one message.
@@ -78,6 +81,7 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
             reply: EngineReply::NeedsOwner { reason },
             state: next,
             why,
+            intent: None,
         };
     }
     let mut ctx = Ctx {
@@ -96,10 +100,13 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
         answer::answer(&mut ctx, &next)
     };
     let reply = refuse_never_say(grounding, reply, &mut ctx.why);
+    let intents = ctx.msg.intents.all();
+    let intent = intents.iter().find(|i| i.is_question()).or(intents.first());
     EngineTurn {
         reply,
         state: next,
         why: ctx.why,
+        intent: intent.map(|i| i.name()),
     }
 }
 
