@@ -787,60 +787,26 @@ impl Pipeline {
         actor: Uuid,
         meta: &RequestMeta,
     ) -> Result<bool, PipelineError> {
-        let text = owner_reply_text(text)?;
         let key = idempotency_key.trim();
         if key.is_empty() || key.len() > 100 {
             return Err(PipelineError::Invalid(
                 "The form was incomplete; please reload the page.".into(),
             ));
         }
-        let mut tx = begin_tenant_tx(&self.pool, owner).await?;
-        let queued = crate::sending::decide_send(
-            &mut tx,
-            &self.keys,
-            owner,
-            &NewSend {
-                conversation,
-                author: Author::Owner,
-                reply_to: None,
-                idempotency_key: &format!("owner:{key}"),
-                text,
-                at: self.now(),
-            },
-        )
-        .await?;
-        if queued.is_some() {
-            let changed = sqlx::query(
-                "update conversations set mode = 'human', last_note = 'You replied, so the agent stays quiet until you hand it back.' \
-                  where id = $1 and owner_id = $2",
-            )
-            .bind(conversation)
-            .bind(owner.as_uuid())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if changed == 0 {
-                return Err(PipelineError::NotFound);
-            }
-            crate::audit::record(
-                &mut *tx,
-                AuditKind::OwnerReplyQueued,
-                Some(owner.as_uuid()),
-                Some(actor),
-                meta,
-                json!({ "conversation": conversation }),
-            )
-            .await?;
-        }
-        crate::db::commit(tx).await?;
-        if queued.is_some() {
-            jobs::wake_workers();
-        }
-        Ok(queued.is_some())
+        let reply = OwnerSend {
+            conversation,
+            text,
+            key: &format!("owner:{key}"),
+            take_over: true,
+        };
+        self.send_as_owner(owner, &reply, actor, meta).await
     }
 
     /// Approves a review case: sends `text` (the draft, possibly edited) as
-    /// the owner and closes the case.
+    /// the owner and closes the case. The conversation stays with the agent:
+    /// approving one reply is not taking the conversation over (a customer
+    /// who then confirms an approved order summary gets their order). The
+    /// owner takes over with the inbox's own button.
     pub async fn approve_review(
         &self,
         owner: OwnerId,
@@ -853,10 +819,83 @@ impl Pipeline {
         // open, not mark it sent with nothing sent.
         owner_reply_text(text)?;
         let conversation = conversations::close_review(&self.pool, owner, review, "sent", actor, self.now()).await?;
-        self.owner_reply(owner, conversation, text, &format!("review:{review}"), actor, meta)
-            .await
-            .map(|_| ())
+        let reply = OwnerSend {
+            conversation,
+            text,
+            key: &format!("review:{review}"),
+            take_over: false,
+        };
+        self.send_as_owner(owner, &reply, actor, meta).await.map(|_| ())
     }
+
+    /// Queues the owner's message; returns false when its key was used before.
+    async fn send_as_owner(
+        &self,
+        owner: OwnerId,
+        reply: &OwnerSend<'_>,
+        actor: Uuid,
+        meta: &RequestMeta,
+    ) -> Result<bool, PipelineError> {
+        let text = owner_reply_text(reply.text)?;
+        let mut tx = begin_tenant_tx(&self.pool, owner).await?;
+        let queued = crate::sending::decide_send(
+            &mut tx,
+            &self.keys,
+            owner,
+            &NewSend {
+                conversation: reply.conversation,
+                author: Author::Owner,
+                reply_to: None,
+                idempotency_key: reply.key,
+                text,
+                at: self.now(),
+            },
+        )
+        .await?;
+        if queued.is_some() {
+            let changed = sqlx::query(
+                "update conversations set \
+                        mode = case when $3 then 'human'::conversation_mode else mode end, \
+                        last_note = case when $3 then 'You replied, so the agent stays quiet until you hand it back.' \
+                                         else last_note end \
+                  where id = $1 and owner_id = $2",
+            )
+            .bind(reply.conversation)
+            .bind(owner.as_uuid())
+            .bind(reply.take_over)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                return Err(PipelineError::NotFound);
+            }
+            crate::audit::record(
+                &mut *tx,
+                AuditKind::OwnerReplyQueued,
+                Some(owner.as_uuid()),
+                Some(actor),
+                meta,
+                json!({ "conversation": reply.conversation }),
+            )
+            .await?;
+        }
+        crate::db::commit(tx).await?;
+        if queued.is_some() {
+            jobs::wake_workers();
+        }
+        Ok(queued.is_some())
+    }
+}
+
+/// A message the owner sends from the inbox or the review queue.
+struct OwnerSend<'a> {
+    conversation: Uuid,
+    text: &'a str,
+    /// The send's idempotency key.
+    key: &'a str,
+    /// Whether sending hands the conversation to the owner (a reply typed in
+    /// the inbox does; approving a held reply does not).
+    take_over: bool,
 }
 
 /// An owner's reply as it will be sent, or why it cannot be.

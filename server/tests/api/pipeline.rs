@@ -765,6 +765,52 @@ async fn an_order_is_captured_in_banglish_with_stock_reserved() {
     assert_eq!(shop.scalar::<Option<i32>>("select stock from products").await, Some(3));
 }
 
+/// Issue 18: approving a held order summary handed the conversation to the
+/// owner, so the customer's "ha confirm" created nothing. Approving one
+/// reply is not taking the conversation over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approving_a_held_summary_keeps_the_agent_and_the_yes_places_the_order() {
+    let shop = shop().await;
+    // A word only the read-back summary has: the summary is held for the owner.
+    store::save_rules(&shop.pool, shop.owner, "friendly", "Subtotal", "", "", "", "")
+        .await
+        .unwrap();
+    for message in [
+        "red cotton saree order korbo",
+        "2 ta",
+        "amar nam Karim Uddin",
+        "01712345678",
+        "House 12, Road 5, Dhanmondi, Dhaka city",
+    ] {
+        shop.say("5550015", message).await;
+    }
+    let reviews = shop.reviews().await;
+    assert_eq!(reviews.last().map(|r| r.0.as_str()), Some("engine"), "{reviews:?}");
+    let review: Uuid = shop.scalar("select id from review_items where state = 'open'").await;
+    shop.pipeline
+        .approve_review(
+            shop.owner,
+            review,
+            "Red Cotton Saree x 2, total 2560 taka with delivery. Reply ha to confirm.",
+            shop.owner.as_uuid(),
+            &RequestMeta::default(),
+        )
+        .await
+        .unwrap();
+    shop.drain().await;
+    assert!(shop.sent_texts().last().unwrap().contains("Reply ha to confirm"));
+    assert_eq!(
+        shop.scalar::<String>("select mode::text from conversations").await,
+        "agent",
+        "approving is not taking over"
+    );
+    shop.say("5550015", "ha confirm").await;
+    let total: i64 = shop.scalar("select total_minor from orders").await;
+    assert_eq!(total, 256_000);
+    let confirmation = shop.sent_texts().last().cloned().unwrap_or_default();
+    assert!(confirmation.contains("2,560"), "{confirmation}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_is_captured_in_bangla() {
     let shop = shop().await;
