@@ -212,15 +212,17 @@ pub async fn record_customer_message(
             .execute(&mut *tx)
             .await?;
     }
-    let language = classification.map_or("en", |c| c.language.as_str());
+    // An image or a voice note has no language: the conversation keeps its own,
+    // so its holding reply is written in it.
+    let language = classification.map(|c| c.language.as_str());
     let risk = classification.and_then(|c| c.risk()).map(|r| r.as_str());
     // Locks the conversation row until commit, so messages of one
     // conversation are recorded and decided one at a time.
     let conversation: Uuid = sqlx::query_scalar(
         "insert into conversations (id, owner_id, channel_id, customer_id, language, last_customer_at, last_message_at, last_risk) \
-         values ($1, $2, $3, $4, $5, $6, $6, $7) \
+         values ($1, $2, $3, $4, coalesce($5::text, 'en'), $6, $6, $7) \
          on conflict (customer_id) do update set \
-             language = excluded.language, \
+             language = coalesce($5::text, conversations.language), \
              last_customer_at = greatest(conversations.last_customer_at, excluded.last_customer_at), \
              last_message_at = greatest(conversations.last_message_at, excluded.last_message_at), \
              last_risk = coalesce(excluded.last_risk, conversations.last_risk) \

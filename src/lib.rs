@@ -12,6 +12,7 @@ pub mod channels;
 pub mod cleanup;
 pub mod clock;
 pub mod conversations;
+pub mod converse;
 pub mod crypto;
 pub mod customer_ids;
 pub mod db;

@@ -98,11 +98,7 @@ async fn place_in(
             return Ok(Err(OrderRefusal::ProductGone));
         };
         unit = unit.saturating_add(delta);
-        variant_label = [size, colour]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(" / ");
+        variant_label = self::variant_label(&size, &colour);
         if unit != request.unit_price_minor {
             return Ok(Err(OrderRefusal::PriceChanged { product: name }));
         }
@@ -136,11 +132,7 @@ async fn place_in(
     if taken == 0 {
         return Ok(Err(OrderRefusal::OutOfStock { product: name }));
     }
-    let items_total = unit
-        .checked_mul(i64::from(request.quantity))
-        .ok_or_else(|| PipelineError::Invalid("The order total is too large.".into()))?;
-    let total = items_total
-        .checked_add(request.delivery_charge_minor)
+    let (items_total, total) = totals(unit, request.quantity, request.delivery_charge_minor)
         .ok_or_else(|| PipelineError::Invalid("The order total is too large.".into()))?;
     let area: String = match request.delivery_area_id {
         Some(area) => sqlx::query_scalar("select name from delivery_areas where id = $1 and owner_id = $2")
@@ -196,6 +188,22 @@ async fn place_in(
     .execute(&mut *tx)
     .await?;
     Ok(Ok(Placed { id, number }))
+}
+
+/// An order's items total and total with delivery, in minor units, for
+/// `quantity` items at `unit_minor`; `None` when they overflow.
+pub fn totals(unit_minor: i64, quantity: i32, delivery_minor: i64) -> Option<(i64, i64)> {
+    let items = unit_minor.checked_mul(i64::from(quantity))?;
+    Some((items, items.checked_add(delivery_minor)?))
+}
+
+/// How an order item names its variant: "M / Red", "M", "Red".
+pub fn variant_label(size: &str, colour: &str) -> String {
+    [size.trim(), colour.trim()]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 /// One line of the orders list.
@@ -410,6 +418,14 @@ pub async fn set_status(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_and_variant_labels() {
+        assert_eq!(totals(125_000, 2, 6_000), Some((250_000, 256_000)));
+        assert_eq!(totals(i64::MAX, 2, 0), None);
+        assert_eq!(variant_label("M", "Red"), "M / Red");
+        assert_eq!(variant_label("", " Red "), "Red");
+    }
 
     #[test]
     fn orders_only_move_forward_or_get_cancelled_before_shipping() {

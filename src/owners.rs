@@ -818,6 +818,16 @@ pub async fn audit_log(pool: &PgPool, kind: &str, email: &str, page: Page) -> Re
     Ok(rows)
 }
 
+/// The owner account with this email (any case), for the command line.
+pub async fn owner_by_email(pool: &PgPool, email: &str) -> Result<Option<crate::tenancy::OwnerId>, sqlx::Error> {
+    let id: Option<Uuid> =
+        sqlx::query_scalar("select id from accounts where lower(email) = lower($1) and role = 'owner'")
+            .bind(email.trim())
+            .fetch_optional(pool)
+            .await?;
+    Ok(id.map(crate::tenancy::OwnerId::from_verified))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,9 +28,9 @@ use crate::crypto::DataKeys;
 use crate::customer_ids;
 use crate::ingest::{self, Resolution};
 use crate::jobs::{self, Job, JobError};
-use crate::orders::{self, OrderRefusal};
+use crate::orders;
 use crate::pipeline::classifier::{self, Classification, Language};
-use crate::pipeline::engine::{self, EngineReply};
+use crate::pipeline::decision::{self, Draft, Message, Situation, Step};
 use crate::pipeline::grounding::{ConversationState, CustomerFacts, Grounding};
 use crate::pipeline::llm::{self, HistoryTurn, LlmClient};
 use crate::pipeline::safety;
@@ -105,24 +105,7 @@ pub struct Pipeline {
 /// The decision noted on the earlier messages of a burst.
 pub const IN_A_BURST: &str = "in a burst: answered with the last message";
 
-/// What the pipeline decided for one customer message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum Decision {
-    /// A reply, checked by the safety filter, to send through the gates.
-    Reply { text: String },
-    /// For the owner: why, and any draft for them to approve.
-    Review {
-        reason: ReviewReason,
-        detail: String,
-        draft: Option<String>,
-        /// The owner's short holding message, sent automatically.
-        holding: Option<String>,
-    },
-    /// The owner took over the conversation: the agent stays quiet.
-    Quiet { note: String },
-    /// Decided earlier (a retried job).
-    AlreadyDecided,
-}
+pub use crate::pipeline::decision::Decision;
 
 /// What the playground shows: the same decision, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -155,6 +138,7 @@ struct SubjectRow {
     mode: ConversationMode,
     owner_active_at: Option<OffsetDateTime>,
     created_at: OffsetDateTime,
+    conversation_language: String,
 }
 
 /// One customer message of a burst.
@@ -176,6 +160,8 @@ struct Subject {
     owner_active_at: Option<OffsetDateTime>,
     /// How many customer messages this decision answers (1 without a burst).
     burst: usize,
+    /// The conversation's language, for a message without text.
+    language: Language,
 }
 
 /// What was read in the first transaction of a decision.
@@ -188,41 +174,25 @@ struct Context {
     disclosure_on: bool,
 }
 
-/// A decision before it is stored: the order to place, if any, and the new state.
-struct Draft {
-    decision: Decision,
-    state: ConversationState,
-    order: Option<crate::pipeline::grounding::OrderRequest>,
-    language: Language,
-    why: Vec<String>,
+impl Context {
+    fn situation(&self, mode: ConversationMode) -> Situation<'_> {
+        Situation {
+            grounding: &self.grounding,
+            state: &self.state,
+            customer: &self.customer,
+            disclosure_on: self.disclosure_on,
+            mode,
+        }
+    }
 }
 
 fn retry(error: impl std::fmt::Display) -> JobError {
     JobError::Retry(error.to_string())
 }
 
-fn risk_detail(classification: &Classification) -> String {
-    let names: Vec<&str> = classification.categories.iter().map(|r| r.as_str()).collect();
-    format!(
-        "The classifier flagged this message ({}); the agent does not answer it automatically.",
-        names.join(", ").replace('_', " ")
-    )
-}
-
 /// Digits the customer wrote, which a reply may repeat (quantities, their phone).
 fn customer_numbers(texts: &[String]) -> Vec<String> {
     texts.iter().flat_map(|text| safety::numbers_in(text)).collect()
-}
-
-/// The customer's facts including what this very message told the engine
-/// (a reply may read back the phone or address just given).
-fn customer_facts(known: &CustomerFacts, state: &ConversationState) -> CustomerFacts {
-    let order = state.order.clone().unwrap_or_default();
-    CustomerFacts {
-        numbers: known.numbers.clone(),
-        phone: order.phone.or_else(|| known.phone.clone()),
-        address: order.address.or_else(|| known.address.clone()),
-    }
 }
 
 impl Pipeline {
@@ -379,7 +349,7 @@ impl Pipeline {
         let mut tx = begin_tenant_tx(&self.pool, owner).await?;
         let row: Option<SubjectRow> = sqlx::query_as(
             "select m.conversation_id, m.kind, m.body_enc, m.categories, m.language, m.decision, c.mode, \
-                    c.owner_active_at, m.created_at \
+                    c.owner_active_at, m.created_at, c.language as conversation_language \
                from messages m join conversations c on c.id = m.conversation_id \
               where m.id = $1 and m.owner_id = $2 and m.author = 'customer'",
         )
@@ -463,6 +433,7 @@ impl Pipeline {
             mode: row.mode,
             owner_active_at: row.owner_active_at,
             burst: earlier.len() + 1,
+            language: Language::parse(&row.conversation_language).unwrap_or(Language::En),
         }))
     }
 
@@ -515,166 +486,37 @@ impl Pipeline {
         })
     }
 
-    /// The pure part of a decision (plus the LLM call when configured).
+    /// The decision (see [`crate::pipeline::decision`]), plus the LLM call
+    /// when the engine has no answer and an LLM is configured.
     async fn draft(&self, subject: &Subject, context: &Context) -> Draft {
-        let language = subject.classification.as_ref().map_or(Language::En, |c| c.language);
-        let mut state = context.state.clone();
-        if subject.mode == ConversationMode::Human {
-            return Draft {
-                decision: Decision::Quiet {
-                    note: "You took over this conversation, so the agent stays quiet until you hand it back.".into(),
-                },
-                state,
-                order: None,
-                language,
-                why: vec!["the owner is answering this conversation".into()],
-            };
-        }
-        let Some(text) = subject.text.as_deref() else {
-            return Draft {
-                decision: Decision::Review {
-                    reason: ReviewReason::NoText,
-                    detail: format!(
-                        "The customer sent {} without text; the agent does not answer what it cannot read.",
-                        subject.kind
-                    ),
-                    draft: None,
-                    holding: None,
-                },
-                state,
-                order: None,
-                language,
-                why: vec![format!("message kind: {}", subject.kind)],
-            };
+        let situation = context.situation(subject.mode);
+        let message = Message {
+            kind: &subject.kind,
+            text: subject.text.as_deref(),
+            classification: subject.classification.as_ref(),
+            fallback_language: subject.language,
+            burst: subject.burst,
         };
-        let mut why = Vec::new();
-        if subject.burst > 1 {
-            why.push(format!("answering a burst of {} messages at once", subject.burst));
-        }
-        // A risky message has a headline risk: the review reason.
-        if let Some((classification, risk)) = subject
-            .classification
-            .as_ref()
-            .and_then(|c| c.risk().map(|risk| (c, risk)))
+        let pending = match decision::decide(&situation, &message) {
+            Step::Decided(draft) => return draft,
+            Step::NoAnswer(pending) => pending,
+        };
+        let Some(llm) = &self.llm else {
+            return pending.unanswered(&situation, None);
+        };
+        let text = subject.text.as_deref().unwrap_or_default();
+        match llm
+            .draft(&context.grounding, &context.history, text, pending.language())
+            .await
         {
-            let holding = Some(context.grounding.rules.holding_message.trim().to_owned()).filter(|h| !h.is_empty());
-            why.push(risk_detail(classification));
-            let holding = holding.map(|h| self.with_disclosure(h, context, &mut state, language));
-            return Draft {
-                decision: Decision::Review {
-                    reason: risk.into(),
-                    detail: risk_detail(classification),
-                    draft: None,
-                    holding,
-                },
-                state,
-                order: None,
-                language,
-                why,
-            };
-        }
-        let turn = engine::respond(&context.grounding, &context.state, text, language);
-        why.extend(turn.why.iter().cloned());
-        state = turn.state.clone();
-        match turn.reply {
-            EngineReply::Text(reply) => {
-                let reply = self.with_disclosure(reply, context, &mut state, language);
-                Draft {
-                    decision: self.checked(reply, context, &state),
-                    state,
-                    order: None,
-                    language,
-                    why,
-                }
+            Ok(llm::LlmDraft::Text(reply)) => pending.answered(&situation, reply),
+            Ok(llm::LlmDraft::NeedsOwner) => {
+                pending.unanswered(&situation, Some("the LLM also had no answer from your data"))
             }
-            EngineReply::PlaceOrder(request) => Draft {
-                decision: Decision::Reply { text: String::new() },
-                state,
-                order: Some(request),
-                language,
-                why,
-            },
-            EngineReply::NeedsOwner { reason } => {
-                if let Some(llm) = &self.llm {
-                    match llm.draft(&context.grounding, &context.history, text, language).await {
-                        Ok(llm::LlmDraft::Text(reply)) => {
-                            why.push("the engine had no answer; the LLM drafted one".into());
-                            let reply = self.with_disclosure(reply, context, &mut state, language);
-                            return Draft {
-                                decision: self.checked(reply, context, &state),
-                                state,
-                                order: None,
-                                language,
-                                why,
-                            };
-                        }
-                        Ok(llm::LlmDraft::NeedsOwner) => why.push("the LLM also had no answer from your data".into()),
-                        Err(error) => {
-                            tracing::warn!(%error, "the LLM could not draft a reply; the message goes to review");
-                            why.push("the LLM could not be reached".into());
-                        }
-                    }
-                }
-                Draft {
-                    decision: Decision::Review {
-                        reason: ReviewReason::Engine,
-                        detail: reason,
-                        draft: None,
-                        holding: None,
-                    },
-                    state,
-                    order: None,
-                    language,
-                    why,
-                }
+            Err(error) => {
+                tracing::warn!(%error, "the LLM could not draft a reply; the message goes to review");
+                pending.unanswered(&situation, Some("the LLM could not be reached"))
             }
-        }
-    }
-
-    /// Adds the bot disclosure to the first automatic message of a conversation.
-    fn with_disclosure(
-        &self,
-        text: String,
-        context: &Context,
-        state: &mut ConversationState,
-        language: Language,
-    ) -> String {
-        if context.disclosure_on && !state.disclosed {
-            state.disclosed = true;
-            format!("{}\n\n{text}", engine::disclosure(&context.grounding, language))
-        } else {
-            text
-        }
-    }
-
-    /// The safety filter: a refused draft goes to review with its reasons.
-    fn checked(&self, text: String, context: &Context, state: &ConversationState) -> Decision {
-        let computed = engine::computed_numbers(&context.grounding, state);
-        self.checked_for(text, context, &customer_facts(&context.customer, state), &computed)
-    }
-
-    fn checked_with(&self, text: String, context: &Context, computed: &[String]) -> Decision {
-        self.checked_for(text, context, &context.customer, computed)
-    }
-
-    fn checked_for(&self, text: String, context: &Context, customer: &CustomerFacts, computed: &[String]) -> Decision {
-        match safety::check(
-            &text,
-            &context.grounding,
-            customer,
-            computed,
-            llm::system_instructions(),
-        ) {
-            Ok(()) => Decision::Reply { text },
-            Err(refusals) => Decision::Review {
-                reason: ReviewReason::Safety,
-                detail: format!(
-                    "The safety filter held this draft back: {}.",
-                    refusals.iter().map(|r| r.describe()).collect::<Vec<_>>().join("; ")
-                ),
-                draft: Some(text),
-                holding: None,
-            },
         }
     }
 
@@ -735,7 +577,7 @@ impl Pipeline {
         }
         let Draft {
             mut decision,
-            state,
+            mut state,
             order,
             language,
             ..
@@ -744,22 +586,10 @@ impl Pipeline {
             let placed = orders::place(&mut tx, &self.keys, owner, Some(subject.conversation), &request, now)
                 .await
                 .map_err(retry)?;
+            let situation = context.situation(subject.mode);
             decision = match placed {
-                Ok(placed) => {
-                    let text = engine::order_placed_text(&context.grounding, placed.number, &request, language);
-                    let mut computed = engine::computed_numbers(&context.grounding, &context.state);
-                    computed.extend(engine::placed_order_numbers(placed.number, &request));
-                    self.checked_with(text, context, &computed)
-                }
-                Err(OrderRefusal::OutOfStock { product }) => Decision::Reply {
-                    text: engine::out_of_stock_text(&context.grounding, &product, language),
-                },
-                Err(OrderRefusal::ProductGone | OrderRefusal::PriceChanged { .. }) => Decision::Review {
-                    reason: ReviewReason::Engine,
-                    detail: "The customer confirmed an order, but the product or its price changed meanwhile.".into(),
-                    draft: None,
-                    holding: None,
-                },
+                Ok(placed) => decision::order_placed(&situation, &mut state, placed.number, &request, language),
+                Err(refusal) => decision::order_refused(&situation, &mut state, &refusal, language),
             };
         }
         conversations::save_state(&mut tx, &self.keys, owner, subject.conversation, &state)
@@ -805,9 +635,23 @@ impl Pipeline {
                 .await
                 .map_err(retry)?;
                 if let Some(holding) = holding {
-                    crate::sending::decide_send(&mut tx, &self.keys, owner, &send(holding))
-                        .await
-                        .map_err(retry)?;
+                    // A request for a person hands the conversation over below;
+                    // its acknowledgement still goes out (a key the takeover
+                    // gate knows).
+                    let handover_key = format!("{}{message}", crate::sending::HANDOVER_ACK_KEY);
+                    let key = if *reason == ReviewReason::HumanRequest {
+                        &handover_key
+                    } else {
+                        &key
+                    };
+                    crate::sending::decide_send(
+                        &mut tx,
+                        &self.keys,
+                        owner,
+                        &agent_send(subject.conversation, message, key, holding, now),
+                    )
+                    .await
+                    .map_err(retry)?;
                 }
                 conversations::note_decision(
                     &mut tx,
@@ -902,6 +746,7 @@ impl Pipeline {
             mode: ConversationMode::Agent,
             owner_active_at: None,
             burst: 1,
+            language: classification.language,
         };
         let draft = self.draft(&subject, &context).await;
         let decision = match draft.order {
@@ -942,60 +787,26 @@ impl Pipeline {
         actor: Uuid,
         meta: &RequestMeta,
     ) -> Result<bool, PipelineError> {
-        let text = owner_reply_text(text)?;
         let key = idempotency_key.trim();
         if key.is_empty() || key.len() > 100 {
             return Err(PipelineError::Invalid(
                 "The form was incomplete; please reload the page.".into(),
             ));
         }
-        let mut tx = begin_tenant_tx(&self.pool, owner).await?;
-        let queued = crate::sending::decide_send(
-            &mut tx,
-            &self.keys,
-            owner,
-            &NewSend {
-                conversation,
-                author: Author::Owner,
-                reply_to: None,
-                idempotency_key: &format!("owner:{key}"),
-                text,
-                at: self.now(),
-            },
-        )
-        .await?;
-        if queued.is_some() {
-            let changed = sqlx::query(
-                "update conversations set mode = 'human', last_note = 'You replied, so the agent stays quiet until you hand it back.' \
-                  where id = $1 and owner_id = $2",
-            )
-            .bind(conversation)
-            .bind(owner.as_uuid())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if changed == 0 {
-                return Err(PipelineError::NotFound);
-            }
-            crate::audit::record(
-                &mut *tx,
-                AuditKind::OwnerReplyQueued,
-                Some(owner.as_uuid()),
-                Some(actor),
-                meta,
-                json!({ "conversation": conversation }),
-            )
-            .await?;
-        }
-        crate::db::commit(tx).await?;
-        if queued.is_some() {
-            jobs::wake_workers();
-        }
-        Ok(queued.is_some())
+        let reply = OwnerSend {
+            conversation,
+            text,
+            key: &format!("owner:{key}"),
+            take_over: true,
+        };
+        self.send_as_owner(owner, &reply, actor, meta).await
     }
 
     /// Approves a review case: sends `text` (the draft, possibly edited) as
-    /// the owner and closes the case.
+    /// the owner and closes the case. The conversation stays with the agent:
+    /// approving one reply is not taking the conversation over (a customer
+    /// who then confirms an approved order summary gets their order). The
+    /// owner takes over with the inbox's own button.
     pub async fn approve_review(
         &self,
         owner: OwnerId,
@@ -1008,10 +819,83 @@ impl Pipeline {
         // open, not mark it sent with nothing sent.
         owner_reply_text(text)?;
         let conversation = conversations::close_review(&self.pool, owner, review, "sent", actor, self.now()).await?;
-        self.owner_reply(owner, conversation, text, &format!("review:{review}"), actor, meta)
-            .await
-            .map(|_| ())
+        let reply = OwnerSend {
+            conversation,
+            text,
+            key: &format!("review:{review}"),
+            take_over: false,
+        };
+        self.send_as_owner(owner, &reply, actor, meta).await.map(|_| ())
     }
+
+    /// Queues the owner's message; returns false when its key was used before.
+    async fn send_as_owner(
+        &self,
+        owner: OwnerId,
+        reply: &OwnerSend<'_>,
+        actor: Uuid,
+        meta: &RequestMeta,
+    ) -> Result<bool, PipelineError> {
+        let text = owner_reply_text(reply.text)?;
+        let mut tx = begin_tenant_tx(&self.pool, owner).await?;
+        let queued = crate::sending::decide_send(
+            &mut tx,
+            &self.keys,
+            owner,
+            &NewSend {
+                conversation: reply.conversation,
+                author: Author::Owner,
+                reply_to: None,
+                idempotency_key: reply.key,
+                text,
+                at: self.now(),
+            },
+        )
+        .await?;
+        if queued.is_some() {
+            let changed = sqlx::query(
+                "update conversations set \
+                        mode = case when $3 then 'human'::conversation_mode else mode end, \
+                        last_note = case when $3 then 'You replied, so the agent stays quiet until you hand it back.' \
+                                         else last_note end \
+                  where id = $1 and owner_id = $2",
+            )
+            .bind(reply.conversation)
+            .bind(owner.as_uuid())
+            .bind(reply.take_over)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                return Err(PipelineError::NotFound);
+            }
+            crate::audit::record(
+                &mut *tx,
+                AuditKind::OwnerReplyQueued,
+                Some(owner.as_uuid()),
+                Some(actor),
+                meta,
+                json!({ "conversation": reply.conversation }),
+            )
+            .await?;
+        }
+        crate::db::commit(tx).await?;
+        if queued.is_some() {
+            jobs::wake_workers();
+        }
+        Ok(queued.is_some())
+    }
+}
+
+/// A message the owner sends from the inbox or the review queue.
+struct OwnerSend<'a> {
+    conversation: Uuid,
+    text: &'a str,
+    /// The send's idempotency key.
+    key: &'a str,
+    /// Whether sending hands the conversation to the owner (a reply typed in
+    /// the inbox does; approving a held reply does not).
+    take_over: bool,
 }
 
 /// An owner's reply as it will be sent, or why it cannot be.

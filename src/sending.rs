@@ -125,6 +125,11 @@ pub struct NewSend<'a> {
     pub at: OffsetDateTime,
 }
 
+/// The idempotency key prefix of the agent's acknowledgement of a request
+/// for a person (`handover:<message>`), which the takeover gate lets through
+/// (see [`gates::GateInputs::handover_ack`]).
+pub const HANDOVER_ACK_KEY: &str = "handover:";
+
 /// Decides a send and queues its job, in the caller's tenant transaction.
 /// Returns `None` when a send with this idempotency key already exists (a
 /// retried job, a double-submitted form): nothing new is sent. A
@@ -206,11 +211,13 @@ struct SendRow {
     #[sqlx(rename = "body_enc")]
     body: Option<Vec<u8>>,
     attempts: i32,
+    idempotency_key: String,
 }
 
 async fn lock_send(tx: &mut PgConnection, owner: OwnerId, id: Uuid) -> Result<SendRow, PipelineError> {
     sqlx::query_as(
-        "select state, author, conversation_id, channel_id, reply_to, body_enc, attempts from outbound_sends \
+        "select state, author, conversation_id, channel_id, reply_to, body_enc, attempts, idempotency_key \
+           from outbound_sends \
           where id = $1 and owner_id = $2 for update",
     )
     .bind(id)
@@ -276,6 +283,8 @@ pub async fn gate_inputs(
         sandbox: platform == ChannelPlatform::Sandbox,
         channel_status,
         conversation_mode,
+        // Set by the caller, which knows the send.
+        handover_ack: false,
         last_customer_at,
         now,
         owner_sent_today,
@@ -363,7 +372,8 @@ impl Sender {
                 .await
                 .map_err(PipelineError::from)?;
         }
-        let inputs = gate_inputs(&mut tx, owner, row.conversation, row.channel, now, self.limits).await?;
+        let mut inputs = gate_inputs(&mut tx, owner, row.conversation, row.channel, now, self.limits).await?;
+        inputs.handover_ack = row.author == Author::Agent && row.idempotency_key.starts_with(HANDOVER_ACK_KEY);
         let gate = if row.author == Author::Agent {
             gates::check_automatic(&inputs)
         } else {

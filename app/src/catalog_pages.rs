@@ -581,6 +581,7 @@ pub fn ImportPage() -> impl IntoView {
     let flash = ctx.flash.clone().unwrap_or_default();
     let csrf = ctx.csrf.clone().unwrap_or_default();
     let upload_action = format!("/api/import_csv?csrf_token={csrf}");
+    let shop_action = format!("/api/import_shop?csrf_token={csrf}");
     view! {
         <PageTitle text="Import products · BikriAgent"/>
         <CatalogNav/>
@@ -594,6 +595,20 @@ pub fn ImportPage() -> impl IntoView {
             {flash.field_error("file").map(|e| view! { <span class="field-error" id="file-error">{e}</span> })}
             <crate::forms::TurnstileWidget/>
             <button type="submit">"Upload and check"</button>
+        </form>
+        <h2>"A whole shop from a shop file"</h2>
+        <p>"One JSON file with your profile, address, delivery areas, payment methods, products with variants, questions and answers, and rules. Start from our "
+           <a href="/catalog/shop-example.json" download="bikriagent-shop.json">"example"</a>
+           ". Products with the same SKU are updated, delivery areas with the same name and payment methods of the same kind too; nothing is deleted. If anything in the file is wrong, nothing is saved and every problem is listed."</p>
+        <form method="post" action=shop_action enctype="multipart/form-data" class="stack">
+            <label>"Shop file" <input type="file" name="file" accept=".json,application/json" required=true/></label>
+            {flash.field_error("shop_file").map(|e| view! {
+                <ul class="field-error" id="shop_file-error">
+                    {e.lines().map(|line| view! { <li>{line.to_owned()}</li> }).collect_view()}
+                </ul>
+            })}
+            <crate::forms::TurnstileWidget/>
+            <button type="submit">"Upload and import"</button>
         </form>
         <h2>"From your shop's product feed"</h2>
         <form method="post" action="/api/import_url" class="stack">

@@ -26,6 +26,15 @@ commands:
   classify  read one customer message per line on standard input and print
             one JSON object per line with risk, categories, language and
             confidence
+  converse --shop FILE
+            answer customers from the shop file FILE (docs/SHOP_FILE.md)
+            with the live decision path, in memory: read one JSON object
+            {\"conversation\", \"text\"} per line on standard input and print
+            one JSON object per line with action (reply, review or hold),
+            text, language, intent and the order placed, if any
+  import-shop --email EMAIL --shop FILE
+            load the shop file FILE into the owner account EMAIL (adds and
+            updates, deletes nothing; all or nothing)
   train-risk [--corpus DIR] [--out FILE]
             train the risk model on DIR/train.jsonl (default
             src/pipeline/corpus), print the cross-validation report and
@@ -62,6 +71,8 @@ pub enum Command {
     SeedDemo,
     RotateKeys,
     Classify,
+    Converse { shop: PathBuf },
+    ImportShop { email: String, shop: PathBuf },
     TrainRisk { corpus: PathBuf, out: PathBuf },
     EvalRisk { corpus: PathBuf },
     DevMeta { port: u16 },
@@ -80,6 +91,25 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         Some("seed-demo") => Ok(Command::SeedDemo),
         Some("rotate-keys") => Ok(Command::RotateKeys),
         Some("classify") => Ok(Command::Classify),
+        Some("converse") => Ok(Command::Converse {
+            shop: file_option(&args[1..], "converse", "--shop")?,
+        }),
+        Some("import-shop") => {
+            let (mut email, mut shop) = (None, None);
+            let mut rest = args[1..].iter();
+            while let Some(flag) = rest.next() {
+                let value = rest.next().ok_or_else(|| format!("{flag} needs a value"))?.clone();
+                match flag.as_str() {
+                    "--email" => email = Some(value),
+                    "--shop" => shop = Some(PathBuf::from(value)),
+                    other => return Err(format!("import-shop: unknown option `{other}`")),
+                }
+            }
+            Ok(Command::ImportShop {
+                email: email.ok_or("import-shop needs --email EMAIL")?,
+                shop: shop.ok_or("import-shop needs --shop FILE")?,
+            })
+        }
         Some("train-risk") => {
             let mut corpus = PathBuf::from("src/pipeline/corpus");
             let mut out = PathBuf::from("src/pipeline/risk_model.bin");
@@ -171,6 +201,9 @@ pub fn main() -> ExitCode {
     if command == Command::Classify {
         return classify_stdin();
     }
+    if let Command::Converse { shop } = &command {
+        return converse_stdin(shop);
+    }
     if let Command::TrainRisk { corpus, out } = &command {
         return train_risk(corpus, out);
     }
@@ -225,6 +258,50 @@ fn classify_stdin() -> ExitCode {
         };
         let classification = bikriagent::pipeline::classifier::classify(&line);
         if writeln!(out, "{}", classification.to_json_line()).is_err() {
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Reads and checks a shop file, or says on standard error why not.
+fn read_shop(command: &str, path: &std::path::Path) -> Result<bikriagent::catalog::shop_file::ShopFile, ExitCode> {
+    let bytes = std::fs::read(path).map_err(|error| {
+        eprintln!("bikriagent {command}: cannot read {}: {error}", path.display());
+        ExitCode::from(2)
+    })?;
+    bikriagent::catalog::shop_file::ShopFile::from_json(&bytes).map_err(|error| {
+        eprintln!("bikriagent {command}: {} is not a valid shop file:", path.display());
+        for problem in &error.problems {
+            eprintln!("  {problem}");
+        }
+        ExitCode::from(2)
+    })
+}
+
+/// `bikriagent converse`: the live decision path over a shop file, in memory.
+fn converse_stdin(shop: &std::path::Path) -> ExitCode {
+    use std::io::{BufRead as _, Write as _};
+    let shop = match read_shop("converse", shop) {
+        Ok(shop) => shop,
+        Err(code) => return code,
+    };
+    let mut converse = bikriagent::converse::Converse::new(&shop);
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else {
+            eprintln!("bikriagent converse: standard input is not UTF-8 text");
+            return ExitCode::from(2);
+        };
+        // Blank lines (a file's last newline) are no message.
+        if line.trim().is_empty() {
+            continue;
+        }
+        if writeln!(out, "{}", converse.line(&line))
+            .and_then(|()| out.flush())
+            .is_err()
+        {
             return ExitCode::FAILURE;
         }
     }
@@ -316,6 +393,7 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
         Command::Help
         | Command::DevMeta { .. }
         | Command::Classify
+        | Command::Converse { .. }
         | Command::TrainRisk { .. }
         | Command::EvalRisk { .. } => Ok(()),
         Command::RotateKeys => {
@@ -357,6 +435,23 @@ async fn run(command: Command, config: Config) -> Result<(), String> {
             if report.key_check == crate::backup::KeyCheck::DoesNotOpen {
                 tracing::warn!("the configured data key does not open the restored tokens");
             }
+            Ok(())
+        }
+        Command::ImportShop { email, shop } => {
+            let file = read_shop("import-shop", &shop).map_err(|_| "the shop file was refused".to_owned())?;
+            startup::migrate(&config).await.map_err(|e| e.to_string())?;
+            let pool = db::connect_app_pool(config.database_url.expose_secret(), 2)
+                .await
+                .map_err(|e| e.to_string())?;
+            let imported = match bikriagent::owners::owner_by_email(&pool, &email).await {
+                Ok(Some(owner)) => bikriagent::catalog::shop_file::import(&pool, owner, &file)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Ok(None) => Err("no owner account has that email".to_owned()),
+                Err(error) => Err(error.to_string()),
+            };
+            pool.close().await;
+            println!("Imported {}: {}.", shop.display(), imported?);
             Ok(())
         }
         Command::Migrate => {
@@ -477,5 +572,28 @@ mod tests {
         assert_eq!(parse(&args(&["worker"])), Ok(Command::Worker));
         assert_eq!(parse(&args(&["migrate"])), Ok(Command::Migrate));
         assert!(parse(&args(&["servr"])).unwrap_err().contains("servr"));
+    }
+
+    #[test]
+    fn converse_and_import_shop_take_their_files() {
+        assert_eq!(
+            parse(&args(&["converse", "--shop", "shop.json"])),
+            Ok(Command::Converse {
+                shop: PathBuf::from("shop.json")
+            })
+        );
+        assert!(parse(&args(&["converse"])).unwrap_err().contains("--shop FILE"));
+        assert_eq!(
+            parse(&args(&["import-shop", "--shop", "s.json", "--email", "a@b.c"])),
+            Ok(Command::ImportShop {
+                email: "a@b.c".into(),
+                shop: PathBuf::from("s.json")
+            })
+        );
+        assert!(
+            parse(&args(&["import-shop", "--shop", "s.json"]))
+                .unwrap_err()
+                .contains("--email")
+        );
     }
 }

@@ -4,4 +4,5 @@ pub mod csv_import;
 pub mod demo;
 pub mod grounding;
 pub mod money;
+pub mod shop_file;
 pub mod store;

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::csv_import::{CsvPreview, ProductDraft, Stock, VariantDraft};
@@ -76,8 +76,7 @@ pub struct ProfileInput {
     pub return_policy: String,
 }
 
-pub async fn load_profile(pool: &PgPool, owner: OwnerId) -> Result<Profile, CatalogError> {
-    let mut tx = begin_tenant_tx(pool, owner).await?;
+pub async fn load_profile_in(tx: &mut PgConnection, owner: OwnerId) -> Result<Profile, CatalogError> {
     let profile = sqlx::query_as(
         "select name, description, city, currency, languages, opening_hours, return_policy \
            from business_profiles where owner_id = $1",
@@ -85,11 +84,19 @@ pub async fn load_profile(pool: &PgPool, owner: OwnerId) -> Result<Profile, Cata
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?;
-    crate::db::commit(tx).await?;
     profile.ok_or(CatalogError::NotFound)
 }
 
-pub async fn save_profile(pool: &PgPool, owner: OwnerId, input: &ProfileInput) -> Result<(), CatalogError> {
+/// [`load_profile_in`] in a transaction of its own.
+pub async fn load_profile(pool: &PgPool, owner: OwnerId) -> Result<Profile, CatalogError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let done = load_profile_in(&mut tx, owner).await?;
+    crate::db::commit(tx).await?;
+    Ok(done)
+}
+
+/// The profile form's checks (also used by the shop file).
+pub fn validate_profile(input: &ProfileInput) -> Result<Profile, CatalogError> {
     let mut errors = FieldErrors::new();
     let name = text(&mut errors, "name", &input.name, "business name", 1, 200);
     let description = text(&mut errors, "description", &input.description, "description", 0, 2000);
@@ -130,7 +137,27 @@ pub async fn save_profile(pool: &PgPool, owner: OwnerId, input: &ProfileInput) -
     if !errors.is_empty() {
         return Err(CatalogError::Invalid(errors));
     }
-    let mut tx = begin_tenant_tx(pool, owner).await?;
+    Ok(Profile {
+        name,
+        description,
+        city,
+        currency,
+        languages,
+        opening_hours,
+        return_policy,
+    })
+}
+
+pub async fn save_profile_in(tx: &mut PgConnection, owner: OwnerId, input: &ProfileInput) -> Result<(), CatalogError> {
+    let Profile {
+        name,
+        description,
+        city,
+        currency,
+        languages,
+        opening_hours,
+        return_policy,
+    } = validate_profile(input)?;
     sqlx::query(
         "update business_profiles set name = $2, description = $3, city = $4, currency = $5, languages = $6, \
                 opening_hours = $7, return_policy = $8, updated_at = now() where owner_id = $1",
@@ -145,6 +172,13 @@ pub async fn save_profile(pool: &PgPool, owner: OwnerId, input: &ProfileInput) -
     .bind(return_policy)
     .execute(&mut *tx)
     .await?;
+    Ok(())
+}
+
+/// [`save_profile_in`] in a transaction of its own.
+pub async fn save_profile(pool: &PgPool, owner: OwnerId, input: &ProfileInput) -> Result<(), CatalogError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    save_profile_in(&mut tx, owner, input).await?;
     crate::db::commit(tx).await?;
     Ok(())
 }
@@ -160,8 +194,7 @@ pub struct Contact {
     pub link_domains: Vec<String>,
 }
 
-pub async fn load_contact(pool: &PgPool, owner: OwnerId) -> Result<Contact, CatalogError> {
-    let mut tx = begin_tenant_tx(pool, owner).await?;
+pub async fn load_contact_in(tx: &mut PgConnection, owner: OwnerId) -> Result<Contact, CatalogError> {
     let row: Option<(String, String, bool, Option<Vec<String>>)> = sqlx::query_as(
         "select b.contact_phone, b.address, b.bot_disclosure, r.link_domains from business_profiles b \
            left join reply_rules r on r.owner_id = b.owner_id where b.owner_id = $1",
@@ -169,7 +202,6 @@ pub async fn load_contact(pool: &PgPool, owner: OwnerId) -> Result<Contact, Cata
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?;
-    crate::db::commit(tx).await?;
     let (contact_phone, address, bot_disclosure, domains) = row.ok_or(CatalogError::NotFound)?;
     Ok(Contact {
         contact_phone,
@@ -177,6 +209,14 @@ pub async fn load_contact(pool: &PgPool, owner: OwnerId) -> Result<Contact, Cata
         bot_disclosure,
         link_domains: domains.unwrap_or_default(),
     })
+}
+
+/// [`load_contact_in`] in a transaction of its own.
+pub async fn load_contact(pool: &PgPool, owner: OwnerId) -> Result<Contact, CatalogError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let done = load_contact_in(&mut tx, owner).await?;
+    crate::db::commit(tx).await?;
+    Ok(done)
 }
 
 /// A domain an owner may let the agent link to: `shop.example.com` (a
@@ -205,14 +245,13 @@ pub fn parse_link_domain(raw: &str) -> Result<String, String> {
     }
 }
 
-pub async fn save_contact(
-    pool: &PgPool,
-    owner: OwnerId,
+/// The contact form's checks (also used by the shop file): the phone,
+/// address and link domains as they will be stored.
+pub fn validate_contact(
     contact_phone: &str,
     address: &str,
-    bot_disclosure: bool,
     link_domains: &str,
-) -> Result<(), CatalogError> {
+) -> Result<(String, String, Vec<String>), CatalogError> {
     let mut errors = FieldErrors::new();
     let phone = text(&mut errors, "contact_phone", contact_phone, "phone number", 0, 40);
     let digits = phone.chars().filter(char::is_ascii_digit).count();
@@ -243,7 +282,18 @@ pub async fn save_contact(
     if !errors.is_empty() {
         return Err(CatalogError::Invalid(errors));
     }
-    let mut tx = begin_tenant_tx(pool, owner).await?;
+    Ok((phone, address, domains))
+}
+
+pub async fn save_contact_in(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    contact_phone: &str,
+    address: &str,
+    bot_disclosure: bool,
+    link_domains: &str,
+) -> Result<(), CatalogError> {
+    let (phone, address, domains) = validate_contact(contact_phone, address, link_domains)?;
     sqlx::query(
         "update business_profiles set contact_phone = $2, address = $3, bot_disclosure = $4, updated_at = now() \
           where owner_id = $1",
@@ -262,6 +312,20 @@ pub async fn save_contact(
     .bind(&domains)
     .execute(&mut *tx)
     .await?;
+    Ok(())
+}
+
+/// [`save_contact_in`] in a transaction of its own.
+pub async fn save_contact(
+    pool: &PgPool,
+    owner: OwnerId,
+    contact_phone: &str,
+    address: &str,
+    bot_disclosure: bool,
+    link_domains: &str,
+) -> Result<(), CatalogError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    save_contact_in(&mut tx, owner, contact_phone, address, bot_disclosure, link_domains).await?;
     crate::db::commit(tx).await?;
     Ok(())
 }
@@ -321,14 +385,14 @@ pub async fn list_delivery_areas(pool: &PgPool, owner: OwnerId) -> Result<Vec<De
     Ok(rows)
 }
 
-pub async fn add_delivery_area(
-    pool: &PgPool,
-    owner: OwnerId,
+/// The delivery area form's checks (also used by the shop file): name,
+/// charge, shortest and longest days.
+pub fn validate_delivery_area(
     name: &str,
     charge: &str,
     min_days: &str,
     max_days: &str,
-) -> Result<(), CatalogError> {
+) -> Result<(String, Money, i32, i32), CatalogError> {
     let mut errors = FieldErrors::new();
     let name = text(&mut errors, "area_name", name, "area name", 1, 100);
     let charge = match parse_money(charge) {
@@ -355,6 +419,18 @@ pub async fn add_delivery_area(
     if !errors.is_empty() {
         return Err(CatalogError::Invalid(errors));
     }
+    Ok((name, charge, min.unwrap_or(0), max.unwrap_or(0)))
+}
+
+pub async fn add_delivery_area(
+    pool: &PgPool,
+    owner: OwnerId,
+    name: &str,
+    charge: &str,
+    min_days: &str,
+    max_days: &str,
+) -> Result<(), CatalogError> {
+    let (name, charge, min, max) = validate_delivery_area(name, charge, min_days, max_days)?;
     let mut tx = begin_tenant_tx(pool, owner).await?;
     let inserted = sqlx::query(
         "insert into delivery_areas (owner_id, name, charge_minor, min_days, max_days, position) \
@@ -364,8 +440,8 @@ pub async fn add_delivery_area(
     .bind(owner.as_uuid())
     .bind(&name)
     .bind(charge.minor())
-    .bind(min.unwrap_or(0))
-    .bind(max.unwrap_or(0))
+    .bind(min)
+    .bind(max)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -377,6 +453,35 @@ pub async fn add_delivery_area(
         ));
     }
     Ok(())
+}
+
+/// Adds a delivery area, or updates the charge and days of the one with
+/// this name (an import describes the areas it names; it adds no twins).
+/// Returns whether it was new.
+pub async fn save_delivery_area_in(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    name: &str,
+    charge: &str,
+    min_days: &str,
+    max_days: &str,
+) -> Result<bool, CatalogError> {
+    let (name, charge, min, max) = validate_delivery_area(name, charge, min_days, max_days)?;
+    let inserted: bool = sqlx::query_scalar(
+        "insert into delivery_areas (owner_id, name, charge_minor, min_days, max_days, position) \
+         values ($1, $2, $3, $4, $5, (select count(*) from delivery_areas where owner_id = $1)) \
+         on conflict (owner_id, name) do update set charge_minor = excluded.charge_minor, \
+             min_days = excluded.min_days, max_days = excluded.max_days \
+         returning xmax = 0",
+    )
+    .bind(owner.as_uuid())
+    .bind(&name)
+    .bind(charge.minor())
+    .bind(min)
+    .bind(max)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(inserted)
 }
 
 pub async fn remove_delivery_area(pool: &PgPool, owner: OwnerId, id: Uuid) -> Result<(), CatalogError> {
@@ -413,8 +518,8 @@ pub async fn list_payment_methods(pool: &PgPool, owner: OwnerId) -> Result<Vec<P
     Ok(rows)
 }
 
-pub async fn add_payment_method(
-    pool: &PgPool,
+pub async fn add_payment_method_in(
+    tx: &mut PgConnection,
     owner: OwnerId,
     kind: &str,
     instructions: &str,
@@ -427,7 +532,6 @@ pub async fn add_payment_method(
     if !errors.is_empty() {
         return Err(CatalogError::Invalid(errors));
     }
-    let mut tx = begin_tenant_tx(pool, owner).await?;
     let inserted = sqlx::query(
         "insert into payment_methods (owner_id, kind, label, instructions, position) \
          values ($1, $2, $3, $4, (select count(*) from payment_methods where owner_id = $1)) \
@@ -440,8 +544,20 @@ pub async fn add_payment_method(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    crate::db::commit(tx).await?;
     debug_assert!(inserted <= 1);
+    Ok(())
+}
+
+/// [`add_payment_method_in`] in a transaction of its own.
+pub async fn add_payment_method(
+    pool: &PgPool,
+    owner: OwnerId,
+    kind: &str,
+    instructions: &str,
+) -> Result<(), CatalogError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    add_payment_method_in(&mut tx, owner, kind, instructions).await?;
+    crate::db::commit(tx).await?;
     Ok(())
 }
 
@@ -737,9 +853,12 @@ fn sku_taken(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.constraint() == Some("products_owner_id_sku_key"))
 }
 
-pub async fn create_product(pool: &PgPool, owner: OwnerId, input: &ProductInput) -> Result<Uuid, CatalogError> {
+pub async fn create_product_in(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    input: &ProductInput,
+) -> Result<Uuid, CatalogError> {
     let draft = input.validate()?;
-    let mut tx = begin_tenant_tx(pool, owner).await?;
     let id: Result<Uuid, sqlx::Error> = sqlx::query_scalar(
         "insert into products (owner_id, sku, name, name_bn, description, price_minor, sale_price_minor, stock, \
                                tags, image_urls, active) \
@@ -759,10 +878,7 @@ pub async fn create_product(pool: &PgPool, owner: OwnerId, input: &ProductInput)
     .fetch_one(&mut *tx)
     .await;
     match id {
-        Ok(id) => {
-            crate::db::commit(tx).await?;
-            Ok(id)
-        }
+        Ok(id) => Ok(id),
         Err(error) if sku_taken(&error) => Err(invalid(
             "sku",
             format!("You already have a product with SKU {}.", draft.sku),
@@ -771,9 +887,21 @@ pub async fn create_product(pool: &PgPool, owner: OwnerId, input: &ProductInput)
     }
 }
 
-pub async fn update_product(pool: &PgPool, owner: OwnerId, id: Uuid, input: &ProductInput) -> Result<(), CatalogError> {
-    let draft = input.validate()?;
+/// [`create_product_in`] in a transaction of its own.
+pub async fn create_product(pool: &PgPool, owner: OwnerId, input: &ProductInput) -> Result<Uuid, CatalogError> {
     let mut tx = begin_tenant_tx(pool, owner).await?;
+    let done = create_product_in(&mut tx, owner, input).await?;
+    crate::db::commit(tx).await?;
+    Ok(done)
+}
+
+pub async fn update_product_in(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    id: Uuid,
+    input: &ProductInput,
+) -> Result<(), CatalogError> {
+    let draft = input.validate()?;
     let updated = sqlx::query(
         "update products set sku = $3, name = $4, name_bn = $5, description = $6, price_minor = $7, \
                 sale_price_minor = $8, stock = $9, tags = $10, image_urls = $11, active = $12, updated_at = now() \
@@ -794,10 +922,7 @@ pub async fn update_product(pool: &PgPool, owner: OwnerId, id: Uuid, input: &Pro
     .execute(&mut *tx)
     .await;
     match updated {
-        Ok(done) if done.rows_affected() == 1 => {
-            crate::db::commit(tx).await?;
-            Ok(())
-        }
+        Ok(done) if done.rows_affected() == 1 => Ok(()),
         Ok(_) => Err(CatalogError::NotFound),
         Err(error) if sku_taken(&error) => Err(invalid(
             "sku",
@@ -807,9 +932,21 @@ pub async fn update_product(pool: &PgPool, owner: OwnerId, id: Uuid, input: &Pro
     }
 }
 
-/// Archives (hides from the agent and the list) or restores a product.
-pub async fn set_archived(pool: &PgPool, owner: OwnerId, id: Uuid, archived: bool) -> Result<(), CatalogError> {
+/// [`update_product_in`] in a transaction of its own.
+pub async fn update_product(pool: &PgPool, owner: OwnerId, id: Uuid, input: &ProductInput) -> Result<(), CatalogError> {
     let mut tx = begin_tenant_tx(pool, owner).await?;
+    update_product_in(&mut tx, owner, id, input).await?;
+    crate::db::commit(tx).await?;
+    Ok(())
+}
+
+/// Archives (hides from the agent and the list) or restores a product.
+pub async fn set_archived_in(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    id: Uuid,
+    archived: bool,
+) -> Result<(), CatalogError> {
     let done = sqlx::query(
         "update products set archived_at = case when $3 then coalesce(archived_at, now()) end, \
                 active = case when $3 then false else active end, updated_at = now() \
@@ -821,19 +958,25 @@ pub async fn set_archived(pool: &PgPool, owner: OwnerId, id: Uuid, archived: boo
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    crate::db::commit(tx).await?;
     if done == 0 { Err(CatalogError::NotFound) } else { Ok(()) }
 }
 
-pub async fn add_variant(
-    pool: &PgPool,
-    owner: OwnerId,
-    product: Uuid,
+/// [`set_archived_in`] in a transaction of its own.
+pub async fn set_archived(pool: &PgPool, owner: OwnerId, id: Uuid, archived: bool) -> Result<(), CatalogError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    set_archived_in(&mut tx, owner, id, archived).await?;
+    crate::db::commit(tx).await?;
+    Ok(())
+}
+
+/// A variant as the owner typed it, checked (the product form's rules, also
+/// used by the shop file).
+pub fn validate_variant(
     size: &str,
     colour: &str,
     price_delta: &str,
     stock: &str,
-) -> Result<(), CatalogError> {
+) -> Result<VariantDraft, CatalogError> {
     let mut errors = FieldErrors::new();
     let size = text(&mut errors, "size", size, "size", 0, 50);
     let colour = text(&mut errors, "colour", colour, "colour", 0, 50);
@@ -845,7 +988,7 @@ pub async fn add_variant(
         Some(rest) => (true, rest),
         None => (false, delta.strip_prefix('+').unwrap_or(delta)),
     };
-    let delta = if magnitude.is_empty() {
+    let price_delta = if magnitude.is_empty() {
         Money::ZERO
     } else {
         match parse_money(magnitude) {
@@ -864,7 +1007,22 @@ pub async fn add_variant(
     if !errors.is_empty() {
         return Err(CatalogError::Invalid(errors));
     }
-    let mut tx = begin_tenant_tx(pool, owner).await?;
+    Ok(VariantDraft {
+        size,
+        colour,
+        price_delta,
+        stock,
+    })
+}
+
+/// The price of `product`, which a variant's price difference must not take
+/// below zero.
+async fn check_variant_price(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    product: Uuid,
+    variant: &VariantDraft,
+) -> Result<(), CatalogError> {
     let product_price: Option<i64> =
         sqlx::query_scalar("select price_minor from products where id = $1 and owner_id = $2")
             .bind(product)
@@ -872,19 +1030,34 @@ pub async fn add_variant(
             .fetch_optional(&mut *tx)
             .await?;
     let price = product_price.ok_or(CatalogError::NotFound)?;
-    if price + delta.minor() < 0 {
+    if price + variant.price_delta.minor() < 0 {
         return Err(invalid("price_delta", "The variant's price would be below zero."));
     }
+    Ok(())
+}
+
+pub async fn add_variant(
+    pool: &PgPool,
+    owner: OwnerId,
+    product: Uuid,
+    size: &str,
+    colour: &str,
+    price_delta: &str,
+    stock: &str,
+) -> Result<(), CatalogError> {
+    let variant = validate_variant(size, colour, price_delta, stock)?;
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    check_variant_price(&mut tx, owner, product, &variant).await?;
     let inserted = sqlx::query(
         "insert into product_variants (owner_id, product_id, size, colour, price_delta_minor, stock) \
          values ($1, $2, $3, $4, $5, $6) on conflict (product_id, size, colour) do nothing",
     )
     .bind(owner.as_uuid())
     .bind(product)
-    .bind(&size)
-    .bind(&colour)
-    .bind(delta.minor())
-    .bind(stock_column(&stock))
+    .bind(&variant.size)
+    .bind(&variant.colour)
+    .bind(variant.price_delta.minor())
+    .bind(stock_column(&variant.stock))
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -892,6 +1065,32 @@ pub async fn add_variant(
     if inserted == 0 {
         return Err(invalid("size", "This product already has that size and colour."));
     }
+    Ok(())
+}
+
+/// Adds a variant to `product`, or updates the price difference and stock
+/// of the one with the same size and colour (its id, which orders and
+/// conversations refer to, stays).
+pub async fn save_variant_in(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    product: Uuid,
+    variant: &VariantDraft,
+) -> Result<(), CatalogError> {
+    check_variant_price(tx, owner, product, variant).await?;
+    sqlx::query(
+        "insert into product_variants (owner_id, product_id, size, colour, price_delta_minor, stock) \
+         values ($1, $2, $3, $4, $5, $6) on conflict (product_id, size, colour) do update \
+         set price_delta_minor = excluded.price_delta_minor, stock = excluded.stock",
+    )
+    .bind(owner.as_uuid())
+    .bind(product)
+    .bind(&variant.size)
+    .bind(&variant.colour)
+    .bind(variant.price_delta.minor())
+    .bind(stock_column(&variant.stock))
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
@@ -931,8 +1130,7 @@ pub struct FaqEntry {
     pub answer: String,
 }
 
-pub async fn load_rules(pool: &PgPool, owner: OwnerId) -> Result<Rules, CatalogError> {
-    let mut tx = begin_tenant_tx(pool, owner).await?;
+pub async fn load_rules_in(tx: &mut PgConnection, owner: OwnerId) -> Result<Rules, CatalogError> {
     let rules: Option<Rules> = sqlx::query_as(
         "select tone, never_say, review_topics, greeting, away_message, holding_message from reply_rules \
           where owner_id = $1",
@@ -940,11 +1138,18 @@ pub async fn load_rules(pool: &PgPool, owner: OwnerId) -> Result<Rules, CatalogE
     .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?;
-    crate::db::commit(tx).await?;
     Ok(rules.unwrap_or_else(|| Rules {
         tone: "friendly".to_owned(),
         ..Rules::default()
     }))
+}
+
+/// [`load_rules_in`] in a transaction of its own.
+pub async fn load_rules(pool: &PgPool, owner: OwnerId) -> Result<Rules, CatalogError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    let done = load_rules_in(&mut tx, owner).await?;
+    crate::db::commit(tx).await?;
+    Ok(done)
 }
 
 fn lines(raw: &str, max_items: usize, max_len: usize) -> Result<Vec<String>, String> {
@@ -963,17 +1168,16 @@ fn lines(raw: &str, max_items: usize, max_len: usize) -> Result<Vec<String>, Str
     Ok(items)
 }
 
-#[allow(clippy::too_many_arguments)]
-pub async fn save_rules(
-    pool: &PgPool,
-    owner: OwnerId,
+/// The rules form's checks (also used by the shop file): the lists are
+/// one item per line.
+pub fn validate_rules(
     tone: &str,
     never_say: &str,
     review_topics: &str,
     greeting: &str,
     away_message: &str,
     holding_message: &str,
-) -> Result<(), CatalogError> {
+) -> Result<Rules, CatalogError> {
     let mut errors = FieldErrors::new();
     let tone = tone.trim();
     if tone != "friendly" && tone != "formal" {
@@ -1000,7 +1204,35 @@ pub async fn save_rules(
     if !errors.is_empty() {
         return Err(CatalogError::Invalid(errors));
     }
-    let mut tx = begin_tenant_tx(pool, owner).await?;
+    Ok(Rules {
+        tone: tone.to_owned(),
+        never_say,
+        review_topics,
+        greeting,
+        away_message,
+        holding_message,
+    })
+}
+
+#[expect(clippy::too_many_arguments, reason = "one per field of the rules form")]
+pub async fn save_rules_in(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    tone: &str,
+    never_say: &str,
+    review_topics: &str,
+    greeting: &str,
+    away_message: &str,
+    holding_message: &str,
+) -> Result<(), CatalogError> {
+    let Rules {
+        tone,
+        never_say,
+        review_topics,
+        greeting,
+        away_message,
+        holding_message,
+    } = validate_rules(tone, never_say, review_topics, greeting, away_message, holding_message)?;
     sqlx::query(
         "insert into reply_rules (owner_id, tone, never_say, review_topics, greeting, away_message, holding_message) \
          values ($1, $2, $3, $4, $5, $6, $7) \
@@ -1016,6 +1248,33 @@ pub async fn save_rules(
     .bind(away_message)
     .bind(holding_message)
     .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// [`save_rules_in`] in a transaction of its own.
+#[expect(clippy::too_many_arguments, reason = "one per field of the rules form")]
+pub async fn save_rules(
+    pool: &PgPool,
+    owner: OwnerId,
+    tone: &str,
+    never_say: &str,
+    review_topics: &str,
+    greeting: &str,
+    away_message: &str,
+    holding_message: &str,
+) -> Result<(), CatalogError> {
+    let mut tx = begin_tenant_tx(pool, owner).await?;
+    save_rules_in(
+        &mut tx,
+        owner,
+        tone,
+        never_say,
+        review_topics,
+        greeting,
+        away_message,
+        holding_message,
+    )
     .await?;
     crate::db::commit(tx).await?;
     Ok(())
@@ -1033,7 +1292,8 @@ pub async fn list_faq(pool: &PgPool, owner: OwnerId) -> Result<Vec<FaqEntry>, Ca
     Ok(rows)
 }
 
-pub async fn add_faq(pool: &PgPool, owner: OwnerId, patterns: &str, answer: &str) -> Result<(), CatalogError> {
+/// A question and answer as the owner typed them, checked.
+fn faq_fields(patterns: &str, answer: &str) -> Result<(Vec<String>, String), CatalogError> {
     let mut errors = FieldErrors::new();
     let patterns = lines(patterns, 20, 200).unwrap_or_else(|m| {
         errors.insert("patterns", m);
@@ -1049,7 +1309,23 @@ pub async fn add_faq(pool: &PgPool, owner: OwnerId, patterns: &str, answer: &str
     if !errors.is_empty() {
         return Err(CatalogError::Invalid(errors));
     }
+    Ok((patterns, answer))
+}
+
+pub async fn add_faq(pool: &PgPool, owner: OwnerId, patterns: &str, answer: &str) -> Result<(), CatalogError> {
+    let (patterns, answer) = faq_fields(patterns, answer)?;
     let mut tx = begin_tenant_tx(pool, owner).await?;
+    insert_faq(&mut tx, owner, &patterns, &answer).await?;
+    crate::db::commit(tx).await?;
+    Ok(())
+}
+
+async fn insert_faq(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    patterns: &[String],
+    answer: &str,
+) -> Result<(), CatalogError> {
     sqlx::query(
         "insert into faq_entries (owner_id, patterns, answer, position) \
          values ($1, $2, $3, (select count(*) from faq_entries where owner_id = $1))",
@@ -1059,8 +1335,30 @@ pub async fn add_faq(pool: &PgPool, owner: OwnerId, patterns: &str, answer: &str
     .bind(answer)
     .execute(&mut *tx)
     .await?;
-    crate::db::commit(tx).await?;
     Ok(())
+}
+
+/// Adds a question and answer, or, when the owner already has an entry with
+/// this very answer, replaces its patterns (so importing a file twice adds
+/// no twins). Returns whether it was new.
+pub async fn save_faq_in(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    patterns: &str,
+    answer: &str,
+) -> Result<bool, CatalogError> {
+    let (patterns, answer) = faq_fields(patterns, answer)?;
+    let updated = sqlx::query("update faq_entries set patterns = $3 where owner_id = $1 and answer = $2")
+        .bind(owner.as_uuid())
+        .bind(&answer)
+        .bind(&patterns)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if updated == 0 {
+        insert_faq(tx, owner, &patterns, &answer).await?;
+    }
+    Ok(updated == 0)
 }
 
 pub async fn remove_faq(pool: &PgPool, owner: OwnerId, id: Uuid) -> Result<(), CatalogError> {

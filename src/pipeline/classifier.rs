@@ -761,8 +761,9 @@ const PAYMENT_PROBLEM: &str = "confirm|কনফার্ম .. hoy|hoi|হয�
     not get, didn't get, didn't go through, did not go through, pan nai, pan ni, panni, pai nai, paini, payni,
     পাননি, পান নি, পান নাই, পাইনি, পাই নাই, pending, পেন্ডিং*, unpaid, not paid, failed, fail, ফেইল*, ফেল, ব্যর্থ*,
     deduct*, kete, keteche, ketese, katse, kata gese, kata geche, kata hoise, কেটে*, কাটা*, কেটেছে, twice, double,
-    duplicate, 2 bar, dui bar, duibar, দুইবার, দুবার, দুই বার, 2 বার, wrong number|no|account, vul|bhul
-    number|nambar|account, ভুল নাম্বার*, ভুল নম্বর*, ভুল অ্যাকাউন্ট*, order|অর্ডার hoy|hoi|হয় nai|ni|নি|নাই, order
+    duplicate, 2 bar, dui bar, duibar, দুইবার, দুবার, দুই বার, 2 বার, wrong number|no|account, wrong ..
+    number|nambar|account, vul|bhul .. number|nambar|account, ভুল .. নাম্বার*|নম্বর*|অ্যাকাউন্ট*|একাউন্ট*,
+    order|অর্ডার hoy|hoi|হয় nai|ni|নি|নাই, order
     hoini|hoyni, অর্ডার হয়নি, no payment, payment nai, nothing arrived, not arrived, asheni, আসেনি, ase nai, অন্য
     নাম্বার*|নম্বর*, onno|other|another|different number";
 const PAID_VERB: &str = "paid, payment done, payment complete*, payment|pay kore disi|dilam|diyechi, payment|pay

@@ -62,6 +62,10 @@ pub struct GateInputs {
     pub channel_status: ChannelStatus,
     /// `conversations.mode`.
     pub conversation_mode: ConversationMode,
+    /// The send acknowledges the customer's request for a person: it was
+    /// decided together with the handover, so the takeover that request
+    /// caused does not hold it back (the customer is never left in silence).
+    pub handover_ack: bool,
     /// When the customer last wrote.
     pub last_customer_at: Option<OffsetDateTime>,
     pub now: OffsetDateTime,
@@ -160,7 +164,7 @@ pub fn check_automatic(inputs: &GateInputs) -> Result<(), Gate> {
         return Err(Gate::NotLiveYet);
     }
     channel_gate(inputs.channel_status)?;
-    if inputs.conversation_mode != ConversationMode::Agent {
+    if inputs.conversation_mode != ConversationMode::Agent && !inputs.handover_ack {
         return Err(Gate::HumanTakeover);
     }
     window_gate(inputs)?;
@@ -210,6 +214,7 @@ mod tests {
             sandbox: false,
             channel_status: ChannelStatus::Connected,
             conversation_mode: ConversationMode::Agent,
+            handover_ack: false,
             last_customer_at: Some(now - Duration::minutes(1)),
             now,
             owner_sent_today: 0,
@@ -217,6 +222,18 @@ mod tests {
             conversation_sent_last_minute: 0,
             limits: SendLimits::default(),
         }
+    }
+
+    #[test]
+    fn only_the_acknowledgement_of_a_handover_passes_the_takeover() {
+        let mut inputs = open();
+        inputs.conversation_mode = ConversationMode::Human;
+        assert_eq!(check_automatic(&inputs), Err(Gate::HumanTakeover));
+        inputs.handover_ack = true;
+        assert_eq!(check_automatic(&inputs), Ok(()));
+        // Every other gate still holds it.
+        inputs.last_customer_at = None;
+        assert_eq!(check_automatic(&inputs), Err(Gate::OutsideWindow));
     }
 
     #[test]

@@ -3,10 +3,12 @@
 //! The deciding parts are pure: [`classifier`] (risk and language),
 //! [`engine`] (the embedded catalog-grounded reply engine and order capture),
 //! [`safety`] (the filter every outgoing reply passes) and [`gates`] (whether
-//! an automatic send may happen now). They take a [`grounding::Grounding`]
-//! and plain values; the store modules load those and act on the outcome.
+//! an automatic send may happen now), and [`decision`], which puts the first
+//! three together for one message. They take a [`grounding::Grounding`] and
+//! plain values; the store modules load those and act on the outcome.
 
 pub mod classifier;
+pub mod decision;
 pub mod engine;
 pub mod gates;
 pub mod gazetteer;

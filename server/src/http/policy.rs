@@ -150,6 +150,7 @@ pub const ROUTES: &[RoutePolicy] = &[
     page("/catalog/import/{id}", Owner),
     page("/catalog/{id}", Owner),
     page("/catalog/template.csv", Owner),
+    page("/catalog/shop-example.json", Owner),
     page("/rules", Owner),
     page("/channels", Owner),
     page("/channels/connect", VerifiedOwner),
@@ -216,6 +217,7 @@ pub const ROUTES: &[RoutePolicy] = &[
     form("/api/remove_faq", Owner),
     form("/api/confirm_import", Owner),
     form("/api/import_csv", Owner).limited(&[per_account(ratelimit::IMPORT_PER_OWNER)]),
+    form("/api/import_shop", Owner).limited(&[per_account(ratelimit::IMPORT_PER_OWNER)]),
     form("/api/import_url", Owner)
         .limited(&[per_account(ratelimit::IMPORT_PER_OWNER)])
         .turnstile(),

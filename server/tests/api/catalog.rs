@@ -691,3 +691,61 @@ async fn without_turnstile_the_csp_allows_no_script_and_forms_still_work() {
     );
     assert!(!page.text().await.unwrap().contains("cf-turnstile"));
 }
+
+async fn upload_shop(app: &TestApp, client: &reqwest::Client, bytes: Vec<u8>) -> reqwest::Response {
+    let html = text(app, client, "/catalog/import").await;
+    let start = html.find("/api/import_shop?csrf_token=").unwrap() + "/api/import_shop?csrf_token=".len();
+    let token = &html[start..start + 43];
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name("shop.json")
+        .mime_str("application/json")
+        .unwrap();
+    client
+        .post(app.url(&format!("/api/import_shop?csrf_token={token}")))
+        .header("origin", PUBLIC_URL)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_file_uploads_from_the_import_page_all_or_nothing() {
+    let app = spawn_app().await;
+    let client = owner(&app, "shop@example.com", "Shop").await;
+    let example = client
+        .get(app.url("/catalog/shop-example.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let count_products = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from products")
+            .fetch_one(&app.db.admin_pool().await)
+            .await
+            .unwrap()
+    };
+    // A bad value: every problem listed by field, nothing saved.
+    let bad = example
+        .replace("\"price\": \"1850\"", "\"price\": \"12x\"")
+        .replace("\"kind\": \"cod\"", "\"kind\": \"paypal\"");
+    let response = upload_shop(&app, &client, bad.into_bytes()).await;
+    assert_eq!(location(&response), "/catalog/import");
+    let html = text(&app, &client, "/catalog/import").await;
+    assert!(html.contains(r#"id="shop_file-error""#), "{html}");
+    assert!(
+        html.contains(r#"<li>products[0].price: "12x" is not an amount"#),
+        "{html}"
+    );
+    assert!(html.contains("The shop file was not imported"), "{html}");
+    assert!(html.contains("payment_methods[0].kind"), "{html}");
+    assert_eq!(count_products().await, 0, "nothing half-imported");
+    // The example itself imports, then says what it did.
+    let response = upload_shop(&app, &client, example.into_bytes()).await;
+    assert_eq!(location(&response), "/catalog");
+    let html = text(&app, &client, "/catalog").await;
+    assert!(html.contains("Shop file imported: 2 products added"), "{html}");
+    assert_eq!(count_products().await, 2);
+}

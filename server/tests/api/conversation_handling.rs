@@ -136,10 +136,11 @@ async fn a_burst_is_answered_once_with_the_whole_burst_as_context() {
     shop.drain().await;
     shop.due_now().await;
     shop.drain().await;
-    assert_eq!(
-        shop.fake.sent().len(),
-        1,
-        "no automatic answer to a burst with a refund request"
+    let sent = shop.sent_texts();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(
+        sent[1].contains("Rahima Fashion") && !sent[1].contains('৳'),
+        "no automatic answer to a burst with a refund request, only the holding reply: {sent:?}"
     );
     assert_eq!(
         shop.reviews().await.last().map(|r| r.0.clone()).as_deref(),
@@ -149,14 +150,28 @@ async fn a_burst_is_answered_once_with_the_whole_burst_as_context() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_human_word_hands_over_in_each_language() {
-    for word in ["HUMAN please", "manush er sathe kotha bolbo", "মানুষ চাই"] {
+    for (word, acknowledged) in [
+        (
+            "HUMAN please",
+            "Of course. Someone from Rahima Fashion will answer you here soon.",
+        ),
+        (
+            "manush er sathe kotha bolbo",
+            "Obosshoi. Rahima Fashion theke ekjon shiggiri ekhane apnar sathe kotha bolben.",
+        ),
+        (
+            "মানুষ চাই",
+            "অবশ্যই। Rahima Fashion থেকে একজন শিগগিরই এখানে আপনার সাথে কথা বলবেন।",
+        ),
+    ] {
         let shop = shop().await;
         shop.say("5560003", word).await;
-        assert!(shop.fake.sent().is_empty(), "{word}");
+        // Acknowledged in the customer's language, then handed over.
+        assert_eq!(shop.sent_texts(), [acknowledged], "{word}");
         assert_eq!(shop.reviews().await[0].0, "human_request", "{word}");
         assert_eq!(mode(&shop).await, "human", "{word}");
         shop.say("5560003", "saree dam koto?").await;
-        assert!(shop.fake.sent().is_empty(), "the agent stays quiet after {word}");
+        assert_eq!(shop.sent_texts().len(), 1, "the agent stays quiet after {word}");
     }
 }
 
@@ -292,12 +307,29 @@ async fn messages_without_text_are_shown_and_sent_to_review_never_answered() {
     .unwrap();
     shop.deliver(&image).await;
     shop.drain().await;
-    assert!(shop.fake.sent().is_empty());
     assert_eq!(shop.reviews().await[0].0, "no_text");
+    let sent = shop.sent_texts();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0].ends_with("Someone from Rahima Fashion will answer you here soon."),
+        "{sent:?}"
+    );
     let inbox = bikriagent::conversations::inbox(&shop.pool, &shop.pipeline.keys, shop.owner, shop.now(), Page::FIRST)
         .await
         .unwrap();
-    assert_eq!(inbox[0].preview, "[image]");
+    let thread = bikriagent::conversations::conversation(
+        &shop.pool,
+        &shop.pipeline.keys,
+        shop.owner,
+        inbox[0].conversation,
+        shop.now(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        thread.messages.iter().any(|m| m.kind == "image" && m.text.is_none()),
+        "the image is shown in the thread"
+    );
     // An image inside a burst makes the whole burst go to review.
     let shop = shop_with(|env| env.push(("BIKRI_BURST_QUIET_MS".into(), "60000".into()))).await;
     let mut image = image.clone();
@@ -311,9 +343,11 @@ async fn messages_without_text_are_shown_and_sent_to_review_never_answered() {
     shop.drain().await;
     shop.due_now().await;
     shop.drain().await;
+    let sent = shop.sent_texts();
+    assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(
-        shop.fake.sent().is_empty(),
-        "no answer that pretends to understand the image"
+        sent[0].contains("Rahima Fashion theke ekjon") && !sent[0].contains('৳'),
+        "no answer that pretends to understand the image, a holding reply in the conversation's language: {sent:?}"
     );
     assert_eq!(shop.reviews().await[0].0, "no_text");
 }

@@ -329,7 +329,7 @@ async fn retention_erases_old_bodies_and_closed_cases_only() {
     let kept: i64 = shop
         .scalar("select count(*) from messages where body_enc is not null")
         .await;
-    assert_eq!(kept, 1, "the recent message keeps its body");
+    assert_eq!(kept, 2, "the recent message and its holding reply keep their bodies");
     let again = deletion::purge(&shop.pool, Retention::default(), shop.now())
         .await
         .unwrap();

@@ -37,6 +37,7 @@ mod route_policy;
 mod second_factor;
 mod security;
 mod sessions;
+mod shop_import;
 mod staff;
 mod stripe;
 mod typed_states;

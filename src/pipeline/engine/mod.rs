@@ -49,6 +49,9 @@ pub struct EngineTurn {
     /// understanding it and handing it to the owner on purpose): only then
     /// may a language model's reading of it help.
     pub understood: bool,
+    /// The main intent read in the message (a question first, e.g. "price"),
+    /// for `bikriagent converse` and evaluations; `None` when none was read.
+    pub intent: Option<&'static str>,
 }
 
 /// The engine's decision for one message.
@@ -83,6 +86,7 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
             state: next,
             why,
             understood: true,
+            intent: None,
         };
     }
     let mut ctx = Ctx {
@@ -109,11 +113,14 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
             if [answer::CANNOT_ANSWER, order::ORDER_NOT_UNDERSTOOD, order::SUMMARY_NOT_UNDERSTOOD]
                 .contains(&reason.as_str())
     );
+    let intents = ctx.msg.intents.all();
+    let intent = intents.iter().find(|i| i.is_question()).or(intents.first());
     EngineTurn {
         reply,
         state: next,
         why: ctx.why,
         understood,
+        intent: intent.map(|i| i.name()),
     }
 }
 
