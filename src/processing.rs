@@ -32,7 +32,7 @@ use crate::orders;
 use crate::pipeline::classifier::{self, Classification, Language};
 use crate::pipeline::decision::{self, Draft, Message, Situation, Step};
 use crate::pipeline::grounding::{ConversationState, CustomerFacts, Grounding};
-use crate::pipeline::llm::{self, HistoryTurn, LlmClient};
+use crate::pipeline::llm::{HistoryTurn, LlmClient};
 use crate::pipeline::safety;
 use crate::sending::{Author, NewSend, SendOutcome, Sender};
 use crate::tenancy::{OwnerId, begin_tenant_tx};
@@ -501,20 +501,16 @@ impl Pipeline {
             Step::Decided(draft) => return draft,
             Step::NoAnswer(pending) => pending,
         };
-        let Some(llm) = &self.llm else {
+        let Some(llm) = self.llm.as_ref().filter(|_| pending.llm_may_help()) else {
             return pending.unanswered(&situation, None);
         };
-        let text = subject.text.as_deref().unwrap_or_default();
         match llm
-            .draft(&context.grounding, &context.history, text, pending.language())
+            .understand(&context.grounding, &context.history, pending.text())
             .await
         {
-            Ok(llm::LlmDraft::Text(reply)) => pending.answered(&situation, reply),
-            Ok(llm::LlmDraft::NeedsOwner) => {
-                pending.unanswered(&situation, Some("the LLM also had no answer from your data"))
-            }
+            Ok(understanding) => pending.understood_as(&situation, &understanding),
             Err(error) => {
-                tracing::warn!(%error, "the LLM could not draft a reply; the message goes to review");
+                tracing::warn!(%error, "the LLM could not read the message; it goes to review");
                 pending.unanswered(&situation, Some("the LLM could not be reached"))
             }
         }

@@ -11,6 +11,17 @@
 //! the store too: the caller places it and words the outcome with
 //! [`order_placed`] or [`order_refused`].
 //!
+//! The language model is used for understanding only: its reading of a
+//! message the engine did not understand
+//! ([`crate::pipeline::understanding::Understanding`]) becomes a query the
+//! engine answers from its templates ([`Pending::understood_as`]), so no
+//! word the model writes reaches the customer.
+//!
+//! A conversation keeps its language until the customer clearly switches
+//! ([`crate::pipeline::classifier::conversation_language`]): a name, a
+//! phone number or an address sent in a Bangla conversation is answered in
+//! Bangla.
+//!
 //! The customer is never left in silence: whenever a message waits for the
 //! owner, the decision carries a short holding reply in the customer's
 //! language ([`holding_reply`]), the owner's own holding message when they
@@ -23,7 +34,8 @@ use crate::orders::OrderRefusal;
 use crate::pipeline::classifier::{Classification, Language, Risk};
 use crate::pipeline::engine::{self, EngineReply};
 use crate::pipeline::grounding::{ConversationState, CustomerFacts, Grounding, OrderRequest};
-use crate::pipeline::{llm, safety};
+use crate::pipeline::understanding::Understanding;
+use crate::pipeline::{classifier, llm, safety};
 
 /// What the pipeline decided for one customer message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -105,6 +117,11 @@ pub struct Pending {
     draft: Draft,
     /// Why the engine had no answer, for the owner.
     reason: String,
+    /// The engine did not understand the message (rather than understood it
+    /// and found no answer in the data).
+    lost: bool,
+    /// The customer's text, for a model to read.
+    text: String,
 }
 
 impl Pending {
@@ -113,12 +130,72 @@ impl Pending {
         self.draft.language
     }
 
-    /// The LLM drafted `reply`: disclosed and checked like the engine's.
-    pub fn answered(self, situation: &Situation<'_>, reply: String) -> Draft {
+    /// Whether a language model's reading may help: the engine did not
+    /// understand the message. A message it understood and handed over on
+    /// purpose (a review topic, a discount, a request for a person) stays
+    /// with the owner.
+    pub fn llm_may_help(&self) -> bool {
+        self.lost
+    }
+
+    /// The customer's text the engine did not understand.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Answers from the model's validated reading: a risk it noticed sends
+    /// the message to the owner; otherwise its reading, restated as a query,
+    /// is answered by the engine from the owner's data, in the customer's
+    /// language. Nothing the model wrote is sent.
+    pub fn understood_as(self, situation: &Situation<'_>, understanding: &Understanding) -> Draft {
+        let risks = understanding.risks();
+        if let Some(risk) = Risk::PRIORITY.into_iter().find(|risk| risks.contains(risk)) {
+            let mut draft = self.draft;
+            let person = risk == Risk::HumanRequest;
+            let holding = held(situation, &mut draft.state, draft.language, person);
+            draft.why.push(format!("the LLM read a risk: {}", risk.as_str()));
+            draft.decision = Decision::Review {
+                reason: risk.into(),
+                detail: format!(
+                    "The language model read this message as {}; the agent does not answer it automatically.",
+                    risk.as_str().replace('_', " ")
+                ),
+                draft: None,
+                holding: Some(holding),
+            };
+            return draft;
+        }
+        let Some(query) = understanding.as_query(situation.grounding) else {
+            return self.unanswered(situation, Some("the LLM's reading gave nothing your data answers"));
+        };
+        let language = self.draft.language;
+        let turn = engine::respond(situation.grounding, situation.state, &query, language);
         let mut draft = self.draft;
-        draft.why.push("the engine had no answer; the LLM drafted one".into());
-        draft.decision = reply_or_hold(situation, &mut draft.state, draft.language, reply, None);
-        draft
+        draft.why.push(format!(
+            "the engine did not understand; the LLM read it as \"{}\"",
+            understanding.intent
+        ));
+        draft.why.extend(turn.why);
+        match turn.reply {
+            EngineReply::Text(reply) => {
+                draft.state = with_language(turn.state, language);
+                draft.intent = turn.intent;
+                draft.decision = reply_or_hold(situation, &mut draft.state, language, reply, None);
+                draft
+            }
+            EngineReply::PlaceOrder(request) => {
+                draft.state = with_language(turn.state, language);
+                draft.order = Some(request);
+                draft
+            }
+            EngineReply::NeedsOwner { reason } => Pending {
+                draft,
+                reason,
+                lost: false,
+                text: self.text,
+            }
+            .unanswered(situation, None),
+        }
     }
 
     /// Nobody could answer: the owner will, and the customer is told so.
@@ -140,7 +217,30 @@ impl Pending {
 /// Decides one customer message. Pure: no I/O, and the same input always
 /// gives the same output.
 pub fn decide(situation: &Situation<'_>, message: &Message<'_>) -> Step {
-    let language = message.classification.map_or(message.fallback_language, |c| c.language);
+    let language = match message.text {
+        Some(text) => classifier::conversation_language(situation.state.language, text),
+        None => message.fallback_language,
+    };
+    match decide_in(situation, message, language) {
+        Step::Decided(draft) => Step::Decided(Draft {
+            state: with_language(draft.state.clone(), language),
+            ..draft
+        }),
+        Step::NoAnswer(mut pending) => {
+            pending.draft.state = with_language(pending.draft.state.clone(), language);
+            Step::NoAnswer(pending)
+        }
+    }
+}
+
+fn with_language(state: ConversationState, language: Language) -> ConversationState {
+    ConversationState {
+        language: Some(language),
+        ..state
+    }
+}
+
+fn decide_in(situation: &Situation<'_>, message: &Message<'_>, language: Language) -> Step {
     let mut draft = Draft {
         decision: Decision::AlreadyDecided,
         state: situation.state.clone(),
@@ -204,7 +304,12 @@ pub fn decide(situation: &Situation<'_>, message: &Message<'_>) -> Step {
             draft.order = Some(request);
             Step::Decided(draft)
         }
-        EngineReply::NeedsOwner { reason } => Step::NoAnswer(Pending { draft, reason }),
+        EngineReply::NeedsOwner { reason } => Step::NoAnswer(Pending {
+            draft,
+            reason,
+            lost: !turn.understood,
+            text: text.to_owned(),
+        }),
     }
 }
 

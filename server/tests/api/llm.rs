@@ -1,6 +1,7 @@
 //! The LLM client against a fake OpenAI-compatible server on loopback, over
 //! real HTTP: what it sends (key, model, shop data, untrusted customer
-//! text), what it makes of the answers, and how it fails. No database.
+//! text), how it reads the model's JSON understanding (validated against
+//! the catalog; free text is refused), and how it fails. No database.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -11,11 +12,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use bikriagent::pipeline::classifier::Language;
 use bikriagent::pipeline::grounding::{GroundedProduct, Grounding};
 use bikriagent::pipeline::llm::{
-    HistoryTurn, LlmClient, LlmDraft, LlmError, LlmSettings, MAX_RESPONSE_BYTES, system_instructions,
+    HistoryTurn, LlmClient, LlmError, LlmSettings, MAX_RESPONSE_BYTES, system_instructions,
 };
+use bikriagent::pipeline::understanding::Understanding;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -177,14 +178,25 @@ fn history() -> Vec<HistoryTurn> {
     ]
 }
 
-async fn draft_with(fake: &FakeLlm, key: Option<&str>, timeout: Duration) -> Result<LlmDraft, LlmError> {
+async fn read_with(fake: &FakeLlm, key: Option<&str>, timeout: Duration) -> Result<Understanding, LlmError> {
     fake.client(key, timeout)
-        .draft(&shop(), &history(), CUSTOMER_TEXT, Language::Banglish)
+        .understand(&shop(), &history(), CUSTOMER_TEXT)
         .await
 }
 
-async fn draft(fake: &FakeLlm) -> Result<LlmDraft, LlmError> {
-    draft_with(fake, Some(KEY), Duration::from_secs(10)).await
+/// A price question about the one product, as a model would answer.
+const PRICE_READING: &str = r#"{"intent": "price", "products": ["JS-01"], "risk": []}"#;
+
+fn price_reading() -> Understanding {
+    Understanding {
+        intent: "price".to_owned(),
+        products: vec!["JS-01".to_owned()],
+        ..Understanding::default()
+    }
+}
+
+async fn read(fake: &FakeLlm) -> Result<Understanding, LlmError> {
+    read_with(fake, Some(KEY), Duration::from_secs(10)).await
 }
 
 /// An error that names neither the key nor what the customer wrote.
@@ -196,10 +208,10 @@ fn assert_discreet(error: &LlmError) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_the_key_model_shop_data_and_untrusted_customer_text() {
-    let fake = FakeLlm::spawn(Behaviour::Answer("  Jamdani Saree er dam ৳1,250.\n".to_owned())).await;
+    let fake = FakeLlm::spawn(Behaviour::Answer(format!("  {PRICE_READING}\n"))).await;
 
-    let drafted = draft(&fake).await.unwrap();
-    assert_eq!(drafted, LlmDraft::Text("Jamdani Saree er dam ৳1,250.".to_owned()));
+    let understood = read(&fake).await.unwrap();
+    assert_eq!(understood, price_reading());
 
     let seen = fake.take();
     assert_eq!(seen.len(), 1);
@@ -208,15 +220,16 @@ async fn sends_the_key_model_shop_data_and_untrusted_customer_text() {
     assert_eq!(request.path, "/v1/chat/completions");
     assert_eq!(request.authorization.as_deref(), Some(format!("Bearer {KEY}").as_str()));
     assert_eq!(request.body["model"], "qwen2.5:7b-instruct");
-    assert_eq!(request.body["temperature"], 0.2);
+    assert_eq!(request.body["temperature"], 0.0);
     assert_eq!(request.body["max_tokens"], 400);
+    assert_eq!(request.body["response_format"]["type"], "json_object");
 
     let messages = request.body["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 4);
     assert_eq!(messages[0]["role"], "system");
     let system = messages[0]["content"].as_str().unwrap();
     assert!(system.starts_with(system_instructions()));
-    assert!(system.contains("Reply in Banglish"));
+    assert!(system.contains("\"intent\""), "the model is asked for JSON");
     assert!(system.contains("\"name\":\"Jamdani Saree\""));
     assert!(system.contains("\"price\":\"1250\""));
     assert!(system.contains("01711000000"));
@@ -241,14 +254,14 @@ async fn sends_the_key_model_shop_data_and_untrusted_customer_text() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_no_authorization_without_a_key() {
-    let fake = FakeLlm::spawn(Behaviour::Answer("Ji, ache.".to_owned())).await;
+    let fake = FakeLlm::spawn(Behaviour::Answer(PRICE_READING.to_owned())).await;
 
     assert_eq!(
-        draft_with(&fake, None, Duration::from_secs(10)).await.unwrap(),
-        LlmDraft::Text("Ji, ache.".to_owned())
+        read_with(&fake, None, Duration::from_secs(10)).await.unwrap(),
+        price_reading()
     );
     // A blank LLM_API_KEY counts as none (Ollama).
-    draft_with(&fake, Some("  "), Duration::from_secs(10)).await.unwrap();
+    read_with(&fake, Some("  "), Duration::from_secs(10)).await.unwrap();
 
     let seen = fake.take();
     assert_eq!(seen.len(), 2);
@@ -256,54 +269,70 @@ async fn sends_no_authorization_without_a_key() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn needs_owner_is_its_own_outcome() {
-    let fake = FakeLlm::spawn(Behaviour::Answer("NEEDS_OWNER".to_owned())).await;
-    assert_eq!(draft(&fake).await.unwrap(), LlmDraft::NeedsOwner);
+async fn a_reading_is_kept_only_as_far_as_the_catalog_confirms_it() {
+    // Reasoning first, a fence, an invented product and intent words: only
+    // the real SKU survives, and an unknown intent is "other".
+    let fake = FakeLlm::spawn(Behaviour::Answer(
+        "<think>price question</think>```json\n{\"intent\": \"price\", \"products\": [\"js-01\", \"GOLD-99\"], \"risk\": [\"refund\", \"bogus\"]}\n```".to_owned(),
+    ))
+    .await;
+    let understood = read(&fake).await.unwrap();
+    assert_eq!(understood.products, vec!["JS-01"]);
+    assert_eq!(understood.risk, vec!["refund"]);
 
-    let hedging = FakeLlm::spawn(Behaviour::Answer("Dukkhito, NEEDS_OWNER.".to_owned())).await;
-    assert_eq!(draft(&hedging).await.unwrap(), LlmDraft::NeedsOwner);
+    let invented = FakeLlm::spawn(Behaviour::Answer(r#"{"intent": "parking", "products": []}"#.to_owned())).await;
+    assert_eq!(read(&invented).await.unwrap().intent, "other");
+
+    // Free text is not an understanding: it can never be sent.
+    let prose = FakeLlm::spawn(Behaviour::Answer(
+        "We are open on Fridays from 3pm, and parking is free.".to_owned(),
+    ))
+    .await;
+    let error = read(&prose).await.unwrap_err();
+    assert!(matches!(error, LlmError::Malformed(_)), "{error:?}");
+    assert_discreet(&error);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_error_is_a_status_error() {
     let fake = FakeLlm::spawn(Behaviour::Fail(500)).await;
-    let error = draft(&fake).await.unwrap_err();
+    let error = read(&fake).await.unwrap_err();
     assert!(matches!(error, LlmError::Status(500)), "{error:?}");
     assert_discreet(&error);
 
     let limited = FakeLlm::spawn(Behaviour::Fail(429)).await;
-    assert!(matches!(draft(&limited).await, Err(LlmError::Status(429))));
+    assert!(matches!(read(&limited).await, Err(LlmError::Status(429))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redirects_are_not_followed() {
     let fake = FakeLlm::spawn(Behaviour::Redirect).await;
-    assert!(matches!(draft(&fake).await, Err(LlmError::Status(302))));
+    assert!(matches!(read(&fake).await, Err(LlmError::Status(302))));
     assert_eq!(fake.take().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_answer_is_malformed() {
     let fake = FakeLlm::spawn(Behaviour::Garbage).await;
-    let error = draft(&fake).await.unwrap_err();
+    let error = read(&fake).await.unwrap_err();
     assert!(matches!(error, LlmError::Malformed(_)), "{error:?}");
     assert_discreet(&error);
 
     let empty = FakeLlm::spawn(Behaviour::Answer("   ".to_owned())).await;
-    assert!(matches!(draft(&empty).await, Err(LlmError::Malformed(_))));
+    assert!(matches!(read(&empty).await, Err(LlmError::Malformed(_))));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_answer_is_refused() {
     let fake = FakeLlm::spawn(Behaviour::Huge).await;
-    let error = draft(&fake).await.unwrap_err();
+    let error = read(&fake).await.unwrap_err();
     assert!(matches!(error, LlmError::Malformed(_)), "{error:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_server_is_a_network_error() {
     let fake = FakeLlm::spawn(Behaviour::Slow(Duration::from_secs(30))).await;
-    let error = draft_with(&fake, Some(KEY), Duration::from_millis(300))
+    let error = read_with(&fake, Some(KEY), Duration::from_millis(300))
         .await
         .unwrap_err();
     assert!(matches!(error, LlmError::Network(_)), "{error:?}");
@@ -325,10 +354,7 @@ async fn an_unreachable_server_is_a_network_error() {
         timeout: Duration::from_secs(5),
     })
     .unwrap();
-    let error = client
-        .draft(&shop(), &[], CUSTOMER_TEXT, Language::En)
-        .await
-        .unwrap_err();
+    let error = client.understand(&shop(), &[], CUSTOMER_TEXT).await.unwrap_err();
     assert!(matches!(error, LlmError::Network(_)), "{error:?}");
     assert_discreet(&error);
 }
