@@ -2,12 +2,12 @@
 //!
 //! Several tables only grow unless something deletes from them: sessions,
 //! rate-limit windows, login attempts, one-time tokens, finished jobs, sent
-//! mail, and the data kept under the retention periods (message bodies,
-//! closed review cases, old deliveries). [`run_once`] purges all of them;
-//! `serve` and `worker` call it every [`CleanupConfig::interval`] through
-//! [`run_periodically`]. A PostgreSQL advisory lock lets one instance at a
-//! time run it, however many are started; the others skip that round. Only
-//! counts are logged.
+//! mail, lanes' pacing clocks that have run out, and the data kept under the
+//! retention periods (message bodies, closed review cases, old deliveries).
+//! [`run_once`] purges all of them; `serve` and `worker` call it every
+//! [`CleanupConfig::interval`] through [`run_periodically`]. A PostgreSQL
+//! advisory lock lets one instance at a time run it, however many are
+//! started; the others skip that round. Only counts are logged.
 //!
 //! The audit log (`security_events`) is append-only in the database for a
 //! year at least (a trigger refuses UPDATE, and DELETE of any event younger
@@ -65,6 +65,8 @@ pub struct CleanupCounts {
     pub auth_tokens: u64,
     pub jobs: u64,
     pub mail: u64,
+    /// `lane_pacing` rows whose time had passed (the same as no row).
+    pub lanes: u64,
     pub security_events: u64,
     pub retention: PurgeReport,
 }
@@ -140,6 +142,17 @@ pub async fn purge(pool: &PgPool, now: OffsetDateTime, config: &CleanupConfig) -
         .execute(pool)
         .await?
         .rows_affected();
+    // A lane whose clock has passed is no longer paced; without its row it
+    // starts again with its whole burst. Compared with the database's clock,
+    // which set it. Rows an ingest batch holds are skipped, so the purge
+    // never waits on (or deadlocks with) ingest.
+    let lanes = sqlx::query(
+        "delete from lane_pacing where lane in \
+           (select lane from lane_pacing where next_free_at < now() for update skip locked)",
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
     let security_events = sqlx::query("delete from security_events where created_at < $1")
         .bind(now - time::Duration::days(config.security_event_days.max(SECURITY_EVENT_FLOOR_DAYS)))
         .execute(pool)
@@ -153,6 +166,7 @@ pub async fn purge(pool: &PgPool, now: OffsetDateTime, config: &CleanupConfig) -
         auth_tokens,
         jobs,
         mail,
+        lanes,
         security_events,
         retention,
     })
@@ -182,6 +196,7 @@ pub async fn run_periodically(
                 auth_tokens = counts.auth_tokens,
                 jobs = counts.jobs,
                 mail = counts.mail,
+                lanes = counts.lanes,
                 message_bodies = counts.retention.message_bodies,
                 send_bodies = counts.retention.send_bodies,
                 review_cases = counts.retention.review_cases,

@@ -136,11 +136,13 @@ pub fn seal_rows(keys: &DataKeys, delivery: &Delivery, our_app_id: &str) -> (Vec
 
 /// How fast one channel's messages are processed once it has a backlog.
 ///
-/// A channel's first `burst` queued messages run at once; each message
-/// beyond them waits `1 / per_second` more, so a flooded channel (a spammer,
-/// a bot loop) is processed at `per_second` while every other channel's
-/// messages stay at the front of the queue. Nothing is dropped: paced
-/// messages are stored before the 200 and processed later.
+/// A channel's first `burst` messages in a row run at once; each message
+/// beyond them is scheduled `1 / per_second` after the one before, so a
+/// flooded channel (a spammer, a bot loop) is processed at `per_second`
+/// while every other channel's messages stay at the front of the queue. The
+/// burst comes back at `per_second` while the channel is quiet (a token
+/// bucket, kept per lane in `lane_pacing` by the ingest statement). Nothing is
+/// dropped: paced messages are stored before the 200 and processed later.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ChannelPace {
     pub per_second: f64,
@@ -160,13 +162,30 @@ impl Default for ChannelPace {
 /// however many rows); returns the ids of the rows that were new. A row Meta
 /// sent before (same platform and message id), even twice in one batch, is
 /// skipped and gets no second job. Each job joins its channel's lane, paced
-/// by `pace` past the lane's burst (the backlog is counted up to 5,000, so
-/// a huge backlog costs no more to count than that).
+/// by `pace` past the lane's burst.
 ///
-/// Rows are inserted in the order of the unique key (platform, message id):
-/// two batches that hold some of the same messages (Meta retrying while the
-/// first attempt is still in flight) then wait on each other's keys in one
-/// order and never deadlock.
+/// Pacing costs O(1) per lane and batch whatever the backlog: each lane
+/// keeps a virtual clock in `lane_pacing` (the earliest time its next paced
+/// job may run), moved forward by the same statement (GCRA):
+///
+/// - `base = greatest(now() - (burst - 1) / per_second, next_free_at)`
+///   (a lane without a row, or idle long enough, has its whole burst free);
+/// - the lane's k-th new job (from 0, in the order the messages were sent)
+///   runs at `greatest(now(), base + k / per_second)`;
+/// - `next_free_at` becomes `base + added / per_second` (in the upsert,
+///   `excluded.next_free_at - idle.base` is that `added / per_second`).
+///
+/// So a lane's first `burst` messages run at once and each one past them
+/// `1 / per_second` after the one before, as [`ChannelPace`] says. The
+/// upsert reads and writes the lane's row under its lock, so concurrent
+/// batches of one lane are spaced as if they were one.
+///
+/// Locks are taken in one order by every batch: rows are inserted in the
+/// order of the unique key (platform, message id), then the lanes' rows are
+/// updated in lane order (only once every message row is in). Two batches
+/// that hold some of the same messages (Meta retrying while the first
+/// attempt is still in flight) or the same lanes wait on each other in one
+/// order and do not deadlock.
 async fn insert_rows<'e, E>(executor: E, rows: &[&SealedInbound], pace: ChannelPace) -> Result<Vec<Uuid>, sqlx::Error>
 where
     E: sqlx::PgExecutor<'e>,
@@ -180,17 +199,24 @@ where
              select * from unnest($1::uuid[], $2::channel_platform[], $3::text[], $4::text[], $5::bytea[], $13::bytea[], \
                                   $6::text[], $7::bytea[], $8::bytea[], $9::int8[]) \
              on conflict (platform, provider_message_id) do nothing \
-             returning id, platform::text || ':' || channel_meta_id as lane), \
-         backlog as ( \
-             select l.lane, (select count(*) from (select 1 from jobs q where q.state = 'queued' \
-                                                    and q.lane = l.lane limit 5000) ahead) as queued \
-               from (select distinct lane from new) l), \
+             returning id, sent_at_ms, platform::text || ':' || channel_meta_id as lane), \
+         idle as (select now() - make_interval(secs => ($12 - 1) / $11) as base), \
+         lanes as (select lane, count(*) as added from new group by lane), \
+         paced as ( \
+             insert into lane_pacing as p (lane, next_free_at) \
+             select l.lane, i.base + make_interval(secs => l.added / $11) from lanes l, idle i order by l.lane \
+             on conflict (lane) do update \
+                set next_free_at = greatest((select base from idle), p.next_free_at) \
+                                   + (excluded.next_free_at - (select base from idle)) \
+             returning lane, next_free_at), \
          queued as ( \
              insert into jobs (kind, payload, dedupe_key, lane, run_at) \
              select $10, jsonb_build_object('id', n.id), 'inbound:' || n.id, n.lane, \
-                    now() + make_interval(secs => greatest(0, b.queued + n.nth - $12 + 1) / $11) \
-               from (select id, lane, row_number() over (partition by lane order by id) - 1 as nth from new) n \
-               join backlog b using (lane) \
+                    greatest(now(), p.next_free_at - make_interval(secs => (l.added - n.k) / $11)) \
+               from (select id, lane, row_number() over (partition by lane order by sent_at_ms, id) - 1 as k \
+                       from new) n \
+               join lanes l using (lane) \
+               join paced p using (lane) \
              on conflict (dedupe_key) do nothing) \
          select id from new",
     )

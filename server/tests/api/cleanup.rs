@@ -118,6 +118,13 @@ async fn seed(shop: &Shop) {
     .await
     .unwrap();
     inbound(&admin, "m_old", "200 days").await;
+    sqlx::query(
+        "insert into lane_pacing (lane, next_free_at) values \
+         ('messenger:1000000001', now() - interval '1 second'), ('messenger:1000000002', now() + interval '1 minute')",
+    )
+    .execute(&admin)
+    .await
+    .unwrap();
     inbound(&admin, "m_new", "1 day").await;
     // Told apart by a tag in their detail (the kind is one of the audit kinds).
     for (tag, age) in [
@@ -163,6 +170,7 @@ async fn rows_past_their_age_go_and_fresh_ones_stay() {
     );
     assert_eq!(counts.retention.pending_connections, 1);
     assert_eq!(counts.retention.old_inbound, 1);
+    assert_eq!(counts.lanes, 1, "a lane whose pacing clock has passed");
     assert_eq!(counts.security_events, 1, "audit events past two years go");
     let mut audit: Vec<String> = sqlx::query_scalar("select detail->>'tag' from security_events where detail ? 'tag'")
         .fetch_all(&admin)
@@ -228,6 +236,11 @@ async fn rows_past_their_age_go_and_fresh_ones_stay() {
         .await
         .unwrap();
     assert_eq!(kept, ["m_new"]);
+    let lanes: Vec<String> = sqlx::query_scalar("select lane from lane_pacing")
+        .fetch_all(&admin)
+        .await
+        .unwrap();
+    assert_eq!(lanes, ["messenger:1000000002"], "a lane still paced keeps its clock");
 
     let again = cleanup::run_once(&shop.pool, shop.now(), &config)
         .await

@@ -14,6 +14,10 @@ const GLOBAL_TABLES: &[(&str, &str)] = &[
         "jobs",
         "the shared queue; payloads carry ids and handlers open tenant transactions",
     ),
+    (
+        "lane_pacing",
+        "one pacing clock per channel lane of the queue, moved by ingest before the owner is known",
+    ),
     ("sessions", "looked up by cookie before the owner is known"),
     (
         "session_revocations",
