@@ -241,9 +241,44 @@ pub fn decide(text: &str, rules: Vec<Risk>, probabilities: &[f32; 6], thresholds
             .into_iter()
             .filter(|risk| probabilities[risk.index()] >= thresholds[risk.index()].max(floor)),
     );
+    if is_policy_question(text) {
+        categories.retain(|risk| *risk != Risk::Refund);
+    }
     categories.sort();
     categories.dedup();
     categories
+}
+
+/// A question about the return or exchange policy asked before buying
+/// ("Can I exchange it if the size doesn't fit?", "পছন্দ না হলে ফেরত দেওয়া
+/// যাবে?", "return er niyom ki?"): conditional or about the policy, a
+/// question, and nothing that says an order already happened ("received",
+/// "pailam", "পেয়েছি", "my order"). The owner's policy answers it; it is
+/// not a refund request.
+pub fn is_policy_question(text: &str) -> bool {
+    static WORDS: LazyLock<(Vec<String>, Vec<String>, Vec<String>)> = LazyLock::new(|| {
+        let list = |words: &str| tokenize(words);
+        (
+            list(
+                "if jodi jdi যদি hole holey হলে thakle থাকলে korle করলে mile মিললে lagle লাগলে incase case \
+                  policy policies niyom নিয়ম নীতি rules system",
+            ),
+            list(
+                "can could may is are will would ki কি jabe যাবে jay যায় parbo পারব পারবো possible allowed \
+                  hobe হবে naki নাকি korben করবেন diben দিবেন",
+            ),
+            list(
+                "received recieved got delivered bought ordered returned already paisi pailam peyechi paichi \
+                  পেয়েছি পেলাম পাইছি পাইলাম kinsi kinechi কিনেছি কিনলাম korsilam korechilam করেছিলাম দিছেন \
+                  দিয়েছেন disen diyechen yesterday kal kalke গতকাল",
+            ),
+        )
+    });
+    let (conditional, question, past) = &*WORDS;
+    let tokens = tokenize(text);
+    let has = |list: &Vec<String>| tokens.iter().any(|token| list.contains(token));
+    let asks = text.contains('?') || text.contains('？') || has(question);
+    (has(conditional)) && asks && !has(past)
 }
 
 /// The least probability at which the model's flag counts live, whatever
@@ -971,6 +1006,27 @@ const RULES: &[(Risk, i32, &[&str])] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_return_policy_question_before_buying_is_not_a_refund() {
+        for text in [
+            "Can I exchange it if the size doesn't fit?",
+            "পছন্দ না হলে ফেরত দেওয়া যাবে?",
+            "ফেরত দেওয়ার নিয়ম কি?",
+            "product e problem thakle replace korben?",
+            "Can I return the pickle if I don't like it?",
+        ] {
+            assert!(is_policy_question(text), "{text}");
+            assert!(!classify(text).categories.contains(&Risk::Refund), "{text}");
+        }
+        for text in [
+            "I received a torn saree, I want my money back",
+            "kal je jama ta pailam oita size hoy nai, ferot dite chai, hobe?",
+            "refund chai",
+        ] {
+            assert!(!is_policy_question(text), "{text}");
+        }
+    }
 
     #[test]
     fn a_negated_risk_word_is_not_counted_by_the_rules() {

@@ -133,6 +133,31 @@ static GAZETTEER: LazyLock<Gazetteer> = LazyLock::new(|| {
     Gazetteer { names, longest }
 });
 
+/// Bangla case endings on a place name ("চট্টগ্রামে", "সিলেটের",
+/// "ঢাকাতে"), as folded text: the name without its ending, if it has one.
+fn without_case_ending(folded: &str) -> Option<String> {
+    const ENDINGS: [&str; 6] = [
+        "\u{09C7}\u{09B0}",
+        "\u{098F}\u{09B0}",
+        "\u{09A4}\u{09C7}",
+        "\u{09AF}\u{09C7}",
+        "\u{09C7}",
+        "\u{09B0}",
+    ];
+    let last_is_bengali = folded
+        .chars()
+        .last()
+        .is_some_and(crate::pipeline::text::is_bengali_letter);
+    if !last_is_bengali {
+        return None;
+    }
+    ENDINGS
+        .iter()
+        .find_map(|ending| folded.strip_suffix(ending))
+        .filter(|stem| stem.chars().count() >= 2)
+        .map(str::to_owned)
+}
+
 /// The first place the message names (longest name at the earliest word);
 /// zone phrases ("dhakar baire") win over the place inside them.
 pub fn place_in(tokens: &[Token]) -> Option<Place> {
@@ -142,7 +167,11 @@ pub fn place_in(tokens: &[Token]) -> Option<Place> {
     for start in 0..words.len() {
         for len in (1..=gazetteer.longest.min(words.len() - start)).rev() {
             let key = words[start..start + len].join(" ");
-            if let Some((rank, place)) = gazetteer.names.get(&key) {
+            let found = gazetteer
+                .names
+                .get(&key)
+                .or_else(|| without_case_ending(&key).and_then(|stem| gazetteer.names.get(&stem)));
+            if let Some((rank, place)) = found {
                 let better = match &best {
                     None => true,
                     Some((have_len, have_rank, _)) => *have_rank != u8::MAX && (*rank == u8::MAX || len > *have_len),

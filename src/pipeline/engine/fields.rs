@@ -374,6 +374,13 @@ const ADDRESS_WORDS: &str = "\
 
 static ADDRESS_WORD_SET: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(ADDRESS_WORDS));
 
+/// Words before an address that are not part of it ("deliver to", "send it to", "pathan").
+static DELIVER_TO: LazyLock<Vec<String>> = LazyLock::new(|| {
+    folded_list(
+        "deliver delivery send ship it to please pls at in pathan pathiye diben den dien korben পাঠান পাঠিয়ে দিবেন",
+    )
+});
+
 /// Separators between the parts of an all-in-one message ("Nusrat, 017…, House 5…").
 fn is_part_separator(c: char) -> bool {
     matches!(c, ',' | '\n' | ';' | '।' | '|')
@@ -412,13 +419,29 @@ pub(super) fn unlabelled_address(
     let first = [by_word, by_place].into_iter().flatten().min()?;
     let hit = tokens.get(first)?;
     // Back to the start of the part the hit is in ("5/A, Road 3": from "5/A"
-    // only when it is in the same part).
-    let part_start = text.get(..hit.start)?.rfind(is_part_separator).map_or(0, |i| {
-        i + text
-            .get(i..)
-            .and_then(|rest| rest.chars().next())
-            .map_or(1, char::len_utf8)
-    });
+    // only when it is in the same part); a sentence's end also ends a part
+    // ("Just one. Deliver to House 8").
+    let before = text.get(..hit.start)?;
+    let part_start = [
+        before.rfind(is_part_separator).map(|i| {
+            i + before
+                .get(i..)
+                .and_then(|rest| rest.chars().next())
+                .map_or(1, char::len_utf8)
+        }),
+        before.rfind(". ").map(|i| i + 2),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(0);
+    // "Deliver to House 8", "pathan Mirpur 10": the verb is not the address.
+    let part_start = tokens
+        .iter()
+        .filter(|t| t.start >= part_start && t.start < hit.start)
+        .take_while(|t| DELIVER_TO.contains(&t.folded))
+        .last()
+        .map_or(part_start, |t| t.end);
     let start = match phone {
         Some(span) if span.end <= hit.start && span.end > part_start => span.end,
         _ => part_start,

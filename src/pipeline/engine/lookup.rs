@@ -20,7 +20,7 @@ const MENTION_THRESHOLD: f64 = 0.5;
 const WORD_THRESHOLD: f64 = 0.6;
 
 /// Two products closer than this are too close to pick one.
-const AMBIGUITY_MARGIN: f64 = 0.1;
+const AMBIGUITY_MARGIN: f64 = 0.09;
 
 /// At most this many products are offered when asking "which one?".
 pub(super) const MAX_CHOICES: usize = 5;
@@ -292,10 +292,11 @@ const COLOURS: &[&[&str]] = &[
 
 /// Size names customers write instead of the letter the owner used.
 const SIZES: &[&[&str]] = &[
-    &["s", "small"],
-    &["m", "medium"],
-    &["l", "large"],
-    &["xl", "extra large"],
+    &["s", "small", "এস", "স্মল"],
+    &["m", "medium", "এম", "মিডিয়াম"],
+    &["l", "large", "এল", "লার্জ"],
+    &["xl", "extra large", "এক্সএল", "এক্স এল"],
+    &["xxl", "2xl", "ডাবল এক্সএল", "এক্সএক্সএল"],
 ];
 
 /// The variants of `product` consistent with the sizes and colours in the

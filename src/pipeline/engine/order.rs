@@ -232,7 +232,10 @@ pub(super) fn next_missing(g: &Grounding, draft: &OrderDraft) -> Option<Field> {
             .is_some_and(|id| g.delivery_areas.iter().any(|a| a.id == id));
     [
         (Field::Variant, variant_ok),
-        (Field::Quantity, draft.quantity.is_some()),
+        // No quantity said is one: the summary shows it before anything is
+        // ordered, so "ekta nibo" and "order korbo" need no question. Zero
+        // marks a quantity refused for stock, which must be asked again.
+        (Field::Quantity, draft.quantity != Some(0)),
         (Field::Name, draft.customer_name.is_some()),
         (Field::Phone, draft.phone.is_some()),
         (Field::Address, draft.address.is_some()),
@@ -528,7 +531,7 @@ fn check_quantity(ctx: &mut Ctx<'_>, product: &GroundedProduct, draft: &mut Orde
         turn.notes.push(ctx.writer().only_left(product, variant, left));
         ctx.why
             .push(format!("order: asked for {quantity}, only {left} in stock"));
-        draft.quantity = None;
+        draft.quantity = Some(0);
         turn.changed = true;
     }
 }
@@ -667,9 +670,10 @@ fn ask_next(
     };
     if let Some(field) = next {
         ctx.why.push(format!("order: waiting for {}", field.name()));
-        // The same question a third time in a row, with nothing answered in
-        // between, would be a loop: a person takes over instead.
-        let repeated = draft.asked.as_deref() == Some(field.name()) && !turn.changed && sections.is_empty();
+        // The same question a third time in a row (the customer answered a
+        // question of theirs in between does not count) would be a loop: a
+        // person takes over instead.
+        let repeated = draft.asked.as_deref() == Some(field.name()) && sections.is_empty();
         draft.asked_times = if repeated {
             draft.asked_times.saturating_add(1)
         } else {
@@ -746,7 +750,9 @@ pub(super) fn totals<'a>(g: &'a Grounding, draft: &'a OrderDraft) -> Result<Tota
         let id = draft.delivery_area_id.ok_or(Incomplete)?;
         Some(g.delivery_areas.iter().find(|a| a.id == id).ok_or(Incomplete)?)
     };
-    let quantity = draft.quantity.filter(|q| *q >= 1).ok_or(Incomplete)?;
+    let quantity = Some(draft.quantity.unwrap_or(1))
+        .filter(|q| *q >= 1)
+        .ok_or(Incomplete)?;
     let unit = unit_price(product, variant).ok_or(TotalsError::Overflow)?;
     if unit.minor() < 0 {
         return Err(TotalsError::NegativePrice);
@@ -783,10 +789,7 @@ pub(super) fn draft_numbers(g: &Grounding, draft: &OrderDraft) -> Vec<String> {
     let product = draft.product_id.and_then(|id| g.products.iter().find(|p| p.id == id));
     let variant = product.and_then(|p| draft.variant_id.and_then(|id| p.variants.iter().find(|v| v.id == id)));
     let unit = product.and_then(|p| unit_price(p, variant));
-    let line = match (unit, draft.quantity) {
-        (Some(unit), Some(quantity)) => unit.checked_mul(i64::from(quantity)),
-        _ => None,
-    };
+    let line = unit.and_then(|unit| unit.checked_mul(i64::from(draft.quantity.unwrap_or(1))));
     let delivery = if g.delivery_areas.is_empty() {
         Some(Money::ZERO)
     } else {
@@ -799,7 +802,7 @@ pub(super) fn draft_numbers(g: &Grounding, draft: &OrderDraft) -> Vec<String> {
         .zip(delivery)
         .and_then(|(line, delivery)| line.checked_add(delivery));
     numbers.extend([unit, line, delivery, total].into_iter().flatten().map(format_plain));
-    numbers.extend(draft.quantity.map(|quantity| quantity.to_string()));
+    numbers.push(draft.quantity.unwrap_or(1).to_string());
     numbers.extend(draft.phone.iter().cloned());
     numbers.extend(draft.address.iter().flat_map(|address| text::digit_runs(address)));
     numbers.extend(draft.customer_name.iter().flat_map(|name| text::digit_runs(name)));

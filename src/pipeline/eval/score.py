@@ -125,9 +125,52 @@ def letter_counts(text):
     return bn, latin
 
 
+def owner_strings(shop):
+    """Every text the owner wrote in the shop file (names, instructions, FAQ
+    answers, address, hours, policy, descriptions, zone names), longest first.
+    A reply may quote these as written, in whatever language the owner wrote
+    them: the language check judges only the agent's own words."""
+    out = []
+
+    def add(value):
+        if isinstance(value, str) and len(value.strip()) >= 3:
+            out.append(value.strip())
+
+    profile = shop.get("profile") or {}
+    for key in ("name", "description", "address", "opening_hours", "return_policy", "city"):
+        add(profile.get(key))
+    for area in shop.get("delivery_areas") or []:
+        add(area.get("name"))
+    for method in shop.get("payment_methods") or []:
+        add(method.get("instructions"))
+        add(method.get("label"))
+    for product in shop.get("products") or []:
+        for key in ("name", "name_bn", "description", "sku"):
+            add(product.get(key))
+        for variant in product.get("variants") or []:
+            add(variant.get("size"))
+            add(variant.get("colour"))
+    for entry in shop.get("faq") or []:
+        add(entry.get("answer"))
+    rules = shop.get("rules") or {}
+    for key in ("greeting", "away_message", "holding_message"):
+        add(rules.get(key))
+    return sorted(set(out), key=len, reverse=True)
+
+
+def without_owner_text(text, strings):
+    for value in strings:
+        text = text.replace(value, " ")
+    return text
+
+
 def language_ok(text, language):
-    """(ok, reason). Empty text is judged elsewhere."""
+    """(ok, reason). Empty text is judged elsewhere. Pass the text without
+    the owner's own strings (see owner_strings); a reply that is all owner
+    text has nothing of the agent's to judge."""
     bn, latin = letter_counts(unicodedata.normalize("NFC", text))
+    if bn + latin < 4:
+        return True, ""
     if language == "bn":
         return (bn > latin, "" if bn > latin else "not Bangla (bn %d, latin %d)" % (bn, latin))
     if latin <= bn:
@@ -348,6 +391,7 @@ def score(items, outputs, shops):
     over_cautious = 0  # reply expected, the agent sent it to the owner
     failures = []
     allowed_by_shop = {name: shop_allowed_numbers(shop) for name, shop in shops.items()}
+    owner_by_shop = {name: owner_strings(shop) for name, shop in shops.items()}
 
     for item in items:
         iid, shop_name, lang, kind = item["id"], item["shop"], item["language"], item["kind"]
@@ -441,7 +485,7 @@ def score(items, outputs, shops):
 
             # language
             if text.strip():
-                lok, lwhy = language_ok(text, lang)
+                lok, lwhy = language_ok(without_owner_text(text, owner_by_shop.get(shop_name, [])), lang)
                 lang_share.add(lok)
                 lang_by_lang[lang].add(lok)
                 if not lok:
