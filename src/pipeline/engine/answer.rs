@@ -123,11 +123,23 @@ pub(super) fn answer(ctx: &mut Ctx<'_>, state: &ConversationState) -> EngineRepl
             product.sku, product.name
         ));
     }
+    if wants.catalog
+        && !wants.about_product()
+        && let Some(reply) = category(ctx)
+    {
+        return reply;
+    }
     if wants.any() {
         return match sections(ctx, focus, &wants, Mode::Answer) {
-            Ok(parts) => text_reply(ctx, parts),
+            Ok(parts) if parts.iter().any(|part| !part.trim().is_empty()) => text_reply(ctx, parts),
+            Ok(_) => product_only(ctx)
+                .or_else(|| category(ctx))
+                .unwrap_or_else(|| owner(ctx, CANNOT_ANSWER)),
             Err(reason) => owner(ctx, &reason),
         };
+    }
+    if let Some(reply) = variant_follow_up(ctx, state) {
+        return reply;
     }
     if let Some(faq) = faq_text(ctx, false) {
         return EngineReply::Text(faq);
@@ -138,11 +150,18 @@ pub(super) fn answer(ctx: &mut Ctx<'_>, state: &ConversationState) -> EngineRepl
     small_talk(ctx).unwrap_or_else(|| owner(ctx, CANNOT_ANSWER))
 }
 
+/// A product named this clearly is what the message is about even with a
+/// few words the engine does not know ("the kids panjabi for my son, 4-5
+/// years"): its price and stock answer it.
+const CLEAR_MENTION: f64 = 0.7;
+
 /// The message only names a product ("red saree?"): its price and stock.
 fn product_only(ctx: &mut Ctx<'_>) -> Option<EngineReply> {
     let writer = ctx.writer();
     if let Some(product) = ctx.mentioned() {
-        if ctx.unexplained(Some(product)) > 1 {
+        let clear = matches!(ctx.msg.mention, Mention::One { score, .. } if score >= CLEAR_MENTION);
+        let allowed = if clear { 3 } else { 1 };
+        if ctx.unexplained(Some(product)) > allowed {
             return None;
         }
         ctx.why.push("answer: product price and stock".to_owned());
@@ -161,6 +180,67 @@ fn product_only(ctx: &mut Ctx<'_>) -> Option<EngineReply> {
     }
     ctx.why.push("answer: asked which product".to_owned());
     Some(text_reply(ctx, vec![writer.which_one(&choices)]))
+}
+
+/// "achar ki ki ache?", "What panjabis do you have?": the products whose
+/// name, Bangla name or tags hold a word of the message, when there are
+/// some; `None` otherwise (the general catalog answers).
+fn category(ctx: &mut Ctx<'_>) -> Option<EngineReply> {
+    let words: Vec<String> = ctx
+        .msg
+        .tokens
+        .iter()
+        .zip(&ctx.msg.content)
+        .filter(|(token, content)| **content && token.script != super::text::Script::Digit)
+        .map(|(token, _)| token.folded.clone())
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    let matching: Vec<&GroundedProduct> = ctx
+        .g
+        .products
+        .iter()
+        .filter(|product| {
+            let mut names = folded_words(&product.name);
+            names.extend(product.name_bn.as_deref().map(folded_words).unwrap_or_default());
+            names.extend(product.tags.iter().flat_map(|tag| folded_words(tag)));
+            names
+                .iter()
+                .any(|name| words.iter().any(|word| super::text::word_match(name, word) >= 0.85))
+        })
+        .take(CATEGORY_LIST)
+        .collect();
+    if matching.is_empty() {
+        return None;
+    }
+    ctx.why
+        .push(format!("answer: {} products of the kind asked about", matching.len()));
+    Some(text_reply(ctx, vec![ctx.writer().catalog(&matching)]))
+}
+
+/// At most this many products are listed for "what X do you have?".
+const CATEGORY_LIST: usize = 8;
+
+/// "ar maroon ta?", "white ache?": an option of the product discussed before.
+fn variant_follow_up(ctx: &mut Ctx<'_>, state: &ConversationState) -> Option<EngineReply> {
+    if !matches!(ctx.msg.mention, Mention::None) {
+        return None;
+    }
+    let product = state.last_product.and_then(|id| ctx.product(id))?;
+    let pick = lookup::pick_variants(product, &ctx.msg.tokens)?;
+    if pick.candidates.is_empty() {
+        return None;
+    }
+    ctx.why
+        .push(format!("answer: options of {} asked after it", product.sku));
+    let info = InfoRequest {
+        price: true,
+        stock: true,
+        offer_order: true,
+        variants: &pick.candidates,
+    };
+    Some(text_reply(ctx, vec![ctx.writer().product_info(product, info)]))
 }
 
 fn small_talk(ctx: &mut Ctx<'_>) -> Option<EngineReply> {

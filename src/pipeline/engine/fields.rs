@@ -381,9 +381,34 @@ static DELIVER_TO: LazyLock<Vec<String>> = LazyLock::new(|| {
     )
 });
 
+/// Whether a folded word only appears in addresses ("house", "road", "বাসা").
+pub(super) fn is_address_word(folded: &str) -> bool {
+    ADDRESS_WORD_SET.iter().any(|word| word == folded)
+}
+
 /// Separators between the parts of an all-in-one message ("Nusrat, 017…, House 5…").
 fn is_part_separator(c: char) -> bool {
     matches!(c, ',' | '\n' | ';' | '।' | '|')
+}
+
+/// Where a part ends for a name: a separator, or a full stop that ends a
+/// sentence ("Karim Uddin. 01534567890"), not the dot of "Md." inside one.
+fn ends_name_part(text: &str, at: usize, c: char) -> bool {
+    is_part_separator(c)
+        || (c == '.'
+            && text
+                .get(at + 1..)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.is_empty())
+            && {
+                let word: String = text
+                    .get(..at)
+                    .unwrap_or_default()
+                    .chars()
+                    .rev()
+                    .take_while(|c| c.is_alphabetic())
+                    .collect();
+                !TITLE.contains(&word.chars().rev().collect::<String>().to_lowercase())
+            })
 }
 
 /// An address written without a label, inside an all-in-one message or as
@@ -474,7 +499,7 @@ pub(super) fn unlabelled_name(
 ) -> Option<String> {
     let mut part_start = 0;
     for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ','))) {
-        if !is_part_separator(c) {
+        if !ends_name_part(text, i, c) {
             continue;
         }
         let (start, end) = (part_start, i);

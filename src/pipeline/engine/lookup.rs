@@ -44,8 +44,13 @@ pub(super) fn find_product(products: &[GroundedProduct], tokens: &[Token], conte
     // Each distinct word once: a pasted wall of repeated words costs no more
     // than one copy of it.
     let mut content_tokens: Vec<&Token> = Vec::new();
+    // Numbers (quantities, weights, phones) do not name products; SKUs and
+    // names with digits are matched as sequences before this.
     for (token, is_content) in tokens.iter().zip(content) {
-        if *is_content && !content_tokens.iter().any(|seen| seen.folded == token.folded) {
+        if *is_content
+            && token.script != Script::Digit
+            && !content_tokens.iter().any(|seen| seen.folded == token.folded)
+        {
             content_tokens.push(token);
         }
     }
@@ -290,6 +295,17 @@ const COLOURS: &[&[&str]] = &[
     &["silver", "rupali", "রুপালি"],
 ];
 
+/// Units of sizes and weights, as customers write them in three languages.
+const UNITS: &[&[&str]] = &[
+    &["kg", "kilo", "কেজি"],
+    &["g", "gm", "gram", "গ্রাম"],
+    &["pound", "lb", "paund", "পাউন্ড"],
+    &["ml", "এমএল"],
+    &["l", "litre", "liter", "লিটার"],
+    &["years", "year", "yrs", "bochor", "বছর"],
+    &["inch", "inches", "ইঞ্চি"],
+];
+
 /// Size names customers write instead of the letter the owner used.
 const SIZES: &[&[&str]] = &[
     &["s", "small", "এস", "স্মল"],
@@ -346,6 +362,25 @@ fn attribute_mentioned(value: &str, synonyms: &[&[&str]], tokens: &[Token], used
             spellings.extend(group);
         }
     }
+    // Units written another way: "1kg" is "১ কেজি", "2 pound" is "2 পাউন্ড".
+    let mut with_units = Vec::new();
+    for spelling in &spellings {
+        for (at, word) in spelling.iter().enumerate() {
+            for group in UNITS {
+                let group: Vec<String> = group.iter().flat_map(|unit| folded_words(unit)).collect();
+                if group.contains(word) {
+                    for other in group.iter().filter(|other| *other != word) {
+                        let mut respelled = spelling.clone();
+                        if let Some(slot) = respelled.get_mut(at) {
+                            other.clone_into(slot);
+                        }
+                        with_units.push(respelled);
+                    }
+                }
+            }
+        }
+    }
+    spellings.extend(with_units);
     let mut found = false;
     for spelling in &spellings {
         let min_score = if spelling.iter().all(|word| word.chars().count() >= 4) {

@@ -227,9 +227,15 @@ impl<'a> Message<'a> {
         let content: Vec<bool> = tokens
             .iter()
             .zip(&intents.keyword)
-            .map(|(token, keyword)| {
+            .enumerate()
+            .map(|(i, (token, keyword))| {
                 let long_enough = token.script == Script::Digit || token.text.chars().count() >= 2;
-                !keyword && long_enough && !is_stopword(&token.folded)
+                // "Block E", "Road 11", "Sector 4": part of an address, not a product word.
+                let address_label = fields::is_address_word(&token.folded)
+                    && tokens
+                        .get(i + 1)
+                        .is_some_and(|next| next.script == Script::Digit || next.text.chars().count() <= 2);
+                !keyword && long_enough && !is_stopword(&token.folded) && !address_label
             })
             .collect();
         let mention = lookup::find_product(&grounding.products, &tokens, &content);

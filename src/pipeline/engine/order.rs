@@ -60,7 +60,13 @@ impl Field {
 /// "I want to know the price" is a question, not an order.
 pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
     let intents = &ctx.msg.intents;
-    let refuses = [Intent::Human, Intent::OrderStatus, Intent::Cancel, Intent::No];
+    let refuses = [
+        Intent::Human,
+        Intent::OrderStatus,
+        Intent::Cancel,
+        Intent::No,
+        Intent::Discount,
+    ];
     if refuses.iter().any(|intent| intents.has(*intent)) {
         return false;
     }
@@ -73,6 +79,14 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
         return !intents.has_question() && (names_product || ctx.unexplained(None) == 0);
     }
     let follow_up = state.last_product.and_then(|id| ctx.product(id));
+    // Contact details right after a product was discussed ("Sumaiya,
+    // 01811223344, Ambarkhana, Sylhet") mean the customer is ordering it.
+    if fields::find_phone(ctx.msg.raw).phone.is_some()
+        && !intents.has_question()
+        && follow_up.is_some_and(|product| !sold_out(product))
+    {
+        return true;
+    }
     intents.has(Intent::Yes)
         && intents.only_small_talk()
         && !names_product
@@ -114,6 +128,10 @@ fn step(ctx: &mut Ctx<'_>, last_product: Option<Uuid>, mut draft: OrderDraft) ->
         ctx.why.push("order: cancelled by the customer".to_owned());
         return (EngineReply::Text(ctx.writer().cancelled().to_owned()), None);
     }
+    if ctx.msg.intents.has(Intent::Discount) {
+        let reason = "the customer asks for a discount or a lower price, and only you decide prices";
+        return (answer::owner(ctx, reason), Some(draft));
+    }
     forget_stale(ctx, &mut draft);
     let turn = match read_details(ctx, &mut draft, last_product) {
         Ok(turn) => turn,
@@ -127,7 +145,11 @@ fn step(ctx: &mut Ctx<'_>, last_product: Option<Uuid>, mut draft: OrderDraft) ->
         Ok(sections) => sections,
         Err(reason) => return (answer::owner(ctx, &reason), Some(draft)),
     };
-    let understood = turn.changed || !turn.notes.is_empty() || !sections.is_empty() || turn.phone_invalid;
+    let understood = turn.changed
+        || !turn.notes.is_empty()
+        || !sections.is_empty()
+        || turn.phone_invalid
+        || !ctx.ambiguous().is_empty();
     let product = draft.product_id.and_then(|id| ctx.product(id));
     if !understood && ctx.unexplained(product) > 1 {
         return (answer::owner(ctx, ORDER_NOT_UNDERSTOOD), Some(draft));
@@ -401,7 +423,13 @@ fn choose_variant(ctx: &mut Ctx<'_>, product: &GroundedProduct, draft: &mut Orde
     if product.variants.is_empty() {
         return;
     }
-    if let ([only], None) = (product.variants.as_slice(), draft.variant_id) {
+    // One option to sell (the only one, or the only one in stock) is chosen.
+    let available: Vec<&VariantRow> = product
+        .variants
+        .iter()
+        .filter(|variant| Availability::of_variant(product, variant) != Availability::Out)
+        .collect();
+    if let ([only], None) = (available.as_slice(), draft.variant_id) {
         draft.variant_id = Some(only.id);
         turn.changed = true;
     }

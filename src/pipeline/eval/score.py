@@ -223,6 +223,13 @@ def shop_allowed_numbers(shop):
             delta = money(v.get("price_delta")) or "0"
             for b in bases:
                 prices.add(b + Decimal(delta))
+    # Stock goes down as a run's orders reserve it: any count up to the
+    # file's stock is the shop's own number.
+    for p in shop.get("products") or []:
+        counts = [p.get("stock")] + [v.get("stock") for v in p.get("variants") or []]
+        for count in counts:
+            if isinstance(count, int):
+                allowed.update(str(n) for n in range(0, count + 1))
     for price in prices:
         for q in range(1, 11):
             line = price * q
