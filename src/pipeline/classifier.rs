@@ -442,7 +442,9 @@ pub fn detect_language(text: &str) -> Language {
             english += 1;
         }
     }
-    if banglish > 0 && banglish >= english {
+    // Short English words ("to", "on", "a") are common in Banglish too, so
+    // a Banglish word weighs two English ones.
+    if banglish > 0 && banglish * 2 >= english {
         Language::Banglish
     } else {
         Language::En
@@ -474,9 +476,9 @@ pub fn clear_language(text: &str) -> Option<Language> {
             english += 1;
         }
     }
-    if banglish > 0 && banglish > english {
+    if banglish > 0 && banglish * 2 > english {
         Some(Language::Banglish)
-    } else if english >= 2 && english > banglish {
+    } else if english >= 2 && english > banglish * 2 {
         Some(Language::En)
     } else {
         None
@@ -510,6 +512,7 @@ const BANGLISH_MARKERS: &str = "\
     bolte bolbo kotha dekhao dekhan dekhacche dekhay jao baire porjonto nile porbe peyechi paisi obosthay khele \
     khete bochor bochorer chulkani vul bhul mere jante jibone kahini hate taka tk ferot ferat ferto chor batpar \
     dol ekhon ekhono ager bhule vule tai ja je jinish vanga boro choto chole dhakar kapor assalamu alaikum dhoren \
+    thake thaken khola kothay kothai kokhon bolen dekhan koyta pathaben \
     bacchake kete kata lagse";
 
 /// Common English function words, space-separated.

@@ -130,7 +130,8 @@ const NUMBER_WORDS: &[(i64, &str)] = &[
 const BARE_ONE: &[&str] = &["one", "ek", "এক"];
 
 /// Words after a number that make it a count ("2 ta", "2 pcs", "২টি").
-const COUNT_AFTER: &str = "ta ti pcs pc piece pieces pis set sets pair pairs jora khana টা টি খানা জোড়া সেট পিস";
+const COUNT_AFTER: &str = "ta ti pcs pc piece pieces pis set sets pair pairs jora khana box boxes packet packets pack packs jar jars \
+    bottle bottles unit units টা টি খানা জোড়া সেট পিস বক্স প্যাকেট বোতল";
 
 /// Words before a number that make it a count ("qty 2", "x2").
 const COUNT_BEFORE: &str = "qty quantity poriman x পরিমাণ";
@@ -533,6 +534,24 @@ pub(super) fn unlabelled_name(
         }
     }
     None
+}
+
+/// A name written at the end of an unlabelled address, before the phone
+/// ("Flat 6C, Road 27, Dhanmondi, Dhaka. Nasrin Sultana. 017…"): the last
+/// part, two or three capitalised Latin words with no digit, place or
+/// address word. Returns the name and the address without it.
+pub(super) fn name_at_end_of_address(address: &str) -> Option<(String, String)> {
+    let cut = address.rfind([',', '.'])?;
+    let (rest, last) = (address.get(..cut)?, address.get(cut + 1..)?.trim());
+    let words: Vec<&str> = last.split_whitespace().collect();
+    let looks_like_name = (2..=3).contains(&words.len())
+        && words.iter().all(|word| {
+            word.chars().next().is_some_and(char::is_uppercase)
+                && word.chars().all(char::is_alphabetic)
+                && !ADDRESS_WORD_SET.contains(&word.to_lowercase())
+        })
+        && crate::pipeline::gazetteer::place_in(&super::text::tokenize(last)).is_none();
+    looks_like_name.then(|| (last.to_owned(), rest.trim().trim_end_matches([',', '.']).to_owned()))
 }
 
 /// A whole message that is just an address (the answer to "your address?").

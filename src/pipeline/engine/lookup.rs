@@ -115,10 +115,35 @@ pub(super) fn find_products_each(products: &[GroundedProduct], tokens: &[Token],
         }
         if end > start
             && let (Some(part), Some(part_content)) = (tokens.get(start..end), content.get(start..end))
-            && let Mention::One { index, .. } = find_product(products, part, part_content)
-            && !found.contains(&index)
         {
-            found.push(index);
+            let index = match find_product(products, part, part_content) {
+                Mention::One { index, .. } => Some(index),
+                // "baseus ar xiaomi power bank": of the Baseus products, the
+                // one the rest of the message also describes.
+                Mention::Ambiguous(candidates) => {
+                    let all: Vec<&Token> = tokens
+                        .iter()
+                        .zip(content)
+                        .filter(|(_, c)| **c)
+                        .map(|(t, _)| t)
+                        .collect();
+                    let mut scored: Vec<(usize, f64)> = candidates
+                        .iter()
+                        .filter_map(|&i| products.get(i).map(|p| (i, word_overlap(&folded_words(&p.name), &all))))
+                        .collect();
+                    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+                    match scored.as_slice() {
+                        [(best, top), (_, next), ..] if top - next >= AMBIGUITY_MARGIN => Some(*best),
+                        _ => None,
+                    }
+                }
+                Mention::None => None,
+            };
+            if let Some(index) = index
+                && !found.contains(&index)
+            {
+                found.push(index);
+            }
         }
         start = end + 1;
     }
@@ -140,7 +165,15 @@ fn score_product(product: &GroundedProduct, tokens: &[Token], content: &[&Token]
     if find_sequence(tokens, &name_bn, 0.85).is_some() {
         return (1.0, "Bangla name");
     }
-    let by_name = ("name words", word_overlap(&name, content));
+    // "Mango Pickle (Aamer Achar)": each way of naming it counts on its own,
+    // so "amer achar" covers one name fully instead of half of both.
+    let by_name = (
+        "name words",
+        name_alternatives(&product.name)
+            .iter()
+            .map(|alternative| word_overlap(alternative, content))
+            .fold(word_overlap(&name, content), f64::max),
+    );
     let by_bn = ("Bangla name words", word_overlap(&name_bn, content));
     let by_tags = ("tag", tag_score(&product.tags, tokens, content));
     let (how, score) = [by_name, by_bn, by_tags]
@@ -189,6 +222,15 @@ fn across_scripts(product: &GroundedProduct, content: &[&Token], transliterated:
     .max_by(|a, b| a.1.total_cmp(&b.1))
     .unwrap_or(("", 0.0));
     (score * ACROSS_SCRIPTS, how)
+}
+
+/// The parts of a name written with another in brackets or after a slash
+/// ("Mango Pickle (Aamer Achar)" → "Mango Pickle", "Aamer Achar").
+fn name_alternatives(name: &str) -> Vec<Vec<String>> {
+    name.split(['(', ')', '/', '|'])
+        .map(folded_words)
+        .filter(|words| !words.is_empty())
+        .collect()
 }
 
 /// Mostly the best single-word match, plus the share of the name covered

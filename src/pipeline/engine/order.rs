@@ -79,10 +79,15 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
         return !intents.has_question() && (names_product || ctx.unexplained(None) == 0);
     }
     let follow_up = state.last_product.and_then(|id| ctx.product(id));
-    // Contact details right after a product was discussed ("Sumaiya,
-    // 01811223344, Ambarkhana, Sylhet") mean the customer is ordering it.
-    if fields::find_phone(ctx.msg.raw).phone.is_some()
+    // Contact details or a quantity right after a product was discussed
+    // ("Sumaiya, 01811223344, Ambarkhana, Sylhet", "নাম নুসরাত", "দুইটা")
+    // mean the customer is ordering it.
+    let gives_details = fields::find_phone(ctx.msg.raw).phone.is_some()
+        || fields::find_name(ctx.msg.raw, &ctx.msg.tokens, &intents.keyword).is_some()
+        || fields::find_quantity(&ctx.msg.tokens, &vec![false; ctx.msg.tokens.len()], false).is_some();
+    if gives_details
         && !intents.has_question()
+        && !ctx.msg.raw.trim_end().ends_with(['?', '？'])
         && follow_up.is_some_and(|product| !sold_out(product))
     {
         return true;
@@ -355,6 +360,13 @@ fn read_contact(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, turn: &mut Turn, pend
             fields::unlabelled_address(msg.raw, &msg.tokens, scan.span.as_ref(), place_allowed, &product_words)
         {
             address_start = Some(span.start);
+            let address = match fields::name_at_end_of_address(&address) {
+                Some((name, rest)) if draft.customer_name.is_none() && !has_name_marker => {
+                    set_field(&mut draft.customer_name, name, turn, &mut ctx.why, "name");
+                    rest
+                }
+                _ => address,
+            };
             set_field(&mut draft.address, address, turn, &mut ctx.why, "address");
             mark_span(ctx, turn, Some(span));
         }
