@@ -235,6 +235,14 @@ pub fn decide(text: &str, rules: Vec<Risk>, probabilities: &[f32; 6], thresholds
     } else {
         MODEL_FLOOR
     };
+    // A message with a mobile number is most often an order's contact
+    // details ("Name Tahmid, phone 01812223344"), which the model has seen
+    // too few of: its flag alone needs more certainty there.
+    let floor = if has_mobile_number(text) {
+        floor.max(CONTACT_MODEL_FLOOR)
+    } else {
+        floor
+    };
     let mut categories = rules;
     categories.extend(
         Risk::ALL
@@ -279,6 +287,31 @@ pub fn is_policy_question(text: &str) -> bool {
     let has = |list: &Vec<String>| tokens.iter().any(|token| list.contains(token));
     let asks = text.contains('?') || text.contains('？') || has(question);
     (has(conditional)) && asks && !has(past)
+}
+
+/// The model's floor for a message holding a mobile number.
+pub const CONTACT_MODEL_FLOOR: f32 = 0.7;
+
+/// Whether the text holds a Bangladeshi mobile number (01[3-9] and eight
+/// more digits, in any script).
+fn has_mobile_number(text: &str) -> bool {
+    let mut run = String::new();
+    for c in text.chars().map(super::text::ascii_digit) {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else if c != '-' && c != ' ' {
+            if is_mobile(&run) {
+                return true;
+            }
+            run.clear();
+        }
+    }
+    is_mobile(&run)
+}
+
+fn is_mobile(run: &str) -> bool {
+    let run = run.strip_prefix("88").unwrap_or(run);
+    run.len() == 11 && run.starts_with("01") && run.as_bytes().get(2).is_some_and(|d| (b'3'..=b'9').contains(d))
 }
 
 /// The least probability at which the model's flag counts live, whatever
@@ -1009,6 +1042,21 @@ const RULES: &[(Risk, i32, &[&str])] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mobile_numbers_are_found_in_any_script_and_spacing() {
+        for text in [
+            "Name Tahmid, phone 01812223344",
+            "ফোন ০১৯১৪৫৬৭৮৯০",
+            "+880 1712-345678",
+            "01712 345678",
+        ] {
+            assert!(has_mobile_number(text), "{text}");
+        }
+        for text in ["TrxID 8N7A6D5 amount 1250", "0171234567", "order 12"] {
+            assert!(!has_mobile_number(text), "{text}");
+        }
+    }
 
     #[test]
     fn a_return_policy_question_before_buying_is_not_a_refund() {
