@@ -75,6 +75,9 @@ pub struct ConversationState {
     /// The product the customer last asked about, so "dam koto?" or "order
     /// korbo" after a product question refers to it.
     pub last_product: Option<Uuid>,
+    /// The option of `last_product` the customer named, if exactly one.
+    #[serde(default)]
+    pub last_variant: Option<Uuid>,
     /// The order being collected, if the customer wants to buy.
     pub order: Option<OrderDraft>,
     /// Whether the first automatic reply (with the bot disclosure) was sent.

@@ -97,7 +97,21 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
     };
     ctx.explain_reading();
     if let Some(product) = ctx.mentioned() {
+        if next.last_product != Some(product.id) {
+            next.last_variant = None;
+        }
         next.last_product = Some(product.id);
+    }
+    // The one option the customer named of the product discussed ("gold
+    // colour"), so an order started later keeps it.
+    if let Some(product) = next
+        .last_product
+        .and_then(|id| grounding.products.iter().find(|p| p.id == id))
+        && let Some(pick) = lookup::pick_variants(product, &ctx.msg.tokens)
+        && let [index] = pick.candidates.as_slice()
+        && let Some(variant) = product.variants.get(*index)
+    {
+        next.last_variant = Some(variant.id);
     }
     let reply = if next.order.is_some() || order::wants_to_start(&ctx, &next) {
         order::run(&mut ctx, &mut next)

@@ -105,7 +105,7 @@ pub(super) fn run(ctx: &mut Ctx<'_>, state: &mut ConversationState) -> EngineRep
         ctx.why.push("order: started".to_owned());
         OrderDraft::default()
     });
-    let (reply, kept) = step(ctx, state.last_product, draft);
+    let (reply, kept) = step(ctx, (state.last_product, state.last_variant), draft);
     state.order = kept;
     reply
 }
@@ -128,7 +128,10 @@ struct Turn {
 }
 
 /// One step of the order; the draft to keep (`None` ends the order).
-fn step(ctx: &mut Ctx<'_>, last_product: Option<Uuid>, mut draft: OrderDraft) -> (EngineReply, Option<OrderDraft>) {
+/// The product (and option) discussed before the order started.
+type Discussed = (Option<Uuid>, Option<Uuid>);
+
+fn step(ctx: &mut Ctx<'_>, discussed: Discussed, mut draft: OrderDraft) -> (EngineReply, Option<OrderDraft>) {
     if wants_cancel(ctx) {
         ctx.why.push("order: cancelled by the customer".to_owned());
         return (EngineReply::Text(ctx.writer().cancelled().to_owned()), None);
@@ -138,7 +141,7 @@ fn step(ctx: &mut Ctx<'_>, last_product: Option<Uuid>, mut draft: OrderDraft) ->
         return (answer::owner(ctx, reason), Some(draft));
     }
     forget_stale(ctx, &mut draft);
-    let turn = match read_details(ctx, &mut draft, last_product) {
+    let turn = match read_details(ctx, &mut draft, discussed) {
         Ok(turn) => turn,
         Err(Stop::SoldOut(text)) => return (EngineReply::Text(text), None),
         Err(Stop::Owner(reason)) => return (answer::owner(ctx, reason), Some(draft)),
@@ -172,13 +175,13 @@ enum Stop {
 
 /// Reads every detail the message gives into the draft. A change reopens a
 /// summary already read back, so the customer confirms what will be ordered.
-fn read_details(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, last_product: Option<Uuid>) -> Result<Turn, Stop> {
+fn read_details(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, discussed: Discussed) -> Result<Turn, Stop> {
     let pending = next_missing(ctx.g, draft);
     let mut turn = Turn {
         not_quantity: vec![false; ctx.msg.tokens.len()],
         ..Turn::default()
     };
-    choose_product(ctx, draft, &mut turn, pending, last_product);
+    choose_product(ctx, draft, &mut turn, pending, discussed);
     read_contact(ctx, draft, &mut turn, pending);
     let product = draft.product_id.and_then(|id| ctx.product(id));
     if let Some(product) = product {
@@ -281,7 +284,7 @@ fn choose_product(
     draft: &mut OrderDraft,
     turn: &mut Turn,
     pending: Option<Field>,
-    last_product: Option<Uuid>,
+    (last_product, last_variant): Discussed,
 ) {
     if let Some(product) = ctx.mentioned() {
         let wants_it = ctx.msg.intents.has(Intent::Order) || pending == Some(Field::Product);
@@ -300,6 +303,7 @@ fn choose_product(
         && let Some(product) = last_product.and_then(|id| ctx.product(id))
     {
         draft.product_id = Some(product.id);
+        draft.variant_id = last_variant.filter(|id| product.variants.iter().any(|v| v.id == *id));
         turn.changed = true;
         ctx.why.push(format!(
             "order: product {} from earlier in the conversation",

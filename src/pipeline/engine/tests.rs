@@ -876,6 +876,7 @@ fn odd_input_never_panics_and_never_invents_numbers() {
         for (i, input) in inputs.iter().enumerate() {
             let state = ConversationState {
                 last_product: Some(id(RED)),
+                last_variant: None,
                 order: draft.clone(),
                 disclosed: true,
                 language: None,
@@ -1059,4 +1060,17 @@ fn products_are_named_across_scripts() {
     }
     let reply = Chat::new(g).text("পাঞ্জাবির দাম কত?", Language::Bn);
     assert!(reply.contains("Cotton Panjabi") && reply.contains("৳1,500"), "{reply}");
+}
+
+#[test]
+fn an_option_named_before_the_order_is_kept_in_it() {
+    let mut chat = Chat::new(shop());
+    let bl = Language::Banglish;
+    let reply = chat.text("cotton panjabi black ache?", bl);
+    assert!(reply.contains("XL / Black"), "{reply}");
+    // Contact details start the order of the product and option discussed.
+    let summary = chat.text("amar nam Karim, 01812345678, House 5, Road 3, Mirpur 10, Dhaka", bl);
+    assert!(summary.contains("Option: XL / Black"), "{summary}");
+    let request = placed(chat.say("ha", bl));
+    assert_eq!(request.variant_id, Some(id(XL_BLACK)));
 }
