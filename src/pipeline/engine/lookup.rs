@@ -627,10 +627,12 @@ pub(super) fn find_faq(faq: &[FaqEntry], lower: &str, tokens: &[Token]) -> Optio
         .flat_map(|(index, entry)| entry.patterns.iter().map(move |pattern| (index, pattern)))
         .filter_map(|(index, pattern)| pattern_overlap(pattern, tokens).map(|share| (index, pattern, share)))
         .max_by(|a, b| a.2.total_cmp(&b.2))
-        .map(|(index, pattern, _)| FaqHit {
+        .map(|(index, pattern, share)| FaqHit {
             index,
             pattern: pattern.trim().to_owned(),
-            exact: false,
+            // Every word of a pattern of several, in any order and spelling
+            // ("আচার কতদিন ভালো থাকে" for "কতদিন থাকে"), counts as written.
+            exact: share >= 1.0,
         })
 }
 

@@ -113,7 +113,11 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
     {
         next.last_variant = Some(variant.id);
     }
-    let reply = if next.order.is_some() || order::wants_to_start(&ctx, &next) {
+    // A question the owner's FAQ answers ("How early should I order a
+    // cake?") is not the start of an order.
+    let faq_question = next.order.is_none()
+        && lookup::find_faq(&grounding.faq, &ctx.msg.lower, &ctx.msg.tokens).is_some_and(|hit| hit.exact);
+    let reply = if next.order.is_some() || (!faq_question && order::wants_to_start(&ctx, &next)) {
         order::run(&mut ctx, &mut next)
     } else {
         // The state before this message: a comparison needs the product
