@@ -537,21 +537,36 @@ pub(super) fn unlabelled_name(
 }
 
 /// A name written at the end of an unlabelled address, before the phone
-/// ("Flat 6C, Road 27, Dhanmondi, Dhaka. Nasrin Sultana. 017…"): the last
-/// part, two or three capitalised Latin words with no digit, place or
-/// address word. Returns the name and the address without it.
+/// ("Flat 6C, Road 27, Dhanmondi, Dhaka. Nasrin Sultana. 017…", "বাসা ৭,
+/// মিরপুর ১০, ঢাকা। রিনা বেগম ০১৭…"): the last part, one to three words
+/// with no digit, place or address word; Latin ones capitalised. Returns
+/// the name and the address without it.
 pub(super) fn name_at_end_of_address(address: &str) -> Option<(String, String)> {
-    let cut = address.rfind([',', '.'])?;
-    let (rest, last) = (address.get(..cut)?, address.get(cut + 1..)?.trim());
+    let cut = address.rfind([',', '.', '।'])?;
+    let separator_len = address.get(cut..)?.chars().next()?.len_utf8();
+    let (rest, last) = (address.get(..cut)?, address.get(cut + separator_len..)?.trim());
     let words: Vec<&str> = last.split_whitespace().collect();
-    let looks_like_name = (2..=3).contains(&words.len())
+    let looks_like_name = (1..=3).contains(&words.len())
         && words.iter().all(|word| {
-            word.chars().next().is_some_and(char::is_uppercase)
-                && word.chars().all(char::is_alphabetic)
-                && !ADDRESS_WORD_SET.contains(&word.to_lowercase())
+            let bengali = word.chars().all(crate::pipeline::text::is_bengali_letter);
+            let latin_name =
+                word.chars().next().is_some_and(char::is_uppercase) && word.chars().all(char::is_alphabetic);
+            (bengali || latin_name)
+                && word.chars().count() >= 2
+                && !ADDRESS_WORD_SET.contains(
+                    &super::text::tokenize(word)
+                        .first()
+                        .map(|t| t.folded.clone())
+                        .unwrap_or_default(),
+                )
         })
         && crate::pipeline::gazetteer::place_in(&super::text::tokenize(last)).is_none();
-    looks_like_name.then(|| (last.to_owned(), rest.trim().trim_end_matches([',', '.']).to_owned()))
+    looks_like_name.then(|| {
+        (
+            last.to_owned(),
+            rest.trim().trim_end_matches([',', '.', '।']).to_owned(),
+        )
+    })
 }
 
 /// A whole message that is just an address (the answer to "your address?").

@@ -504,6 +504,18 @@ fn read_quantity(
     // Digits of the product's own name or SKU as written ("Galaxy A15",
     // "SKU-1") are not a count.
     let mut skip = turn.not_quantity.clone();
+    // "xiaomi 20000 power bank": a number of the product's name is not a count.
+    let name_numbers: Vec<String> = ctx
+        .g
+        .products
+        .iter()
+        .flat_map(|p| text::digit_runs(&format!("{} {}", p.name, p.sku)))
+        .collect();
+    for (token, flag) in ctx.msg.tokens.iter().zip(skip.iter_mut()) {
+        if token.script == text::Script::Digit && token.text.len() >= 2 && name_numbers.contains(&token.text) {
+            *flag = true;
+        }
+    }
     if let Some(product) = product {
         for words in [folded_words(&product.name), folded_words(&product.sku)] {
             if let Some(start) = text::find_sequence(&ctx.msg.tokens, &words, 0.85) {

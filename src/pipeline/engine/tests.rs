@@ -1074,3 +1074,35 @@ fn an_option_named_before_the_order_is_kept_in_it() {
     let request = placed(chat.say("ha", bl));
     assert_eq!(request.variant_id, Some(id(XL_BLACK)));
 }
+
+#[test]
+fn a_name_after_the_address_and_a_number_in_a_product_name_are_read_right() {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        stock: Some(8),
+        ..product(7, "PB-20K", "Redmi 20000mAh Power Bank", None, 215_000)
+    });
+    let mut chat = Chat::new(g);
+    let bl = Language::Banglish;
+    // "20000" belongs to the name: no quantity of twenty thousand.
+    assert_eq!(
+        chat.text("redmi 20000 power bank ta nite chai", bl),
+        "Apnar nam ta bolben?"
+    );
+    let summary = chat.text("House 22, Road 7, Sector 10, Uttara. Naim Hasan. 01912345000", bl);
+    assert!(summary.contains("Nam: Naim Hasan"), "{summary}");
+    assert!(
+        summary.contains("Thikana: House 22, Road 7, Sector 10, Uttara\n"),
+        "{summary}"
+    );
+    assert!(summary.contains("Quantity: 1"), "{summary}");
+
+    let mut chat = Chat::new(shop());
+    let bn = Language::Bn;
+    chat.text("লাল সুতি শাড়ি ২টা লাগবে", bn);
+    let summary = chat.text("বাসা ৭, রোড ২, মিরপুর ১০, ঢাকা। রিনা বেগম ০১৭১৫৬৭৮৯০২", bn);
+    assert!(summary.contains("নাম: রিনা বেগম"), "{summary}");
+    let request = placed(chat.say("হ্যাঁ", bn));
+    assert_eq!(request.address, "বাসা ৭, রোড ২, মিরপুর ১০, ঢাকা");
+    assert_eq!(request.quantity, 2);
+}
