@@ -27,6 +27,7 @@ use crate::orders::{self, OrderRefusal};
 use crate::pipeline::classifier::{self, Language};
 use crate::pipeline::decision::{self, Decision, Message, Situation, Step};
 use crate::pipeline::grounding::{ConversationState, CustomerFacts, Grounding, OrderRequest};
+use crate::pipeline::llm::{HistoryTurn, LlmClient};
 use crate::pipeline::safety;
 
 /// The longest customer message accepted, as in the sandbox chat.
@@ -42,6 +43,9 @@ pub struct Converse {
     grounding: Grounding,
     conversations: HashMap<String, Conversation>,
     last_order: i64,
+    /// The LLM that reads messages the engine did not understand, as live
+    /// with `LLM_BASE_URL` (and a runtime to wait for it on).
+    llm: Option<(LlmClient, tokio::runtime::Runtime)>,
 }
 
 #[derive(Default)]
@@ -105,7 +109,20 @@ impl Converse {
             grounding: shop.to_grounding(),
             conversations: HashMap::new(),
             last_order: 0,
+            llm: None,
         }
+    }
+
+    /// Asks `llm` about the messages the engine does not understand, as the
+    /// live pipeline does (for understanding only).
+    ///
+    /// # Errors
+    ///
+    /// When no runtime can be started to wait for the LLM on.
+    pub fn with_llm(mut self, llm: LlmClient) -> std::io::Result<Converse> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        self.llm = Some((llm, runtime));
+        Ok(self)
     }
 
     /// Answers one input line with one output line (JSON, no newline); a
@@ -163,7 +180,24 @@ impl Converse {
         };
         let mut draft = match decision::decide(&situation, &message) {
             Step::Decided(draft) => draft,
-            Step::NoAnswer(pending) => pending.unanswered(&situation, None),
+            Step::NoAnswer(pending) => match &self.llm {
+                Some((llm, runtime)) if pending.llm_may_help() => {
+                    let history: Vec<HistoryTurn> = chat
+                        .history
+                        .iter()
+                        .take(chat.history.len().saturating_sub(1))
+                        .map(|(from_customer, text)| HistoryTurn {
+                            from_customer: *from_customer,
+                            text: text.clone(),
+                        })
+                        .collect();
+                    match runtime.block_on(llm.understand(&self.grounding, &history, pending.text())) {
+                        Ok(understanding) => pending.understood_as(&situation, &understanding),
+                        Err(_) => pending.unanswered(&situation, Some("the LLM could not be reached")),
+                    }
+                }
+                _ => pending.unanswered(&situation, None),
+            },
         };
         let mut placed = None;
         let mut reserved = None;

@@ -287,6 +287,26 @@ fn converse_stdin(shop: &std::path::Path) -> ExitCode {
         Err(code) => return code,
     };
     let mut converse = bikriagent::converse::Converse::new(&shop);
+    // As live: with LLM_BASE_URL and LLM_MODEL, the LLM reads the messages
+    // the engine did not understand.
+    if let (Ok(base_url), Ok(model)) = (std::env::var("LLM_BASE_URL"), std::env::var("LLM_MODEL")) {
+        let settings = bikriagent::pipeline::llm::LlmSettings {
+            base_url,
+            api_key: std::env::var("LLM_API_KEY").ok().map(secrecy::SecretString::from),
+            model,
+            timeout: std::time::Duration::from_secs(20),
+        };
+        let with_llm = bikriagent::pipeline::llm::LlmClient::new(settings)
+            .map_err(|error| error.to_string())
+            .and_then(|llm| converse.with_llm(llm).map_err(|error| error.to_string()));
+        converse = match with_llm {
+            Ok(converse) => converse,
+            Err(error) => {
+                eprintln!("bikriagent converse: {error}");
+                return ExitCode::from(2);
+            }
+        };
+    }
     let stdin = std::io::stdin();
     let mut out = std::io::stdout().lock();
     for line in stdin.lock().lines() {

@@ -96,6 +96,75 @@ fn converse(lines: &[serde_json::Value]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// A fake OpenAI-compatible server on loopback, on a thread of its own,
+/// answering every request with `content`; its base URL and request count.
+fn fake_llm(content: &'static str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let asked = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = asked.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/v1", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            listener.set_nonblocking(true).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = axum::Router::new().route(
+                "/v1/chat/completions",
+                axum::routing::post(move || {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        axum::Json(
+                            serde_json::json!({"choices": [{"message": {"role": "assistant", "content": content}}]}),
+                        )
+                    }
+                }),
+            );
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (base, asked)
+}
+
+#[test]
+fn converse_asks_the_llm_only_about_what_the_engine_did_not_understand() {
+    let (base, asked) = fake_llm(r#"{"intent": "price", "products": ["SAREE-RED"], "risk": []}"#);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bikriagent"))
+        .args(["converse", "--shop", EXAMPLE_SHOP])
+        .env("LLM_BASE_URL", &base)
+        .env("LLM_MODEL", "test-model")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let input = [
+        say("g", "red saree price?"),
+        say("g", "amar boner biyer gift er jonno oi jinish ta koto porbe?"),
+    ]
+    .iter()
+    .map(|line| format!("{line}\n"))
+    .collect::<String>();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let out: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 1, "{out:?}");
+    assert_eq!(out[1]["action"], "reply", "{out:?}");
+    let text = out[1]["text"].as_str().unwrap();
+    assert!(
+        text.contains("Red Cotton Saree er dam ৳1,850"),
+        "the engine's words: {text}"
+    );
+}
+
 fn say(conversation: &str, text: &str) -> serde_json::Value {
     serde_json::json!({ "conversation": conversation, "text": text })
 }
