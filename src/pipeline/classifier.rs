@@ -278,7 +278,8 @@ pub fn is_policy_question(text: &str) -> bool {
             list(
                 "received recieved got delivered bought ordered returned already paisi pailam peyechi paichi \
                   পেয়েছি পেলাম পাইছি পাইলাম kinsi kinechi কিনেছি কিনলাম korsilam korechilam করেছিলাম দিছেন \
-                  দিয়েছেন disen diyechen yesterday kal kalke গতকাল",
+                  দিয়েছেন disen diyechen yesterday kal kalke গতকাল arrived came ashche ashse asche \
+                  এসেছে আসছে এসেছিল",
             ),
         )
     });
@@ -292,26 +293,10 @@ pub fn is_policy_question(text: &str) -> bool {
 /// The model's floor for a message holding a mobile number.
 pub const CONTACT_MODEL_FLOOR: f32 = 0.7;
 
-/// Whether the text holds a Bangladeshi mobile number (01[3-9] and eight
-/// more digits, in any script).
+/// Whether the text holds a Bangladeshi mobile number, as the order
+/// reader finds them (any script, spaces, dashes, +880).
 fn has_mobile_number(text: &str) -> bool {
-    let mut run = String::new();
-    for c in text.chars().map(super::text::ascii_digit) {
-        if c.is_ascii_digit() {
-            run.push(c);
-        } else if c != '-' && c != ' ' {
-            if is_mobile(&run) {
-                return true;
-            }
-            run.clear();
-        }
-    }
-    is_mobile(&run)
-}
-
-fn is_mobile(run: &str) -> bool {
-    let run = run.strip_prefix("88").unwrap_or(run);
-    run.len() == 11 && run.starts_with("01") && run.as_bytes().get(2).is_some_and(|d| (b'3'..=b'9').contains(d))
+    super::engine::find_phone(text).phone.is_some()
 }
 
 /// The least probability at which the model's flag counts live, whatever
@@ -455,29 +440,13 @@ fn mask_negated(tokens: &mut [String]) {
 /// English function words → [`Language::Banglish`]; otherwise
 /// [`Language::En`] (also for empty input).
 pub fn detect_language(text: &str) -> Language {
-    let (mut bengali, mut other) = (0usize, 0usize);
-    for c in text.chars() {
-        if is_bengali_letter(c) {
-            bengali += 1;
-        } else if c.is_alphabetic() {
-            other += 1;
-        }
-    }
-    if bengali > 0 && bengali >= other {
+    let evidence = LanguageEvidence::of(text);
+    if evidence.bengali > 0 && evidence.bengali >= evidence.other {
         return Language::Bn;
-    }
-    let (mut banglish, mut english) = (0usize, 0usize);
-    for word in text.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()) {
-        let word = word.to_lowercase();
-        if is_marker(BANGLISH_MARKERS, &word) {
-            banglish += 1;
-        } else if is_marker(ENGLISH_MARKERS, &word) {
-            english += 1;
-        }
     }
     // Short English words ("to", "on", "a") are common in Banglish too, so
     // a Banglish word weighs two English ones.
-    if banglish > 0 && banglish * 2 >= english {
+    if evidence.banglish > 0 && evidence.banglish * 2 >= evidence.english {
         Language::Banglish
     } else {
         Language::En
@@ -486,35 +455,56 @@ pub fn detect_language(text: &str) -> Language {
 
 /// The language a message clearly shows, or `None` when it carries no
 /// language of its own: a name, a phone number, an address, "ok", "yes".
-/// Bengali letters are always clear; Latin text needs a Banglish word more
-/// than English ones, or at least two English function words.
+/// Bengali letters are always clear; Latin text needs Banglish words
+/// outweighing English ones (one counts two, as in [`detect_language`]),
+/// or English function words outweighing them with at least two.
 pub fn clear_language(text: &str) -> Option<Language> {
-    let (mut bengali, mut other) = (0usize, 0usize);
-    for c in text.chars() {
-        if is_bengali_letter(c) {
-            bengali += 1;
-        } else if c.is_alphabetic() {
-            other += 1;
-        }
-    }
-    if bengali > 0 && bengali >= other {
-        return Some(Language::Bn);
-    }
-    let (mut banglish, mut english) = (0usize, 0usize);
-    for word in text.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()) {
-        let word = word.to_lowercase();
-        if is_marker(BANGLISH_MARKERS, &word) {
-            banglish += 1;
-        } else if is_marker(ENGLISH_MARKERS, &word) {
-            english += 1;
-        }
-    }
-    if banglish > 0 && banglish * 2 > english {
+    let evidence = LanguageEvidence::of(text);
+    if evidence.bengali > 0 && evidence.bengali >= evidence.other {
+        Some(Language::Bn)
+    } else if evidence.banglish > 0 && evidence.banglish * 2 > evidence.english {
         Some(Language::Banglish)
-    } else if english >= 2 && english > banglish * 2 {
+    } else if evidence.english >= 2 && evidence.english > evidence.banglish * 2 {
         Some(Language::En)
     } else {
         None
+    }
+}
+
+/// What a text shows of its language: Bengali and other letters, and the
+/// common Banglish and English words it holds.
+struct LanguageEvidence {
+    bengali: usize,
+    other: usize,
+    banglish: usize,
+    english: usize,
+}
+
+impl LanguageEvidence {
+    fn of(text: &str) -> LanguageEvidence {
+        let (mut bengali, mut other) = (0usize, 0usize);
+        for c in text.chars() {
+            if is_bengali_letter(c) {
+                bengali += 1;
+            } else if c.is_alphabetic() {
+                other += 1;
+            }
+        }
+        let (mut banglish, mut english) = (0usize, 0usize);
+        for word in text.split(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()) {
+            let word = word.to_lowercase();
+            if is_marker(BANGLISH_MARKERS, &word) {
+                banglish += 1;
+            } else if is_marker(ENGLISH_MARKERS, &word) {
+                english += 1;
+            }
+        }
+        LanguageEvidence {
+            bengali,
+            other,
+            banglish,
+            english,
+        }
     }
 }
 

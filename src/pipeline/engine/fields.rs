@@ -9,7 +9,7 @@ use super::text::{Script, Token, ascii_digit, folded_words};
 
 /// Where a Bangladeshi mobile number sits in a message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(super) struct PhoneScan {
+pub(crate) struct PhoneScan {
     /// Eleven digits, `01[3-9]XXXXXXXX`.
     pub phone: Option<String>,
     /// Byte range of the number as written, so it is not read as a quantity
@@ -27,7 +27,7 @@ struct DigitGroup {
 
 /// Finds a Bangladeshi mobile number written with ASCII or Bangla digits,
 /// spaces or dashes, with or without the `+880`/`880` country code.
-pub(super) fn find_phone(text: &str) -> PhoneScan {
+pub(crate) fn find_phone(text: &str) -> PhoneScan {
     let mut scan = PhoneScan::default();
     for run in digit_runs(text) {
         if let Some((phone, span)) = phone_in_run(&run) {

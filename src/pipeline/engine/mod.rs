@@ -30,6 +30,7 @@ use crate::catalog::money::{Money, format_plain};
 use crate::pipeline::classifier::Language;
 use crate::pipeline::grounding::{ConversationState, GroundedProduct, Grounding, OrderRequest};
 
+pub(crate) use self::fields::find_phone;
 use self::intent::{Intents, is_stopword};
 use self::lookup::Mention;
 use self::replies::Writer;
