@@ -228,8 +228,10 @@ impl Converse {
         if !text.is_empty() {
             chat.history.push((false, text.clone()));
         }
-        if let Some(reservation) = reserved {
-            self.reserve(&reservation);
+        if let Some(reservations) = reserved {
+            for reservation in &reservations {
+                self.reserve(reservation);
+            }
             self.last_order += 1;
         }
         chat.state = draft.state;
@@ -249,61 +251,83 @@ impl Converse {
     /// The store's part of placing order `number` (see
     /// [`crate::orders::place`]): the product and price as confirmed, and
     /// enough stock, which [`Converse::reserve`] then takes.
-    fn place(&self, request: &OrderRequest, number: i64) -> Result<(PlacedOrder, Reservation), OrderRefusal> {
+    fn place(&self, request: &OrderRequest, number: i64) -> Result<(PlacedOrder, Vec<Reservation>), OrderRefusal> {
         let zone = request
             .delivery_area_id
             .and_then(|id| self.grounding.delivery_areas.iter().find(|area| area.id == id))
             .map(|area| area.name.clone())
             .unwrap_or_default();
-        let product_index = self
-            .grounding
-            .products
-            .iter()
-            .position(|product| product.id == request.product_id)
-            .ok_or(OrderRefusal::ProductGone)?;
-        let product = &self.grounding.products[product_index];
-        let (variant_index, unit, label) = match request.variant_id {
-            Some(id) => {
-                let index = product
-                    .variants
-                    .iter()
-                    .position(|variant| variant.id == id)
-                    .ok_or(OrderRefusal::ProductGone)?;
-                let variant = &product.variants[index];
-                (
-                    Some(index),
-                    product.variant_price_minor(variant),
-                    orders::variant_label(&variant.size, &variant.colour),
-                )
-            }
-            None => (None, product.unit_price_minor(), String::new()),
-        };
-        let changed = || OrderRefusal::PriceChanged {
-            product: product.name.clone(),
-        };
-        if unit != request.unit_price_minor {
-            return Err(changed());
-        }
-        let enough = |stock: Option<i32>| stock.is_none_or(|n| n >= request.quantity);
-        let variant_stock = variant_index.and_then(|i| product.variants[i].stock);
-        if !enough(variant_stock) || !enough(product.stock) {
-            return Err(OrderRefusal::OutOfStock {
-                product: product.name.clone(),
-            });
-        }
-        let (items_total, total) =
-            orders::totals(unit, request.quantity, request.delivery_charge_minor).ok_or_else(changed)?;
         let plain = |minor: i64| format_plain(Money::from_minor(minor));
-        let order = PlacedOrder {
-            number,
-            items: vec![OrderLine {
+        let mut lines = Vec::new();
+        let mut reservations: Vec<Reservation> = Vec::new();
+        let mut items_total: i64 = 0;
+        for item in request.items() {
+            let product_index = self
+                .grounding
+                .products
+                .iter()
+                .position(|product| product.id == item.product_id)
+                .ok_or(OrderRefusal::ProductGone)?;
+            let product = &self.grounding.products[product_index];
+            let (variant_index, unit, label) = match item.variant_id {
+                Some(id) => {
+                    let index = product
+                        .variants
+                        .iter()
+                        .position(|variant| variant.id == id)
+                        .ok_or(OrderRefusal::ProductGone)?;
+                    let variant = &product.variants[index];
+                    (
+                        Some(index),
+                        product.variant_price_minor(variant),
+                        orders::variant_label(&variant.size, &variant.colour),
+                    )
+                }
+                None => (None, product.unit_price_minor(), String::new()),
+            };
+            let changed = || OrderRefusal::PriceChanged {
+                product: product.name.clone(),
+            };
+            if unit != item.unit_price_minor {
+                return Err(changed());
+            }
+            // Stock already promised to an earlier line of this order counts.
+            let promised = |variant: Option<usize>| -> i32 {
+                reservations
+                    .iter()
+                    .filter(|r| r.product == product_index && (variant.is_none() || r.variant == variant))
+                    .map(|r| r.quantity)
+                    .sum()
+            };
+            let enough = |stock: Option<i32>, taken: i32| stock.is_none_or(|n| n - taken >= item.quantity);
+            let variant_stock = variant_index.and_then(|i| product.variants[i].stock);
+            if !enough(variant_stock, promised(variant_index)) || !enough(product.stock, promised(None)) {
+                return Err(OrderRefusal::OutOfStock {
+                    product: product.name.clone(),
+                });
+            }
+            let line = unit.checked_mul(i64::from(item.quantity)).ok_or_else(changed)?;
+            items_total = items_total.checked_add(line).ok_or_else(changed)?;
+            lines.push(OrderLine {
                 sku: product.sku.clone(),
                 name: product.name.clone(),
                 variant: label,
-                quantity: request.quantity,
+                quantity: item.quantity,
                 unit_price: plain(unit),
-                line_total: plain(items_total),
-            }],
+                line_total: plain(line),
+            });
+            reservations.push(Reservation {
+                product: product_index,
+                variant: variant_index,
+                quantity: item.quantity,
+            });
+        }
+        let total = items_total
+            .checked_add(request.delivery_charge_minor)
+            .ok_or(OrderRefusal::ProductGone)?;
+        let order = PlacedOrder {
+            number,
+            items: lines,
             delivery_charge: plain(request.delivery_charge_minor),
             total: plain(total),
             name: request.customer_name.clone(),
@@ -311,15 +335,9 @@ impl Converse {
             address: request.address.clone(),
             zone,
         };
-        let reservation = Reservation {
-            product: product_index,
-            variant: variant_index,
-            quantity: request.quantity,
-        };
-        Ok((order, reservation))
+        Ok((order, reservations))
     }
 
-    /// Takes an order's stock: the variant's and the product's, when counted.
     fn reserve(&mut self, reservation: &Reservation) {
         let product = &mut self.grounding.products[reservation.product];
         if let Some(i) = reservation.variant

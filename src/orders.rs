@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::audit::{self, AuditKind, RequestMeta};
 use crate::conversations::{PipelineError, open_text, seal_text};
 use crate::crypto::DataKeys;
-use crate::pipeline::grounding::OrderRequest;
+use crate::pipeline::grounding::{OrderRequest, RequestItem};
 use crate::tenancy::{OwnerId, begin_tenant_tx};
 
 /// Why an order could not be placed.
@@ -71,68 +71,86 @@ async fn place_in(
     request: &OrderRequest,
     now: OffsetDateTime,
 ) -> Result<Result<Placed, OrderRefusal>, PipelineError> {
-    let product: Option<(String, i64, Option<i64>, String)> = sqlx::query_as(
-        "select p.name, p.price_minor, p.sale_price_minor, b.currency from products p \
-           join business_profiles b on b.owner_id = p.owner_id \
-          where p.id = $1 and p.owner_id = $2 and p.active and p.archived_at is null",
-    )
-    .bind(request.product_id)
-    .bind(owner.as_uuid())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some((name, price, sale, currency)) = product else {
-        return Ok(Err(OrderRefusal::ProductGone));
-    };
-    let mut unit = sale.unwrap_or(price);
-    let mut variant_label = String::new();
-    if let Some(variant) = request.variant_id {
-        let found: Option<(String, String, i64)> = sqlx::query_as(
-            "select size, colour, price_delta_minor from product_variants where id = $1 and product_id = $2 and owner_id = $3",
+    // Every item: still sold, at the price the customer confirmed, and its
+    // stock taken (a conditional update, so it never goes negative).
+    let mut lines: Vec<(RequestItem, String, String, i64)> = Vec::new();
+    let mut items_total: i64 = 0;
+    let mut currency = String::new();
+    for item in request.items() {
+        let product: Option<(String, i64, Option<i64>, String)> = sqlx::query_as(
+            "select p.name, p.price_minor, p.sale_price_minor, b.currency from products p \
+               join business_profiles b on b.owner_id = p.owner_id \
+              where p.id = $1 and p.owner_id = $2 and p.active and p.archived_at is null",
         )
-        .bind(variant)
-        .bind(request.product_id)
+        .bind(item.product_id)
         .bind(owner.as_uuid())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((size, colour, delta)) = found else {
+        let Some((name, price, sale, product_currency)) = product else {
             return Ok(Err(OrderRefusal::ProductGone));
         };
-        unit = unit.saturating_add(delta);
-        variant_label = self::variant_label(&size, &colour);
-        if unit != request.unit_price_minor {
+        currency = product_currency;
+        let mut unit = sale.unwrap_or(price);
+        let mut variant_label = String::new();
+        if let Some(variant) = item.variant_id {
+            let found: Option<(String, String, i64)> = sqlx::query_as(
+                "select size, colour, price_delta_minor from product_variants where id = $1 and product_id = $2 and owner_id = $3",
+            )
+            .bind(variant)
+            .bind(item.product_id)
+            .bind(owner.as_uuid())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((size, colour, delta)) = found else {
+                return Ok(Err(OrderRefusal::ProductGone));
+            };
+            unit = unit.saturating_add(delta);
+            variant_label = self::variant_label(&size, &colour);
+            if unit != item.unit_price_minor {
+                return Ok(Err(OrderRefusal::PriceChanged { product: name }));
+            }
+            let taken = sqlx::query(
+                "update product_variants set stock = stock - $3 \
+                  where id = $1 and owner_id = $2 and (stock is null or stock >= $3)",
+            )
+            .bind(variant)
+            .bind(owner.as_uuid())
+            .bind(item.quantity)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if taken == 0 {
+                return Ok(Err(OrderRefusal::OutOfStock { product: name }));
+            }
+        }
+        if unit != item.unit_price_minor {
             return Ok(Err(OrderRefusal::PriceChanged { product: name }));
         }
+        if item.quantity <= 0 {
+            return Err(PipelineError::Invalid("The quantity must be at least one.".into()));
+        }
         let taken = sqlx::query(
-            "update product_variants set stock = stock - $3 \
+            "update products set stock = stock - $3, updated_at = now() \
               where id = $1 and owner_id = $2 and (stock is null or stock >= $3)",
         )
-        .bind(variant)
+        .bind(item.product_id)
         .bind(owner.as_uuid())
-        .bind(request.quantity)
+        .bind(item.quantity)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if taken == 0 {
             return Ok(Err(OrderRefusal::OutOfStock { product: name }));
         }
+        let (line, _) = totals(unit, item.quantity, 0)
+            .ok_or_else(|| PipelineError::Invalid("The order total is too large.".into()))?;
+        items_total = items_total
+            .checked_add(line)
+            .ok_or_else(|| PipelineError::Invalid("The order total is too large.".into()))?;
+        lines.push((item, name, variant_label, unit));
     }
-    if unit != request.unit_price_minor {
-        return Ok(Err(OrderRefusal::PriceChanged { product: name }));
-    }
-    let taken = sqlx::query(
-        "update products set stock = stock - $3, updated_at = now() \
-          where id = $1 and owner_id = $2 and (stock is null or stock >= $3)",
-    )
-    .bind(request.product_id)
-    .bind(owner.as_uuid())
-    .bind(request.quantity)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if taken == 0 {
-        return Ok(Err(OrderRefusal::OutOfStock { product: name }));
-    }
-    let (items_total, total) = totals(unit, request.quantity, request.delivery_charge_minor)
+    let total = items_total
+        .checked_add(request.delivery_charge_minor)
         .ok_or_else(|| PipelineError::Invalid("The order total is too large.".into()))?;
     let area: String = match request.delivery_area_id {
         Some(area) => sqlx::query_scalar("select name from delivery_areas where id = $1 and owner_id = $2")
@@ -172,21 +190,23 @@ async fn place_in(
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "insert into order_items (id, owner_id, order_id, product_id, variant_id, name, variant_label, quantity, unit_price_minor) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(Uuid::new_v4())
-    .bind(owner.as_uuid())
-    .bind(id)
-    .bind(request.product_id)
-    .bind(request.variant_id)
-    .bind(&name)
-    .bind(&variant_label)
-    .bind(request.quantity)
-    .bind(unit)
-    .execute(&mut *tx)
-    .await?;
+    for (item, name, variant_label, unit) in &lines {
+        sqlx::query(
+            "insert into order_items (id, owner_id, order_id, product_id, variant_id, name, variant_label, quantity, unit_price_minor) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(Uuid::new_v4())
+        .bind(owner.as_uuid())
+        .bind(id)
+        .bind(item.product_id)
+        .bind(item.variant_id)
+        .bind(name)
+        .bind(variant_label)
+        .bind(item.quantity)
+        .bind(unit)
+        .execute(&mut *tx)
+        .await?;
+    }
     Ok(Ok(Placed { id, number }))
 }
 

@@ -102,12 +102,33 @@ pub struct OrderDraft {
     pub delivery_area_id: Option<Uuid>,
     /// The summary with the total was read back; the next "yes" places the order.
     pub awaiting_confirmation: bool,
+    /// Earlier products of the same order ("… ar sundarban modhu ekta"),
+    /// complete; the fields above are the item being chosen now.
+    #[serde(default)]
+    pub items: Vec<DraftItem>,
     /// The detail the assistant asked for last, and how many times in a row
     /// (so a question is never asked a third time: the owner takes over).
     #[serde(default)]
     pub asked: Option<String>,
     #[serde(default)]
     pub asked_times: u8,
+}
+
+/// A product already chosen in an order of several.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DraftItem {
+    pub product_id: Uuid,
+    pub variant_id: Option<Uuid>,
+    pub quantity: i32,
+}
+
+/// One more item of a confirmed order, with the unit price the customer saw.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RequestItem {
+    pub product_id: Uuid,
+    pub variant_id: Option<Uuid>,
+    pub quantity: i32,
+    pub unit_price_minor: i64,
 }
 
 /// An order the customer confirmed, for the store to create (with stock
@@ -124,6 +145,27 @@ pub struct OrderRequest {
     pub phone: String,
     pub address: String,
     pub delivery_area_id: Option<Uuid>,
+    /// The order's other products, besides the one above; `total_minor`
+    /// includes them.
+    #[serde(default)]
+    pub extra: Vec<RequestItem>,
+}
+
+impl OrderRequest {
+    /// Every item of the order, in the order the customer chose them (the
+    /// `extra` ones first, then the one above).
+    pub fn items(&self) -> Vec<RequestItem> {
+        self.extra
+            .iter()
+            .cloned()
+            .chain(std::iter::once(RequestItem {
+                product_id: self.product_id,
+                variant_id: self.variant_id,
+                quantity: self.quantity,
+                unit_price_minor: self.unit_price_minor,
+            }))
+            .collect()
+    }
 }
 
 /// The customer's own contact details, which a reply may repeat back.

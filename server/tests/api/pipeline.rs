@@ -846,6 +846,7 @@ async fn concurrent_orders_never_take_stock_below_zero() {
         phone: "01712345678".into(),
         address: "Dhaka".into(),
         delivery_area_id: None,
+        extra: Vec::new(),
     };
     let mut tasks = Vec::new();
     for _ in 0..8 {
@@ -876,6 +877,80 @@ async fn concurrent_orders_never_take_stock_below_zero() {
         .await
         .unwrap();
     assert_eq!(numbers, [1001, 1002, 1003], "numbers are per owner and without gaps");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_of_two_products_takes_both_stocks_or_neither() {
+    let shop = shop().await;
+    let kurti = store::create_product(
+        &shop.pool,
+        shop.owner,
+        &ProductInput {
+            sku: "KURTI-1".into(),
+            name: "Block Print Kurti".into(),
+            price: "850".into(),
+            stock: "1".into(),
+            active: true,
+            ..ProductInput::default()
+        },
+    )
+    .await
+    .unwrap();
+    let request = |kurtis: i32| OrderRequest {
+        product_id: shop.saree,
+        variant_id: None,
+        quantity: 2,
+        unit_price_minor: 125_000,
+        delivery_charge_minor: 6_000,
+        total_minor: 250_000 + 85_000 * i64::from(kurtis) + 6_000,
+        customer_name: "A".into(),
+        phone: "01712345678".into(),
+        address: "Dhaka".into(),
+        delivery_area_id: None,
+        extra: vec![bikriagent::pipeline::grounding::RequestItem {
+            product_id: kurti,
+            variant_id: None,
+            quantity: kurtis,
+            unit_price_minor: 85_000,
+        }],
+    };
+    let place = |request: OrderRequest| {
+        let (pool, keys, owner) = (shop.pool.clone(), shop.pipeline.keys.clone(), shop.owner);
+        async move {
+            let mut tx = begin_tenant_tx(&pool, owner).await.unwrap();
+            let placed =
+                bikriagent::orders::place(&mut tx, &keys, owner, None, &request, time::OffsetDateTime::now_utc())
+                    .await
+                    .unwrap();
+            bikriagent::db::commit(tx).await.unwrap();
+            placed
+        }
+    };
+    // Two kurtis when one is left: nothing is taken, not even the sarees.
+    assert!(matches!(
+        place(request(2)).await,
+        Err(bikriagent::orders::OrderRefusal::OutOfStock { .. })
+    ));
+    assert_eq!(
+        shop.scalar::<Option<i32>>("select stock from products where sku = 'SAREE-1'")
+            .await,
+        Some(3)
+    );
+    assert!(place(request(1)).await.is_ok());
+    let stocks: Vec<(String, Option<i32>)> = sqlx::query_as("select sku, stock from products order by sku")
+        .fetch_all(&shop.db.admin_pool().await)
+        .await
+        .unwrap();
+    assert_eq!(
+        stocks,
+        [("KURTI-1".to_owned(), Some(0)), ("SAREE-1".to_owned(), Some(1))]
+    );
+    let (items, total): (i64, i64) =
+        sqlx::query_as("select (select count(*) from order_items), (select total_minor from orders)")
+            .fetch_one(&shop.db.admin_pool().await)
+            .await
+            .unwrap();
+    assert_eq!((items, total), (2, 250_000 + 85_000 + 6_000));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

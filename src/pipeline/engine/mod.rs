@@ -172,9 +172,16 @@ pub fn placed_order_numbers(order_number: i64, request: &OrderRequest) -> Vec<St
         format_plain(Money::from_minor(request.total_minor)),
         request.phone.clone(),
     ];
-    if let Some(line) = Money::from_minor(request.unit_price_minor).checked_mul(i64::from(request.quantity)) {
-        numbers.push(format_plain(line));
+    let mut items = Some(Money::ZERO);
+    for item in request.items() {
+        let unit = Money::from_minor(item.unit_price_minor);
+        let line = unit.checked_mul(i64::from(item.quantity));
+        numbers.push(item.quantity.to_string());
+        numbers.push(format_plain(unit));
+        numbers.extend(line.map(format_plain));
+        items = items.zip(line).and_then(|(items, line)| items.checked_add(line));
     }
+    numbers.extend(items.map(format_plain));
     numbers.extend(text::digit_runs(&request.address));
     numbers.extend(text::digit_runs(&request.customer_name));
     numbers

@@ -9,7 +9,9 @@ use uuid::Uuid;
 
 use crate::catalog::money::{Money, format_plain};
 use crate::catalog::store::{DeliveryArea, VariantRow};
-use crate::pipeline::grounding::{ConversationState, GroundedProduct, Grounding, OrderDraft, OrderRequest};
+use crate::pipeline::grounding::{
+    ConversationState, DraftItem, GroundedProduct, Grounding, OrderDraft, OrderRequest, RequestItem,
+};
 
 use super::answer::{self, Wants};
 use super::fields::{self, PhoneScan};
@@ -24,6 +26,23 @@ pub(super) const ORDER_NOT_UNDERSTOOD: &str =
     "the customer wrote something the assistant could not understand while placing an order";
 pub(super) const SUMMARY_NOT_UNDERSTOOD: &str =
     "the customer replied to the order summary with something the assistant could not understand";
+
+/// Words that add a product to an order rather than replace it (folded).
+const ALSO: &[&str] = &[
+    "ar",
+    "and",
+    "also",
+    "plus",
+    "aro",
+    "arekta",
+    "another",
+    "আর",
+    "আরো",
+    "আরও",
+    "সাথে",
+    "sathe",
+    "satheh",
+];
 
 /// How many times in a row the same detail is asked for before the owner
 /// takes over.
@@ -181,7 +200,11 @@ fn read_details(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, discussed: Discussed)
         not_quantity: vec![false; ctx.msg.tokens.len()],
         ..Turn::default()
     };
+    let product_before = draft.product_id;
     choose_product(ctx, draft, &mut turn, pending, discussed);
+    // A product named now brings its option with it ("white panjabi in M"),
+    // whatever detail was asked for.
+    let product_named_now = draft.product_id != product_before;
     read_contact(ctx, draft, &mut turn, pending);
     let product = draft.product_id.and_then(|id| ctx.product(id));
     if let Some(product) = product {
@@ -191,7 +214,7 @@ fn read_details(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, discussed: Discussed)
             let writer = ctx.writer();
             return Err(Stop::SoldOut(writer.out_of_stock(writer.name(product))));
         }
-        if !matches!(pending, Some(Field::Name | Field::Address)) {
+        if product_named_now || !matches!(pending, Some(Field::Name | Field::Address)) {
             choose_variant(ctx, product, draft, &mut turn);
         }
     }
@@ -225,6 +248,15 @@ fn wants_cancel(ctx: &Ctx<'_>) -> bool {
 /// Drops ids the owner's data no longer has (an archived product, a removed
 /// area), so they are asked for again instead of quoted from memory.
 fn forget_stale(ctx: &mut Ctx<'_>, draft: &mut OrderDraft) {
+    let before = draft.items.len();
+    draft
+        .items
+        .retain(|item| ctx.g.products.iter().any(|p| p.id == item.product_id));
+    if draft.items.len() != before {
+        ctx.why
+            .push("order: a product of the order is no longer in the catalog".to_owned());
+        draft.awaiting_confirmation = false;
+    }
     let product = draft.product_id.and_then(|id| ctx.product(id));
     if draft.product_id.is_some() && product.is_none() {
         ctx.why
@@ -287,6 +319,27 @@ fn choose_product(
     (last_product, last_variant): Discussed,
 ) {
     if let Some(product) = ctx.mentioned() {
+        // "ar sundarban modhu ekta", "and 1 Biore sunscreen": one more
+        // product for the same order, once the current one is complete.
+        let also = ctx.msg.tokens.iter().any(|token| ALSO.contains(&token.folded.as_str()));
+        let current_done = draft.product_id.is_some_and(|id| id != product.id)
+            && !matches!(next_missing(ctx.g, draft), Some(Field::Product | Field::Variant));
+        if also
+            && current_done
+            && let Some(current) = draft.product_id
+        {
+            draft.items.push(DraftItem {
+                product_id: current,
+                variant_id: draft.variant_id,
+                quantity: draft.quantity.filter(|q| *q >= 1).unwrap_or(1),
+            });
+            draft.product_id = Some(product.id);
+            draft.variant_id = None;
+            draft.quantity = None;
+            turn.changed = true;
+            ctx.why.push(format!("order: one more product, {}", product.sku));
+            return;
+        }
         let wants_it = ctx.msg.intents.has(Intent::Order) || pending == Some(Field::Product);
         let giving_details = matches!(pending, Some(Field::Name | Field::Address));
         let switch = draft.product_id.is_some_and(|id| id != product.id) && wants_it && !giving_details;
@@ -631,6 +684,16 @@ fn place(ctx: &mut Ctx<'_>, mut draft: OrderDraft) -> (EngineReply, Option<Order
                 phone: totals.phone.to_owned(),
                 address: totals.address.to_owned(),
                 delivery_area_id: totals.area.map(|area| area.id),
+                extra: totals
+                    .extra
+                    .iter()
+                    .map(|item| RequestItem {
+                        product_id: item.product.id,
+                        variant_id: item.variant.map(|variant| variant.id),
+                        quantity: item.quantity,
+                        unit_price_minor: item.unit_minor,
+                    })
+                    .collect(),
             };
             ctx.why.push(format!(
                 "order: confirmed; total {}",
@@ -757,17 +820,28 @@ fn ask_next(
 
 /// An order with every detail, priced.
 pub(super) struct Totals<'a> {
+    /// The order's earlier products, each priced.
+    pub extra: Vec<ItemTotal<'a>>,
+    /// Every product's line together.
+    pub items_minor: i64,
     pub product: &'a GroundedProduct,
     pub variant: Option<&'a VariantRow>,
     pub area: Option<&'a DeliveryArea>,
     pub quantity: i32,
     pub unit_minor: i64,
-    pub line_minor: i64,
     pub delivery_minor: i64,
     pub total_minor: i64,
     pub customer_name: &'a str,
     pub phone: &'a str,
     pub address: &'a str,
+}
+
+/// One earlier product of an order, priced.
+pub(super) struct ItemTotal<'a> {
+    pub product: &'a GroundedProduct,
+    pub variant: Option<&'a VariantRow>,
+    pub quantity: i32,
+    pub unit_minor: i64,
 }
 
 /// Why an order could not be priced.
@@ -814,15 +888,40 @@ pub(super) fn totals<'a>(g: &'a Grounding, draft: &'a OrderDraft) -> Result<Tota
         return Err(TotalsError::NegativePrice);
     }
     let line = unit.checked_mul(i64::from(quantity)).ok_or(TotalsError::Overflow)?;
+    let mut extra = Vec::new();
+    let mut items = Money::ZERO;
+    for item in &draft.items {
+        let product = g.products.iter().find(|p| p.id == item.product_id).ok_or(Incomplete)?;
+        let variant = match item.variant_id {
+            Some(id) => Some(product.variants.iter().find(|v| v.id == id).ok_or(Incomplete)?),
+            None => None,
+        };
+        let unit = unit_price(product, variant).ok_or(TotalsError::Overflow)?;
+        if unit.minor() < 0 {
+            return Err(TotalsError::NegativePrice);
+        }
+        let line = unit
+            .checked_mul(i64::from(item.quantity))
+            .ok_or(TotalsError::Overflow)?;
+        items = items.checked_add(line).ok_or(TotalsError::Overflow)?;
+        extra.push(ItemTotal {
+            product,
+            variant,
+            quantity: item.quantity,
+            unit_minor: unit.minor(),
+        });
+    }
+    let items = items.checked_add(line).ok_or(TotalsError::Overflow)?;
     let delivery = Money::from_minor(area.map_or(0, |a| a.charge_minor));
-    let total = line.checked_add(delivery).ok_or(TotalsError::Overflow)?;
+    let total = items.checked_add(delivery).ok_or(TotalsError::Overflow)?;
     Ok(Totals {
+        extra,
+        items_minor: items.minor(),
         product,
         variant,
         area,
         quantity,
         unit_minor: unit.minor(),
-        line_minor: line.minor(),
         delivery_minor: delivery.minor(),
         total_minor: total.minor(),
         customer_name: draft.customer_name.as_deref().ok_or(Incomplete)?,
@@ -854,10 +953,25 @@ pub(super) fn draft_numbers(g: &Grounding, draft: &OrderDraft) -> Vec<String> {
             .and_then(|id| g.delivery_areas.iter().find(|a| a.id == id))
             .map(|area| Money::from_minor(area.charge_minor))
     };
-    let total = line
+    let mut items = line;
+    for item in &draft.items {
+        let product = g.products.iter().find(|p| p.id == item.product_id);
+        let variant = product.and_then(|p| item.variant_id.and_then(|id| p.variants.iter().find(|v| v.id == id)));
+        let unit = product.and_then(|p| unit_price(p, variant));
+        let line = unit.and_then(|unit| unit.checked_mul(i64::from(item.quantity)));
+        numbers.extend([unit, line].into_iter().flatten().map(format_plain));
+        numbers.push(item.quantity.to_string());
+        items = items.zip(line).and_then(|(items, line)| items.checked_add(line));
+    }
+    let total = items
         .zip(delivery)
-        .and_then(|(line, delivery)| line.checked_add(delivery));
-    numbers.extend([unit, line, delivery, total].into_iter().flatten().map(format_plain));
+        .and_then(|(items, delivery)| items.checked_add(delivery));
+    numbers.extend(
+        [unit, line, items, delivery, total]
+            .into_iter()
+            .flatten()
+            .map(format_plain),
+    );
     numbers.push(draft.quantity.unwrap_or(1).to_string());
     numbers.extend(draft.phone.iter().cloned());
     numbers.extend(draft.address.iter().flat_map(|address| text::digit_runs(address)));

@@ -627,13 +627,26 @@ impl Writer<'_> {
             address,
             area,
         ] = labels;
-        let mut lines = vec![title.to_owned(), format!("{product}: {}", self.name(totals.product))];
-        if let Some(variant) = totals.variant {
-            lines.push(format!("{option}: {}", variant_label(variant)));
+        let mut lines = vec![title.to_owned()];
+        let items = totals
+            .extra
+            .iter()
+            .map(|item| (item.product, item.variant, item.quantity, item.unit_minor))
+            .chain(std::iter::once((
+                totals.product,
+                totals.variant,
+                totals.quantity,
+                totals.unit_minor,
+            )));
+        for (item_product, item_variant, item_quantity, item_unit) in items {
+            lines.push(format!("{product}: {}", self.name(item_product)));
+            if let Some(variant) = item_variant {
+                lines.push(format!("{option}: {}", variant_label(variant)));
+            }
+            lines.push(format!("{quantity}: {item_quantity}"));
+            lines.push(format!("{unit}: {}", self.money(item_unit)));
         }
-        lines.push(format!("{quantity}: {}", totals.quantity));
-        lines.push(format!("{unit}: {}", self.money(totals.unit_minor)));
-        lines.push(format!("{subtotal}: {}", self.money(totals.line_minor)));
+        lines.push(format!("{subtotal}: {}", self.money(totals.items_minor)));
         lines.push(format!("{delivery}: {}", self.money(totals.delivery_minor)));
         lines.push(format!("{total}: {}", self.money(totals.total_minor)));
         lines.push(format!("{name}: {}", totals.customer_name));

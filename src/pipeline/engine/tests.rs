@@ -501,6 +501,7 @@ fn order_in_english_over_several_turns() {
             phone: "01712345678".to_owned(),
             address: "House 5, Road 3, Dhanmondi".to_owned(),
             delivery_area_id: Some(id(DHAKA)),
+            extra: Vec::new(),
         }
     );
     assert_eq!(chat.state.order, None);
@@ -730,6 +731,7 @@ fn placed_order_text_and_disclosure() {
         phone: "01712345678".to_owned(),
         address: "House 5, Dhaka".to_owned(),
         delivery_area_id: Some(id(DHAKA)),
+        extra: Vec::new(),
     };
     let text = order_placed_text(&g, 1042, &request, Language::En);
     assert!(
@@ -1105,4 +1107,31 @@ fn a_name_after_the_address_and_a_number_in_a_product_name_are_read_right() {
     let request = placed(chat.say("হ্যাঁ", bn));
     assert_eq!(request.address, "বাসা ৭, রোড ২, মিরপুর ১০, ঢাকা");
     assert_eq!(request.quantity, 2);
+}
+
+#[test]
+fn an_order_can_hold_several_products() {
+    let mut chat = Chat::new(shop());
+    let bl = Language::Banglish;
+    assert_eq!(chat.text("red cotton saree 2 ta nibo", bl), "Apnar nam ta bolben?");
+    // "ar … ekta": one more product, not a different one.
+    let reply = chat.text("ar block print kurti ekta", bl);
+    assert_eq!(reply, "Apnar nam ta bolben?");
+    let summary = chat.text("amar nam Karim, 01812345678, House 5, Road 3, Mirpur 10, Dhaka", bl);
+    for line in [
+        "Product: Red Cotton Saree",
+        "Quantity: 2",
+        "Product: Block Print Kurti",
+        "Subtotal: ৳3,350.50",
+        "Total: ৳3,410.50",
+    ] {
+        assert!(summary.contains(line), "missing {line:?} in\n{summary}");
+    }
+    let request = placed(chat.say("ha", bl));
+    assert_eq!(request.product_id, id(KURTI));
+    assert_eq!(request.extra.len(), 1);
+    assert_eq!((request.extra[0].product_id, request.extra[0].quantity), (id(RED), 2));
+    assert_eq!(request.total_minor, 125_000 * 2 + 85_050 + 6_000);
+    let text = order_placed_text(&chat.g, 1001, &request, bl);
+    assert_grounded(&chat.g, &text, &placed_order_numbers(1001, &request));
 }
