@@ -130,6 +130,42 @@ pub async fn delete_customer(
     why: &str,
     meta: &RequestMeta,
 ) -> Result<DeletionReport, PipelineError> {
+    // The agent may be answering this customer at this very moment: a
+    // conflict with its transaction (a deadlock, or a message it added
+    // after ours were deleted) is resolved by deleting again, which then
+    // takes that message too.
+    let mut attempt = 0u32;
+    loop {
+        match delete_customer_once(pool, keys, owner, customer, actor, why, meta).await {
+            Err(PipelineError::Database(error)) if attempt < DELETE_ATTEMPTS && races_the_agent(&error) => {
+                attempt += 1;
+                tracing::info!(attempt, "customer deletion raced the pipeline; deleting again");
+                tokio::time::sleep(std::time::Duration::from_millis(25 * u64::from(attempt))).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// Attempts at a deletion that lost a race with the pipeline.
+const DELETE_ATTEMPTS: u32 = 5;
+
+/// A deadlock or serialization failure, or a row referencing one of ours
+/// that appeared meanwhile (foreign key violation).
+fn races_the_agent(error: &sqlx::Error) -> bool {
+    crate::ingest::is_transient_conflict(error)
+        || matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("23503"))
+}
+
+async fn delete_customer_once(
+    pool: &PgPool,
+    keys: &DataKeys,
+    owner: OwnerId,
+    customer: Uuid,
+    actor: Option<Uuid>,
+    why: &str,
+    meta: &RequestMeta,
+) -> Result<DeletionReport, PipelineError> {
     let mut tx = begin_tenant_tx(pool, owner).await?;
     let report = delete_in(&mut tx, keys, owner, customer).await?;
     audit::record(
