@@ -191,10 +191,8 @@ impl Converse {
                             text: text.clone(),
                         })
                         .collect();
-                    match runtime.block_on(llm.understand(&self.grounding, &history, pending.text())) {
-                        Ok(understanding) => pending.understood_as(&situation, &understanding),
-                        Err(_) => pending.unanswered(&situation, Some("the LLM could not be reached")),
-                    }
+                    let reading = runtime.block_on(llm.understand(&self.grounding, &history, pending.text()));
+                    pending.finish(&situation, reading)
                 }
                 _ => pending.unanswered(&situation, None),
             },

@@ -504,16 +504,10 @@ impl Pipeline {
         let Some(llm) = self.llm.as_ref().filter(|_| pending.llm_may_help()) else {
             return pending.unanswered(&situation, None);
         };
-        match llm
+        let reading = llm
             .understand(&context.grounding, &context.history, pending.text())
-            .await
-        {
-            Ok(understanding) => pending.understood_as(&situation, &understanding),
-            Err(error) => {
-                tracing::warn!(%error, "the LLM could not read the message; it goes to review");
-                pending.unanswered(&situation, Some("the LLM could not be reached"))
-            }
-        }
+            .await;
+        pending.finish(&situation, reading)
     }
 
     /// Step 2 for one customer message.

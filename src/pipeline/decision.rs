@@ -143,6 +143,18 @@ impl Pending {
         &self.text
     }
 
+    /// Finishes with what the LLM answered: its reading, or the owner (and
+    /// a holding reply) when it could not be asked or read.
+    pub fn finish<E: std::fmt::Display>(self, situation: &Situation<'_>, reading: Result<Understanding, E>) -> Draft {
+        match reading {
+            Ok(understanding) => self.understood_as(situation, &understanding),
+            Err(error) => {
+                tracing::warn!(%error, "the LLM could not read the message; it goes to review");
+                self.unanswered(situation, Some("the LLM could not be reached"))
+            }
+        }
+    }
+
     /// Answers from the model's validated reading: a risk it noticed sends
     /// the message to the owner; otherwise its reading, restated as a query,
     /// is answered by the engine from the owner's data, in the customer's

@@ -33,36 +33,30 @@ pub fn template_router() -> Router<AppState> {
 
 /// The example shop file (docs/examples/shop.json), to start from.
 async fn shop_example() -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"bikriagent-shop.json\""),
-            ),
-        ],
-        include_str!("../../../docs/examples/shop.json"),
+    attachment(
+        "application/json; charset=utf-8",
+        "attachment; filename=\"bikriagent-shop.json\"",
+        include_str!("../../../docs/examples/shop.json").to_owned(),
     )
-        .into_response()
 }
 
 async fn template() -> Response {
+    // A BOM so spreadsheet programs open the Bangla text as UTF-8.
+    attachment(
+        "text/csv; charset=utf-8",
+        "attachment; filename=\"bikriagent-products.csv\"",
+        format!("\u{feff}{TEMPLATE_CSV}"),
+    )
+}
+
+/// A download: `body` with its type and file name.
+fn attachment(content_type: &'static str, disposition: &'static str, body: String) -> Response {
     (
         [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"bikriagent-products.csv\""),
-            ),
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_static(disposition)),
         ],
-        // A BOM so spreadsheet programs open the Bangla text as UTF-8.
-        format!("\u{feff}{TEMPLATE_CSV}"),
+        body,
     )
         .into_response()
 }
