@@ -27,7 +27,8 @@ if [ -z "${DATABASE_URL:-}" ]; then
   cleanup() { pg_stop "$PGDIR"; rm -rf "$PGROOT"; }
   trap cleanup EXIT
   # fsync off: the cluster is thrown away, and tests create many databases.
-  PG_FSYNC=off pg_start "$PGDIR" "$PGPORT"
+  # pg_stat_statements: a test counts the statements one answered message costs.
+  PG_FSYNC=off PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements" pg_start "$PGDIR" "$PGPORT"
   export DATABASE_URL=$(pg_url "$PGDIR" "$PGPORT" postgres)
 
 fi

@@ -646,7 +646,17 @@ pub async fn token(
             .fetch_optional(&mut *tx)
             .await?;
     crate::db::commit(tx).await?;
-    let sealed = sealed.flatten().ok_or(ChannelError::NotFound)?;
+    open_token(keys, owner, channel, sealed.flatten())
+}
+
+/// Opens a channel's sealed token (`channels.token_enc`) read by the caller.
+pub fn open_token(
+    keys: &DataKeys,
+    owner: OwnerId,
+    channel: Uuid,
+    sealed: Option<Vec<u8>>,
+) -> Result<SecretString, ChannelError> {
+    let sealed = sealed.ok_or(ChannelError::NotFound)?;
     let plain = keys.open(&sealed, &token_context(owner, channel))?;
     String::from_utf8(plain)
         .map(SecretString::from)

@@ -16,7 +16,6 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::audit::{self, AuditKind, RequestMeta};
-use crate::channels::ChannelStatus;
 use crate::crypto::DataKeys;
 use crate::customer_ids;
 use crate::jobs::{self, Job as _};
@@ -459,68 +458,53 @@ pub enum Resolution {
     Unmatched { reason: &'static str },
 }
 
-/// Step 1 of processing: tie the message to exactly one owner and channel.
-pub async fn resolve(pool: &PgPool, id: Uuid) -> Result<Resolution, sqlx::Error> {
-    let (platform, channel_meta_id): (Platform, String) =
-        sqlx::query_as("select platform, channel_meta_id from inbound_messages where id = $1")
-            .bind(id)
-            .fetch_one(pool)
-            .await?;
-    let holders: Vec<(Uuid, Uuid, ChannelStatus)> =
-        sqlx::query_as("select channel_id, owner_id, status from channel_holder($1, $2)")
-            .bind(platform)
-            .bind(&channel_meta_id)
-            .fetch_all(pool)
-            .await?;
-    let resolution = match holders.as_slice() {
-        [(channel, owner, _)] => {
-            // A suspended owner's messages are still theirs: they are
-            // recorded, and the send gate holds every reply for review, so
-            // the owner finds them once the suspension is lifted.
-            let exists: Option<bool> = sqlx::query_scalar("select true from accounts where id = $1")
-                .bind(owner)
-                .fetch_optional(pool)
-                .await?;
-            match exists {
-                Some(_) => Resolution::Matched {
-                    owner: *owner,
-                    channel: *channel,
-                },
-                None => Resolution::Unmatched { reason: "owner gone" },
-            }
-        }
-        [] => Resolution::Unmatched {
+/// Step 1 of processing: tie the message to exactly one owner and channel,
+/// in one statement. A match is written down by the caller with the
+/// recorded message (`owner_id_resolved`); a refusal here, with its audit.
+pub async fn resolve(
+    pool: &PgPool,
+    id: Uuid,
+    platform: Platform,
+    channel_meta_id: &str,
+) -> Result<Resolution, sqlx::Error> {
+    let (holders, channel, owner, owner_exists): (i64, Option<Uuid>, Option<Uuid>, bool) = sqlx::query_as(
+        "select count(*), (array_agg(h.channel_id))[1], (array_agg(h.owner_id))[1], \
+                coalesce(bool_and(exists (select 1 from accounts a where a.id = h.owner_id)), false) \
+           from channel_holder($1, $2) h",
+    )
+    .bind(platform)
+    .bind(channel_meta_id)
+    .fetch_one(pool)
+    .await?;
+    // A suspended owner's messages are still theirs: they are recorded, and
+    // the send gate holds every reply for review, so the owner finds them
+    // once the suspension is lifted.
+    let resolution = match (holders, channel, owner) {
+        (1, Some(channel), Some(owner)) if owner_exists => Resolution::Matched { owner, channel },
+        (1, _, _) => Resolution::Unmatched { reason: "owner gone" },
+        (0, _, _) => Resolution::Unmatched {
             reason: "no connected channel",
         },
         _ => Resolution::Unmatched {
             reason: "more than one channel",
         },
     };
-    match &resolution {
-        Resolution::Matched { owner, .. } => {
-            sqlx::query("update inbound_messages set state = 'matched', owner_id_resolved = $2 where id = $1")
-                .bind(id)
-                .bind(owner)
-                .execute(pool)
-                .await?;
-        }
-        Resolution::Unmatched { reason } => {
-            let mut tx = crate::db::begin(pool).await?;
-            sqlx::query("update inbound_messages set state = 'unmatched' where id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            audit::record(
-                &mut *tx,
-                AuditKind::UnmatchedChannel,
-                None,
-                None,
-                &RequestMeta::default(),
-                json!({ "platform": platform, "meta_id": channel_meta_id, "reason": reason, "message": id }),
-            )
+    if let Resolution::Unmatched { reason } = &resolution {
+        let mut tx = crate::db::begin(pool).await?;
+        sqlx::query("update inbound_messages set state = 'unmatched' where id = $1")
+            .bind(id)
+            .execute(&mut *tx)
             .await?;
-            crate::db::commit(tx).await?;
-        }
+        audit::record(
+            &mut *tx,
+            AuditKind::UnmatchedChannel,
+            None,
+            None,
+            &RequestMeta::default(),
+            json!({ "platform": platform, "meta_id": channel_meta_id, "reason": reason, "message": id }),
+        )
+        .await?;
+        crate::db::commit(tx).await?;
     }
     Ok(resolution)
 }

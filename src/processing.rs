@@ -34,7 +34,7 @@ use crate::pipeline::decision::{self, Draft, Message, Situation, Step};
 use crate::pipeline::grounding::{ConversationState, CustomerFacts, Grounding};
 use crate::pipeline::llm::{HistoryTurn, LlmClient};
 use crate::pipeline::safety;
-use crate::sending::{Author, NewSend, SendOutcome, Sender};
+use crate::sending::{Author, NewSend, SendBy, SendOutcome, Sender};
 use crate::tenancy::{OwnerId, begin_tenant_tx};
 
 /// Step 1 for one stored delivery: [`Pipeline::process_inbound`]. Ingest
@@ -55,7 +55,7 @@ impl Job for ProcessInboundJob {
     }
 
     async fn run(&self, pipeline: &Pipeline) -> Result<(), JobError> {
-        pipeline.process_inbound(self.id).await.map(|_| ())
+        pipeline.handle_inbound(self.id).await
     }
 }
 
@@ -81,7 +81,7 @@ impl Job for DecideJob {
     }
 
     async fn run(&self, pipeline: &Pipeline) -> Result<(), JobError> {
-        pipeline.decide(self.owner, self.message).await.map(|_| ())
+        pipeline.answer(self.owner, self.message).await.map(|_| ())
     }
 }
 
@@ -119,6 +119,9 @@ pub struct PlaygroundReport {
 #[derive(sqlx::FromRow)]
 struct InboundRow {
     state: String,
+    owner_id_resolved: Option<Uuid>,
+    platform: crate::meta::graph::Platform,
+    channel_meta_id: String,
     sender_enc: Option<Vec<u8>>,
     kind: String,
     body_enc: Option<Vec<u8>>,
@@ -150,6 +153,16 @@ struct BurstPart {
     categories: Vec<String>,
 }
 
+/// Where step 1 left a stored delivery.
+enum Inbound {
+    /// Recorded now as this customer message.
+    Recorded { owner: OwnerId, message: Uuid },
+    /// Recorded by an earlier run (for this owner, when it was matched).
+    RecordedBefore { owner: Option<OwnerId> },
+    /// Not a customer message for an owner: unmatched, or the owner's echo.
+    Stopped,
+}
+
 /// A customer message, as the decision sees it.
 struct Subject {
     conversation: Uuid,
@@ -162,6 +175,9 @@ struct Subject {
     burst: usize,
     /// The conversation's language, for a message without text.
     language: Language,
+    /// The owner had taken the conversation over and has been quiet long
+    /// enough: the agent answers again (`mode` is already `Agent`).
+    handed_back: bool,
 }
 
 /// What was read in the first transaction of a decision.
@@ -207,8 +223,52 @@ impl Pipeline {
     ///
     /// [`JobError::Retry`] on database errors.
     pub async fn process_inbound(&self, inbound: Uuid) -> Result<Option<Uuid>, JobError> {
+        Ok(match self.record_inbound(inbound, true).await? {
+            Inbound::Recorded { message, .. } => Some(message),
+            Inbound::RecordedBefore { .. } | Inbound::Stopped => None,
+        })
+    }
+
+    /// The job of one stored delivery. With no burst wait it is the whole
+    /// pipeline in one job: record, decide, send. With a burst wait it
+    /// records and queues the decision for when the customer is quiet.
+    /// A retry after a crash or a failed send resumes where the last run
+    /// stopped: every step is idempotent.
+    ///
+    /// # Errors
+    ///
+    /// [`JobError::Retry`] on database errors and transient Meta failures.
+    pub async fn handle_inbound(&self, inbound: Uuid) -> Result<(), JobError> {
+        let one_step = self.burst_quiet.is_zero();
+        let (owner, message) = match self.record_inbound(inbound, !one_step).await? {
+            Inbound::Recorded { owner, message } => (owner, message),
+            Inbound::RecordedBefore { owner: Some(owner) } if one_step => {
+                let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(retry)?;
+                let message: Option<Uuid> = sqlx::query_scalar(
+                    "select id from messages where inbound_id = $1 and owner_id = $2 and author = 'customer'",
+                )
+                .bind(inbound)
+                .bind(owner.as_uuid())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(retry)?;
+                crate::db::commit(tx).await.map_err(retry)?;
+                match message {
+                    Some(message) => (owner, message),
+                    None => return Ok(()),
+                }
+            }
+            Inbound::RecordedBefore { .. } | Inbound::Stopped => return Ok(()),
+        };
+        if one_step {
+            self.answer(owner, message).await?;
+        }
+        Ok(())
+    }
+
+    async fn record_inbound(&self, inbound: Uuid, queue_decision: bool) -> Result<Inbound, JobError> {
         let row: Option<InboundRow> = sqlx::query_as(
-            "select state, sender_enc, kind, body_enc, sender_name_enc, sent_at_ms, provider_message_id \
+            "select state, owner_id_resolved, platform, channel_meta_id, sender_enc, kind, body_enc, sender_name_enc, sent_at_ms, provider_message_id \
                from inbound_messages where id = $1",
         )
         .bind(inbound)
@@ -217,6 +277,9 @@ impl Pipeline {
         .map_err(retry)?;
         let Some(InboundRow {
             state,
+            owner_id_resolved,
+            platform,
+            channel_meta_id,
             sender_enc,
             kind,
             body_enc: body,
@@ -227,11 +290,20 @@ impl Pipeline {
         else {
             return Err(JobError::Permanent("no such inbound message".into()));
         };
-        if matches!(state.as_str(), "processed" | "unmatched") {
-            return Ok(None);
+        match state.as_str() {
+            "processed" => {
+                return Ok(Inbound::RecordedBefore {
+                    owner: owner_id_resolved.map(OwnerId::from_verified),
+                });
+            }
+            "unmatched" => return Ok(Inbound::Stopped),
+            _ => {}
         }
-        let Resolution::Matched { owner, channel } = ingest::resolve(&self.pool, inbound).await.map_err(retry)? else {
-            return Ok(None);
+        let Resolution::Matched { owner, channel } = ingest::resolve(&self.pool, inbound, platform, &channel_meta_id)
+            .await
+            .map_err(retry)?
+        else {
+            return Ok(Inbound::Stopped);
         };
         let owner = OwnerId::from_verified(owner);
         // Retried rather than failed: the fix (the right BIKRI_OLD_DATA_KEYS) is a restart away.
@@ -263,32 +335,36 @@ impl Pipeline {
         };
         if incoming.kind == ingest::OWNER_ECHO {
             self.record_echo(owner, &incoming).await.map_err(retry)?;
-            return Ok(None);
+            return Ok(Inbound::Stopped);
         }
-        let message = self.record(owner, &incoming).await.map_err(retry)?;
-        Ok(Some(message))
+        let message = self.record(owner, &incoming, queue_decision).await.map_err(retry)?;
+        Ok(Inbound::Recorded { owner, message })
     }
 
-    /// Records a customer message, queues its decision and clears the
-    /// global copy of its text, in one tenant transaction.
-    async fn record(&self, owner: OwnerId, incoming: &Incoming) -> Result<Uuid, PipelineError> {
+    /// Records a customer message, queues its decision (unless the caller
+    /// decides it next) and clears the global copy of its text, in one
+    /// tenant transaction.
+    async fn record(&self, owner: OwnerId, incoming: &Incoming, queue_decision: bool) -> Result<Uuid, PipelineError> {
         let classification = incoming.text.as_deref().map(classifier::classify);
         let mut tx = begin_tenant_tx(&self.pool, owner).await?;
         let recorded =
             conversations::record_customer_message(&mut tx, &self.keys, owner, incoming, classification.as_ref())
                 .await?;
-        DecideJob {
-            owner,
-            message: recorded.message,
+        if queue_decision {
+            DecideJob {
+                owner,
+                message: recorded.message,
+            }
+            .enqueue_after(&mut *tx, self.burst_quiet)
+            .await?;
         }
-        .enqueue_after(&mut *tx, self.burst_quiet)
-        .await?;
         if let Some(inbound) = incoming.inbound_id {
             sqlx::query(
-                "update inbound_messages set state = 'processed', body_enc = null, sender_name_enc = null, \
-                        sender_enc = null where id = $1",
+                "update inbound_messages set state = 'processed', owner_id_resolved = $2, body_enc = null, \
+                        sender_name_enc = null, sender_enc = null where id = $1",
             )
             .bind(inbound)
+            .bind(owner.as_uuid())
             .execute(&mut *tx)
             .await?;
         }
@@ -306,9 +382,11 @@ impl Pipeline {
         conversations::record_owner_echo(&mut tx, &self.keys, owner, incoming).await?;
         if let Some(inbound) = incoming.inbound_id {
             sqlx::query(
-                "update inbound_messages set state = 'processed', body_enc = null, sender_enc = null where id = $1",
+                "update inbound_messages set state = 'processed', owner_id_resolved = $2, body_enc = null, \
+                        sender_enc = null where id = $1",
             )
             .bind(inbound)
+            .bind(owner.as_uuid())
             .execute(&mut *tx)
             .await?;
         }
@@ -336,7 +414,7 @@ impl Pipeline {
             inbound_id: None,
             provider_message_id: None,
         };
-        self.record(owner, &incoming).await?;
+        self.record(owner, &incoming, true).await?;
         sandbox_conversation(&self.pool, owner)
             .await?
             .ok_or(PipelineError::NotFound)
@@ -345,8 +423,12 @@ impl Pipeline {
     /// The message to decide, with the earlier messages of its burst; `None`
     /// when it was decided before, or a newer message of the same burst will
     /// answer it.
-    async fn subject(&self, owner: OwnerId, message: Uuid) -> Result<Option<Subject>, PipelineError> {
-        let mut tx = begin_tenant_tx(&self.pool, owner).await?;
+    async fn subject(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        owner: OwnerId,
+        message: Uuid,
+    ) -> Result<Option<Subject>, PipelineError> {
         let row: Option<SubjectRow> = sqlx::query_as(
             "select m.conversation_id, m.kind, m.body_enc, m.categories, m.language, m.decision, c.mode, \
                     c.owner_active_at, m.created_at, c.language as conversation_language \
@@ -376,7 +458,6 @@ impl Pipeline {
                 .bind(IN_A_BURST)
                 .execute(&mut *tx)
                 .await?;
-            crate::db::commit(tx).await?;
             return Ok(None);
         }
         let earlier: Vec<BurstPart> = sqlx::query_as(
@@ -390,7 +471,6 @@ impl Pipeline {
         .bind(IN_A_BURST)
         .fetch_all(&mut *tx)
         .await?;
-        crate::db::commit(tx).await?;
         let mut texts = Vec::new();
         let mut categories: Vec<classifier::Risk> = Vec::new();
         let mut unreadable = None;
@@ -434,13 +514,19 @@ impl Pipeline {
             owner_active_at: row.owner_active_at,
             burst: earlier.len() + 1,
             language: Language::parse(&row.conversation_language).unwrap_or(Language::En),
+            handed_back: false,
         }))
     }
 
-    async fn context(&self, owner: OwnerId, conversation: Uuid, text: &str) -> Result<Context, PipelineError> {
-        let mut tx = begin_tenant_tx(&self.pool, owner).await?;
-        let (state, sealed_state) = conversations::load_state(&mut tx, &self.keys, owner, conversation).await?;
-        let grounding = catalog::grounding::load(&mut tx, owner, text, &state).await?;
+    async fn context(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        owner: OwnerId,
+        conversation: Uuid,
+        text: &str,
+    ) -> Result<Context, PipelineError> {
+        let (state, sealed_state) = conversations::load_state(&mut *tx, &self.keys, owner, conversation).await?;
+        let grounding = catalog::grounding::load(&mut *tx, owner, text, &state).await?;
         let disclosure_on: bool =
             sqlx::query_scalar("select bot_disclosure from business_profiles where owner_id = $1")
                 .bind(owner.as_uuid())
@@ -455,7 +541,6 @@ impl Pipeline {
         .bind(owner.as_uuid())
         .fetch_all(&mut *tx)
         .await?;
-        crate::db::commit(tx).await?;
         let mut history = Vec::new();
         for (id, author, body) in recent.into_iter().rev() {
             if let Some(text) = open_text(&self.keys, owner, "message", id, body.as_deref())? {
@@ -517,23 +602,66 @@ impl Pipeline {
     /// [`JobError::Retry`] on database errors or when the conversation
     /// moved on meanwhile (the retried job decides on the new state).
     pub async fn decide(&self, owner: OwnerId, message: Uuid) -> Result<Decision, JobError> {
-        let Some(mut subject) = self.subject(owner, message).await.map_err(retry)? else {
-            return Ok(Decision::AlreadyDecided);
+        self.decide_by(owner, message, SendBy::Job)
+            .await
+            .map(|(decision, _)| decision)
+    }
+
+    /// Steps 2 and 3 in one job: the decision, then its sends. A retry
+    /// (after a crash, or a transient Meta error) finds the message decided
+    /// and runs the sends it left; [`Sender::run`] never sends one twice.
+    ///
+    /// # Errors
+    ///
+    /// As [`Pipeline::decide`] and [`Sender::run`].
+    pub async fn answer(&self, owner: OwnerId, message: Uuid) -> Result<Decision, JobError> {
+        let (decision, mut sends) = self.decide_by(owner, message, SendBy::Caller).await?;
+        if decision == Decision::AlreadyDecided {
+            let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(retry)?;
+            sends = sqlx::query_scalar(
+                "select id from outbound_sends where owner_id = $1 and reply_to = $2 and author = 'agent' \
+                    and state in ('decided', 'sending') order by created_at, id",
+            )
+            .bind(owner.as_uuid())
+            .bind(message)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(retry)?;
+            crate::db::commit(tx).await.map_err(retry)?;
+        }
+        for send in sends {
+            self.sender.run(owner, send, self.now()).await?;
+        }
+        Ok(decision)
+    }
+
+    async fn decide_by(&self, owner: OwnerId, message: Uuid, by: SendBy) -> Result<(Decision, Vec<Uuid>), JobError> {
+        // What the decision reads, in one transaction; the decision itself
+        // (which may ask the LLM) runs outside any.
+        let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(retry)?;
+        let Some(mut subject) = self.subject(&mut tx, owner, message).await.map_err(retry)? else {
+            crate::db::commit(tx).await.map_err(retry)?;
+            return Ok((Decision::AlreadyDecided, Vec::new()));
         };
-        let handed_back = subject.mode == ConversationMode::Human
+        subject.handed_back = subject.mode == ConversationMode::Human
             && self
                 .takeover_quiet
                 .is_some_and(|quiet| subject.owner_active_at.is_some_and(|at| self.now() - at >= quiet));
-        if handed_back {
+        if subject.handed_back {
             subject.mode = ConversationMode::Agent;
         }
         let context = self
-            .context(owner, subject.conversation, subject.text.as_deref().unwrap_or_default())
+            .context(
+                &mut tx,
+                owner,
+                subject.conversation,
+                subject.text.as_deref().unwrap_or_default(),
+            )
             .await
             .map_err(retry)?;
+        crate::db::commit(tx).await.map_err(retry)?;
         let draft = self.draft(&subject, &context).await;
-        self.store_decision(owner, message, &subject, &context, draft, handed_back)
-            .await
+        self.store_decision(owner, message, &subject, &context, draft, by).await
     }
 
     async fn store_decision(
@@ -543,8 +671,9 @@ impl Pipeline {
         subject: &Subject,
         context: &Context,
         draft: Draft,
-        handed_back: bool,
-    ) -> Result<Decision, JobError> {
+        by: SendBy,
+    ) -> Result<(Decision, Vec<Uuid>), JobError> {
+        let mut sends = Vec::new();
         let now = self.now();
         let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(retry)?;
         let current: Option<(Option<Vec<u8>>, String)> = sqlx::query_as(
@@ -560,7 +689,7 @@ impl Pipeline {
             return Err(JobError::Permanent("the conversation is gone".into()));
         };
         if !decision.is_empty() {
-            return Ok(Decision::AlreadyDecided);
+            return Ok((Decision::AlreadyDecided, sends));
         }
         if sealed_state != context.sealed_state {
             return Err(JobError::Retry("the conversation changed while deciding".into()));
@@ -589,9 +718,11 @@ impl Pipeline {
         let send = |text| agent_send(subject.conversation, message, &key, text, now);
         match &decision {
             Decision::Reply { text } => {
-                crate::sending::decide_send(&mut tx, &self.keys, owner, &send(text))
-                    .await
-                    .map_err(retry)?;
+                sends.extend(
+                    crate::sending::decide_send_by(&mut tx, &self.keys, owner, &send(text), by)
+                        .await
+                        .map_err(retry)?,
+                );
                 let mut noted = if subject.burst > 1 {
                     format!("replied once to a burst of {} messages", subject.burst)
                 } else {
@@ -634,14 +765,17 @@ impl Pipeline {
                     } else {
                         &key
                     };
-                    crate::sending::decide_send(
-                        &mut tx,
-                        &self.keys,
-                        owner,
-                        &agent_send(subject.conversation, message, key, holding, now),
-                    )
-                    .await
-                    .map_err(retry)?;
+                    sends.extend(
+                        crate::sending::decide_send_by(
+                            &mut tx,
+                            &self.keys,
+                            owner,
+                            &agent_send(subject.conversation, message, key, holding, now),
+                            by,
+                        )
+                        .await
+                        .map_err(retry)?,
+                    );
                 }
                 conversations::note_decision(
                     &mut tx,
@@ -671,7 +805,7 @@ impl Pipeline {
                 ConversationMode::Human,
                 "The customer asked for a person, so the agent stays quiet until you hand the conversation back.",
             )),
-            _ if handed_back => Some((
+            _ if subject.handed_back => Some((
                 ConversationMode::Agent,
                 "You were quiet for a while, so the agent answers again.",
             )),
@@ -686,9 +820,9 @@ impl Pipeline {
                 .await
                 .map_err(retry)?;
         }
-        // No wakeup: the worker running this job claims the send next.
+        // No wakeup: the worker running this job sends, or claims the send next.
         crate::db::commit(tx).await.map_err(retry)?;
-        Ok(decision)
+        Ok((decision, sends))
     }
 
     /// Step 3: one send job.
@@ -737,6 +871,7 @@ impl Pipeline {
             owner_active_at: None,
             burst: 1,
             language: classification.language,
+            handed_back: false,
         };
         let draft = self.draft(&subject, &context).await;
         let decision = match draft.order {

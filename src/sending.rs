@@ -9,7 +9,6 @@
 //! it there and marks it `uncertain` for the owner instead of sending again,
 //! so no reply is ever sent twice.
 
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -130,6 +129,17 @@ pub struct NewSend<'a> {
 /// (see [`gates::GateInputs::handover_ack`]).
 pub const HANDOVER_ACK_KEY: &str = "handover:";
 
+/// Who runs a decided send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendBy {
+    /// A [`SendJob`] committed with the send.
+    Job,
+    /// The job that decided it, right after its commit: that job is still
+    /// leased, so if it dies first it runs again and finds the send still
+    /// `decided` (see [`crate::processing::Pipeline::answer`]).
+    Caller,
+}
+
 /// Decides a send and queues its job, in the caller's tenant transaction.
 /// Returns `None` when a send with this idempotency key already exists (a
 /// retried job, a double-submitted form): nothing new is sent. A
@@ -139,6 +149,17 @@ pub async fn decide_send(
     keys: &DataKeys,
     owner: OwnerId,
     send: &NewSend<'_>,
+) -> Result<Option<Uuid>, PipelineError> {
+    decide_send_by(tx, keys, owner, send, SendBy::Job).await
+}
+
+/// [`decide_send`], with the choice of who sends it.
+pub async fn decide_send_by(
+    tx: &mut PgConnection,
+    keys: &DataKeys,
+    owner: OwnerId,
+    send: &NewSend<'_>,
+    by: SendBy,
 ) -> Result<Option<Uuid>, PipelineError> {
     let id = Uuid::new_v4();
     let inserted: Option<Uuid> = sqlx::query_scalar(
@@ -168,7 +189,9 @@ pub async fn decide_send(
                 .await?;
         return if exists { Ok(None) } else { Err(PipelineError::NotFound) };
     };
-    SendJob { owner, send: id }.enqueue(&mut *tx).await?;
+    if by == SendBy::Job {
+        SendJob { owner, send: id }.enqueue(&mut *tx).await?;
+    }
     Ok(Some(id))
 }
 
@@ -227,19 +250,45 @@ async fn lock_send(tx: &mut PgConnection, owner: OwnerId, id: Uuid) -> Result<Se
     .ok_or(PipelineError::NotFound)
 }
 
-/// Loads what the gates look at, in the send's transaction.
-pub async fn gate_inputs(
+/// Where a send goes, read with its gate inputs.
+struct Destination {
+    platform: ChannelPlatform,
+    /// The Page, Instagram account or WhatsApp number that sends.
+    sender_meta_id: String,
+    /// The customer's platform id.
+    recipient: String,
+    /// The channel's sealed token (none for the sandbox).
+    sealed_token: Option<Vec<u8>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct GateRow {
+    auto_send_enabled: Option<bool>,
+    channel_status: ChannelStatus,
+    platform: ChannelPlatform,
+    meta_id: String,
+    token_enc: Option<Vec<u8>>,
+    mode: ConversationMode,
+    last_customer_at: Option<OffsetDateTime>,
+    customer: Uuid,
+    sender_enc: Vec<u8>,
+    owner_sent_today: i64,
+    channel_sent_today: i64,
+    conversation_sent_last_minute: i64,
+}
+
+/// Loads what the gates look at, and where the send would go, in the
+/// send's transaction: the owner's standing, then everything else in one
+/// statement.
+async fn gate_inputs(
     tx: &mut PgConnection,
+    keys: &DataKeys,
     owner: OwnerId,
     conversation: Uuid,
     channel: Uuid,
     now: OffsetDateTime,
     limits: SendLimits,
-) -> Result<GateInputs, PipelineError> {
-    let auto_send_enabled: bool = sqlx::query_scalar("select auto_send_enabled from platform_settings")
-        .fetch_optional(&mut *tx)
-        .await?
-        .unwrap_or(false);
+) -> Result<(GateInputs, Destination), PipelineError> {
     let standing = crate::owners::standing(&mut *tx, owner.as_uuid())
         .await
         .map_err(|e| match e {
@@ -247,71 +296,56 @@ pub async fn gate_inputs(
             _ => PipelineError::NotFound,
         })?;
     let permissions = crate::owners::permissions(standing.state, standing.allowance, standing.overrides, limits);
-    let (channel_status, platform, conversation_mode, last_customer_at): (
-        ChannelStatus,
-        ChannelPlatform,
-        ConversationMode,
-        Option<OffsetDateTime>,
-    ) = sqlx::query_as(
-        "select ch.status, ch.platform, c.mode, c.last_customer_at from conversations c \
-               join channels ch on ch.id = c.channel_id where c.id = $1 and c.owner_id = $2",
+    let day_start = gates::shop_day_start(now);
+    let row: GateRow = sqlx::query_as(
+        "select (select auto_send_enabled from platform_settings) as auto_send_enabled, \
+                ch.status as channel_status, ch.platform, ch.meta_id, ch.token_enc, c.mode, c.last_customer_at, \
+                cu.id as customer, cu.sender_enc, sent.owner_sent_today, sent.channel_sent_today, \
+                sent.conversation_sent_last_minute \
+           from conversations c \
+           join channels ch on ch.id = c.channel_id \
+           join customers cu on cu.id = c.customer_id \
+          cross join (select count(*) as owner_sent_today, \
+                             count(*) filter (where channel_id = $3) as channel_sent_today, \
+                             count(*) filter (where conversation_id = $1 \
+                                              and created_at > $5 - interval '60 seconds') \
+                               as conversation_sent_last_minute \
+                        from outbound_sends \
+                       where owner_id = $2 and author = 'agent' and state in ('sending', 'sent', 'uncertain') \
+                         and created_at >= $4) sent \
+          where c.id = $1 and c.owner_id = $2",
     )
     .bind(conversation)
-    .bind(owner.as_uuid())
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(PipelineError::NotFound)?;
-    let day_start = gates::shop_day_start(now);
-    let (owner_sent_today, channel_sent_today, conversation_sent_last_minute): (i64, i64, i64) = sqlx::query_as(
-        "select count(*), \
-                count(*) filter (where channel_id = $2), \
-                count(*) filter (where conversation_id = $3 and created_at > $5 - interval '60 seconds') \
-           from outbound_sends \
-          where owner_id = $1 and author = 'agent' and state in ('sending', 'sent', 'uncertain') and created_at >= $4",
-    )
     .bind(owner.as_uuid())
     .bind(channel)
-    .bind(conversation)
     .bind(day_start)
     .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok(GateInputs {
-        auto_send_enabled,
-        owner_state: standing.state,
-        auto_send_allowed: permissions.auto_send,
-        sandbox: platform == ChannelPlatform::Sandbox,
-        channel_status,
-        conversation_mode,
-        // Set by the caller, which knows the send.
-        handover_ack: false,
-        last_customer_at,
-        now,
-        owner_sent_today,
-        channel_sent_today,
-        conversation_sent_last_minute,
-        limits: permissions.limits,
-    })
-}
-
-/// Where a send goes: the platform, the sender id and the customer's platform id.
-async fn destination(
-    tx: &mut PgConnection,
-    keys: &DataKeys,
-    owner: OwnerId,
-    conversation: Uuid,
-) -> Result<(ChannelPlatform, String, String), PipelineError> {
-    let (platform, meta_id, customer, sealed): (ChannelPlatform, String, Uuid, Vec<u8>) = sqlx::query_as(
-        "select ch.platform, ch.meta_id, cu.id, cu.sender_enc from conversations c join channels ch on ch.id = c.channel_id \
-           join customers cu on cu.id = c.customer_id where c.id = $1 and c.owner_id = $2",
-    )
-    .bind(conversation)
-    .bind(owner.as_uuid())
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(PipelineError::NotFound)?;
-    let recipient = customer_ids::open_customer(keys, owner, customer, &sealed)?;
-    Ok((platform, meta_id, recipient))
+    let inputs = GateInputs {
+        auto_send_enabled: row.auto_send_enabled.unwrap_or(false),
+        owner_state: standing.state,
+        auto_send_allowed: permissions.auto_send,
+        sandbox: row.platform == ChannelPlatform::Sandbox,
+        channel_status: row.channel_status,
+        conversation_mode: row.mode,
+        // Set by the caller, which knows the send.
+        handover_ack: false,
+        last_customer_at: row.last_customer_at,
+        now,
+        owner_sent_today: row.owner_sent_today,
+        channel_sent_today: row.channel_sent_today,
+        conversation_sent_last_minute: row.conversation_sent_last_minute,
+        limits: permissions.limits,
+    };
+    let destination = Destination {
+        platform: row.platform,
+        sender_meta_id: row.meta_id,
+        recipient: customer_ids::open_customer(keys, owner, row.customer, &row.sender_enc)?,
+        sealed_token: row.token_enc,
+    };
+    Ok((inputs, destination))
 }
 
 impl Sender {
@@ -372,7 +406,16 @@ impl Sender {
                 .await
                 .map_err(PipelineError::from)?;
         }
-        let mut inputs = gate_inputs(&mut tx, owner, row.conversation, row.channel, now, self.limits).await?;
+        let (mut inputs, destination) = gate_inputs(
+            &mut tx,
+            &self.keys,
+            owner,
+            row.conversation,
+            row.channel,
+            now,
+            self.limits,
+        )
+        .await?;
         inputs.handover_ack = row.author == Author::Agent && row.idempotency_key.starts_with(HANDOVER_ACK_KEY);
         let gate = if row.author == Author::Agent {
             gates::check_automatic(&inputs)
@@ -415,7 +458,15 @@ impl Sender {
             return Ok(SendOutcome::Blocked(gate));
         }
         let text = open_text(&self.keys, owner, "outbound", id, row.body.as_deref())?.unwrap_or_default();
-        let (platform, sender_meta_id, recipient) = destination(&mut tx, &self.keys, owner, row.conversation).await?;
+        // Opened before the send is claimed: a token that does not open (the
+        // right BIKRI_OLD_DATA_KEYS missing) leaves it `decided` for a retry.
+        let token = match destination.platform.meta() {
+            Some(_) => Some(
+                channels::open_token(&self.keys, owner, row.channel, destination.sealed_token)
+                    .map_err(|e| SendFailure::Retry(format!("channel token: {e}")))?,
+            ),
+            None => None,
+        };
         sqlx::query("update outbound_sends set state = 'sending', attempts = attempts + 1 where id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -423,15 +474,20 @@ impl Sender {
             .map_err(PipelineError::from)?;
         crate::db::commit(tx).await.map_err(PipelineError::from)?;
 
-        let result = match platform.meta() {
-            Some(platform) => {
-                let token = self.token(owner, row.channel).await?;
+        let result = match (destination.platform.meta(), token) {
+            (Some(platform), Some(token)) => {
                 self.graph
-                    .send_text(platform, &sender_meta_id, &token, &recipient, &text)
+                    .send_text(
+                        platform,
+                        &destination.sender_meta_id,
+                        &token,
+                        &destination.recipient,
+                        &text,
+                    )
                     .await
             }
             // The sandbox channel: the dashboard is the customer's screen.
-            None => Ok(format!("sandbox-{}", Uuid::new_v4())),
+            _ => Ok(format!("sandbox-{}", Uuid::new_v4())),
         };
 
         let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(PipelineError::from)?;
@@ -465,12 +521,6 @@ impl Sender {
             }
             Err(error) => self.failed(tx, owner, &row, id, &error).await,
         }
-    }
-
-    async fn token(&self, owner: OwnerId, channel: Uuid) -> Result<SecretString, SendFailure> {
-        channels::token(&self.pool, &self.keys, owner, channel)
-            .await
-            .map_err(|e| SendFailure::Retry(format!("channel token: {e}")))
     }
 
     async fn failed(
