@@ -18,6 +18,7 @@ type ProductTuple = (
     Option<i64>,
     Option<i32>,
     Vec<String>,
+    i64,
 );
 
 /// The owner's data for a reply to `text`: the products whose names best
@@ -76,7 +77,9 @@ pub async fn load(
         .collect();
     let query: String = text.chars().take(500).collect::<String>().to_lowercase();
     let rows: Vec<ProductTuple> = sqlx::query_as(
-        "select id, sku, name, name_bn, description, price_minor, sale_price_minor, stock, tags from products \
+        "select id, sku, name, name_bn, description, price_minor, sale_price_minor, stock, tags, \
+                count(*) over () as catalog_size \
+           from products \
           where owner_id = $1 and active and archived_at is null \
           order by (id = any($3)) desc, \
                    greatest(word_similarity(lower(name), $2), word_similarity(coalesce(name_bn, ''), $2), \
@@ -91,6 +94,8 @@ pub async fn load(
     .bind(MAX_GROUNDED_PRODUCTS as i64)
     .fetch_all(&mut *tx)
     .await?;
+    // Counted over every active product before the limit.
+    let catalog_size: i64 = rows.first().map_or(0, |row| row.9);
     let ids: Vec<Uuid> = rows.iter().map(|row| row.0).collect();
     let variants: Vec<(Uuid, Uuid, String, String, i64, Option<i32>)> = sqlx::query_as(
         "select product_id, id, size, colour, price_delta_minor, stock from product_variants \
@@ -103,7 +108,7 @@ pub async fn load(
     let products = rows
         .into_iter()
         .map(
-            |(id, sku, name, name_bn, description, price_minor, sale_price_minor, stock, tags)| GroundedProduct {
+            |(id, sku, name, name_bn, description, price_minor, sale_price_minor, stock, tags, _)| GroundedProduct {
                 id,
                 sku,
                 name,
@@ -127,11 +132,6 @@ pub async fn load(
             },
         )
         .collect();
-    let catalog_size: i64 =
-        sqlx::query_scalar("select count(*) from products where owner_id = $1 and active and archived_at is null")
-            .bind(owner.as_uuid())
-            .fetch_one(&mut *tx)
-            .await?;
     let delivery_areas: Vec<DeliveryArea> = sqlx::query_as(
         "select id, name, charge_minor, min_days, max_days from delivery_areas where owner_id = $1 order by position, name",
     )
