@@ -269,7 +269,8 @@ pub fn is_policy_question(text: &str) -> bool {
         (
             list(
                 "if jodi jdi যদি hole holey হলে thakle থাকলে korle করলে mile মিললে lagle লাগলে incase case \
-                  policy policies niyom নিয়ম নীতি rules system",
+                  policy policies niyom নিয়ম নীতি rules system after within kotodin koydin কতদিন কয়দিন \
+                  কতদিনের",
             ),
             list(
                 "can could may is are will would ki কি jabe যাবে jay যায় parbo পারব পারবো possible allowed \

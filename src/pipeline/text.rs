@@ -217,6 +217,100 @@ pub fn banglish_to_bengali(word: &str) -> String {
     fold_bengali(&AVRO.convert(&word.to_ascii_lowercase()))
 }
 
+/// Bangla letters in rough Latin, for words customers write in Bangla
+/// letters but the owner wrote in English ("গোল্ড" → "gold", "পিচ" →
+/// "pich", "ব্ল্যাক" → "blak"). No inherent vowel is added: "গোল্ড" is
+/// not "golod". Other characters pass unchanged.
+pub fn romanize_bengali(word: &str) -> String {
+    // য়, ড়, ঢ় typed as a letter and a nukta.
+    let word = word
+        .replace("\u{09AF}\u{09BC}", "\u{09DF}")
+        .replace("\u{09A1}\u{09BC}", "\u{09DC}")
+        .replace("\u{09A2}\u{09BC}", "\u{09DD}");
+    let mut out = String::with_capacity(word.len());
+    let mut after_hasanta = false;
+    for c in word.chars() {
+        // য after a hasanta is the ya-phala ("ব্ল্যাক"): a vowel colour, not a letter.
+        if after_hasanta && c == '\u{09AF}' {
+            after_hasanta = false;
+            continue;
+        }
+        after_hasanta = c == '\u{09CD}';
+        let latin = match c {
+            'ক' => "k",
+            'খ' => "kh",
+            'গ' => "g",
+            'ঘ' => "gh",
+            'ঙ' | 'ং' => "n",
+            'চ' | 'ছ' => "ch",
+            'জ' | 'য' => "j",
+            'ঝ' => "jh",
+            'ঞ' | 'ণ' | 'ন' => "n",
+            'ট' | 'ত' | 'ৎ' => "t",
+            'ঠ' | 'থ' => "th",
+            'ড' | 'দ' => "d",
+            'ঢ' | 'ধ' => "dh",
+            'প' => "p",
+            'ফ' => "f",
+            'ব' => "b",
+            'ভ' => "v",
+            'ম' => "m",
+            'র' | '\u{09DC}' | '\u{09DD}' => "r",
+            'ল' => "l",
+            'শ' | 'ষ' => "sh",
+            'স' => "s",
+            'হ' | 'ঃ' => "h",
+            '\u{09DF}' => "y",
+            'অ' | 'ও' | 'ো' => "o",
+            'আ' | 'া' => "a",
+            'ই' | 'ঈ' | 'ি' | 'ী' => "i",
+            'উ' | 'ঊ' | 'ু' | 'ূ' => "u",
+            'ঋ' | 'ৃ' => "ri",
+            'এ' | 'ে' => "e",
+            'ঐ' | 'ৈ' => "oi",
+            'ঔ' | 'ৌ' => "ou",
+            '\u{09CD}' | '\u{0981}' | '\u{09BC}' | '\u{200C}' | '\u{200D}' => "",
+            other => {
+                out.push(other);
+                continue;
+            }
+        };
+        out.push_str(latin);
+    }
+    out
+}
+
+/// The consonants of a Latin word as they sound, so an English word and
+/// its Bangla spelling (romanized) compare equal: "black" and "blak" are
+/// "blk", "peach" and "pich" are "pc", "white" and "hoyait" are "ht".
+pub fn consonant_skeleton(latin: &str) -> String {
+    let word = latin
+        .to_lowercase()
+        .replace("ck", "k")
+        .replace("ch", "C")
+        .replace("ph", "f")
+        .replace("sh", "s")
+        .replace("th", "t")
+        .replace("dh", "d")
+        .replace("kh", "k")
+        .replace("gh", "g")
+        .replace("bh", "v")
+        .replace(['c', 'q'], "k")
+        .replace('z', "j")
+        .replace('x', "ks")
+        .replace('C', "c");
+    let mut out = String::new();
+    for c in word
+        .chars()
+        .filter(|c| c.is_ascii_alphabetic() && !"aeiouyw".contains(*c))
+    {
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The first `max_chars` characters of `text`.
 pub fn truncate(text: &str, max_chars: usize) -> &str {
     match text.char_indices().nth(max_chars) {
@@ -228,6 +322,41 @@ pub fn truncate(text: &str, max_chars: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Latin option names written in Bangla letters reach the same
+    /// consonants; other words do not.
+    #[test]
+    fn bangla_spellings_of_english_words_share_their_consonants() {
+        let same = [
+            ("গোল্ড", "Gold"),
+            ("পিচ", "Peach"),
+            ("মিন্ট", "Mint"),
+            ("ব্ল্যাক", "Black"),
+            ("হোয়াইট", "White"),
+            ("রেড", "Red"),
+            ("ব্লু", "Blue"),
+            ("সিলভার", "Silver"),
+            ("নেভি", "Navy"),
+            ("পিংক", "Pink"),
+            ("ক্রিম", "Cream"),
+            ("মেরুন", "Maroon"),
+        ];
+        for (bangla, english) in same {
+            assert_eq!(
+                consonant_skeleton(&romanize_bengali(bangla)),
+                consonant_skeleton(english),
+                "{bangla} / {english}"
+            );
+        }
+        for (bangla, english) in [("লাল", "Red"), ("গোলাপি", "Gold"), ("মিষ্টি", "Mint"), ("পাঁচটা", "Peach")]
+        {
+            assert_ne!(
+                consonant_skeleton(&romanize_bengali(bangla)),
+                consonant_skeleton(english),
+                "{bangla} / {english}"
+            );
+        }
+    }
 
     /// One table pins the layer: input, then the folded words.
     #[test]

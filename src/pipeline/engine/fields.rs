@@ -382,6 +382,14 @@ static DELIVER_TO: LazyLock<Vec<String>> = LazyLock::new(|| {
     )
 });
 
+/// Whether the message opens as a place to deliver to: "Deliver to
+/// Zindabazar, Sylhet", "send it to Mirpur 10", "pathiye din Gazipur".
+pub(super) fn opens_with_deliver_to(tokens: &[Token]) -> bool {
+    static VERBS: LazyLock<Vec<String>> = LazyLock::new(|| folded_list("deliver send ship pathan pathiye পাঠান পাঠিয়ে"));
+    tokens.iter().take(3).any(|token| VERBS.contains(&token.folded))
+        && tokens.iter().any(|token| token.folded == "to" || token.folded == "e")
+}
+
 /// Whether a folded word only appears in addresses ("house", "road", "বাসা").
 pub(super) fn is_address_word(folded: &str) -> bool {
     ADDRESS_WORD_SET.iter().any(|word| word == folded)
@@ -426,6 +434,27 @@ pub(super) fn unlabelled_address(
     place_allowed: bool,
     skip: &[bool],
 ) -> Option<(String, Range<usize>)> {
+    // "Deliver to Zindabazar, Sylhet": everything after "to" is the address,
+    // though only "Sylhet" is a known place.
+    if phone.is_none() && opens_with_deliver_to(tokens) {
+        let to = tokens.iter().take(5).find(|t| t.folded == "to" || t.folded == "e")?;
+        let end = text.len();
+        if let Some(address) = text.get(to.end..end).and_then(clean_address)
+            && (tokens
+                .iter()
+                .any(|t| t.start >= to.end && ADDRESS_WORD_SET.contains(&t.folded))
+                || (place_allowed
+                    && (0..tokens.len()).any(|i| {
+                        tokens.get(i).is_some_and(|t| t.start >= to.end)
+                            && tokens
+                                .get(i..)
+                                .and_then(crate::pipeline::gazetteer::place_in_prefix)
+                                .is_some()
+                    })))
+        {
+            return Some((address, to.end..end));
+        }
+    }
     let usable = |i: usize| !skip.get(i).copied().unwrap_or(false);
     let by_word = tokens
         .iter()
@@ -503,10 +532,18 @@ pub(super) fn unlabelled_name(
         if !ends_name_part(text, i, c) {
             continue;
         }
-        let (start, end) = (part_start, i);
+        let (mut start, end) = (part_start, i);
         part_start = i + c.len_utf8();
         if start >= before {
             break;
+        }
+        // "Please send 1 COSRX essence to Mehedi Hasan, 017…": the words after
+        // the last "to" of the part.
+        if let Some(to) = tokens
+            .iter()
+            .rfind(|t| t.start >= start && t.end <= end && t.folded == "to")
+        {
+            start = to.end;
         }
         let inside: Vec<(usize, &Token)> = tokens
             .iter()

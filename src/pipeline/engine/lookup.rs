@@ -116,29 +116,7 @@ pub(super) fn find_products_each(products: &[GroundedProduct], tokens: &[Token],
         if end > start
             && let (Some(part), Some(part_content)) = (tokens.get(start..end), content.get(start..end))
         {
-            let index = match find_product(products, part, part_content) {
-                Mention::One { index, .. } => Some(index),
-                // "baseus ar xiaomi power bank": of the Baseus products, the
-                // one the rest of the message also describes.
-                Mention::Ambiguous(candidates) => {
-                    let all: Vec<&Token> = tokens
-                        .iter()
-                        .zip(content)
-                        .filter(|(_, c)| **c)
-                        .map(|(t, _)| t)
-                        .collect();
-                    let mut scored: Vec<(usize, f64)> = candidates
-                        .iter()
-                        .filter_map(|&i| products.get(i).map(|p| (i, word_overlap(&folded_words(&p.name), &all))))
-                        .collect();
-                    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
-                    match scored.as_slice() {
-                        [(best, top), (_, next), ..] if top - next >= AMBIGUITY_MARGIN => Some(*best),
-                        _ => None,
-                    }
-                }
-                Mention::None => None,
-            };
+            let index = find_product_in_part(products, tokens, content, part, part_content);
             if let Some(index) = index
                 && !found.contains(&index)
             {
@@ -148,6 +126,39 @@ pub(super) fn find_products_each(products: &[GroundedProduct], tokens: &[Token],
         start = end + 1;
     }
     found
+}
+
+/// The one product a part of a message names. "baseus ar xiaomi power
+/// bank": when the part alone fits several (the Baseus products), the one the
+/// whole message also describes.
+pub(super) fn find_product_in_part(
+    products: &[GroundedProduct],
+    tokens: &[Token],
+    content: &[bool],
+    part: &[Token],
+    part_content: &[bool],
+) -> Option<usize> {
+    match find_product(products, part, part_content) {
+        Mention::One { index, .. } => Some(index),
+        Mention::Ambiguous(candidates) => {
+            let all: Vec<&Token> = tokens
+                .iter()
+                .zip(content)
+                .filter(|(_, c)| **c)
+                .map(|(t, _)| t)
+                .collect();
+            let mut scored: Vec<(usize, f64)> = candidates
+                .iter()
+                .filter_map(|&i| products.get(i).map(|p| (i, word_overlap(&folded_words(&p.name), &all))))
+                .collect();
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+            match scored.as_slice() {
+                [(best, top), (_, next), ..] if top - next >= AMBIGUITY_MARGIN => Some(*best),
+                _ => None,
+            }
+        }
+        Mention::None => None,
+    }
 }
 
 /// How strongly the message names `product`, and by what.
@@ -435,7 +446,65 @@ fn attribute_mentioned(value: &str, synonyms: &[&[&str]], tokens: &[Token], used
             found = true;
         }
     }
+    // As the owner wrote it: folding takes the "h" of "ch" that the sound needs.
+    let written: Vec<&str> = value.split_whitespace().collect();
+    if !found && let [word] = written.as_slice() {
+        found = in_bangla_letters(&word.to_lowercase(), tokens, used);
+    }
     found
+}
+
+/// Words next to an option that say it is a colour ("পিচ কালারটা").
+const COLOUR_MARKERS: &[&str] = &[
+    "কালার",
+    "কালারের",
+    "কালারটা",
+    "কালারটি",
+    "কালারে",
+    "রং",
+    "রঙ",
+    "রঙের",
+    "রংটা",
+    "রঙটা",
+    "color",
+    "colour",
+    "colar",
+    "kalar",
+];
+
+/// An English option written in Bangla letters: "গোল্ড" for Gold, "মিন্ট"
+/// for Mint, "পিচ কালার" for Peach. Equal consonants are enough when there
+/// are three of them; two ("পিচ") need a colour word beside them, so
+/// "পাঁচ" (five) is not Peach.
+fn in_bangla_letters(option: &str, tokens: &[Token], used: &mut Vec<usize>) -> bool {
+    if !option.chars().all(|c| c.is_ascii_alphabetic()) {
+        return false;
+    }
+    let wanted = crate::pipeline::text::consonant_skeleton(option);
+    if wanted.len() < 2 {
+        return false;
+    }
+    let markers: Vec<String> = COLOUR_MARKERS.iter().flat_map(|w| folded_words(w)).collect();
+    let beside_marker = |at: usize| {
+        [at.checked_sub(1), Some(at + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|i| tokens.get(i))
+            .any(|token| markers.contains(&token.folded))
+    };
+    let hit = tokens.iter().enumerate().find(|(at, token)| {
+        token.script == Script::Bengali
+            && crate::pipeline::text::consonant_skeleton(&crate::pipeline::text::romanize_bengali(&token.text))
+                == wanted
+            && (wanted.len() >= 3 || beside_marker(*at))
+    });
+    match hit {
+        Some((at, _)) => {
+            used.push(at);
+            true
+        }
+        None => false,
+    }
 }
 
 /// What a variant is called for people: "M / Red", or whichever is set.

@@ -104,11 +104,12 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
     let gives_details = fields::find_phone(ctx.msg.raw).phone.is_some()
         || fields::find_name(ctx.msg.raw, &ctx.msg.tokens, &intents.keyword).is_some()
         || fields::find_quantity(&ctx.msg.tokens, &vec![false; ctx.msg.tokens.len()], false).is_some();
-    if gives_details
-        && !intents.has_question()
-        && !ctx.msg.raw.trim_end().ends_with(['?', '？'])
-        && follow_up.is_some_and(|product| !sold_out(product))
-    {
+    let asks = intents.has_question() || ctx.msg.raw.trim_end().ends_with(['?', '？']);
+    if gives_details && !asks && follow_up.is_some_and(|product| !sold_out(product)) {
+        return true;
+    }
+    // "1 red saree and 2 kurti, Karim, 017…": several products with a phone.
+    if fields::find_phone(ctx.msg.raw).phone.is_some() && !asks && several_items(ctx).is_some() {
         return true;
     }
     intents.has(Intent::Yes)
@@ -144,6 +145,9 @@ struct Turn {
     variant_named: bool,
     /// Token indexes that are not a quantity: phone, address, sizes.
     not_quantity: Vec<bool>,
+    /// The message named several products, each read in its own part
+    /// (with its own option and quantity).
+    several: bool,
 }
 
 /// One step of the order; the draft to keep (`None` ends the order).
@@ -214,11 +218,13 @@ fn read_details(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, discussed: Discussed)
             let writer = ctx.writer();
             return Err(Stop::SoldOut(writer.out_of_stock(writer.name(product))));
         }
-        if product_named_now || !matches!(pending, Some(Field::Name | Field::Address)) {
+        if !turn.several && (product_named_now || !matches!(pending, Some(Field::Name | Field::Address))) {
             choose_variant(ctx, product, draft, &mut turn);
         }
     }
-    read_quantity(ctx, product, draft, &mut turn, pending).map_err(Stop::Owner)?;
+    if !turn.several {
+        read_quantity(ctx, product, draft, &mut turn, pending).map_err(Stop::Owner)?;
+    }
     read_area(ctx, draft, &mut turn, pending);
     if let Some(product) = product {
         check_quantity(ctx, product, draft, &mut turn);
@@ -318,6 +324,46 @@ fn choose_product(
     pending: Option<Field>,
     (last_product, last_variant): Discussed,
 ) {
+    if draft.product_id.is_none()
+        && draft.items.is_empty()
+        && let Some(several) = several_items(ctx)
+    {
+        let named: Vec<String> = several
+            .iter()
+            .filter_map(|item| ctx.g.products.get(item.product).map(|p| p.sku.clone()))
+            .collect();
+        ctx.why
+            .push(format!("order: several products in one message, {}", named.join(", ")));
+        let mut items: Vec<DraftItem> = Vec::new();
+        let mut current = None;
+        for item in several {
+            let Some(product) = ctx.g.products.get(item.product) else {
+                continue;
+            };
+            let complete = product.variants.is_empty() || item.variant.is_some();
+            let draft_item = DraftItem {
+                product_id: product.id,
+                variant_id: item.variant,
+                quantity: item.quantity.unwrap_or(1),
+            };
+            if complete || current.is_some() {
+                items.push(draft_item);
+            } else {
+                current = Some(draft_item);
+            }
+        }
+        // The one still without its option is chosen now; else the last.
+        let current = current.or_else(|| items.pop());
+        if let Some(current) = current {
+            draft.items = items;
+            draft.product_id = Some(current.product_id);
+            draft.variant_id = current.variant_id;
+            draft.quantity = Some(current.quantity);
+            turn.changed = true;
+            turn.several = true;
+            return;
+        }
+    }
     if let Some(product) = ctx.mentioned() {
         // "ar sundarban modhu ekta", "and 1 Biore sunscreen": one more
         // product for the same order, once the current one is complete.
@@ -363,6 +409,158 @@ fn choose_product(
             product.sku
         ));
     }
+}
+
+/// One product of a message that names several.
+struct NamedItem {
+    /// Index into the grounding's products.
+    product: usize,
+    variant: Option<Uuid>,
+    quantity: Option<i32>,
+}
+
+/// Words between the products of one order ("X and Y", "X ar Y").
+const ITEM_SEPARATORS: &[&str] = &["and", "ar", "plus", "আর", "এবং", "সাথে", "sathe"];
+
+/// The products of a message that names several, each read in its own part
+/// with its own option and quantity: "1 COSRX essence and 1 Biore
+/// sunscreen", "skin1004 sun serum 1 ta ar aloe gel 1 ta", "1 Anker charger
+/// plus 1 Baseus cable", "2 power banks, one black and one white" (options
+/// of the product before them). `None` unless two items are found, and when
+/// more than one of them still lacks its option (one is asked at a time).
+fn several_items(ctx: &Ctx<'_>) -> Option<Vec<NamedItem>> {
+    let tokens = &ctx.msg.tokens;
+    let separators: Vec<String> = ITEM_SEPARATORS.iter().flat_map(|w| folded_words(w)).collect();
+    let not_count = name_numbers(ctx);
+    let mut parts: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start = 0;
+    for i in 0..=tokens.len() {
+        let boundary = match tokens.get(i) {
+            None => true,
+            Some(token) if separators.contains(&token.folded) => true,
+            Some(token) => {
+                i > 0
+                    && tokens.get(i - 1).is_some_and(|before| {
+                        ctx.msg.raw.get(before.end..token.start).is_some_and(|gap| {
+                            // "Rom&nd": a sign inside a name is not a separator.
+                            gap.contains([',', ';', '\n', '،'])
+                                || (gap.contains(['+', '&']) && gap.contains(char::is_whitespace))
+                        })
+                    })
+            }
+        };
+        if !boundary {
+            continue;
+        }
+        if i > start {
+            parts.push(start..i);
+        }
+        // A separator word is not part of either side; punctuation is not a token.
+        start = if tokens.get(i).is_some_and(|t| separators.contains(&t.folded)) {
+            i + 1
+        } else {
+            i
+        };
+    }
+    if parts.len() < 2 {
+        return None;
+    }
+    let mut items: Vec<NamedItem> = Vec::new();
+    // Per item: whether it only named the product that options after it choose.
+    let mut header: Vec<bool> = Vec::new();
+    for part in parts {
+        let (Some(words), Some(content), Some(skip)) = (
+            tokens.get(part.clone()),
+            ctx.msg.content.get(part.clone()),
+            not_count.get(part.clone()),
+        ) else {
+            continue;
+        };
+        let quantity = fields::find_quantity(words, skip, true).and_then(|q| i32::try_from(q).ok());
+        let named = lookup::find_product_in_part(&ctx.g.products, tokens, &ctx.msg.content, words, content);
+        let one_variant = |product: &GroundedProduct| {
+            lookup::pick_variants(product, words).and_then(|pick| match pick.candidates.as_slice() {
+                [index] => product.variants.get(*index).map(|v| v.id),
+                _ => None,
+            })
+        };
+        match named {
+            Some(index) => {
+                let Some(product) = ctx.g.products.get(index) else {
+                    continue;
+                };
+                let variant = one_variant(product);
+                // "Salt & Pepper Chips", "the tint, in Litchi Coral": one
+                // product's name, or a product and its option, split in two.
+                if let Some(last) = items.last_mut()
+                    && last.product == index
+                    && (last.variant == variant || last.variant.is_none() || variant.is_none())
+                {
+                    last.variant = last.variant.or(variant);
+                    last.quantity = last.quantity.or(quantity);
+                    continue;
+                }
+                items.push(NamedItem {
+                    product: index,
+                    variant,
+                    quantity,
+                });
+                header.push(false);
+            }
+            None => {
+                // "one black": an option of the product named before.
+                let Some(last) = items.last() else {
+                    continue;
+                };
+                let product_index = last.product;
+                let Some(variant) = ctx.g.products.get(product_index).and_then(one_variant) else {
+                    continue;
+                };
+                if let (Some(last_header), None) = (header.last_mut(), last.variant) {
+                    *last_header = true;
+                }
+                items.push(NamedItem {
+                    product: product_index,
+                    variant: Some(variant),
+                    quantity,
+                });
+                header.push(false);
+            }
+        }
+    }
+    let items: Vec<NamedItem> = items
+        .into_iter()
+        .zip(header)
+        .filter(|(_, header)| !header)
+        .map(|(item, _)| item)
+        .collect();
+    let incomplete = items
+        .iter()
+        .filter(|item| {
+            item.variant.is_none() && ctx.g.products.get(item.product).is_some_and(|p| !p.variants.is_empty())
+        })
+        .count();
+    (items.len() >= 2 && incomplete <= 1).then_some(items)
+}
+
+/// Per token: digits that are not a count: a number of some product's own
+/// name or SKU ("20W", "skin1004"), or a phone number.
+fn name_numbers(ctx: &Ctx<'_>) -> Vec<bool> {
+    let numbers: Vec<String> = ctx
+        .g
+        .products
+        .iter()
+        .flat_map(|p| text::digit_runs(&format!("{} {}", p.name, p.sku)))
+        .collect();
+    ctx.msg
+        .tokens
+        .iter()
+        .map(|token| {
+            token.script == text::Script::Digit
+                // A count is never six digits: that is a phone number or a postcode.
+                && (token.text.len() >= 6 || (token.text.len() >= 2 && numbers.contains(&token.text)))
+        })
+        .collect()
 }
 
 /// Phone, address and name, from markers ("amar nam", "address:") or, when
@@ -412,7 +610,10 @@ fn read_contact(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, turn: &mut Turn, pend
     let asked_for_address = matches!(pending, Some(Field::Address | Field::Area));
     let mut address_start = None;
     if !has_address_marker && draft.address.is_none() && !msg.raw.trim_end().ends_with(['?', '？']) {
-        let place_allowed = asked_for_address || scan.phone.is_some();
+        // A place alone may be a question ("Sylhet?"); with a name, a phone
+        // or "deliver to" it is where the order goes.
+        let place_allowed =
+            asked_for_address || scan.phone.is_some() || has_name_marker || fields::opens_with_deliver_to(&msg.tokens);
         if let Some((address, span)) =
             fields::unlabelled_address(msg.raw, &msg.tokens, scan.span.as_ref(), place_allowed, &product_words)
         {

@@ -1135,3 +1135,79 @@ fn an_order_can_hold_several_products() {
     let text = order_placed_text(&chat.g, 1001, &request, bl);
     assert_grounded(&chat.g, &text, &placed_order_numbers(1001, &request));
 }
+
+#[test]
+fn several_products_in_one_message_each_keep_their_quantity() {
+    let mut chat = Chat::new(shop());
+    let en = Language::En;
+    let summary = chat.text(
+        "1 red cotton saree and 2 block print kurti to Karim Ahmed, 01812345678, House 5, Road 3, Mirpur 10, Dhaka",
+        en,
+    );
+    for line in [
+        "Product: Red Cotton Saree",
+        "Quantity: 1",
+        "Product: Block Print Kurti",
+        "Quantity: 2",
+        "Name: Karim Ahmed",
+    ] {
+        assert!(summary.contains(line), "missing {line:?} in\n{summary}");
+    }
+    let request = placed(chat.say("yes", en));
+    assert_eq!((request.product_id, request.quantity), (id(KURTI), 2));
+    assert_eq!(request.extra.len(), 1);
+    assert_eq!((request.extra[0].product_id, request.extra[0].quantity), (id(RED), 1));
+    assert_eq!(request.total_minor, 125_000 + 85_050 * 2 + 6_000);
+
+    // "+" between items; a product followed by its option in the next part
+    // is one item, not two.
+    let mut chat = Chat::new(shop());
+    let reply = chat.text("Order: 1 blue silk saree + 1 cotton panjabi, XL", en);
+    assert_eq!(reply, "Please tell me your name.", "both items complete");
+    chat.text("Karim Ahmed, 01812345678, House 5, Road 3, Mirpur 10, Dhaka", en);
+    let request = placed(chat.say("yes", en));
+    assert_eq!(
+        (request.product_id, request.variant_id, request.quantity),
+        (id(PANJABI), Some(id(XL_BLACK)), 1)
+    );
+    assert_eq!((request.extra[0].product_id, request.extra[0].quantity), (id(BLUE), 1));
+}
+
+#[test]
+fn options_after_a_product_make_an_item_each() {
+    let mut chat = Chat::new(shop());
+    let en = Language::En;
+    chat.text("I want 2 cotton panjabi, one M and one XL", en);
+    let summary = chat.text("Karim Ahmed, 01812345678, House 5, Road 3, Mirpur 10, Dhaka", en);
+    assert_eq!(summary.matches("Product: Cotton Panjabi").count(), 2, "{summary}");
+    let request = placed(chat.say("yes", en));
+    let mut options: Vec<(Option<Uuid>, i32)> = request.items().iter().map(|i| (i.variant_id, i.quantity)).collect();
+    options.sort();
+    let mut expected = vec![(Some(id(31)), 1), (Some(id(XL_BLACK)), 1)];
+    expected.sort();
+    assert_eq!(options, expected);
+}
+
+#[test]
+fn an_english_option_written_in_bangla_letters_is_chosen() {
+    let mut chat = Chat::new(shop());
+    let bn = Language::Bn;
+    // "ব্ল্যাক" is Black: the only black option is XL.
+    let reply = chat.text("সুতি পাঞ্জাবি ব্ল্যাক একটা নিব", bn);
+    assert!(!reply.contains("অপশন"), "the option is not asked: {reply}");
+    chat.text("নাম করিম, ০১৮১২৩৪৫৬৭৮, বাসা ৫, রোড ৩, মিরপুর ১০, ঢাকা", bn);
+    let request = placed(chat.say("হ্যাঁ", bn));
+    assert_eq!(request.variant_id, Some(id(XL_BLACK)));
+}
+
+#[test]
+fn deliver_to_a_place_is_the_whole_address() {
+    let mut chat = Chat::new(shop());
+    let en = Language::En;
+    chat.text("I want the red cotton saree", en);
+    chat.text("Deliver to Zindabazar, Sylhet", en);
+    chat.text("Name Tahmid, phone 01812223344", en);
+    let request = placed(chat.say("yes", en));
+    assert_eq!(request.address, "Zindabazar, Sylhet");
+    assert_eq!(request.delivery_area_id, Some(id(OUTSIDE)));
+}
