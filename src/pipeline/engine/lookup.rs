@@ -682,7 +682,9 @@ pub(super) fn find_faq(faq: &[FaqEntry], lower: &str, tokens: &[Token]) -> Optio
         .iter()
         .enumerate()
         .flat_map(|(index, entry)| entry.patterns.iter().map(move |pattern| (index, pattern.trim())))
-        .filter(|(_, pattern)| pattern.chars().count() >= 3 && lower.contains(&pattern.to_lowercase()))
+        .filter(|(_, pattern)| {
+            pattern.chars().count() >= 3 && lower.contains(&pattern.to_lowercase()) && pattern_in_words(pattern, tokens)
+        })
         .max_by_key(|(_, pattern)| pattern.chars().count());
     if let Some((index, pattern)) = exact {
         return Some(FaqHit {
@@ -707,6 +709,31 @@ pub(super) fn find_faq(faq: &[FaqEntry], lower: &str, tokens: &[Token]) -> Optio
 
 /// The share of a pattern's meaningful words found in the message, when it is
 /// high enough (at least two words and three quarters of them).
+/// Whether the pattern's words stand in the message as words: "hat" is not
+/// in "what", "wash" is in "wash" and "washes". A Bangla word may carry a
+/// case ending ("মাপ" in "মাপটা"), a Latin one a plural.
+fn pattern_in_words(pattern: &str, tokens: &[Token]) -> bool {
+    let words = folded_words(pattern);
+    let Some(last) = words.len().checked_sub(1) else {
+        return false;
+    };
+    tokens.windows(words.len()).any(|window| {
+        window.iter().zip(&words).enumerate().all(|(at, (token, word))| {
+            if token.folded == *word {
+                return true;
+            }
+            let Some(rest) = token.folded.strip_prefix(word.as_str()) else {
+                return false;
+            };
+            at == last
+                && match token.script {
+                    Script::Bengali => rest.chars().count() <= 3,
+                    _ => matches!(rest, "s" | "es"),
+                }
+        })
+    })
+}
+
 fn pattern_overlap(pattern: &str, tokens: &[Token]) -> Option<f64> {
     let words: Vec<String> = folded_words(pattern)
         .into_iter()

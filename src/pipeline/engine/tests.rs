@@ -1211,3 +1211,28 @@ fn deliver_to_a_place_is_the_whole_address() {
     assert_eq!(request.address, "Zindabazar, Sylhet");
     assert_eq!(request.delivery_area_id, Some(id(OUTSIDE)));
 }
+
+#[test]
+fn an_faq_pattern_counts_only_as_whole_words() {
+    let mut g = shop();
+    g.faq.push(FaqEntry {
+        id: id(301),
+        patterns: vec!["hat".to_owned(), "মাপ".to_owned()],
+        answer: "Our sarees are 12 hands long.".to_owned(),
+    });
+    // "hat" is inside "what": not the FAQ.
+    let reply = respond(
+        &g,
+        &ConversationState::default(),
+        "What sarees do you have?",
+        Language::En,
+    );
+    let text = format!("{:?}", reply.reply);
+    assert!(!text.contains("12 hands"), "{text}");
+    // A whole word, and a Bangla word with its case ending, are.
+    for question in ["saree koto hat?", "শাড়ির মাপটা কত?"] {
+        let reply = respond(&g, &ConversationState::default(), question, Language::Banglish);
+        let text = format!("{:?}", reply.reply);
+        assert!(text.contains("12 hands"), "{question}: {text}");
+    }
+}
