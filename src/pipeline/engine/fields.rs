@@ -131,10 +131,10 @@ const BARE_ONE: &[&str] = &["one", "ek", "এক"];
 
 /// Words after a number that make it a count ("2 ta", "2 pcs", "২টি").
 const COUNT_AFTER: &str = "ta ti pcs pc piece pieces pis set sets pair pairs jora khana box boxes packet packets pack packs jar jars \
-    bottle bottles unit units টা টি খানা জোড়া সেট পিস বক্স প্যাকেট বোতল";
+    bottle bottles unit units of টা টি খানা জোড়া সেট পিস বক্স প্যাকেট বোতল";
 
 /// Words before a number that make it a count ("qty 2", "x2").
-const COUNT_BEFORE: &str = "qty quantity poriman x পরিমাণ";
+const COUNT_BEFORE: &str = "qty quantity poriman x just only make পরিমাণ";
 
 fn folded_list(words: &str) -> Vec<String> {
     words.split_whitespace().flat_map(folded_words).collect()
@@ -388,6 +388,12 @@ pub(super) fn opens_with_deliver_to(tokens: &[Token]) -> bool {
     static VERBS: LazyLock<Vec<String>> = LazyLock::new(|| folded_list("deliver send ship pathan pathiye পাঠান পাঠিয়ে"));
     tokens.iter().take(3).any(|token| VERBS.contains(&token.folded))
         && tokens.iter().any(|token| token.folded == "to" || token.folded == "e")
+}
+
+/// The words that introduce a name ("nam", "name", "নাম"), folded.
+pub(super) fn name_marker_words() -> &'static [String] {
+    static MARKERS: LazyLock<Vec<String>> = LazyLock::new(|| folded_list("name nam naam নাম"));
+    &MARKERS
 }
 
 /// Whether a folded word only appears in addresses ("house", "road", "বাসা").

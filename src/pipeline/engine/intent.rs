@@ -12,7 +12,7 @@
 
 use std::sync::LazyLock;
 
-use super::text::{Token, tokenize};
+use super::text::{Token, folded_words, tokenize};
 
 /// One thing a message can ask for or say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -603,7 +603,21 @@ const TABLE: &[(Intent, &[&str])] = &[
             "একটা দিবেন",
             "pathiye din",
             "pathiye den",
+            "pathiye diben",
+            "pathaben",
+            "pathan",
+            "ta din",
+            "ta den",
+            "ta dien",
+            "ta diben",
+            "ti din",
             "পাঠিয়ে দিন",
+            "পাঠিয়ে দিবেন",
+            "পাঠাবেন",
+            "টা দিন",
+            "টা দেন",
+            "টা দিবেন",
+            "টি দিন",
             "send me",
             "order*",
             "buy",
@@ -630,6 +644,8 @@ const TABLE: &[(Intent, &[&str])] = &[
         &[
             "i want",
             "i need",
+            "need",
+            "want",
             "i would like",
             "i d like",
             "id like",
@@ -885,7 +901,80 @@ pub(super) fn detect(tokens: &[Token]) -> Intents {
             }
         }
     }
+    if !found.contains(&Intent::Catalog) && asks_what_kinds(tokens, &mut keyword) {
+        found.push(Intent::Catalog);
+    }
     Intents { found, keyword }
+}
+
+/// "What pickles do you have?", "which watches do you sell", "ki ki achar
+/// ache?", "কি কি আচার আছে?": a question word, the kind, then "have". The
+/// kind in between is left unmarked: it names what to list.
+fn asks_what_kinds(tokens: &[Token], keyword: &mut [bool]) -> bool {
+    static OPENERS: LazyLock<Vec<Vec<String>>> = LazyLock::new(|| {
+        ["what", "which", "ki ki", "কি কি", "কী কী", "kon kon", "কোন কোন"]
+            .iter()
+            .map(|phrase| folded_words(phrase))
+            .collect()
+    });
+    static HAVE: LazyLock<Vec<Vec<String>>> = LazyLock::new(|| {
+        [
+            "do you have",
+            "do you sell",
+            "you have",
+            "have you got",
+            "are available",
+            "ache",
+            "ase",
+            "achhe",
+            "pawa jay",
+            "paowa jay",
+            "আছে",
+            "পাওয়া যায়",
+        ]
+        .iter()
+        .map(|phrase| folded_words(phrase))
+        .collect()
+    });
+    static OPTION_WORDS: LazyLock<Vec<String>> = LazyLock::new(|| {
+        folded_words(
+            "colour colours color colors size sizes rong kalar one ones option options type types model models \
+             shade shades flavour flavours flavor flavors weight weights pound variant variants \
+             রং রঙ কালার সাইজ অপশন শেড ফ্লেভার ওজন পাউন্ড",
+        )
+    });
+    let starts_at = |words: &Vec<String>, at: usize| {
+        words
+            .iter()
+            .enumerate()
+            .all(|(i, word)| tokens.get(at + i).is_some_and(|token| token.folded == *word))
+    };
+    for (at, _) in tokens.iter().enumerate() {
+        let Some(opener) = OPENERS.iter().find(|opener| starts_at(opener, at)) else {
+            continue;
+        };
+        let kind_start = at + opener.len();
+        // One to three words of kind, then "have". "Which colours do you
+        // have" asks about a product's options, not for a list of products.
+        for kind_len in 1..=3 {
+            let have_at = kind_start + kind_len;
+            let about_options = tokens
+                .get(kind_start..have_at)
+                .is_some_and(|kind| kind.iter().any(|token| OPTION_WORDS.contains(&token.folded)));
+            if about_options {
+                continue;
+            }
+            if let Some(have) = HAVE.iter().find(|have| starts_at(have, have_at)) {
+                for index in (at..kind_start).chain(have_at..have_at + have.len()) {
+                    if let Some(flag) = keyword.get_mut(index) {
+                        *flag = true;
+                    }
+                }
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Marks every occurrence of `phrase` on tokens not yet used; whether any was found.

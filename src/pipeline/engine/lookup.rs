@@ -447,9 +447,9 @@ fn attribute_mentioned(value: &str, synonyms: &[&[&str]], tokens: &[Token], used
         }
     }
     // As the owner wrote it: folding takes the "h" of "ch" that the sound needs.
-    let written: Vec<&str> = value.split_whitespace().collect();
-    if !found && let [word] = written.as_slice() {
-        found = in_bangla_letters(&word.to_lowercase(), tokens, used);
+    let written: Vec<String> = value.split_whitespace().map(str::to_lowercase).collect();
+    if !found && !written.is_empty() {
+        found = in_bangla_letters(&written, tokens, used);
     }
     found
 }
@@ -473,34 +473,42 @@ const COLOUR_MARKERS: &[&str] = &[
 ];
 
 /// An English option written in Bangla letters: "গোল্ড" for Gold, "মিন্ট"
-/// for Mint, "পিচ কালার" for Peach. Equal consonants are enough when there
-/// are three of them; two ("পিচ") need a colour word beside them, so
-/// "পাঁচ" (five) is not Peach.
-fn in_bangla_letters(option: &str, tokens: &[Token], used: &mut Vec<usize>) -> bool {
-    if !option.chars().all(|c| c.is_ascii_alphabetic()) {
+/// for Mint, "নেভি ব্লু" for Navy Blue, "পিচ কালার" for Peach. Equal
+/// consonants are enough when there are three of them; two ("পিচ") need a
+/// colour word beside them, so "পাঁচ" (five) is not Peach.
+fn in_bangla_letters(option: &[String], tokens: &[Token], used: &mut Vec<usize>) -> bool {
+    if option.iter().any(|word| !word.chars().all(|c| c.is_ascii_alphabetic())) {
         return false;
     }
-    let wanted = crate::pipeline::text::consonant_skeleton(option);
-    if wanted.len() < 2 {
+    let wanted: Vec<String> = option
+        .iter()
+        .map(|word| crate::pipeline::text::consonant_skeleton(word))
+        .collect();
+    let letters: usize = wanted.iter().map(String::len).sum();
+    if letters < 2 || wanted.iter().any(String::is_empty) {
         return false;
     }
     let markers: Vec<String> = COLOUR_MARKERS.iter().flat_map(|w| folded_words(w)).collect();
-    let beside_marker = |at: usize| {
-        [at.checked_sub(1), Some(at + 1)]
+    let beside_marker = |first: usize, last: usize| {
+        [first.checked_sub(1), Some(last + 1)]
             .into_iter()
             .flatten()
             .filter_map(|i| tokens.get(i))
             .any(|token| markers.contains(&token.folded))
     };
-    let hit = tokens.iter().enumerate().find(|(at, token)| {
-        token.script == Script::Bengali
-            && crate::pipeline::text::consonant_skeleton(&crate::pipeline::text::romanize_bengali(&token.text))
-                == wanted
-            && (wanted.len() >= 3 || beside_marker(*at))
-    });
+    let fits = |at: usize| {
+        wanted.iter().enumerate().all(|(k, skeleton)| {
+            tokens.get(at + k).is_some_and(|token| {
+                token.script == Script::Bengali
+                    && crate::pipeline::text::consonant_skeleton(&crate::pipeline::text::romanize_bengali(&token.text))
+                        == *skeleton
+            })
+        })
+    };
+    let hit = (0..tokens.len()).find(|&at| fits(at) && (letters >= 3 || beside_marker(at, at + wanted.len() - 1)));
     match hit {
-        Some((at, _)) => {
-            used.push(at);
+        Some(at) => {
+            used.extend(at..at + wanted.len());
             true
         }
         None => false,

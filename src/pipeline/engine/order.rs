@@ -90,12 +90,19 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
         return false;
     }
     let names_product = !matches!(ctx.msg.mention, Mention::None);
+    // "pink ta 1pc nibo", "2 white panjabis, size L": an option named in an
+    // order is part of it, not a question about the options.
+    let asks_more = intents
+        .all()
+        .iter()
+        .any(|intent| intent.is_question() && *intent != Intent::Variants)
+        || ctx.msg.raw.trim_end().ends_with(['?', '？']);
     if intents.has(Intent::Order) {
-        return names_product || !intents.has_question();
+        return names_product || !asks_more;
     }
     if intents.has(Intent::OrderWeak) {
         // "I want red saree" or a bare "I want", not "I want a refund".
-        return !intents.has_question() && (names_product || ctx.unexplained(None) == 0);
+        return !asks_more && (names_product || ctx.unexplained(None) == 0 || several_items(ctx).is_some());
     }
     let follow_up = state.last_product.and_then(|id| ctx.product(id));
     // Contact details or a quantity right after a product was discussed
@@ -468,7 +475,30 @@ fn several_items(ctx: &Ctx<'_>) -> Option<Vec<NamedItem>> {
     let mut items: Vec<NamedItem> = Vec::new();
     // Per item: whether it only named the product that options after it choose.
     let mut header: Vec<bool> = Vec::new();
+    let phone = fields::find_phone(ctx.msg.raw).span;
+    let name_markers = fields::name_marker_words();
     for part in parts {
+        // Contact details are not items: "Banani, Dhaka" is not "Dhakai
+        // Jamdani", "house 22" names no product.
+        let details = tokens.get(part.clone()).is_some_and(|words| {
+            words.iter().enumerate().any(|(at, token)| {
+                // "house 22", "flat 4B", not "Block Print Kurti".
+                let address_label = fields::is_address_word(&token.folded)
+                    && words
+                        .get(at + 1)
+                        .is_some_and(|next| next.script == text::Script::Digit || next.text.chars().count() <= 2);
+                address_label
+                    || name_markers.contains(&token.folded)
+                    || phone
+                        .as_ref()
+                        .is_some_and(|span| token.start >= span.start && token.end <= span.end)
+            }) || (crate::pipeline::gazetteer::place_in(words).is_some()
+                // "2 kurti to Karim Ahmed": a count makes it an item.
+                && !words.iter().any(|token| token.script == text::Script::Digit))
+        });
+        if details {
+            continue;
+        }
         let (Some(words), Some(content), Some(skip)) = (
             tokens.get(part.clone()),
             ctx.msg.content.get(part.clone()),
@@ -516,7 +546,15 @@ fn several_items(ctx: &Ctx<'_>) -> Option<Vec<NamedItem>> {
                 let Some(variant) = ctx.g.products.get(product_index).and_then(one_variant) else {
                     continue;
                 };
-                if let (Some(last_header), None) = (header.last_mut(), last.variant) {
+                // "2 white panjabis, size L": the option of the item before.
+                if quantity.is_none()
+                    && let Some(last) = items.last_mut()
+                    && last.variant.is_none()
+                {
+                    last.variant = Some(variant);
+                    continue;
+                }
+                if let (Some(last_header), Some(None)) = (header.last_mut(), items.last().map(|last| last.variant)) {
                     *last_header = true;
                 }
                 items.push(NamedItem {
@@ -924,7 +962,44 @@ fn questions(ctx: &mut Ctx<'_>, draft: &OrderDraft, turn: &Turn) -> Result<Vec<S
     let focus = ctx
         .mentioned()
         .or_else(|| draft.product_id.and_then(|id| ctx.product(id)));
-    answer::sections(ctx, focus, &wants, answer::Mode::InOrder)
+    let mut sections = answer::sections(ctx, focus, &wants, answer::Mode::InOrder)?;
+    // "দাম কত পড়বে?" after "৩টা লাগবে": what the order comes to, not only the unit price.
+    if wants.price
+        && ctx.mentioned().is_none_or(|named| Some(named.id) == draft.product_id)
+        && let Some((lines, items_minor)) = chosen_so_far(ctx.g, draft)
+        && (lines.len() > 1 || lines.iter().any(|(quantity, _)| *quantity > 1))
+    {
+        ctx.why.push("answer: what the order comes to so far".to_owned());
+        sections.push(ctx.writer().order_so_far(&lines, items_minor));
+    }
+    Ok(sections)
+}
+
+/// Quantity and unit price of every product chosen so far (the current one
+/// once its option is known), and their sum; `None` while the current
+/// product lacks its option, or on overflow.
+fn chosen_so_far(g: &Grounding, draft: &OrderDraft) -> Option<(Vec<(i32, i64)>, i64)> {
+    let product = draft.product_id.and_then(|id| g.products.iter().find(|p| p.id == id))?;
+    let variant = match draft.variant_id {
+        Some(id) => Some(product.variants.iter().find(|v| v.id == id)?),
+        None if product.variants.is_empty() => None,
+        None => return None,
+    };
+    let quantity = draft.quantity.filter(|q| *q >= 1).unwrap_or(1);
+    let mut lines = Vec::new();
+    for item in &draft.items {
+        let product = g.products.iter().find(|p| p.id == item.product_id)?;
+        let variant = item
+            .variant_id
+            .and_then(|id| product.variants.iter().find(|v| v.id == id));
+        lines.push((item.quantity, unit_price(product, variant)?.minor()));
+    }
+    lines.push((quantity, unit_price(product, variant)?.minor()));
+    let mut sum = Money::ZERO;
+    for (quantity, unit) in &lines {
+        sum = sum.checked_add(Money::from_minor(*unit).checked_mul(i64::from(*quantity))?)?;
+    }
+    Some((lines, sum.minor()))
 }
 
 /// Asks for the next missing detail, or reads the whole order back.

@@ -506,6 +506,21 @@ impl Writer<'_> {
         }
     }
 
+    /// What the chosen products come to so far, before delivery: "3 ×
+    /// ৳690 = ৳2,070, plus the delivery charge."
+    pub(super) fn order_so_far(&self, lines: &[(i32, i64)], items_minor: i64) -> String {
+        let parts: Vec<String> = lines
+            .iter()
+            .map(|(quantity, unit)| format!("{quantity} × {}", self.money(*unit)))
+            .collect();
+        let sum = format!("{} = {}", parts.join(" + "), self.money(items_minor));
+        match self.lang {
+            Language::En => format!("For your order: {sum}, plus the delivery charge."),
+            Language::Bn => format!("আপনার অর্ডারে: {sum}, সাথে ডেলিভারি চার্জ।"),
+            Language::Banglish => format!("Apnar order e: {sum}, sathe delivery charge."),
+        }
+    }
+
     pub(super) fn at_least_one(&self) -> &'static str {
         self.pick(
             "Please order at least one.",

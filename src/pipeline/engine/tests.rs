@@ -1236,3 +1236,45 @@ fn an_faq_pattern_counts_only_as_whole_words() {
         assert!(text.contains("12 hands"), "{question}: {text}");
     }
 }
+
+#[test]
+fn what_kinds_do_you_have_lists_every_product_of_the_kind() {
+    let g = shop();
+    for (question, lang) in [
+        ("What sarees do you have?", Language::En),
+        ("ki ki saree ache?", Language::Banglish),
+        ("কি কি শাড়ি আছে?", Language::Bn),
+    ] {
+        let reply = respond(&g, &ConversationState::default(), question, lang);
+        let text = format!("{:?}", reply.reply);
+        for price in ["1,250", "2,500"] {
+            assert!(
+                text.contains(price),
+                "{question}: both sarees, {text}\nwhy: {:?}",
+                reply.why
+            );
+        }
+        assert!(!text.contains("850.50"), "{question}: not the kurti, {text}");
+    }
+    // Options of a product are not a list of products.
+    let reply = respond(
+        &g,
+        &ConversationState::default(),
+        "Which colours do you have?",
+        Language::En,
+    );
+    assert!(
+        !reply.why.iter().any(|why| why.contains("of the kind asked about")),
+        "{:?}",
+        reply.why
+    );
+}
+
+#[test]
+fn the_price_asked_during_an_order_is_what_the_order_comes_to() {
+    let mut chat = Chat::new(shop());
+    let bn = Language::Bn;
+    chat.text("লাল সুতি শাড়ি ৩টা লাগবে", bn);
+    let reply = chat.text("দাম কত পড়বে?", bn);
+    assert!(reply.contains("3 × ৳1,250 = ৳3,750"), "{reply}");
+}
