@@ -78,6 +78,11 @@ pub struct ConversationState {
     /// The option of `last_product` the customer named, if exactly one.
     #[serde(default)]
     pub last_variant: Option<Uuid>,
+    /// The products offered when the last message fitted several ("Which
+    /// one do you mean?"), so "koto?" or "XL e maroon pabo?" next can refer
+    /// to them.
+    #[serde(default)]
+    pub last_choices: Vec<Uuid>,
     /// The order being collected, if the customer wants to buy.
     pub order: Option<OrderDraft>,
     /// Whether the first automatic reply (with the bot disclosure) was sent.

@@ -904,7 +904,52 @@ pub(super) fn detect(tokens: &[Token]) -> Intents {
     if !found.contains(&Intent::Catalog) && asks_what_kinds(tokens, &mut keyword) {
         found.push(Intent::Catalog);
     }
+    if !found.contains(&Intent::Discount) && offers_a_price(tokens) {
+        found.push(Intent::Discount);
+    }
     Intents { found, keyword }
+}
+
+/// The customer names their own price: "7000 e dile dien", "350 e den na
+/// vai", "1400 te hobe?", "১২০০ তে দিবেন?", "Can you do 2000 for the
+/// QCY?", "give it for 1400". Prices are the owner's to set.
+fn offers_a_price(tokens: &[Token]) -> bool {
+    static AT: LazyLock<Vec<String>> = LazyLock::new(|| folded_words("e te ey এ তে"));
+    static AGREE: LazyLock<Vec<String>> = LazyLock::new(|| {
+        folded_words(
+            "den din dien diben deben dile dao hobe hoy chalbe rakhen দেন দিন দিবেন দেবেন দিলে হবে হয় চলবে রাখেন",
+        )
+    });
+    static ENGLISH_BEFORE: LazyLock<Vec<String>> = LazyLock::new(|| folded_words("do for at"));
+    static ASKING: LazyLock<Vec<Vec<String>>> = LazyLock::new(|| {
+        ["can you", "could you", "will you", "would you", "can u", "give it"]
+            .iter()
+            .map(|phrase| folded_words(phrase))
+            .collect()
+    });
+    let is_price = |token: &Token| {
+        token.script == super::text::Script::Digit
+            && token.text.len() <= 6
+            && token.text.parse::<u32>().is_ok_and(|value| value >= 50)
+    };
+    let asking = ASKING.iter().any(|phrase| {
+        tokens
+            .windows(phrase.len())
+            .any(|window| window.iter().zip(phrase).all(|(token, word)| token.folded == *word))
+    });
+    tokens.iter().enumerate().any(|(at, token)| {
+        if !is_price(token) {
+            return false;
+        }
+        let banglish = tokens.get(at + 1).is_some_and(|next| AT.contains(&next.folded))
+            && tokens.get(at + 2).is_some_and(|next| AGREE.contains(&next.folded));
+        let english = asking
+            && at
+                .checked_sub(1)
+                .and_then(|before| tokens.get(before))
+                .is_some_and(|before| ENGLISH_BEFORE.contains(&before.folded));
+        banglish || english
+    })
 }
 
 /// "What pickles do you have?", "which watches do you sell", "ki ki achar

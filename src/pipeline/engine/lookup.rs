@@ -436,8 +436,17 @@ fn attribute_mentioned(value: &str, synonyms: &[&[&str]], tokens: &[Token], used
     spellings.extend(with_units);
     let mut found = false;
     for spelling in &spellings {
+        // Short sizes ("M", "L") must be exact; a weight with its number
+        // may carry a Bangla ending ("১ কেজিরটা").
+        let has_number = spelling.iter().any(|word| word.chars().all(|c| c.is_ascii_digit()));
         let min_score = if spelling.iter().all(|word| word.chars().count() >= 4) {
             0.85
+        } else if has_number
+            && spelling
+                .iter()
+                .all(|word| word.chars().all(|c| c.is_ascii_digit()) || word.chars().count() >= 2)
+        {
+            0.9
         } else {
             1.0
         };

@@ -69,6 +69,53 @@ pub enum EngineReply {
     NeedsOwner { reason: String },
 }
 
+/// A message naming no product right after "Which one do you mean?": an
+/// option only one of the products offered has ("XL e maroon pabo?") names
+/// that product; a bare price or stock question ("koto?") gets the choices
+/// again, with their prices.
+fn follow_up_on_choices(ctx: &mut Ctx<'_>, state: &ConversationState) {
+    if ctx.msg.mention != Mention::None || state.last_choices.is_empty() || state.order.is_some() {
+        return;
+    }
+    let offered: Vec<usize> = state
+        .last_choices
+        .iter()
+        .filter_map(|id| ctx.g.products.iter().position(|p| p.id == *id))
+        .collect();
+    let fitting: Vec<usize> = offered
+        .iter()
+        .copied()
+        .filter(|&index| {
+            ctx.g.products.get(index).is_some_and(|product| {
+                lookup::pick_variants(product, &ctx.msg.tokens).is_some_and(|pick| !pick.candidates.is_empty())
+            })
+        })
+        .collect();
+    if let [index] = fitting.as_slice() {
+        ctx.why
+            .push("the option named fits one of the products offered before".to_owned());
+        ctx.msg.mention = Mention::One {
+            index: *index,
+            score: 1.0,
+            how: "option of a product offered before",
+        };
+        return;
+    }
+    let intents = &ctx.msg.intents;
+    let asks = [
+        intent::Intent::Price,
+        intent::Intent::PriceWeak,
+        intent::Intent::Stock,
+        intent::Intent::StockWeak,
+    ]
+    .iter()
+    .any(|intent| intents.has(*intent));
+    if asks && ctx.unexplained(None) == 0 && offered.len() >= 2 {
+        ctx.why.push("asked about the products offered before".to_owned());
+        ctx.msg.mention = Mention::Ambiguous(offered);
+    }
+}
+
 /// Answers one customer message from the owner's data alone.
 ///
 /// Pure and total: no I/O, the same input always gives the same output, and
@@ -97,6 +144,15 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
         why,
     };
     ctx.explain_reading();
+    follow_up_on_choices(&mut ctx, state);
+    next.last_choices = match &ctx.msg.mention {
+        Mention::Ambiguous(indexes) => indexes
+            .iter()
+            .filter_map(|&i| grounding.products.get(i).map(|p| p.id))
+            .collect(),
+        Mention::One { .. } => Vec::new(),
+        Mention::None => next.last_choices,
+    };
     if let Some(product) = ctx.mentioned() {
         if next.last_product != Some(product.id) {
             next.last_variant = None;
@@ -118,7 +174,16 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
     // cake?") is not the start of an order.
     let faq_question = next.order.is_none()
         && lookup::find_faq(&grounding.faq, &ctx.msg.lower, &ctx.msg.tokens).is_some_and(|hit| hit.exact);
-    let reply = if next.order.is_some() || (!faq_question && order::wants_to_start(&ctx, &next)) {
+    // "300 pis patishapta lagbe, rate koto?": wholesale, asked or ordered.
+    let counted = fields::find_quantity(&ctx.msg.tokens, &order::name_numbers(&ctx), false);
+    let wholesale = counted.is_some_and(|count| count > i64::from(order::LARGE_ORDER));
+    let reply = if wholesale && next.order.is_none() {
+        ctx.why.push("a large quantity: wholesale".to_owned());
+        answer::owner(
+            &mut ctx,
+            "the customer asks about a large quantity, which is wholesale: its price and delivery are yours to set",
+        )
+    } else if next.order.is_some() || (!faq_question && order::wants_to_start(&ctx, &next)) {
         order::run(&mut ctx, &mut next)
     } else {
         // The state before this message: a comparison needs the product
@@ -316,8 +381,12 @@ impl<'a> Ctx<'a> {
         match self.msg.mention {
             Mention::One { .. } => self.mentioned(),
             Mention::Ambiguous(_) => None,
-            Mention::None if self.unexplained(None) == 0 => state.last_product.and_then(|id| self.product(id)),
-            Mention::None => None,
+            // "price for 2 pound?": words of the product discussed, or of
+            // its options, still follow up on it.
+            Mention::None => state
+                .last_product
+                .and_then(|id| self.product(id))
+                .filter(|product| self.unexplained_besides_options(product) == 0),
         }
     }
 
@@ -343,6 +412,32 @@ impl<'a> Ctx<'a> {
             .filter(|(token, content)| {
                 **content
                     && token.script != Script::Digit
+                    && !product_words.iter().any(|word| word_match(word, &token.folded) >= 0.6)
+            })
+            .count()
+    }
+
+    /// [`Ctx::unexplained`] with the words of the product's options (sizes,
+    /// colours, weights) explained too.
+    fn unexplained_besides_options(&self, product: &GroundedProduct) -> usize {
+        let used = lookup::pick_variants(product, &self.msg.tokens)
+            .map(|pick| pick.used_tokens)
+            .unwrap_or_default();
+        let product_words: Vec<String> = {
+            let mut words = folded_words(&product.name);
+            words.extend(product.name_bn.as_deref().map(folded_words).unwrap_or_default());
+            words.extend(product.tags.iter().flat_map(|tag| folded_words(tag)));
+            words
+        };
+        self.msg
+            .tokens
+            .iter()
+            .zip(&self.msg.content)
+            .enumerate()
+            .filter(|(at, (token, content))| {
+                **content
+                    && token.script != Script::Digit
+                    && !used.contains(at)
                     && !product_words.iter().any(|word| word_match(word, &token.folded) >= 0.6)
             })
             .count()

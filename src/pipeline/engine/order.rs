@@ -44,6 +44,10 @@ const ALSO: &[&str] = &[
     "satheh",
 ];
 
+/// More than this many of one product is a wholesale order for the owner
+/// ("300 pis patishapta", "40 power banks for the office").
+pub(super) const LARGE_ORDER: i32 = 20;
+
 /// How many times in a row the same detail is asked for before the owner
 /// takes over.
 const MAX_SAME_QUESTION: u8 = 2;
@@ -583,7 +587,7 @@ fn several_items(ctx: &Ctx<'_>) -> Option<Vec<NamedItem>> {
 
 /// Per token: digits that are not a count: a number of some product's own
 /// name or SKU ("20W", "skin1004"), or a phone number.
-fn name_numbers(ctx: &Ctx<'_>) -> Vec<bool> {
+pub(super) fn name_numbers(ctx: &Ctx<'_>) -> Vec<bool> {
     let numbers: Vec<String> = ctx
         .g
         .products
@@ -809,7 +813,15 @@ fn read_quantity(
         }
     }
     if let Some(product) = product {
-        for words in [folded_words(&product.name), folded_words(&product.sku)] {
+        // "lawn 3 piece" names the product (a tag), it is not three of it.
+        let tags = product
+            .tags
+            .iter()
+            .filter(|tag| tag.chars().any(|c| c.is_ascii_digit()));
+        for words in [folded_words(&product.name), folded_words(&product.sku)]
+            .into_iter()
+            .chain(tags.map(|tag| folded_words(tag)))
+        {
             if let Some(start) = text::find_sequence(&ctx.msg.tokens, &words, 0.85) {
                 for flag in skip.iter_mut().skip(start).take(words.len()) {
                     *flag = true;
@@ -827,6 +839,11 @@ fn read_quantity(
         return Ok(());
     }
     let quantity = i32::try_from(quantity).map_err(|_| "the customer asked for an unusually large quantity")?;
+    if quantity > LARGE_ORDER {
+        return Err(
+            "the customer asks for a large quantity, which is wholesale: its price and delivery are yours to set",
+        );
+    }
     if draft.quantity != Some(quantity) {
         draft.quantity = Some(quantity);
         turn.changed = true;

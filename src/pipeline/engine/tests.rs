@@ -879,6 +879,7 @@ fn odd_input_never_panics_and_never_invents_numbers() {
             let state = ConversationState {
                 last_product: Some(id(RED)),
                 last_variant: None,
+                last_choices: Vec::new(),
                 order: draft.clone(),
                 disclosed: true,
                 language: None,
@@ -1277,4 +1278,42 @@ fn the_price_asked_during_an_order_is_what_the_order_comes_to() {
     chat.text("লাল সুতি শাড়ি ৩টা লাগবে", bn);
     let reply = chat.text("দাম কত পড়বে?", bn);
     assert!(reply.contains("3 × ৳1,250 = ৳3,750"), "{reply}");
+}
+
+#[test]
+fn after_which_one_an_option_or_a_price_question_refers_to_the_choices() {
+    let mut chat = Chat::new(shop());
+    let bl = Language::Banglish;
+    // Two sarees fit "saree": the customer is asked which.
+    let which = chat.text("saree ache?", bl);
+    assert!(
+        which.contains("Red Cotton Saree") && which.contains("Blue Silk Saree"),
+        "{which}"
+    );
+    // "koto?" gets the choices with their prices.
+    let prices = chat.text("koto?", bl);
+    assert!(prices.contains("1,250") && prices.contains("2,500"), "{prices}");
+}
+
+#[test]
+fn a_price_the_customer_names_and_wholesale_go_to_the_owner() {
+    let g = shop();
+    for (text, lang) in [
+        ("red cotton saree 1000 e den na vai", Language::Banglish),
+        ("লাল সুতি শাড়ি ১০০০ তে দিবেন?", Language::Bn),
+        ("Can you do 1000 for the red cotton saree?", Language::En),
+        (
+            "bon er biyete 300 pis kurti lagbe, rate koto porbe?",
+            Language::Banglish,
+        ),
+    ] {
+        let reason = needs_owner(&g, text, lang);
+        assert!(
+            reason.contains("price") || reason.contains("wholesale"),
+            "{text}: {reason}"
+        );
+    }
+    // A house number before "e" and a delivery question is not a price offer.
+    let reply = ask("House 55 e delivery charge koto?", Language::Banglish);
+    assert!(reply.contains("60"), "{reply}");
 }
