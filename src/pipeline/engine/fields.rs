@@ -402,6 +402,42 @@ pub(super) fn is_address_word(folded: &str) -> bool {
 }
 
 /// Separators between the parts of an all-in-one message ("Nusrat, 017…, House 5…").
+/// Whether the place at token `at` is the first word of a person's name
+/// ("Ruma Akter, 017…": Ruma is also an upazila): it opens its part of the
+/// message, and the part's other one or two words are letters that are
+/// neither places nor address words.
+fn opens_a_name(text: &str, tokens: &[Token], at: usize) -> bool {
+    let Some(first) = tokens.get(at) else {
+        return false;
+    };
+    let part_start = text
+        .get(..first.start)
+        .and_then(|before| before.rfind(is_part_separator))
+        .map_or(0, |i| i + 1);
+    let opens_part = text
+        .get(part_start..first.start)
+        .is_some_and(|gap| gap.trim().is_empty());
+    if !opens_part {
+        return false;
+    }
+    let part_end = text
+        .get(first.end..)
+        .and_then(|after| after.find(is_part_separator))
+        .map_or(text.len(), |i| first.end + i);
+    let rest: Vec<&Token> = tokens
+        .iter()
+        .skip(at + 1)
+        .take_while(|token| token.end <= part_end)
+        .collect();
+    (1..=2).contains(&rest.len())
+        && rest.iter().all(|token| {
+            token.script != Script::Digit
+                && token.text.chars().count() >= 3
+                && !ADDRESS_WORD_SET.contains(&token.folded)
+                && crate::pipeline::gazetteer::place_in(std::slice::from_ref(*token)).is_none()
+        })
+}
+
 fn is_part_separator(c: char) -> bool {
     matches!(c, ',' | '\n' | ';' | '।' | '|')
 }
@@ -473,6 +509,7 @@ pub(super) fn unlabelled_address(
                     .get(i..)
                     .and_then(crate::pipeline::gazetteer::place_in_prefix)
                     .is_some()
+                && !opens_a_name(text, tokens, i)
         })
     } else {
         None
@@ -569,7 +606,13 @@ pub(super) fn unlabelled_name(
                 && !is_product_word(&t.folded)
         });
         let words: Vec<Token> = inside.iter().map(|(_, t)| (*t).clone()).collect();
-        if all_name_words && crate::pipeline::gazetteer::place_in(&words).is_none() {
+        // "Savar", "Dhanmondi Dhaka" are places; "Ruma Akter" is a person,
+        // though Ruma is also an upazila: one word that is no place is enough.
+        let all_places = words
+            .iter()
+            .all(|word| crate::pipeline::gazetteer::place_in(std::slice::from_ref(word)).is_some());
+        let is_place = crate::pipeline::gazetteer::place_in(&words).is_some() && (words.len() == 1 || all_places);
+        if all_name_words && !is_place {
             let name = text.get(start..end)?.trim();
             if !name.is_empty() {
                 return Some(name.to_owned());

@@ -93,6 +93,15 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
     if refuses.iter().any(|intent| intents.has(*intent)) {
         return false;
     }
+    // Several products with their counts and the customer's details ("1
+    // CeraVe cleanser and 1 Simple toner to House 8 …, 017…"): an order,
+    // whatever else the message mentions, unless it ends as a question.
+    let ends_asking = ctx.msg.raw.trim_end().ends_with(['?', '？']);
+    let ordering =
+        intents.has(Intent::Order) || intents.has(Intent::OrderWeak) || fields::find_phone(ctx.msg.raw).phone.is_some();
+    if ordering && !ends_asking && several_items(ctx).is_some() {
+        return true;
+    }
     let names_product = !matches!(ctx.msg.mention, Mention::None);
     // "pink ta 1pc nibo", "2 white panjabis, size L": an option named in an
     // order is part of it, not a question about the options.
@@ -117,10 +126,6 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
         || fields::find_quantity(&ctx.msg.tokens, &vec![false; ctx.msg.tokens.len()], false).is_some();
     let asks = intents.has_question() || ctx.msg.raw.trim_end().ends_with(['?', '？']);
     if gives_details && !asks && follow_up.is_some_and(|product| !sold_out(product)) {
-        return true;
-    }
-    // "1 red saree and 2 kurti, Karim, 017…": several products with a phone.
-    if fields::find_phone(ctx.msg.raw).phone.is_some() && !asks && several_items(ctx).is_some() {
         return true;
     }
     intents.has(Intent::Yes)
@@ -482,10 +487,11 @@ fn several_items(ctx: &Ctx<'_>) -> Option<Vec<NamedItem>> {
     let phone = fields::find_phone(ctx.msg.raw).span;
     let name_markers = fields::name_marker_words();
     for part in parts {
-        // Contact details are not items: "Banani, Dhaka" is not "Dhakai
-        // Jamdani", "house 22" names no product.
-        let details = tokens.get(part.clone()).is_some_and(|words| {
-            words.iter().enumerate().any(|(at, token)| {
+        // Contact details are not items: an item's part ends where they
+        // begin ("1 Simple toner to House 8"), and a part that is only a
+        // place ("Banani, Dhaka") is not "Dhakai Jamdani".
+        let detail_at = tokens.get(part.clone()).and_then(|words| {
+            words.iter().enumerate().position(|(at, token)| {
                 // "house 22", "flat 4B", not "Block Print Kurti".
                 let address_label = fields::is_address_word(&token.folded)
                     && words
@@ -496,11 +502,18 @@ fn several_items(ctx: &Ctx<'_>) -> Option<Vec<NamedItem>> {
                     || phone
                         .as_ref()
                         .is_some_and(|span| token.start >= span.start && token.end <= span.end)
-            }) || (crate::pipeline::gazetteer::place_in(words).is_some()
-                // "2 kurti to Karim Ahmed": a count makes it an item.
-                && !words.iter().any(|token| token.script == text::Script::Digit))
+            })
         });
-        if details {
+        let part = match detail_at {
+            Some(at) => part.start..part.start + at,
+            None => part,
+        };
+        let only_a_place = tokens.get(part.clone()).is_some_and(|words| {
+            crate::pipeline::gazetteer::place_in(words).is_some()
+                // "2 kurti to Karim Ahmed": a count makes it an item.
+                && !words.iter().any(|token| token.script == text::Script::Digit)
+        });
+        if part.is_empty() || only_a_place {
             continue;
         }
         let (Some(words), Some(content), Some(skip)) = (

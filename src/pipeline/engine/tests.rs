@@ -1317,3 +1317,41 @@ fn a_price_the_customer_names_and_wholesale_go_to_the_owner() {
     let reply = ask("House 55 e delivery charge koto?", Language::Banglish);
     assert!(reply.contains("60"), "{reply}");
 }
+
+#[test]
+fn items_end_where_the_details_begin() {
+    let mut chat = Chat::new(shop());
+    let en = Language::En;
+    let summary = chat.text(
+        "Please send 1 red cotton saree and 1 block print kurti to House 8, Road 27, Gulshan 1. Mehnaz Karim, 01711908765",
+        en,
+    );
+    for line in [
+        "Product: Red Cotton Saree",
+        "Product: Block Print Kurti",
+        "Name: Mehnaz Karim",
+    ] {
+        assert!(summary.contains(line), "missing {line:?} in\n{summary}");
+    }
+    // Two options of one product, each with its count.
+    let mut chat = Chat::new(shop());
+    chat.text("cotton panjabi M 2ta ar XL 1ta nibo", Language::Banglish);
+    let summary = chat.text(
+        "Karim, 01812345678, House 5, Road 3, Mirpur 10, Dhaka",
+        Language::Banglish,
+    );
+    assert_eq!(summary.matches("Product: Cotton Panjabi").count(), 2, "{summary}");
+    assert!(
+        summary.contains("Quantity: 2") && summary.contains("Quantity: 1"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_name_before_the_phone_is_read_when_it_was_asked_for() {
+    let mut chat = Chat::new(shop());
+    let en = Language::En;
+    chat.text("I want the red cotton saree", en);
+    let summary = chat.text("Ruma Akter, 01678123450, Mirpur 2, road 4, house 10", en);
+    assert!(summary.contains("Name: Ruma Akter"), "{summary}");
+}
