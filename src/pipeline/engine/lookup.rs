@@ -382,6 +382,12 @@ pub(super) fn pick_variants(product: &GroundedProduct, tokens: &[Token]) -> Opti
         .iter()
         .map(|variant| attribute_mentioned(&variant.colour, COLOURS, tokens, &mut used_tokens))
         .collect();
+    let mut size_hits = size_hits;
+    if !size_hits.contains(&true)
+        && let Some(by_size) = small_or_big(product, tokens, &mut used_tokens)
+    {
+        size_hits = by_size;
+    }
     let size_named = size_hits.contains(&true);
     let colour_named = colour_hits.contains(&true);
     if !size_named && !colour_named {
@@ -399,6 +405,60 @@ pub(super) fn pick_variants(product: &GroundedProduct, tokens: &[Token]) -> Opti
         candidates,
         used_tokens,
     })
+}
+
+/// "the small one", "boro boyam", "ছোটটা": the smallest or the largest of
+/// options whose sizes are amounts (400g / 800g, 125ml / 250ml, 1 pound /
+/// 2 pound). Letter sizes (S, M, L) are named, not compared.
+fn small_or_big(product: &GroundedProduct, tokens: &[Token], used: &mut Vec<usize>) -> Option<Vec<bool>> {
+    static SMALL: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| folded_words("small smaller smallest choto chhoto soto ছোট ছোটটা ছোটো"));
+    static BIG: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| folded_words("big bigger biggest boro baro বড় বড়টা বড়ো"));
+    let amount = |size: &str| -> Option<f64> {
+        let digits: String = size
+            .trim()
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let unit = size.trim().get(digits.len()..)?.trim().to_lowercase();
+        let scale = match unit.as_str() {
+            "kg" | "l" | "litre" | "liter" => 1000.0,
+            "g" | "gm" | "ml" | "pound" | "lb" | "pcs" | "pc" | "" => 1.0,
+            _ => return None,
+        };
+        // Pounds and grams do not mix, but one product's sizes share a kind.
+        digits.parse::<f64>().ok().map(|value| value * scale)
+    };
+    let amounts: Vec<f64> = product
+        .variants
+        .iter()
+        .map(|variant| amount(&variant.size))
+        .collect::<Option<Vec<f64>>>()?;
+    if amounts.len() < 2 {
+        return None;
+    }
+    let (at, big) = tokens.iter().enumerate().find_map(|(at, token)| {
+        if SMALL.contains(&token.folded) {
+            Some((at, false))
+        } else if BIG.contains(&token.folded) {
+            Some((at, true))
+        } else {
+            None
+        }
+    })?;
+    let pick = if big {
+        amounts.iter().copied().fold(f64::MIN, f64::max)
+    } else {
+        amounts.iter().copied().fold(f64::MAX, f64::min)
+    };
+    used.push(at);
+    Some(
+        amounts
+            .iter()
+            .map(|value| (value - pick).abs() < f64::EPSILON)
+            .collect(),
+    )
 }
 
 /// Whether the message names `value` (a size or colour as the owner wrote it)

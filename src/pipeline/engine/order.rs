@@ -123,7 +123,7 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
     // mean the customer is ordering it.
     let gives_details = fields::find_phone(ctx.msg.raw).phone.is_some()
         || fields::find_name(ctx.msg.raw, &ctx.msg.tokens, &intents.keyword).is_some()
-        || fields::find_quantity(&ctx.msg.tokens, &vec![false; ctx.msg.tokens.len()], false).is_some();
+        || fields::find_quantity(&ctx.msg.tokens, &not_a_count(ctx, follow_up), false).is_some();
     let asks = intents.has_question() || ctx.msg.raw.trim_end().ends_with(['?', '？']);
     if gives_details && !asks && follow_up.is_some_and(|product| !sold_out(product)) {
         return true;
@@ -425,6 +425,41 @@ fn choose_product(
             product.sku
         ));
     }
+}
+
+/// Per token: digits that name a product rather than count it. "xiaomi
+/// 20000 power bank", "Galaxy A15", "SKU-1": a number of any product's name
+/// or SKU; "lawn 3 piece": a tag of `product` with a number in it.
+fn not_a_count(ctx: &Ctx<'_>, product: Option<&GroundedProduct>) -> Vec<bool> {
+    let name_numbers: Vec<String> = ctx
+        .g
+        .products
+        .iter()
+        .flat_map(|p| text::digit_runs(&format!("{} {}", p.name, p.sku)))
+        .collect();
+    let mut skip: Vec<bool> = ctx
+        .msg
+        .tokens
+        .iter()
+        .map(|token| token.script == text::Script::Digit && token.text.len() >= 2 && name_numbers.contains(&token.text))
+        .collect();
+    if let Some(product) = product {
+        let tags = product
+            .tags
+            .iter()
+            .filter(|tag| tag.chars().any(|c| c.is_ascii_digit()));
+        for words in [folded_words(&product.name), folded_words(&product.sku)]
+            .into_iter()
+            .chain(tags.map(|tag| folded_words(tag)))
+        {
+            if let Some(start) = text::find_sequence(&ctx.msg.tokens, &words, 0.85) {
+                for flag in skip.iter_mut().skip(start).take(words.len()) {
+                    *flag = true;
+                }
+            }
+        }
+    }
+    skip
 }
 
 /// One product of a message that names several.
@@ -810,37 +845,9 @@ fn read_quantity(
     turn: &mut Turn,
     pending: Option<Field>,
 ) -> Result<(), &'static str> {
-    // Digits of the product's own name or SKU as written ("Galaxy A15",
-    // "SKU-1") are not a count.
     let mut skip = turn.not_quantity.clone();
-    // "xiaomi 20000 power bank": a number of the product's name is not a count.
-    let name_numbers: Vec<String> = ctx
-        .g
-        .products
-        .iter()
-        .flat_map(|p| text::digit_runs(&format!("{} {}", p.name, p.sku)))
-        .collect();
-    for (token, flag) in ctx.msg.tokens.iter().zip(skip.iter_mut()) {
-        if token.script == text::Script::Digit && token.text.len() >= 2 && name_numbers.contains(&token.text) {
-            *flag = true;
-        }
-    }
-    if let Some(product) = product {
-        // "lawn 3 piece" names the product (a tag), it is not three of it.
-        let tags = product
-            .tags
-            .iter()
-            .filter(|tag| tag.chars().any(|c| c.is_ascii_digit()));
-        for words in [folded_words(&product.name), folded_words(&product.sku)]
-            .into_iter()
-            .chain(tags.map(|tag| folded_words(tag)))
-        {
-            if let Some(start) = text::find_sequence(&ctx.msg.tokens, &words, 0.85) {
-                for flag in skip.iter_mut().skip(start).take(words.len()) {
-                    *flag = true;
-                }
-            }
-        }
+    for (flag, name) in skip.iter_mut().zip(not_a_count(ctx, product)) {
+        *flag |= name;
     }
     let intents = &ctx.msg.intents;
     let bare = pending == Some(Field::Quantity) || intents.has(Intent::Order) || intents.has(Intent::OrderWeak);

@@ -1355,3 +1355,48 @@ fn a_name_before_the_phone_is_read_when_it_was_asked_for() {
     let summary = chat.text("Ruma Akter, 01678123450, Mirpur 2, road 4, house 10", en);
     assert!(summary.contains("Name: Ruma Akter"), "{summary}");
 }
+
+#[test]
+fn small_and_big_choose_among_amounts() {
+    let mut g = shop();
+    let mut pickle = product(900, "ACHAR-1", "Mango Pickle", Some("আমের আচার"), 35_000);
+    pickle.variants = vec![
+        variant(901, "400g", "", 0, Some(5)),
+        variant(902, "800g", "", 30_000, Some(5)),
+    ];
+    g.products.push(pickle);
+    let mut chat = Chat::new(g.clone());
+    chat.text("mango pickle er boro ta 1 ta nibo", Language::Banglish);
+    chat.text(
+        "Karim, 01812345678, House 5, Road 3, Mirpur 10, Dhaka",
+        Language::Banglish,
+    );
+    let request = placed(chat.say("ha", Language::Banglish));
+    assert_eq!(request.variant_id, Some(id(902)));
+    let mut chat = Chat::new(g);
+    chat.text("I want one small mango pickle", Language::En);
+    chat.text("Karim, 01812345678, House 5, Road 3, Mirpur 10, Dhaka", Language::En);
+    let request = placed(chat.say("yes", Language::En));
+    assert_eq!(request.variant_id, Some(id(901)));
+}
+
+#[test]
+fn a_number_inside_a_tag_names_the_product() {
+    let mut g = shop();
+    if let Some(kurti) = g.products.iter_mut().find(|p| p.id == id(KURTI)) {
+        kurti.tags.push("3 piece".to_owned());
+    }
+    let turn = respond(
+        &g,
+        &ConversationState::default(),
+        "how much for the kurti 3 piece",
+        Language::En,
+    );
+    assert!(
+        turn.state.order.is_none(),
+        "a price question, not an order of three: {:?}",
+        turn.why
+    );
+    let text = format!("{:?}", turn.reply);
+    assert!(text.contains("850.50"), "{text}");
+}
