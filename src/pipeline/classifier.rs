@@ -827,13 +827,16 @@ const PAYMENT_PROBLEM: &str = "confirm|কনফার্ম .. hoy|hoi|হয�
     number|nambar|account, vul|bhul .. number|nambar|account, ভুল .. নাম্বার*|নম্বর*|অ্যাকাউন্ট*|একাউন্ট*,
     order|অর্ডার hoy|hoi|হয় nai|ni|নি|নাই, order
     hoini|hoyni, অর্ডার হয়নি, no payment, payment nai, nothing arrived, not arrived, asheni, আসেনি, ase nai, অন্য
-    নাম্বার*|নম্বর*, onno|other|another|different number";
+    নাম্বার*|নম্বর*, onno|other|another|different number, confirm|কনফার্ম korlo|korlen|করলো|করলেন|করল
+    na|না|নি|nai|নাই, পৌঁছায়নি, পৌঁছায় নি, পৌঁছায় নাই, পৌঁছেনি, pouchayni, pouchay nai, pouchay ni, pouchaini, reach
+    hoy|hoi nai|ni, reach hoyni, not reached, didn't reach, did not reach";
 const PAID_VERB: &str = "paid, payment done, payment complete*, payment|pay kore disi|dilam|diyechi, payment|pay
     korsi|korchi|korlam|korechi|diyechi|disi|dilam, পেমেন্ট|পে করেছি|করলাম|দিয়েছি|করছি, পেমেন্ট করে দিয়েছি, sent
     .. money|payment|taka, transferred, send money korsi|korlam|korechi|korchi, পাঠিয়েছি, পাঠালাম, পাঠাইছি, পাঠিয়ে
     দিয়েছি, pathaisi, pathaichi, pathalam, pathiyechi, pathiechi, pathai disi, pathiye disi, taka|tk
     dilam|disi|diyechi, টাকা দিয়েছি, টাকা দিলাম, went through, successful, success, সফল*, left my account, hoye
-    gese|geche, হয়ে গেছে, taka gese|geche|gelo, টাকা চলে গেছে, টাকা গেছে";
+    gese|geche, হয়ে গেছে, taka gese|geche|gelo, টাকা চলে গেছে, টাকা গেছে, bkash|bikash|nagad|rocket|বিকাশ|নগদ|রকেট
+    korsi|korchi|korechi|korlam|disi|diyechi|dilam|করেছি|করলাম|করছি|দিয়েছি|দিলাম";
 const CONTRAST: &str = "but, kintu, কিন্তু, still, ekhono, ekhon o, akhono, এখনো, এখনও, tao, তাও, tobuo, তবুও, yet,
     however";
 const SENT_MONEY: &str = "sent, transferred, pathaisi, pathaichi, pathalam, pathiyechi, পাঠিয়েছি, পাঠালাম, পাঠিয়ে
@@ -1046,6 +1049,22 @@ mod tests {
         }
         for text in ["TrxID 8N7A6D5 amount 1250", "0171234567", "order 12"] {
             assert!(!has_mobile_number(text), "{text}");
+        }
+    }
+
+    /// Money sent by bKash that nobody confirmed is a payment problem for
+    /// the owner, never a question the agent answers with instructions.
+    #[test]
+    fn money_sent_and_not_confirmed_is_a_payment_problem_by_the_rules() {
+        for text in [
+            "গতকাল ১৯০০ টাকা বিকাশ করেছি মেরুন শাড়ির জন্য, এখনো কেউ কনফার্ম করলো না। টাকা কি পৌঁছায়নি?",
+            "kal 1900 taka bkash korsi, ekhono keu confirm korlo na",
+            "I paid 1900 taka by bkash yesterday but nobody confirmed, did it not reach?",
+        ] {
+            assert!(classify_by_rules(text).contains(&Risk::PaymentIssue), "{text}");
+        }
+        for text in ["bkash number ta din, payment korbo", "বিকাশ নম্বর কত?"] {
+            assert!(!classify_by_rules(text).contains(&Risk::PaymentIssue), "{text}");
         }
     }
 

@@ -340,10 +340,22 @@ fn choose_product(
     pending: Option<Field>,
     (last_product, last_variant): Discussed,
 ) {
-    if draft.product_id.is_none()
-        && draft.items.is_empty()
-        && let Some(several) = several_items(ctx)
-    {
+    // "tahole 1ta black ar 1ta off white dien": options of the product
+    // being ordered, each with its count, replace it.
+    let current = draft
+        .product_id
+        .and_then(|id| ctx.g.products.iter().position(|p| p.id == id));
+    let several = if draft.items.is_empty() {
+        match current {
+            None => several_items(ctx),
+            Some(index) => {
+                several_items_of(ctx, Some(index)).filter(|items| items.iter().all(|item| item.product == index))
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(several) = several {
         let named: Vec<String> = several
             .iter()
             .filter_map(|item| ctx.g.products.get(item.product).map(|p| p.sku.clone()))
@@ -480,6 +492,12 @@ const ITEM_SEPARATORS: &[&str] = &["and", "ar", "plus", "আর", "এবং", "
 /// of the product before them). `None` unless two items are found, and when
 /// more than one of them still lacks its option (one is asked at a time).
 fn several_items(ctx: &Ctx<'_>) -> Option<Vec<NamedItem>> {
+    several_items_of(ctx, None)
+}
+
+/// [`several_items`], where options named before any product ("1ta black
+/// ar 1ta white") are options of `current`, the product being ordered.
+fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedItem>> {
     let tokens = &ctx.msg.tokens;
     let separators: Vec<String> = ITEM_SEPARATORS.iter().flat_map(|w| folded_words(w)).collect();
     let not_count = name_numbers(ctx);
@@ -590,11 +608,11 @@ fn several_items(ctx: &Ctx<'_>) -> Option<Vec<NamedItem>> {
                 header.push(false);
             }
             None => {
-                // "one black": an option of the product named before.
-                let Some(last) = items.last() else {
+                // "one black": an option of the product named before, or of
+                // the one being ordered.
+                let Some(product_index) = items.last().map(|last| last.product).or(current) else {
                     continue;
                 };
-                let product_index = last.product;
                 let Some(variant) = ctx.g.products.get(product_index).and_then(one_variant) else {
                     continue;
                 };

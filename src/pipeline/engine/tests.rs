@@ -1400,3 +1400,20 @@ fn a_number_inside_a_tag_names_the_product() {
     let text = format!("{:?}", turn.reply);
     assert!(text.contains("850.50"), "{text}");
 }
+
+#[test]
+fn two_options_with_their_counts_replace_the_item_being_ordered() {
+    let mut chat = Chat::new(shop());
+    let bl = Language::Banglish;
+    chat.text("cotton panjabi XL 3ta nibo", bl);
+    // Only one XL left would be asked about; the customer splits the order.
+    chat.text("tahole 1ta XL ar 1ta M dien", bl);
+    let summary = chat.text("Karim, 01812345678, House 5, Road 3, Mirpur 10, Dhaka", bl);
+    assert_eq!(summary.matches("Product: Cotton Panjabi").count(), 2, "{summary}");
+    let request = placed(chat.say("ha", bl));
+    let mut options: Vec<(Option<Uuid>, i32)> = request.items().iter().map(|i| (i.variant_id, i.quantity)).collect();
+    options.sort();
+    let mut expected = vec![(Some(id(31)), 1), (Some(id(XL_BLACK)), 1)];
+    expected.sort();
+    assert_eq!(options, expected);
+}
