@@ -105,6 +105,21 @@ pub(super) fn answer(ctx: &mut Ctx<'_>, state: &ConversationState) -> EngineRepl
         return text_reply(ctx, parts);
     }
     if ctx.msg.intents.has(Intent::Discount) {
+        // "beef achar still discounted?", "জামদানি শাড়ির অফার চলছে?": the
+        // owner's own sale price answers it; asking for more goes to them.
+        if let Some(product) = ctx.mentioned()
+            && product.sale_price_minor.is_some()
+            && asks_about_the_offer_only(&ctx.msg.tokens)
+        {
+            ctx.why.push("answer: the sale price the owner set".to_owned());
+            let info = InfoRequest {
+                price: true,
+                stock: false,
+                offer_order: true,
+                variants: &[],
+            };
+            return text_reply(ctx, vec![ctx.writer().product_info(product, info)]);
+        }
         return owner(
             ctx,
             "the customer asks for a discount or a lower price, and only you decide prices",
@@ -148,6 +163,25 @@ pub(super) fn answer(ctx: &mut Ctx<'_>, state: &ConversationState) -> EngineRepl
         return reply;
     }
     small_talk(ctx).unwrap_or_else(|| owner(ctx, CANNOT_ANSWER))
+}
+
+/// Whether a discount message only asks about an offer ("offer ache?",
+/// "still discounted?") rather than for a lower price ("kom hobe?", "last
+/// price", "ar kichu kom", a price of the customer's own).
+fn asks_about_the_offer_only(tokens: &[super::text::Token]) -> bool {
+    static OFFER: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| folded_words("offer offers discount discounted discounts sale অফার ডিসকাউন্ট সেল"));
+    static MORE: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        folded_words(
+            "kom কম last final lowest less free ফ্রি ছাড় komano komaben kombe paikari পাইকারি wholesale bulk \
+             extra more aro আরো আরও beshi বেশি coupon promo voucher dile diben den dien দিলে দিবেন দেন give",
+        )
+    });
+    let offer = tokens.iter().any(|token| OFFER.contains(&token.folded));
+    let more = tokens
+        .iter()
+        .any(|token| MORE.contains(&token.folded) || token.script == super::text::Script::Digit);
+    offer && !more
 }
 
 /// A product named this clearly is what the message is about even with a

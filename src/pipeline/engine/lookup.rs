@@ -760,7 +760,9 @@ pub(super) fn find_faq(faq: &[FaqEntry], lower: &str, tokens: &[Token]) -> Optio
         .enumerate()
         .flat_map(|(index, entry)| entry.patterns.iter().map(move |pattern| (index, pattern.trim())))
         .filter(|(_, pattern)| {
-            pattern.chars().count() >= 3 && lower.contains(&pattern.to_lowercase()) && pattern_in_words(pattern, tokens)
+            pattern.chars().count() >= 3
+                && ((lower.contains(&pattern.to_lowercase()) && pattern_in_words(pattern, tokens))
+                    || synonym_in_words(pattern, tokens))
         })
         .max_by_key(|(_, pattern)| pattern.chars().count());
     if let Some((index, pattern)) = exact {
@@ -811,6 +813,64 @@ fn pattern_in_words(pattern: &str, tokens: &[Token]) -> bool {
     })
 }
 
+/// Words customers use for what an owner's FAQ pattern says another way
+/// ("upfront" for "advance", "genuine" for "original"), in three languages.
+const FAQ_SYNONYMS: &[&[&str]] = &[
+    &[
+        "advance",
+        "upfront",
+        "agrim",
+        "ogrim",
+        "অগ্রিম",
+        "prepay",
+        "prepaid",
+        "beforehand",
+    ],
+    &[
+        "original",
+        "authentic",
+        "genuine",
+        "asol",
+        "আসল",
+        "orginal",
+        "fake",
+        "copy",
+        "কপি",
+        "ভেজাল",
+        "vejal",
+    ],
+    &["warranty", "guarantee", "garanti", "warenty", "গ্যারান্টি", "ওয়ারেন্টি"],
+    &["wash", "washing", "dhoya", "dhuile", "dhule", "ধোয়া", "ধুলে", "ধোয়ার"],
+    &["shelf", "expiry", "expire", "meyad", "মেয়াদ"],
+    &["ingredient", "ingredients", "upadan", "উপাদান"],
+];
+
+/// The other words of a word's synonym group, folded; empty when it has none.
+fn synonyms_of(word: &str) -> Vec<String> {
+    static GROUPS: std::sync::LazyLock<Vec<Vec<String>>> = std::sync::LazyLock::new(|| {
+        FAQ_SYNONYMS
+            .iter()
+            .map(|group| group.iter().flat_map(|word| folded_words(word)).collect())
+            .collect()
+    });
+    GROUPS
+        .iter()
+        .filter(|group| group.iter().any(|member| member == word))
+        .flat_map(|group| group.iter().filter(|member| *member != word).cloned())
+        .collect()
+}
+
+/// A one-word pattern said with a synonym ("do I have to pay upfront?" for
+/// the pattern "advance").
+fn synonym_in_words(pattern: &str, tokens: &[Token]) -> bool {
+    let words = folded_words(pattern);
+    let [word] = words.as_slice() else {
+        return false;
+    };
+    let synonyms = synonyms_of(word);
+    tokens.iter().any(|token| synonyms.contains(&token.folded))
+}
+
 fn pattern_overlap(pattern: &str, tokens: &[Token]) -> Option<f64> {
     let words: Vec<String> = folded_words(pattern)
         .into_iter()
@@ -822,8 +882,11 @@ fn pattern_overlap(pattern: &str, tokens: &[Token]) -> Option<f64> {
     let hits = words
         .iter()
         .filter(|word| {
+            let synonyms = synonyms_of(word);
             tokens.iter().any(|token| {
-                token.folded == **word || (token.script != Script::Digit && similarity(word, &token.folded) >= 0.8)
+                token.folded == **word
+                    || synonyms.contains(&token.folded)
+                    || (token.script != Script::Digit && similarity(word, &token.folded) >= 0.8)
             })
         })
         .count();

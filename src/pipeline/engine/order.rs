@@ -93,6 +93,17 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
     if refuses.iter().any(|intent| intents.has(*intent)) {
         return false;
     }
+    // "if i order today to dhanmondi when will it arrive", "order dile kobe
+    // pabo?": a question about ordering, not an order.
+    static IF: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| folded_words("if jodi jdi যদি korle dile করলে দিলে"));
+    let conditional = ctx.msg.tokens.iter().any(|token| IF.contains(&token.folded));
+    let about_ordering = [Intent::Delivery, Intent::Hours, Intent::Payment]
+        .iter()
+        .any(|intent| intents.has(*intent));
+    if conditional && about_ordering && fields::find_phone(ctx.msg.raw).phone.is_none() {
+        return false;
+    }
     // Several products with their counts and the customer's details ("1
     // CeraVe cleanser and 1 Simple toner to House 8 …, 017…"): an order,
     // whatever else the message mentions, unless it ends as a question.

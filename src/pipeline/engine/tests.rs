@@ -1417,3 +1417,57 @@ fn two_options_with_their_counts_replace_the_item_being_ordered() {
     expected.sort();
     assert_eq!(options, expected);
 }
+
+#[test]
+fn an_offer_question_gets_the_owners_sale_price_and_bargaining_the_owner() {
+    let g = shop();
+    let reply = ask("blue silk saree still discounted?", Language::En);
+    assert!(reply.contains("2,200"), "{reply}");
+    for text in [
+        "blue silk saree ar kichu kom hobe?",
+        "blue silk saree discount dile nibo",
+    ] {
+        let reason = needs_owner(&g, text, Language::Banglish);
+        assert!(reason.contains("price"), "{text}: {reason}");
+    }
+}
+
+#[test]
+fn a_day_of_the_week_or_how_fast_are_questions_the_data_answers() {
+    for (text, lang, wanted) in [
+        ("r u guys open friday morning?", Language::En, "Saturday to Thursday"),
+        (
+            "mongolbar e dokan khola thake?",
+            Language::Banglish,
+            "Saturday to Thursday",
+        ),
+        ("how fast to mirpur", Language::En, "1–2"),
+        ("if i order today to mirpur when will it arrive", Language::En, "1–2"),
+    ] {
+        let turn = respond(&shop(), &ConversationState::default(), text, lang);
+        assert!(turn.state.order.is_none(), "{text}: not an order: {:?}", turn.why);
+        let reply = format!("{:?}", turn.reply);
+        assert!(reply.contains(wanted), "{text}: {reply}");
+    }
+}
+
+#[test]
+fn an_faq_pattern_is_found_through_a_synonym() {
+    let mut g = shop();
+    g.faq.push(FaqEntry {
+        id: id(302),
+        patterns: vec!["advance".to_owned()],
+        answer: "We take half in advance for made-to-order items.".to_owned(),
+    });
+    let turn = respond(
+        &g,
+        &ConversationState::default(),
+        "do i have to pay upfront?",
+        Language::En,
+    );
+    assert!(
+        format!("{:?}", turn.reply).contains("half in advance"),
+        "{:?}",
+        turn.why
+    );
+}
