@@ -174,13 +174,18 @@ fn asks_about_the_offer_only(tokens: &[super::text::Token]) -> bool {
     static MORE: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
         folded_words(
             "kom কম last final lowest less free ফ্রি ছাড় komano komaben kombe paikari পাইকারি wholesale bulk \
-             extra more aro আরো আরও beshi বেশি coupon promo voucher dile diben den dien দিলে দিবেন দেন give",
+             extra more aro আরো আরও beshi বেশি coupon promo voucher dile diben den dien দিলে দিবেন দেন give \
+             if jodi যদি nile নিলে kinle কিনলে buy",
         )
     });
     let offer = tokens.iter().any(|token| OFFER.contains(&token.folded));
+    // A price of the customer's own ("1400 e hobe?"), not a model number ("t13").
+    let names_a_price = |token: &super::text::Token| {
+        token.script == super::text::Script::Digit && token.text.parse::<u64>().is_ok_and(|value| value >= 50)
+    };
     let more = tokens
         .iter()
-        .any(|token| MORE.contains(&token.folded) || token.script == super::text::Script::Digit);
+        .any(|token| MORE.contains(&token.folded) || names_a_price(token));
     offer && !more
 }
 

@@ -1426,6 +1426,7 @@ fn an_offer_question_gets_the_owners_sale_price_and_bargaining_the_owner() {
     for text in [
         "blue silk saree ar kichu kom hobe?",
         "blue silk saree discount dile nibo",
+        "any discount on the blue silk saree if i buy 2?",
     ] {
         let reason = needs_owner(&g, text, Language::Banglish);
         assert!(reason.contains("price"), "{text}: {reason}");
@@ -1470,4 +1471,14 @@ fn an_faq_pattern_is_found_through_a_synonym() {
         "{:?}",
         turn.why
     );
+}
+
+#[test]
+fn a_model_number_does_not_make_an_offer_question_a_bargain() {
+    let mut g = shop();
+    if let Some(blue) = g.products.iter_mut().find(|p| p.id == id(BLUE)) {
+        blue.tags.push("bs2".to_owned());
+    }
+    let reply = Chat::new(g).text("blue silk saree bs2 er offer price koto ekhon?", Language::Banglish);
+    assert!(reply.contains("2,200"), "{reply}");
 }
