@@ -447,6 +447,13 @@ fn review_topics_go_to_the_owner() {
 
 // ------------------------------------------------------------------- orders
 
+/// Each item's option and quantity, in a fixed order.
+fn options_ordered(request: &OrderRequest) -> Vec<(Option<Uuid>, i32)> {
+    let mut options: Vec<(Option<Uuid>, i32)> = request.items().iter().map(|i| (i.variant_id, i.quantity)).collect();
+    options.sort();
+    options
+}
+
 fn placed(turn: EngineTurn) -> OrderRequest {
     match turn.reply {
         EngineReply::PlaceOrder(request) => request,
@@ -1182,11 +1189,7 @@ fn options_after_a_product_make_an_item_each() {
     let summary = chat.text("Karim Ahmed, 01812345678, House 5, Road 3, Mirpur 10, Dhaka", en);
     assert_eq!(summary.matches("Product: Cotton Panjabi").count(), 2, "{summary}");
     let request = placed(chat.say("yes", en));
-    let mut options: Vec<(Option<Uuid>, i32)> = request.items().iter().map(|i| (i.variant_id, i.quantity)).collect();
-    options.sort();
-    let mut expected = vec![(Some(id(31)), 1), (Some(id(XL_BLACK)), 1)];
-    expected.sort();
-    assert_eq!(options, expected);
+    assert_eq!(options_ordered(&request), [(Some(id(31)), 1), (Some(id(XL_BLACK)), 1)]);
 }
 
 #[test]
@@ -1411,11 +1414,7 @@ fn two_options_with_their_counts_replace_the_item_being_ordered() {
     let summary = chat.text("Karim, 01812345678, House 5, Road 3, Mirpur 10, Dhaka", bl);
     assert_eq!(summary.matches("Product: Cotton Panjabi").count(), 2, "{summary}");
     let request = placed(chat.say("ha", bl));
-    let mut options: Vec<(Option<Uuid>, i32)> = request.items().iter().map(|i| (i.variant_id, i.quantity)).collect();
-    options.sort();
-    let mut expected = vec![(Some(id(31)), 1), (Some(id(XL_BLACK)), 1)];
-    expected.sort();
-    assert_eq!(options, expected);
+    assert_eq!(options_ordered(&request), [(Some(id(31)), 1), (Some(id(XL_BLACK)), 1)]);
 }
 
 #[test]
