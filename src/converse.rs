@@ -76,6 +76,9 @@ pub struct Answer {
     pub order: Option<PlacedOrder>,
     /// Why the owner must answer (`review` only).
     pub reason: Option<ReviewReason>,
+    /// How the decision was reached, step by step: what the owner reads
+    /// under a held message, here for tuning and for the owner's own tries.
+    pub why: Vec<String>,
 }
 
 /// An order the simulated store placed. Money is a plain decimal string.
@@ -211,6 +214,7 @@ impl Converse {
                 Err(refusal) => decision::order_refused(&situation, &mut draft.state, &refusal, draft.language),
             };
         }
+        let why = std::mem::take(&mut draft.why);
         let (action, text, reason) = match draft.decision {
             Decision::Reply { text } => ("reply", text, None),
             Decision::Review { reason, holding, .. } => {
@@ -243,6 +247,7 @@ impl Converse {
             intent: draft.intent,
             order: placed,
             reason,
+            why,
         }
     }
 

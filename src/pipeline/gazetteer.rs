@@ -133,29 +133,39 @@ static GAZETTEER: LazyLock<Gazetteer> = LazyLock::new(|| {
     Gazetteer { names, longest }
 });
 
-/// Bangla case endings on a place name ("চট্টগ্রামে", "সিলেটের",
-/// "ঢাকাতে"), as folded text: the name without its ending, if it has one.
-fn without_case_ending(folded: &str) -> Option<String> {
-    const ENDINGS: [&str; 6] = [
+/// Case endings on a place name, as folded text: the name without each
+/// ending it may have, longest ending first. Bangla ("চট্টগ্রামে", "সিলেটের", "ঢাকাতে",
+/// "খুলনায়", "কুমিল্লায়") and Banglish ("khulnay", "sylhete", "gazipure",
+/// "dhakar", "rajshahite"). Only tried when the whole word is not a name.
+fn without_case_ending(folded: &str) -> Vec<&str> {
+    // Folded: য় is য.
+    const BANGLA: [&str; 8] = [
+        "\u{09AF}\u{09C7}\u{09B0}",
         "\u{09C7}\u{09B0}",
         "\u{098F}\u{09B0}",
         "\u{09A4}\u{09C7}",
         "\u{09AF}\u{09C7}",
         "\u{09C7}",
         "\u{09B0}",
+        "\u{09AF}",
     ];
-    let last_is_bengali = folded
-        .chars()
-        .last()
-        .is_some_and(crate::pipeline::text::is_bengali_letter);
-    if !last_is_bengali {
-        return None;
-    }
-    ENDINGS
+    const BANGLISH: [&str; 6] = ["er", "te", "ey", "e", "y", "r"];
+    let Some(last) = folded.chars().last() else {
+        return Vec::new();
+    };
+    let (endings, least_stem): (&[&str], usize) = if crate::pipeline::text::is_bengali_letter(last) {
+        (&BANGLA, 2)
+    } else if last.is_ascii_lowercase() {
+        (&BANGLISH, 4)
+    } else {
+        return Vec::new();
+    };
+    let last_word_len = |stem: &str| stem.rsplit(' ').next().map_or(0, |word| word.chars().count());
+    endings
         .iter()
-        .find_map(|ending| folded.strip_suffix(ending))
-        .filter(|stem| stem.chars().count() >= 2)
-        .map(str::to_owned)
+        .filter_map(|ending| folded.strip_suffix(ending))
+        .filter(|stem| last_word_len(stem) >= least_stem)
+        .collect()
 }
 
 /// The first place the message names (longest name at the earliest word);
@@ -167,10 +177,11 @@ pub fn place_in(tokens: &[Token]) -> Option<Place> {
     for start in 0..words.len() {
         for len in (1..=gazetteer.longest.min(words.len() - start)).rev() {
             let key = words[start..start + len].join(" ");
-            let found = gazetteer
-                .names
-                .get(&key)
-                .or_else(|| without_case_ending(&key).and_then(|stem| gazetteer.names.get(&stem)));
+            let found = gazetteer.names.get(&key).or_else(|| {
+                without_case_ending(&key)
+                    .into_iter()
+                    .find_map(|stem| gazetteer.names.get(stem))
+            });
             if let Some((rank, place)) = found {
                 let better = match &best {
                     None => true,
@@ -219,6 +230,12 @@ mod tests {
             ("ঢাকার বাইরে চার্জ কত", Some(("Outside Dhaka", Zone::Outside))),
             ("dhakar baire delivery koto din", Some(("Outside Dhaka", Zone::Outside))),
             ("Comilla te pathaben?", Some(("Cumilla", Zone::Outside))),
+            ("খুলনায় ডেলিভারি চার্জ?", Some(("Khulna", Zone::Outside))),
+            ("কুমিল্লায় কয়দিন লাগে", Some(("Cumilla", Zone::Outside))),
+            ("khulnay delivery koto", Some(("Khulna", Zone::Outside))),
+            ("sylhete pathaben?", Some(("Sylhet", Zone::Outside))),
+            ("gazipure koto", Some(("Gazipur", Zone::Suburb))),
+            ("savarer charge?", Some(("Savar", Zone::Suburb))),
             ("price koto?", None),
             ("red cotton saree", None),
         ];

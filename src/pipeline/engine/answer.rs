@@ -79,7 +79,16 @@ pub(super) fn answer(ctx: &mut Ctx<'_>, state: &ConversationState) -> EngineRepl
     }
     let focus = ctx.focus(state);
     // "koto?" with no product in view is not a question the data answers.
-    let wants = Wants::from_intents(&ctx.msg.intents, focus.is_some());
+    let mut wants = Wants::from_intents(&ctx.msg.intents, focus.is_some());
+    if !wants.delivery && asks_about_a_place(ctx) {
+        // "Rajshahi?", "noakhali te hobe?", "feni r jonno koto?": a place
+        // and nothing else asks whether and for how much it is delivered.
+        ctx.why
+            .push("a place of Bangladesh named: asking about delivery there".to_owned());
+        wants.delivery = true;
+        wants.price = ctx.msg.intents.has(Intent::Price);
+        wants.stock = ctx.msg.intents.has(Intent::Stock);
+    }
     // The owner's own answer comes first whenever the message names one of
     // its patterns ("is it original?", "warranty koto din?"), also about a
     // named product: a template would answer a different question.
@@ -163,6 +172,32 @@ pub(super) fn answer(ctx: &mut Ctx<'_>, state: &ConversationState) -> EngineRepl
         return reply;
     }
     small_talk(ctx).unwrap_or_else(|| owner(ctx, CANNOT_ANSWER))
+}
+
+/// A message that names a place of Bangladesh the owner's areas cover, no
+/// product, and nothing the engine would answer otherwise but "how much" or
+/// "is there": a question about delivering there.
+fn asks_about_a_place(ctx: &Ctx<'_>) -> bool {
+    let intents = &ctx.msg.intents;
+    let other_question = [
+        Intent::Price,
+        Intent::Variants,
+        Intent::Payment,
+        Intent::Hours,
+        Intent::Location,
+        Intent::Returns,
+        Intent::Catalog,
+        Intent::Comparison,
+        Intent::Discount,
+    ]
+    .into_iter()
+    .any(|intent| intents.has(intent));
+    !other_question
+        && matches!(ctx.msg.mention, Mention::None)
+        && matches!(
+            lookup::find_area_or_place(&ctx.g.delivery_areas, &ctx.g.products, &ctx.msg.tokens),
+            AreaMatch::One(_)
+        )
 }
 
 /// Whether a discount message only asks about an offer ("offer ache?",

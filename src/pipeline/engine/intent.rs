@@ -490,6 +490,11 @@ const TABLE: &[(Intent, &[&str])] = &[
             "pouchabe",
             "pathaben",
             "pathate parben",
+            "pathaite parben",
+            "pathaite",
+            "pathate",
+            "পাঠাতে",
+            "পাঠাইতে",
             "pathano jabe",
             "পাঠাবেন",
             "পাঠাতে পারবেন",
@@ -672,8 +677,12 @@ const TABLE: &[(Intent, &[&str])] = &[
             "kinte chai",
             "kinmu",
             "অর্ডার*",
-            "নিব*",
-            "নেব*",
+            // "I'll take"; "নিবেন" (will you take) asks a price instead.
+            "নিব",
+            "নিবো",
+            "নিমু",
+            "নেব",
+            "নেবো",
             "কিনব*",
             "কিনতে",
         ],
@@ -863,7 +872,25 @@ const TABLE: &[(Intent, &[&str])] = &[
             "ওকে",
         ],
     ),
-    (Intent::PriceWeak, &["koto", "kto", "how much", "কত"]),
+    // "কত নিবেন" (how much will you take) is "koto" with a verb that is
+    // not "I'll take": marked here so the order words do not claim it.
+    (
+        Intent::PriceWeak,
+        &[
+            "koto",
+            "kto",
+            "how much",
+            "কত",
+            "koto niben",
+            "koto neben",
+            "koto nibe",
+            "koto rakhben",
+            "কত নিবেন",
+            "কত নেবেন",
+            "কত নিবে",
+            "কত রাখবেন",
+        ],
+    ),
     (Intent::StockWeak, &["ache", "achhe", "ase", "asey", "have", "আছে*"]),
 ];
 

@@ -595,6 +595,12 @@ fn delivery_to_a_named_place_answers_with_that_zone_only() {
         ("চট্টগ্রাম ডেলিভারি চার্জ কত?", "120", "60", Language::Bn),
         ("delivery charge to Mirpur?", "60", "120", Language::En),
         ("dhakar baire delivery koto?", "120", "60", Language::Banglish),
+        // A place with a case ending, and a place alone.
+        ("খুলনায় ডেলিভারি চার্জ?", "120", "60", Language::Bn),
+        ("sylhete pathaite koto niben?", "120", "60", Language::Banglish),
+        ("Rajshahi?", "120", "60", Language::En),
+        ("noakhali te hobe?", "120", "60", Language::Banglish),
+        ("মিরপুরে কত নিবেন?", "60", "120", Language::Bn),
     ] {
         let reply = ask(question, lang);
         assert!(reply.contains(charge) && !reply.contains(other), "{question}: {reply}");
