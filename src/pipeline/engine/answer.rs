@@ -290,6 +290,7 @@ fn category(ctx: &mut Ctx<'_>) -> Option<EngineReply> {
     }
     ctx.why
         .push(format!("answer: {} products of the kind asked about", matching.len()));
+    ctx.listed = Some(matching.iter().map(|product| product.id).collect());
     Some(text_reply(ctx, vec![ctx.writer().catalog(&matching)]))
 }
 
@@ -492,6 +493,7 @@ fn catalog_section(ctx: &mut Ctx<'_>) -> Result<String, String> {
         return Err("the customer asked about products, but none matched in your catalog".to_owned());
     }
     ctx.why.push(format!("answer: listed {} products", products.len()));
+    ctx.listed = Some(products.iter().map(|product| product.id).collect());
     Ok(ctx.writer().catalog(&products))
 }
 

@@ -375,12 +375,12 @@ pub(super) fn pick_variants(product: &GroundedProduct, tokens: &[Token]) -> Opti
     let size_hits: Vec<bool> = product
         .variants
         .iter()
-        .map(|variant| attribute_mentioned(&variant.size, SIZES, tokens, &mut used_tokens))
+        .map(|variant| attribute_mentioned(&variant.size, SIZES, false, tokens, &mut used_tokens))
         .collect();
     let colour_hits: Vec<bool> = product
         .variants
         .iter()
-        .map(|variant| attribute_mentioned(&variant.colour, COLOURS, tokens, &mut used_tokens))
+        .map(|variant| attribute_mentioned(&variant.colour, COLOURS, true, tokens, &mut used_tokens))
         .collect();
     let mut size_hits = size_hits;
     if !size_hits.contains(&true)
@@ -463,7 +463,13 @@ fn small_or_big(product: &GroundedProduct, tokens: &[Token], used: &mut Vec<usiz
 
 /// Whether the message names `value` (a size or colour as the owner wrote it)
 /// directly or by one of its synonyms; records the tokens it used.
-fn attribute_mentioned(value: &str, synonyms: &[&[&str]], tokens: &[Token], used: &mut Vec<usize>) -> bool {
+fn attribute_mentioned(
+    value: &str,
+    synonyms: &[&[&str]],
+    by_one_word: bool,
+    tokens: &[Token],
+    used: &mut Vec<usize>,
+) -> bool {
     let words = folded_words(value);
     if words.is_empty() {
         return false;
@@ -519,6 +525,24 @@ fn attribute_mentioned(value: &str, synonyms: &[&[&str]], tokens: &[Token], used
     let written: Vec<String> = value.split_whitespace().map(str::to_lowercase).collect();
     if !found && !written.is_empty() {
         found = in_bangla_letters(&written, tokens, used);
+    }
+    // "navy" for "Navy Blue", "mint" for "Mint Green", "blue" for both
+    // "Navy Blue" and "Sky Blue" (the reply then lists both). Modifiers
+    // alone ("off", "light", "dark") name nothing.
+    if !found && by_one_word && words.len() >= 2 {
+        const MODIFIERS: &[&str] = &[
+            "off", "light", "dark", "deep", "pale", "soft", "color", "colour", "and", "with",
+        ];
+        for word in words
+            .iter()
+            .filter(|word| word.chars().count() >= 3 && !MODIFIERS.contains(&word.as_str()))
+        {
+            let min_score = if word.chars().count() >= 4 { 0.85 } else { 1.0 };
+            if let Some(at) = find_sequence(tokens, std::slice::from_ref(word), min_score) {
+                used.push(at);
+                found = true;
+            }
+        }
     }
     found
 }

@@ -74,7 +74,7 @@ pub enum EngineReply {
 /// that product; a bare price or stock question ("koto?") gets the choices
 /// again, with their prices.
 fn follow_up_on_choices(ctx: &mut Ctx<'_>, state: &ConversationState) {
-    if ctx.msg.mention != Mention::None || state.last_choices.is_empty() || state.order.is_some() {
+    if state.last_choices.is_empty() || state.order.is_some() {
         return;
     }
     let offered: Vec<usize> = state
@@ -82,6 +82,24 @@ fn follow_up_on_choices(ctx: &mut Ctx<'_>, state: &ConversationState) {
         .iter()
         .filter_map(|id| ctx.g.products.iter().position(|p| p.id == *id))
         .collect();
+    // "silk ta koto?" after a list of panjabis: of the products the words
+    // fit, the one the list showed.
+    if let Mention::Ambiguous(candidates) = &ctx.msg.mention {
+        let shown: Vec<usize> = candidates.iter().copied().filter(|i| offered.contains(i)).collect();
+        if let [index] = shown.as_slice() {
+            ctx.why
+                .push("of the products the words fit, one was offered before".to_owned());
+            ctx.msg.mention = Mention::One {
+                index: *index,
+                score: 1.0,
+                how: "one of the products offered before",
+            };
+        }
+        return;
+    }
+    if ctx.msg.mention != Mention::None {
+        return;
+    }
     let fitting: Vec<usize> = offered
         .iter()
         .copied()
@@ -142,6 +160,7 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
         lang: language,
         msg: Message::read(grounding, text),
         why,
+        listed: None,
     };
     ctx.explain_reading();
     follow_up_on_choices(&mut ctx, state);
@@ -190,6 +209,9 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
         // discussed before ("ar kurti konta sosta?").
         answer::answer(&mut ctx, state)
     };
+    if let Some(listed) = ctx.listed.take() {
+        next.last_choices = listed;
+    }
     let reply = refuse_never_say(grounding, reply, &mut ctx.why);
     let understood = !matches!(
         &reply,
@@ -347,6 +369,9 @@ struct Ctx<'a> {
     lang: Language,
     msg: Message<'a>,
     why: Vec<String>,
+    /// The products a list in this reply showed ("Amader kichu product:
+    /// ..."), which the next message may pick from ("silk ta koto?").
+    listed: Option<Vec<uuid::Uuid>>,
 }
 
 impl<'a> Ctx<'a> {

@@ -1487,3 +1487,44 @@ fn a_model_number_does_not_make_an_offer_question_a_bargain() {
     let reply = Chat::new(g).text("blue silk saree bs2 er offer price koto ekhon?", Language::Banglish);
     assert!(reply.contains("2,200"), "{reply}");
 }
+
+#[test]
+fn one_word_of_a_colour_names_it_after_the_product_was_discussed() {
+    let mut g = shop();
+    if let Some(panjabi) = g.products.iter_mut().find(|p| p.sku == "PNJ-7") {
+        panjabi.variants.push(variant(33, "L", "Navy Blue", 0, Some(2)));
+    }
+    let mut chat = Chat::new(g);
+    chat.text("cotton panjabi koto?", Language::Banglish);
+    let reply = chat.text("ar navy?", Language::Banglish);
+    assert!(reply.contains("Navy Blue") && !reply.contains("White"), "{reply}");
+    // A modifier alone names no colour: nothing to answer.
+    let turn = chat.say("off?", Language::Banglish);
+    assert!(matches!(turn.reply, EngineReply::NeedsOwner { .. }), "{:?}", turn.reply);
+}
+
+#[test]
+fn a_product_picked_from_the_list_just_shown() {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        tags: vec!["orna".to_owned()],
+        ..product(900, "ORN-1", "Silk Orna", None, 45_000)
+    });
+    // Without a list, "silk" fits the saree and the orna alike.
+    let reply = Chat::new(g.clone()).text("silk ta koto?", Language::Banglish);
+    assert!(
+        reply.contains("Silk Orna") && reply.contains("Blue Silk Saree"),
+        "{reply}"
+    );
+    let mut chat = Chat::new(g);
+    let list = chat.text("saree ki ki ache?", Language::Banglish);
+    assert!(
+        list.contains("Blue Silk Saree") && !list.contains("Silk Orna"),
+        "{list}"
+    );
+    let reply = chat.text("silk ta koto?", Language::Banglish);
+    assert!(
+        reply.contains("Blue Silk Saree") && !reply.contains("Silk Orna"),
+        "{reply}"
+    );
+}
