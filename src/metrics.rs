@@ -563,11 +563,13 @@ mod tests {
             categories: vec![Risk::Refund, Risk::AngryComplaint],
             language: Language::En,
             confidence: 100,
+            model_only: false,
         });
         metrics.classified(&Classification {
             categories: vec![],
             language: Language::En,
             confidence: 100,
+            model_only: false,
         });
         metrics.login_failed(LoginFailure::InvalidCredentials);
         metrics.rate_limited(&ratelimit::LOGIN_PER_IP);

@@ -504,6 +504,7 @@ impl Pipeline {
                 .unwrap_or(Language::En),
             // A burst re-read from stored categories: the model is not run again.
             confidence: 100,
+            model_only: false,
         });
         Ok(Some(Subject {
             conversation: row.conversation_id,

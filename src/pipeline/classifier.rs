@@ -147,6 +147,21 @@ pub struct Classification {
     /// How sure the learned model is of this decision, in percent. A flag
     /// with low confidence still goes to review: recall comes first.
     pub confidence: u8,
+    /// Every flag came from the learned model alone, none from a rule. The
+    /// pipeline lets the conversation weigh such a flag (see
+    /// `decision::overruled_by_the_order`); `false` whenever unsure.
+    #[serde(skip)]
+    pub model_only: bool,
+}
+
+impl Risk {
+    /// Whether the learned model may overrule a rule's flag of this
+    /// category ([`RULE_VETO`]): only where the rules misread negations
+    /// most ("ফোন দিয়েন না", "refund policy ta ki, just curious"); never
+    /// for health questions, complaints or injections.
+    pub fn may_be_overruled(self) -> bool {
+        matches!(self, Risk::Refund | Risk::PaymentIssue | Risk::HumanRequest)
+    }
 }
 
 impl Classification {
@@ -187,9 +202,12 @@ impl Classification {
 pub fn classify(text: &str) -> Classification {
     let language = detect_language(text);
     let rules = classify_by_rules(text);
-    let (categories, confidence) = match super::risk_model::EMBEDDED.as_ref() {
+    let (categories, confidence, model_only) = match super::risk_model::EMBEDDED.as_ref() {
         Some(model) => {
             let probabilities = model.probabilities(text);
+            let by_rules = rules
+                .iter()
+                .any(|risk| !risk.may_be_overruled() || probabilities[risk.index()] >= RULE_VETO);
             let categories = decide(text, rules, &probabilities, &model.thresholds);
             // How sure the model is of the decision taken: the highest
             // probability among the flagged categories, or, for a message
@@ -202,14 +220,16 @@ pub fn classify(text: &str) -> Classification {
                     .map(|risk| probabilities[risk.index()])
                     .fold(0.0f32, f32::max)
             };
-            (categories, (p * 100.0).round().clamp(0.0, 100.0) as u8)
+            let model_only = !categories.is_empty() && !by_rules;
+            (categories, (p * 100.0).round().clamp(0.0, 100.0) as u8, model_only)
         }
-        None => (rules, 100),
+        None => (rules, 100, false),
     };
     Classification {
         categories,
         language,
         confidence,
+        model_only,
     }
 }
 
@@ -243,7 +263,15 @@ pub fn decide(text: &str, rules: Vec<Risk>, probabilities: &[f32; 6], thresholds
     } else {
         floor
     };
-    let mut categories = rules;
+    // A rule's flag stands unless the model, which has the rules' verdicts
+    // among its features, is all but sure the category is absent: that is
+    // where the rules misread a negation or an address ("কারো সাথে কথা বলার
+    // দরকার নাই", "ফোন দিয়েন না"). Health questions, complaints and
+    // injections are never overruled: a miss there costs the most.
+    let mut categories: Vec<Risk> = rules
+        .into_iter()
+        .filter(|risk| !risk.may_be_overruled() || probabilities[risk.index()] >= RULE_VETO)
+        .collect();
     categories.extend(
         Risk::ALL
             .into_iter()
@@ -302,7 +330,10 @@ fn has_mobile_number(text: &str) -> bool {
 
 /// The least probability at which the model's flag counts live, whatever
 /// threshold cross-validation chose.
-pub const MODEL_FLOOR: f32 = 0.5;
+pub const MODEL_FLOOR: f32 = 0.4;
+
+/// Below this probability of its category the model overrules a rule.
+pub const RULE_VETO: f32 = 0.05;
 
 /// Messages shorter than this many words need [`SHORT_MODEL_FLOOR`].
 pub const SHORT_MESSAGE_WORDS: usize = 3;
@@ -1200,21 +1231,52 @@ mod tests {
             categories: classify_by_rules(text),
             language: detect_language(text),
             confidence: 100,
+            model_only: false,
         }
     }
 
     #[test]
-    fn the_embedded_model_only_adds_to_the_rules() {
+    fn the_model_overrules_a_rule_only_where_the_rule_was_wrong() {
         assert!(
             super::super::risk_model::EMBEDDED.is_some(),
             "a trained model is embedded"
         );
+        let (mut kept, mut overruled) = (0, 0);
         for example in examples() {
             let union = classify(example.text);
             for risk in classify_by_rules(example.text) {
-                assert!(union.categories.contains(&risk), "{}: {risk:?}", example.text);
+                if union.categories.contains(&risk) {
+                    kept += 1;
+                } else {
+                    overruled += 1;
+                    assert_ne!(example.label, Some(risk), "{}: a right rule overruled", example.text);
+                }
             }
         }
+        // The veto is for the rules' rare misreadings, not a second threshold.
+        assert!(
+            overruled * 20 <= kept,
+            "{overruled} of {} rule flags overruled",
+            kept + overruled
+        );
+    }
+
+    #[test]
+    fn a_rule_flag_stands_unless_the_model_is_all_but_sure_it_is_absent() {
+        for never in [Risk::Allergy, Risk::AngryComplaint, Risk::PromptInjection] {
+            assert!(!never.may_be_overruled(), "{never:?}");
+        }
+        let rules = vec![Risk::HumanRequest];
+        let thresholds = [0.5; 6];
+        let mut probabilities = [0.0f32; 6];
+        probabilities[Risk::HumanRequest.index()] = RULE_VETO;
+        let text = "কারো সাথে কথা বলার দরকার নাই, শুধু দাম বলেন";
+        assert_eq!(
+            decide(text, rules.clone(), &probabilities, &thresholds),
+            vec![Risk::HumanRequest]
+        );
+        probabilities[Risk::HumanRequest.index()] = RULE_VETO / 2.0;
+        assert!(decide(text, rules, &probabilities, &thresholds).is_empty());
     }
 
     #[test]
@@ -1366,6 +1428,7 @@ mod tests {
             categories: vec![Risk::Refund, Risk::AngryComplaint],
             language: Language::Bn,
             confidence: 100,
+            model_only: false,
         };
         let line = several.to_json_line();
         assert_eq!(
@@ -1382,6 +1445,7 @@ mod tests {
             categories: Risk::ALL.to_vec(),
             language: Language::En,
             confidence: 100,
+            model_only: false,
         };
         assert_eq!(all.risk(), Some(Risk::PromptInjection));
         let mut categories = Risk::ALL.to_vec();
@@ -1390,6 +1454,7 @@ mod tests {
                 categories: categories.clone(),
                 language: Language::En,
                 confidence: 100,
+                model_only: false,
             };
             assert_eq!(c.risk(), Some(expected));
             categories.retain(|risk| *risk != expected);
@@ -1399,6 +1464,7 @@ mod tests {
                 categories: vec![Risk::Refund, Risk::AngryComplaint, Risk::HumanRequest],
                 language: Language::En,
                 confidence: 100,
+                model_only: false,
             }
             .risk(),
             Some(Risk::Refund)

@@ -290,7 +290,9 @@ fn decide_in(situation: &Situation<'_>, message: &Message<'_>, language: Languag
             .push(format!("answering a burst of {} messages at once", message.burst));
     }
     // A risky message has a headline risk: the review reason.
-    if let Some((classification, risk)) = message.classification.and_then(|c| c.risk().map(|risk| (c, risk))) {
+    if let Some((classification, risk)) = message.classification.and_then(|c| c.risk().map(|risk| (c, risk)))
+        && !overruled_by_the_order(situation, classification, text, language, &mut draft.why)
+    {
         let detail = risk_detail(classification);
         draft.why.push(detail.clone());
         let person = risk == Risk::HumanRequest;
@@ -324,6 +326,59 @@ fn decide_in(situation: &Situation<'_>, message: &Message<'_>, language: Languag
         }),
     }
 }
+
+/// Whether a flag of the learned model alone gives way to the order being
+/// taken: mid-order, customers answer with counts, options and contact
+/// details ("2 boxes", "maroon tangail 1ta ar half silk orna 2ta"), which
+/// the model has seen too few of. It gives way only when no rule flagged the
+/// message, the model is under [`OVERRULE_BELOW`], no flag is a prompt
+/// injection or a health question, and the order engine takes something
+/// from the message into the order.
+fn overruled_by_the_order(
+    situation: &Situation<'_>,
+    classification: &Classification,
+    text: &str,
+    language: Language,
+    why: &mut Vec<String>,
+) -> bool {
+    let never = [Risk::PromptInjection, Risk::Allergy];
+    if !classification.model_only
+        || situation.state.order.is_none()
+        || classification.confidence >= OVERRULE_BELOW
+        || classification.categories.iter().any(|risk| never.contains(risk))
+    {
+        return false;
+    }
+    let turn = engine::respond(situation.grounding, situation.state, text, language);
+    // The message filled or changed something of the order (a count, an
+    // option, a name, an address), or confirmed it.
+    let part_of_the_order = turn.understood
+        && match turn.reply {
+            EngineReply::PlaceOrder(_) => true,
+            EngineReply::Text(_) => {
+                // What the order holds, not which question was asked again.
+                let content = |order: &Option<crate::pipeline::grounding::OrderDraft>| {
+                    order.clone().map(|order| crate::pipeline::grounding::OrderDraft {
+                        asked: None,
+                        asked_times: 0,
+                        ..order
+                    })
+                };
+                turn.state.order.is_some() && content(&turn.state.order) != content(&situation.state.order)
+            }
+            EngineReply::NeedsOwner { .. } => false,
+        };
+    if part_of_the_order {
+        why.push(format!(
+            "{}; the message reads as part of the order being taken, so the agent goes on with it",
+            risk_detail(classification)
+        ));
+    }
+    part_of_the_order
+}
+
+/// A model's flag at or above this confidence (percent) stands mid-order.
+const OVERRULE_BELOW: u8 = 95;
 
 /// The message once the store placed order `number`: its number, total and
 /// how to pay, checked by the safety filter like any reply. `state` is the
@@ -692,5 +747,81 @@ mod tests {
             "{:?}",
             draft.decision
         );
+    }
+
+    #[test]
+    fn a_model_only_flag_gives_way_to_the_order_being_taken_and_nothing_else_does() {
+        let mut g = shop();
+        g.products.push(crate::pipeline::grounding::GroundedProduct {
+            id: uuid::Uuid::from_u128(7),
+            sku: "PITHA-1".into(),
+            name: "Patishapta Pitha Box".into(),
+            name_bn: None,
+            description: String::new(),
+            price_minor: 45_000,
+            sale_price_minor: None,
+            stock: Some(9),
+            tags: Vec::new(),
+            variants: Vec::new(),
+        });
+        g.catalog_size = 1;
+        let opened = crate::pipeline::engine::respond(
+            &g,
+            &ConversationState::default(),
+            "I want to order the Patishapta Pitha Box",
+            Language::En,
+        );
+        let ordering = opened.state;
+        assert!(ordering.order.is_some());
+        let customer = CustomerFacts::default();
+        let decide_with =
+            |state: &ConversationState, text: &str, categories: Vec<Risk>, confidence: u8, model_only: bool| {
+                let classification = Classification {
+                    categories,
+                    language: Language::En,
+                    confidence,
+                    model_only,
+                };
+                let situation = Situation {
+                    grounding: &g,
+                    state,
+                    customer: &customer,
+                    disclosure_on: false,
+                    mode: ConversationMode::Agent,
+                };
+                let message = Message {
+                    kind: "text",
+                    text: Some(text),
+                    classification: Some(&classification),
+                    fallback_language: Language::En,
+                    burst: 1,
+                };
+                match decide(&situation, &message) {
+                    Step::Decided(draft) => matches!(draft.decision, Decision::Reply { .. }),
+                    Step::NoAnswer(_) => false,
+                }
+            };
+        let complaint = || vec![Risk::AngryComplaint];
+        // "2 boxes" mid-order: the count, answered.
+        assert!(decide_with(&ordering, "2 boxes", complaint(), 90, true));
+        // A rule's flag, a sure model, an injection, or no order open: held.
+        assert!(!decide_with(&ordering, "2 boxes", complaint(), 90, false));
+        assert!(!decide_with(&ordering, "2 boxes", complaint(), 97, true));
+        assert!(!decide_with(
+            &ordering,
+            "2 boxes",
+            vec![Risk::PromptInjection],
+            60,
+            true
+        ));
+        assert!(!decide_with(
+            &ConversationState::default(),
+            "2 boxes",
+            complaint(),
+            90,
+            true
+        ));
+        // Nothing the order takes from it: held.
+        assert!(!decide_with(&ordering, "this is the worst shop", complaint(), 90, true));
     }
 }

@@ -142,12 +142,32 @@ fn folded_list(words: &str) -> Vec<String> {
 
 static AFTER: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(COUNT_AFTER));
 static BEFORE: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(COUNT_BEFORE));
+/// Number words: Latin ones as written (folded, "then" would be "ten" and
+/// "sat" seven), Bangla ones folded.
 static WORDS: LazyLock<Vec<(String, i64)>> = LazyLock::new(|| {
     NUMBER_WORDS
         .iter()
-        .flat_map(|(value, words)| folded_list(words).into_iter().map(move |folded| (folded, *value)))
+        .flat_map(|(value, words)| {
+            words.split_whitespace().map(move |word| {
+                let key = if word.is_ascii() {
+                    word.to_owned()
+                } else {
+                    folded_words(word).concat()
+                };
+                (key, *value)
+            })
+        })
         .collect()
 });
+
+/// How [`WORDS`] keys a token.
+fn number_word_key(token: &Token) -> String {
+    if token.text.is_ascii() {
+        token.text.to_ascii_lowercase()
+    } else {
+        token.folded.clone()
+    }
+}
 static BARE: LazyLock<Vec<String>> = LazyLock::new(|| BARE_ONE.iter().flat_map(|word| folded_words(word)).collect());
 
 /// Finds how many the customer wants. A number counts when a count word is
@@ -167,7 +187,15 @@ pub(super) fn find_quantity(tokens: &[Token], skip: &[bool], bare_allowed: bool)
     let marked = numbers.iter().find(|(i, _)| {
         let after = Some(i + 1).filter(|&a| is_free(a)).and_then(|a| tokens.get(a));
         let before = i.checked_sub(1).filter(|&b| is_free(b)).and_then(|b| tokens.get(b));
-        after.is_some_and(|t| AFTER.contains(&t.folded)) || before.is_some_and(|t| BEFORE.contains(&t.folded))
+        // "make it 4": the count word two before.
+        let make_it = before.is_some_and(|t| t.folded == "it")
+            && i.checked_sub(2)
+                .filter(|&b| is_free(b))
+                .and_then(|b| tokens.get(b))
+                .is_some_and(|t| t.folded == "make");
+        after.is_some_and(|t| AFTER.contains(&t.folded))
+            || before.is_some_and(|t| BEFORE.contains(&t.folded))
+            || make_it
     });
     if let Some((_, value)) = marked {
         return Some(*value);
@@ -179,7 +207,7 @@ pub(super) fn find_quantity(tokens: &[Token], skip: &[bool], bare_allowed: bool)
         .find_map(|(_, token)| {
             WORDS
                 .iter()
-                .find(|(word, _)| *word == token.folded)
+                .find(|(word, _)| *word == number_word_key(token))
                 .map(|(_, value)| *value)
         });
     if word.is_some() {

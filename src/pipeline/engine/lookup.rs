@@ -349,7 +349,7 @@ const COLOURS: &[&[&str]] = &[
 ];
 
 /// Units of sizes and weights, as customers write them in three languages.
-const UNITS: &[&[&str]] = &[
+pub(super) const UNITS: &[&[&str]] = &[
     &["kg", "kilo", "কেজি"],
     &["g", "gm", "gram", "গ্রাম"],
     &["pound", "lb", "paund", "পাউন্ড"],
@@ -357,6 +357,8 @@ const UNITS: &[&[&str]] = &[
     &["l", "litre", "liter", "লিটার"],
     &["years", "year", "yrs", "bochor", "বছর"],
     &["inch", "inches", "ইঞ্চি"],
+    &["feet", "foot", "ft", "ফুট"],
+    &["cm", "সেমি"],
 ];
 
 /// Size names customers write instead of the letter the owner used.

@@ -125,8 +125,23 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
         return names_product || !asks_more;
     }
     if intents.has(Intent::OrderWeak) {
-        // "I want red saree" or a bare "I want", not "I want a refund".
-        return !asks_more && (names_product || ctx.unexplained(None) == 0 || several_items(ctx).is_some());
+        // "I want red saree" or a bare "I want", not "I want a refund", and
+        // not a question about something else: "do you make kacchi biryani?
+        // need it for a party", where only "party" (a cake's tag) fits.
+        let asks_anywhere = ctx.msg.raw.contains(['?', '？']);
+        let product_fits = match &ctx.msg.mention {
+            Mention::One { score, .. } => {
+                *score >= 0.7
+                    || ctx
+                        .mentioned()
+                        .is_some_and(|product| ctx.unexplained_besides_options(product) <= 1)
+            }
+            Mention::Ambiguous(_) => true,
+            Mention::None => false,
+        };
+        return !asks_more
+            && !(asks_anywhere && !product_fits)
+            && (names_product || ctx.unexplained(None) == 0 || several_items(ctx).is_some());
     }
     let follow_up = state.last_product.and_then(|id| ctx.product(id));
     // Contact details or a quantity right after a product was discussed
@@ -413,10 +428,26 @@ fn choose_product(
             && current_done
             && let Some(current) = draft.product_id
         {
+            // "make it 4, and add the anker charger": a count before the
+            // word that adds is the current item's, not the new one's.
+            let also_at = ctx
+                .msg
+                .tokens
+                .iter()
+                .position(|token| ALSO.contains(&token.folded.as_str()))
+                .unwrap_or(0);
+            let before_also = ctx.msg.tokens.get(..also_at).unwrap_or_default();
+            let counted_before = fields::find_quantity(before_also, &vec![false; before_also.len()], false)
+                .and_then(|count| i32::try_from(count).ok())
+                .filter(|count| (1..=LARGE_ORDER).contains(count));
+            if let Some(count) = counted_before {
+                turn.not_quantity.iter_mut().take(also_at).for_each(|flag| *flag = true);
+                ctx.why.push(format!("order: quantity {count} of the item before"));
+            }
             draft.items.push(DraftItem {
                 product_id: current,
                 variant_id: draft.variant_id,
-                quantity: draft.quantity.filter(|q| *q >= 1).unwrap_or(1),
+                quantity: counted_before.or(draft.quantity.filter(|q| *q >= 1)).unwrap_or(1),
             });
             draft.product_id = Some(product.id);
             draft.variant_id = None;
@@ -663,21 +694,37 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
 }
 
 /// Per token: digits that are not a count: a number of some product's own
-/// name or SKU ("20W", "skin1004"), or a phone number.
+/// name or SKU ("20W", "skin1004"), a phone number, or the amount of an
+/// option ("2 litre sorishar tel" is one bottle of the 2 litre option).
 pub(super) fn name_numbers(ctx: &Ctx<'_>) -> Vec<bool> {
+    static UNIT_WORDS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        lookup::UNITS
+            .iter()
+            .flat_map(|group| group.iter().flat_map(|unit| folded_words(unit)))
+            .collect()
+    });
     let numbers: Vec<String> = ctx
         .g
         .products
         .iter()
         .flat_map(|p| text::digit_runs(&format!("{} {}", p.name, p.sku)))
         .collect();
-    ctx.msg
-        .tokens
+    let option_amounts: Vec<String> = ctx
+        .g
+        .products
         .iter()
-        .map(|token| {
+        .flat_map(|p| p.variants.iter().flat_map(|v| text::digit_runs(&v.size)))
+        .collect();
+    let tokens = &ctx.msg.tokens;
+    tokens
+        .iter()
+        .enumerate()
+        .map(|(at, token)| {
+            let an_option_amount = option_amounts.contains(&token.text)
+                && tokens.get(at + 1).is_some_and(|next| UNIT_WORDS.contains(&next.folded));
             token.script == text::Script::Digit
                 // A count is never six digits: that is a phone number or a postcode.
-                && (token.text.len() >= 6 || (token.text.len() >= 2 && numbers.contains(&token.text)))
+                && (token.text.len() >= 6 || (token.text.len() >= 2 && numbers.contains(&token.text)) || an_option_amount)
         })
         .collect()
 }

@@ -1528,3 +1528,56 @@ fn a_product_picked_from_the_list_just_shown() {
         "{reply}"
     );
 }
+
+#[test]
+fn an_options_amount_and_english_words_are_not_counts() {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(901, "1 litre", "", 0, Some(9)),
+            variant(902, "2 litre", "", 30_000, Some(9)),
+        ],
+        ..product(900, "OIL-1", "Mustard Oil", None, 35_000)
+    });
+    // "2 litre" is the option: one bottle of it, with the kurti.
+    let summary = Chat::new(g.clone()).text(
+        "2 litre mustard oil ar 1 block print kurti. Rupa, 01823344556, House 30, Road 6, Mirpur 12, Dhaka",
+        Language::Banglish,
+    );
+    assert!(
+        summary.contains("Quantity: 1") && !summary.contains("Quantity: 2"),
+        "{summary}"
+    );
+    assert!(summary.contains("৳1,560.50"), "650 + 850.50 + 60 delivery: {summary}");
+    // "then" folds like "ten" but is not a number.
+    let summary = Chat::new(g).text(
+        "then the block print kurti is fine, and 1 red cotton saree. Rupa, 01823344556, House 30, Road 6, \
+         Mirpur 12, Dhaka",
+        Language::En,
+    );
+    assert!(!summary.contains("Quantity: 10"), "{summary}");
+    assert!(summary.contains("৳2,160.50"), "850.50 + 1,250 + 60 delivery: {summary}");
+}
+
+#[test]
+fn make_it_n_before_adding_a_product_counts_the_item_before() {
+    let mut chat = Chat::new(shop());
+    chat.text("I want 3 Red Cotton Saree", Language::En);
+    chat.text("actually make it 4, and add the block print kurti", Language::En);
+    let summary = chat.text(
+        "Rahim Uddin, 01712345678, House 5, Road 3, Dhanmondi, Dhaka",
+        Language::En,
+    );
+    assert!(summary.contains("Quantity: 4"), "{summary}");
+    assert!(summary.contains("৳5,910.50"), "4 × 1,250 + 850.50 + 60: {summary}");
+}
+
+#[test]
+fn a_question_about_something_else_does_not_start_an_order() {
+    let mut g = shop();
+    if let Some(red) = g.products.first_mut() {
+        red.tags.push("party".to_owned());
+    }
+    let turn = Chat::new(g).say("do you make kacchi biryani? need it for a party", Language::En);
+    assert!(turn.state.order.is_none(), "{:?}", turn.why);
+}
