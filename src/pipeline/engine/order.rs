@@ -140,7 +140,7 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
             Mention::None => false,
         };
         return !asks_more
-            && !(asks_anywhere && !product_fits)
+            && (!asks_anywhere || product_fits)
             && (names_product || ctx.unexplained(None) == 0 || several_items(ctx).is_some());
     }
     let follow_up = state.last_product.and_then(|id| ctx.product(id));
