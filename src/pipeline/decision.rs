@@ -570,7 +570,17 @@ mod tests {
     }
 
     fn run(grounding: &Grounding, state: &ConversationState, text: &str, disclosure_on: bool) -> Draft {
-        let classification = classifier::classify(text);
+        run_classified(grounding, state, text, disclosure_on, &classifier::classify(text))
+    }
+
+    /// [`run`] with a classification of the test's own choosing.
+    fn run_classified(
+        grounding: &Grounding,
+        state: &ConversationState,
+        text: &str,
+        disclosure_on: bool,
+        classification: &Classification,
+    ) -> Draft {
         let customer = CustomerFacts::default();
         let situation = Situation {
             grounding,
@@ -582,7 +592,7 @@ mod tests {
         let message = Message {
             kind: "text",
             text: Some(text),
-            classification: Some(&classification),
+            classification: Some(classification),
             fallback_language: Language::En,
             burst: 1,
         };
@@ -773,7 +783,6 @@ mod tests {
         );
         let ordering = opened.state;
         assert!(ordering.order.is_some());
-        let customer = CustomerFacts::default();
         let decide_with =
             |state: &ConversationState, text: &str, categories: Vec<Risk>, confidence: u8, model_only: bool| {
                 let classification = Classification {
@@ -782,24 +791,8 @@ mod tests {
                     confidence,
                     model_only,
                 };
-                let situation = Situation {
-                    grounding: &g,
-                    state,
-                    customer: &customer,
-                    disclosure_on: false,
-                    mode: ConversationMode::Agent,
-                };
-                let message = Message {
-                    kind: "text",
-                    text: Some(text),
-                    classification: Some(&classification),
-                    fallback_language: Language::En,
-                    burst: 1,
-                };
-                match decide(&situation, &message) {
-                    Step::Decided(draft) => matches!(draft.decision, Decision::Reply { .. }),
-                    Step::NoAnswer(_) => false,
-                }
+                let draft = run_classified(&g, state, text, false, &classification);
+                matches!(draft.decision, Decision::Reply { .. })
             };
         let complaint = || vec![Risk::AngryComplaint];
         // "2 boxes" mid-order: the count, answered.
