@@ -398,26 +398,21 @@ pub async fn note_decision(
     Ok(())
 }
 
-/// The engine's memory of a conversation.
-pub async fn load_state(
-    tx: &mut PgConnection,
+/// The engine's memory of a conversation from its sealed column
+/// (`conversations.state_enc`, read by the caller's own query).
+pub fn open_state(
     keys: &DataKeys,
     owner: OwnerId,
     conversation: Uuid,
-) -> Result<(ConversationState, Option<Vec<u8>>), PipelineError> {
-    let sealed: Option<Vec<u8>> = sqlx::query_scalar("select state_enc from conversations where id = $1")
-        .bind(conversation)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(PipelineError::NotFound)?;
-    let state = match &sealed {
+    sealed: Option<&[u8]>,
+) -> Result<ConversationState, PipelineError> {
+    Ok(match sealed {
         Some(bytes) => {
             let plain = keys.open(bytes, &sealed_context(owner, "conversation-state", conversation))?;
             serde_json::from_slice(&plain).unwrap_or_default()
         }
         None => ConversationState::default(),
-    };
-    Ok((state, sealed))
+    })
 }
 
 /// Saves the engine's memory of a conversation.

@@ -102,6 +102,9 @@ pub struct Pipeline {
     pub takeover_quiet: Option<time::Duration>,
 }
 
+/// A transaction scoped to one owner by [`begin_tenant_tx`].
+type TenantTx = sqlx::Transaction<'static, sqlx::Postgres>;
+
 /// The decision noted on the earlier messages of a burst.
 pub const IN_A_BURST: &str = "in a burst: answered with the last message";
 
@@ -140,12 +143,21 @@ struct SubjectRow {
     decision: String,
     mode: ConversationMode,
     owner_active_at: Option<OffsetDateTime>,
-    created_at: OffsetDateTime,
     conversation_language: String,
+    /// The engine's memory of the conversation, sealed.
+    state_enc: Option<Vec<u8>>,
+    /// A newer customer message of the same conversation will answer this one.
+    newer: bool,
+    /// The earlier messages of the burst (not answered yet, noted
+    /// [`IN_A_BURST`]), oldest first, as parallel arrays.
+    burst_ids: Vec<Uuid>,
+    burst_kinds: Vec<String>,
+    burst_bodies: Vec<Option<Vec<u8>>>,
+    /// Each earlier message's categories, joined with commas.
+    burst_categories: Vec<String>,
 }
 
 /// One customer message of a burst.
-#[derive(sqlx::FromRow)]
 struct BurstPart {
     id: Uuid,
     kind: String,
@@ -155,8 +167,13 @@ struct BurstPart {
 
 /// Where step 1 left a stored delivery.
 enum Inbound {
-    /// Recorded now as this customer message.
-    Recorded { owner: OwnerId, message: Uuid },
+    /// Recorded now as this customer message; with the tenant transaction
+    /// still open when the caller decides it next (the one-step pipeline).
+    Recorded {
+        owner: OwnerId,
+        message: Uuid,
+        open: Option<TenantTx>,
+    },
     /// Recorded by an earlier run (for this owner, when it was matched).
     RecordedBefore { owner: Option<OwnerId> },
     /// Not a customer message for an owner: unmatched, or the owner's echo.
@@ -166,6 +183,8 @@ enum Inbound {
 /// A customer message, as the decision sees it.
 struct Subject {
     conversation: Uuid,
+    /// The conversation's sealed state as read with the message.
+    sealed_state: Option<Vec<u8>>,
     kind: String,
     text: Option<String>,
     classification: Option<Classification>,
@@ -241,7 +260,16 @@ impl Pipeline {
     pub async fn handle_inbound(&self, inbound: Uuid) -> Result<(), JobError> {
         let one_step = self.burst_quiet.is_zero();
         let (owner, message) = match self.record_inbound(inbound, !one_step).await? {
-            Inbound::Recorded { owner, message } => (owner, message),
+            Inbound::Recorded {
+                owner,
+                message,
+                open: Some(tx),
+            } => {
+                // Recorded, decided and stored in one transaction.
+                let (_, sends) = self.decide_in(tx, owner, message, SendBy::Caller).await?;
+                return self.run_sends(owner, sends).await;
+            }
+            Inbound::Recorded { owner, message, .. } => (owner, message),
             Inbound::RecordedBefore { owner: Some(owner) } if one_step => {
                 let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(retry)?;
                 let message: Option<Uuid> = sqlx::query_scalar(
@@ -337,14 +365,38 @@ impl Pipeline {
             self.record_echo(owner, &incoming).await.map_err(retry)?;
             return Ok(Inbound::Stopped);
         }
-        let message = self.record(owner, &incoming, queue_decision).await.map_err(retry)?;
-        Ok(Inbound::Recorded { owner, message })
+        if queue_decision {
+            let message = self.record(owner, &incoming, true).await.map_err(retry)?;
+            return Ok(Inbound::Recorded {
+                owner,
+                message,
+                open: None,
+            });
+        }
+        let (tx, message) = self.record_open(owner, &incoming, false).await.map_err(retry)?;
+        Ok(Inbound::Recorded {
+            owner,
+            message,
+            open: Some(tx),
+        })
     }
 
     /// Records a customer message, queues its decision (unless the caller
     /// decides it next) and clears the global copy of its text, in one
     /// tenant transaction.
     async fn record(&self, owner: OwnerId, incoming: &Incoming, queue_decision: bool) -> Result<Uuid, PipelineError> {
+        let (tx, message) = self.record_open(owner, incoming, queue_decision).await?;
+        crate::db::commit(tx).await?;
+        Ok(message)
+    }
+
+    /// [`Pipeline::record`], leaving its transaction open for the caller.
+    async fn record_open(
+        &self,
+        owner: OwnerId,
+        incoming: &Incoming,
+        queue_decision: bool,
+    ) -> Result<(TenantTx, Uuid), PipelineError> {
         let classification = incoming.text.as_deref().map(classifier::classify);
         let mut tx = begin_tenant_tx(&self.pool, owner).await?;
         let recorded =
@@ -368,11 +420,10 @@ impl Pipeline {
             .execute(&mut *tx)
             .await?;
         }
-        crate::db::commit(tx).await?;
         if let Some(classification) = &classification {
             crate::metrics::METRICS.classified(classification);
         }
-        Ok(recorded.message)
+        Ok((tx, recorded.message))
     }
 
     /// The owner answered in Meta's own apps: record it, hand the
@@ -429,30 +480,41 @@ impl Pipeline {
         owner: OwnerId,
         message: Uuid,
     ) -> Result<Option<Subject>, PipelineError> {
+        // One statement: the message, its conversation (locked: the
+        // decision is stored in this transaction), whether a newer message
+        // of the same customer will answer it, and the earlier parts of its
+        // burst (those since the last reply, noted as in a burst).
         let row: Option<SubjectRow> = sqlx::query_as(
             "select m.conversation_id, m.kind, m.body_enc, m.categories, m.language, m.decision, c.mode, \
-                    c.owner_active_at, m.created_at, c.language as conversation_language \
+                    c.owner_active_at, c.language as conversation_language, c.state_enc, \
+                    exists(select 1 from messages n where n.conversation_id = m.conversation_id \
+                              and n.author = 'customer' and (n.created_at, n.id) > (m.created_at, m.id)) as newer, \
+                    coalesce(burst.ids, '{}') as burst_ids, coalesce(burst.kinds, '{}') as burst_kinds, \
+                    coalesce(burst.bodies, '{}') as burst_bodies, coalesce(burst.categories, '{}') as burst_categories \
                from messages m join conversations c on c.id = m.conversation_id \
-              where m.id = $1 and m.owner_id = $2 and m.author = 'customer'",
+               left join lateral ( \
+                    select array_agg(e.id order by e.created_at, e.id) as ids, \
+                           array_agg(e.kind order by e.created_at, e.id) as kinds, \
+                           array_agg(e.body_enc order by e.created_at, e.id) as bodies, \
+                           array_agg(array_to_string(e.categories, ',') order by e.created_at, e.id) as categories \
+                      from messages e \
+                     where e.conversation_id = m.conversation_id and e.author = 'customer' and e.decision = $3 \
+                       and e.created_at > coalesce((select max(o.created_at) from messages o \
+                                                     where o.conversation_id = m.conversation_id \
+                                                       and o.direction = 'out'), '-infinity')) burst on true \
+              where m.id = $1 and m.owner_id = $2 and m.author = 'customer' \
+                for update of c",
         )
         .bind(message)
         .bind(owner.as_uuid())
+        .bind(IN_A_BURST)
         .fetch_optional(&mut *tx)
         .await?;
         let row = row.ok_or(PipelineError::NotFound)?;
         if !row.decision.is_empty() {
             return Ok(None);
         }
-        let newer: bool = sqlx::query_scalar(
-            "select exists(select 1 from messages where conversation_id = $1 and author = 'customer' \
-                             and (created_at, id) > ($2, $3))",
-        )
-        .bind(row.conversation_id)
-        .bind(row.created_at)
-        .bind(message)
-        .fetch_one(&mut *tx)
-        .await?;
-        if newer {
+        if row.newer {
             sqlx::query("update messages set decision = $2 where id = $1 and decision = ''")
                 .bind(message)
                 .bind(IN_A_BURST)
@@ -460,17 +522,23 @@ impl Pipeline {
                 .await?;
             return Ok(None);
         }
-        let earlier: Vec<BurstPart> = sqlx::query_as(
-            "select id, kind, body_enc, categories from messages \
-              where conversation_id = $1 and author = 'customer' and decision = $2 \
-                and created_at > coalesce((select max(created_at) from messages \
-                                            where conversation_id = $1 and direction = 'out'), '-infinity') \
-              order by created_at, id",
-        )
-        .bind(row.conversation_id)
-        .bind(IN_A_BURST)
-        .fetch_all(&mut *tx)
-        .await?;
+        let earlier: Vec<BurstPart> = row
+            .burst_ids
+            .iter()
+            .zip(&row.burst_kinds)
+            .zip(&row.burst_bodies)
+            .zip(&row.burst_categories)
+            .map(|(((id, kind), body_enc), categories)| BurstPart {
+                id: *id,
+                kind: kind.clone(),
+                body_enc: body_enc.clone(),
+                categories: categories
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            })
+            .collect();
         let mut texts = Vec::new();
         let mut categories: Vec<classifier::Risk> = Vec::new();
         let mut unreadable = None;
@@ -516,6 +584,7 @@ impl Pipeline {
             burst: earlier.len() + 1,
             language: Language::parse(&row.conversation_language).unwrap_or(Language::En),
             handed_back: false,
+            sealed_state: row.state_enc,
         }))
     }
 
@@ -523,17 +592,15 @@ impl Pipeline {
         &self,
         tx: &mut sqlx::PgConnection,
         owner: OwnerId,
-        conversation: Uuid,
-        text: &str,
+        subject: &Subject,
     ) -> Result<Context, PipelineError> {
-        let (state, sealed_state) = conversations::load_state(&mut *tx, &self.keys, owner, conversation).await?;
-        let grounding = catalog::grounding::load(&mut *tx, owner, text, &state).await?;
-        let disclosure_on: bool =
-            sqlx::query_scalar("select bot_disclosure from business_profiles where owner_id = $1")
-                .bind(owner.as_uuid())
-                .fetch_optional(&mut *tx)
-                .await?
-                .unwrap_or(true);
+        let (conversation, text) = (subject.conversation, subject.text.as_deref().unwrap_or_default());
+        let sealed_state = subject.sealed_state.clone();
+        let state = conversations::open_state(&self.keys, owner, conversation, sealed_state.as_deref())?;
+        let catalog::grounding::Loaded {
+            grounding,
+            bot_disclosure: disclosure_on,
+        } = catalog::grounding::load_with_disclosure(&mut *tx, owner, text, &state).await?;
         let recent: Vec<(Uuid, MessageAuthor, Option<Vec<u8>>)> = sqlx::query_as(
             "select id, author, body_enc from messages where conversation_id = $1 and owner_id = $2 \
               order by created_at desc limit 12",
@@ -572,9 +639,10 @@ impl Pipeline {
         })
     }
 
-    /// The decision (see [`crate::pipeline::decision`]), plus the LLM call
-    /// when the engine has no answer and an LLM is configured.
-    async fn draft(&self, subject: &Subject, context: &Context) -> Draft {
+    /// The embedded engine's decision (see [`crate::pipeline::decision`]):
+    /// a draft, or [`Step::NoAnswer`] only when an LLM is configured and may
+    /// help. Pure and quick: it runs inside the decision's transaction.
+    fn engine_draft(&self, subject: &Subject, context: &Context) -> Step {
         let situation = context.situation(subject.mode);
         let message = Message {
             kind: &subject.kind,
@@ -583,17 +651,32 @@ impl Pipeline {
             fallback_language: subject.language,
             burst: subject.burst,
         };
-        let pending = match decision::decide(&situation, &message) {
-            Step::Decided(draft) => return draft,
-            Step::NoAnswer(pending) => pending,
-        };
-        let Some(llm) = self.llm.as_ref().filter(|_| pending.llm_may_help()) else {
+        match decision::decide(&situation, &message) {
+            Step::NoAnswer(pending) if self.llm.is_none() || !pending.llm_may_help() => {
+                Step::Decided(pending.unanswered(&situation, None))
+            }
+            step => step,
+        }
+    }
+
+    /// Finishes a decision the engine had no answer for with the LLM's reading.
+    async fn llm_draft(&self, subject: &Subject, context: &Context, pending: decision::Pending) -> Draft {
+        let situation = context.situation(subject.mode);
+        let Some(llm) = self.llm.as_ref() else {
             return pending.unanswered(&situation, None);
         };
         let reading = llm
             .understand(&context.grounding, &context.history, pending.text())
             .await;
         pending.finish(&situation, reading)
+    }
+
+    /// The decision, with the LLM's call when the engine has no answer.
+    async fn draft(&self, subject: &Subject, context: &Context) -> Draft {
+        match self.engine_draft(subject, context) {
+            Step::Decided(draft) => draft,
+            Step::NoAnswer(pending) => self.llm_draft(subject, context, pending).await,
+        }
     }
 
     /// Step 2 for one customer message.
@@ -630,16 +713,33 @@ impl Pipeline {
             .map_err(retry)?;
             crate::db::commit(tx).await.map_err(retry)?;
         }
-        for send in sends {
-            self.sender.run(owner, send, self.now()).await?;
-        }
+        self.run_sends(owner, sends).await?;
         Ok(decision)
     }
 
+    /// Runs the sends a decision made, in order.
+    async fn run_sends(&self, owner: OwnerId, sends: Vec<Uuid>) -> Result<(), JobError> {
+        for send in sends {
+            self.sender.run(owner, send, self.now()).await?;
+        }
+        Ok(())
+    }
+
     async fn decide_by(&self, owner: OwnerId, message: Uuid, by: SendBy) -> Result<(Decision, Vec<Uuid>), JobError> {
-        // What the decision reads, in one transaction; the decision itself
-        // (which may ask the LLM) runs outside any.
-        let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(retry)?;
+        let tx = begin_tenant_tx(&self.pool, owner).await.map_err(retry)?;
+        self.decide_in(tx, owner, message, by).await
+    }
+
+    /// Decides `message` in `tx`, a tenant transaction of `owner`: what the
+    /// decision reads, the engine's decision and what it stores, in one
+    /// transaction, unless the LLM is asked (outside any transaction).
+    async fn decide_in(
+        &self,
+        mut tx: TenantTx,
+        owner: OwnerId,
+        message: Uuid,
+        by: SendBy,
+    ) -> Result<(Decision, Vec<Uuid>), JobError> {
         let Some(mut subject) = self.subject(&mut tx, owner, message).await.map_err(retry)? else {
             crate::db::commit(tx).await.map_err(retry)?;
             return Ok((Decision::AlreadyDecided, Vec::new()));
@@ -651,22 +751,51 @@ impl Pipeline {
         if subject.handed_back {
             subject.mode = ConversationMode::Agent;
         }
-        let context = self
-            .context(
-                &mut tx,
-                owner,
-                subject.conversation,
-                subject.text.as_deref().unwrap_or_default(),
-            )
-            .await
-            .map_err(retry)?;
-        crate::db::commit(tx).await.map_err(retry)?;
-        let draft = self.draft(&subject, &context).await;
-        self.store_decision(owner, message, &subject, &context, draft, by).await
+        let context = self.context(&mut tx, owner, &subject).await.map_err(retry)?;
+        match self.engine_draft(&subject, &context) {
+            // The engine's answer is stored in the same transaction, under
+            // the conversation's lock taken with the read.
+            Step::Decided(draft) => {
+                self.store_decision(tx, owner, message, &subject, &context, draft, by)
+                    .await
+            }
+            // The LLM's call runs outside any transaction; the decision is
+            // stored in a new one if the conversation did not move meanwhile.
+            Step::NoAnswer(pending) => {
+                crate::db::commit(tx).await.map_err(retry)?;
+                let draft = self.llm_draft(&subject, &context, pending).await;
+                let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(retry)?;
+                let current: Option<(Option<Vec<u8>>, String)> = sqlx::query_as(
+                    "select c.state_enc, m.decision from conversations c join messages m on m.conversation_id = c.id \
+                      where c.id = $1 and m.id = $2 for update of c",
+                )
+                .bind(subject.conversation)
+                .bind(message)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(retry)?;
+                let Some((sealed_state, decision)) = current else {
+                    return Err(JobError::Permanent("the conversation is gone".into()));
+                };
+                if !decision.is_empty() {
+                    return Ok((Decision::AlreadyDecided, Vec::new()));
+                }
+                if sealed_state != context.sealed_state {
+                    return Err(JobError::Retry("the conversation changed while deciding".into()));
+                }
+                self.store_decision(tx, owner, message, &subject, &context, draft, by)
+                    .await
+            }
+        }
     }
 
+    /// Stores a decision in `tx`, which holds the conversation's lock and
+    /// found the message undecided and the conversation's state as `context`
+    /// read it.
+    #[expect(clippy::too_many_arguments, reason = "one decision's parts, all borrowed")]
     async fn store_decision(
         &self,
+        mut tx: TenantTx,
         owner: OwnerId,
         message: Uuid,
         subject: &Subject,
@@ -676,25 +805,6 @@ impl Pipeline {
     ) -> Result<(Decision, Vec<Uuid>), JobError> {
         let mut sends = Vec::new();
         let now = self.now();
-        let mut tx = begin_tenant_tx(&self.pool, owner).await.map_err(retry)?;
-        let current: Option<(Option<Vec<u8>>, String)> = sqlx::query_as(
-            "select c.state_enc, m.decision from conversations c join messages m on m.conversation_id = c.id \
-              where c.id = $1 and m.id = $2 for update of c",
-        )
-        .bind(subject.conversation)
-        .bind(message)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(retry)?;
-        let Some((sealed_state, decision)) = current else {
-            return Err(JobError::Permanent("the conversation is gone".into()));
-        };
-        if !decision.is_empty() {
-            return Ok((Decision::AlreadyDecided, sends));
-        }
-        if sealed_state != context.sealed_state {
-            return Err(JobError::Retry("the conversation changed while deciding".into()));
-        }
         let Draft {
             mut decision,
             mut state,
@@ -865,6 +975,7 @@ impl Pipeline {
         };
         let subject = Subject {
             conversation: Uuid::nil(),
+            sealed_state: None,
             kind: "text".into(),
             text: Some(text.to_owned()),
             classification: Some(classification.clone()),

@@ -1,25 +1,67 @@
 //! Loads what one reply may be grounded in, inside the owner's tenant
 //! transaction: RLS guarantees no other owner's row can be part of it.
+//!
+//! Two statements: the shop (profile, rules, delivery areas, payment
+//! methods, FAQs, as JSON built by PostgreSQL) and the products that best
+//! match the message with their variants. Every decision runs them, so each
+//! round trip saved here is saved per answered message.
 
+use serde::Deserialize;
 use sqlx::PgConnection;
+use sqlx::types::Json;
 use uuid::Uuid;
 
 use crate::catalog::store::{DeliveryArea, FaqEntry, PaymentMethod, Profile, Rules, VariantRow};
 use crate::pipeline::grounding::{ConversationState, GroundedProduct, Grounding, MAX_GROUNDED_PRODUCTS};
 use crate::tenancy::OwnerId;
 
-type ProductTuple = (
-    Uuid,
-    String,
-    String,
-    Option<String>,
-    String,
-    i64,
-    Option<i64>,
-    Option<i32>,
-    Vec<String>,
-    i64,
-);
+/// The business profile row with the columns a reply needs beyond [`Profile`].
+#[derive(Deserialize)]
+struct ProfileRow {
+    #[serde(flatten)]
+    profile: Profile,
+    contact_phone: String,
+    address: String,
+    bot_disclosure: bool,
+}
+
+/// The reply rules row with the link allow-list.
+#[derive(Deserialize)]
+struct RulesRow {
+    #[serde(flatten)]
+    rules: Rules,
+    link_domains: Vec<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ShopRow {
+    profile: Option<Json<ProfileRow>>,
+    rules: Option<Json<RulesRow>>,
+    delivery_areas: Json<Vec<DeliveryArea>>,
+    payment_methods: Json<Vec<PaymentMethod>>,
+    faq: Json<Vec<FaqEntry>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ProductRow {
+    id: Uuid,
+    sku: String,
+    name: String,
+    name_bn: Option<String>,
+    description: String,
+    price_minor: i64,
+    sale_price_minor: Option<i64>,
+    stock: Option<i32>,
+    tags: Vec<String>,
+    catalog_size: i64,
+    variants: Json<Vec<VariantRow>>,
+}
+
+/// What [`load`] read: the grounding, and whether the owner discloses the bot.
+pub struct Loaded {
+    pub grounding: Grounding,
+    pub bot_disclosure: bool,
+}
 
 /// The owner's data for a reply to `text`: the products whose names best
 /// match the message (pg_trgm word similarity on English and Bangla names,
@@ -32,61 +74,64 @@ pub async fn load(
     text: &str,
     state: &ConversationState,
 ) -> Result<Grounding, sqlx::Error> {
-    let profile: Option<(Profile, String, String)> = sqlx::query_as::<
-        _,
-        (
-            String,
-            String,
-            String,
-            String,
-            Vec<String>,
-            String,
-            String,
-            String,
-            String,
-        ),
-    >(
-        "select name, description, city, currency, languages, opening_hours, return_policy, contact_phone, address \
-           from business_profiles where owner_id = $1",
+    Ok(load_with_disclosure(tx, owner, text, state).await?.grounding)
+}
+
+/// [`load`], and the profile's bot disclosure setting from the same statement.
+pub async fn load_with_disclosure(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    text: &str,
+    state: &ConversationState,
+) -> Result<Loaded, sqlx::Error> {
+    let shop: ShopRow = sqlx::query_as(
+        "select \
+           (select json_build_object('name', name, 'description', description, 'city', city, \
+                   'currency', currency, 'languages', languages, 'opening_hours', opening_hours, \
+                   'return_policy', return_policy, 'contact_phone', contact_phone, 'address', address, \
+                   'bot_disclosure', bot_disclosure) \
+              from business_profiles where owner_id = $1) as profile, \
+           (select json_build_object('tone', tone, 'never_say', never_say, 'review_topics', review_topics, \
+                   'greeting', greeting, 'away_message', away_message, 'holding_message', holding_message, \
+                   'link_domains', link_domains) \
+              from reply_rules where owner_id = $1) as rules, \
+           coalesce((select json_agg(json_build_object('id', id, 'name', name, 'charge_minor', charge_minor, \
+                            'min_days', min_days, 'max_days', max_days) order by position, name) \
+                       from delivery_areas where owner_id = $1), '[]') as delivery_areas, \
+           coalesce((select json_agg(json_build_object('id', id, 'kind', kind, 'label', label, \
+                            'instructions', instructions) order by position, label) \
+                       from payment_methods where owner_id = $1), '[]') as payment_methods, \
+           coalesce((select json_agg(json_build_object('id', id, 'patterns', patterns, 'answer', answer) \
+                            order by position, created_at) \
+                       from faq_entries where owner_id = $1), '[]') as faq",
     )
     .bind(owner.as_uuid())
-    .fetch_optional(&mut *tx)
-    .await?
-    .map(
-        |(name, description, city, currency, languages, opening_hours, return_policy, phone, address)| {
-            (
-                Profile {
-                    name,
-                    description,
-                    city,
-                    currency,
-                    languages,
-                    opening_hours,
-                    return_policy,
-                },
-                phone,
-                address,
-            )
-        },
-    );
-    let (profile, contact_phone, owner_address) = profile.unwrap_or_default();
+    .fetch_one(&mut *tx)
+    .await?;
     let mentioned: Vec<Uuid> = state
         .last_product
         .into_iter()
         .chain(state.order.as_ref().and_then(|o| o.product_id))
         .collect();
     let query: String = text.chars().take(500).collect::<String>().to_lowercase();
-    let rows: Vec<ProductTuple> = sqlx::query_as(
-        "select id, sku, name, name_bn, description, price_minor, sale_price_minor, stock, tags, \
-                count(*) over () as catalog_size \
-           from products \
-          where owner_id = $1 and active and archived_at is null \
-          order by (id = any($3)) desc, \
-                   greatest(word_similarity(lower(name), $2), word_similarity(coalesce(name_bn, ''), $2), \
-                            case when position(lower(sku) in $2) > 0 then 1 else 0 end, \
-                            (select coalesce(max(word_similarity(lower(t), $2)), 0) from unnest(tags) t)) desc, \
-                   created_at desc \
-          limit $4",
+    // The variants are read after the limit, for the chosen products only.
+    let rows: Vec<ProductRow> = sqlx::query_as(
+        "select top.*, \
+                coalesce((select json_agg(json_build_object('id', v.id, 'size', v.size, 'colour', v.colour, \
+                                 'price_delta_minor', v.price_delta_minor, 'stock', v.stock) \
+                                 order by v.size, v.colour) \
+                            from product_variants v \
+                           where v.owner_id = $1 and v.product_id = top.id), '[]') as variants \
+           from (select id, sku, name, name_bn, description, price_minor, sale_price_minor, stock, tags, \
+                        count(*) over () as catalog_size \
+                   from products \
+                  where owner_id = $1 and active and archived_at is null \
+                  order by (id = any($3)) desc, \
+                           greatest(word_similarity(lower(name), $2), word_similarity(coalesce(name_bn, ''), $2), \
+                                    case when position(lower(sku) in $2) > 0 then 1 else 0 end, \
+                                    (select coalesce(max(word_similarity(lower(t), $2)), 0) from unnest(tags) t)) desc, \
+                           created_at desc \
+                  limit $4) top",
     )
     .bind(owner.as_uuid())
     .bind(&query)
@@ -95,107 +140,53 @@ pub async fn load(
     .fetch_all(&mut *tx)
     .await?;
     // Counted over every active product before the limit.
-    let catalog_size: i64 = rows.first().map_or(0, |row| row.9);
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.0).collect();
-    let variants: Vec<(Uuid, Uuid, String, String, i64, Option<i32>)> = sqlx::query_as(
-        "select product_id, id, size, colour, price_delta_minor, stock from product_variants \
-          where owner_id = $1 and product_id = any($2) order by size, colour",
-    )
-    .bind(owner.as_uuid())
-    .bind(&ids)
-    .fetch_all(&mut *tx)
-    .await?;
+    let catalog_size: i64 = rows.first().map_or(0, |row| row.catalog_size);
     let products = rows
         .into_iter()
-        .map(
-            |(id, sku, name, name_bn, description, price_minor, sale_price_minor, stock, tags, _)| GroundedProduct {
-                id,
-                sku,
-                name,
-                name_bn,
-                description,
-                price_minor,
-                sale_price_minor,
-                stock,
-                tags,
-                variants: variants
-                    .iter()
-                    .filter(|v| v.0 == id)
-                    .map(|(_, id, size, colour, delta, stock)| VariantRow {
-                        id: *id,
-                        size: size.clone(),
-                        colour: colour.clone(),
-                        price_delta_minor: *delta,
-                        stock: *stock,
-                    })
-                    .collect(),
-            },
-        )
+        .map(|row| GroundedProduct {
+            id: row.id,
+            sku: row.sku,
+            name: row.name,
+            name_bn: row.name_bn,
+            description: row.description,
+            price_minor: row.price_minor,
+            sale_price_minor: row.sale_price_minor,
+            stock: row.stock,
+            tags: row.tags,
+            variants: row.variants.0,
+        })
         .collect();
-    let delivery_areas: Vec<DeliveryArea> = sqlx::query_as(
-        "select id, name, charge_minor, min_days, max_days from delivery_areas where owner_id = $1 order by position, name",
-    )
-    .bind(owner.as_uuid())
-    .fetch_all(&mut *tx)
-    .await?;
-    let payment_methods: Vec<PaymentMethod> = sqlx::query_as(
-        "select id, kind, label, instructions from payment_methods where owner_id = $1 order by position, label",
-    )
-    .bind(owner.as_uuid())
-    .fetch_all(&mut *tx)
-    .await?;
-    let rules: Option<(Rules, Vec<String>)> =
-        sqlx::query_as::<_, (String, Vec<String>, Vec<String>, String, String, String, Vec<String>)>(
-            "select tone, never_say, review_topics, greeting, away_message, holding_message, link_domains \
-           from reply_rules where owner_id = $1",
-        )
-        .bind(owner.as_uuid())
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(
-            |(tone, never_say, review_topics, greeting, away_message, holding_message, domains)| {
-                (
-                    Rules {
-                        tone,
-                        never_say,
-                        review_topics,
-                        greeting,
-                        away_message,
-                        holding_message,
-                    },
-                    domains,
-                )
-            },
-        );
-    let (rules, link_domains) = rules.unwrap_or_else(|| {
-        (
+    let (profile, contact_phone, owner_address, bot_disclosure) = match shop.profile {
+        Some(Json(row)) => (row.profile, row.contact_phone, row.address, row.bot_disclosure),
+        None => (Profile::default(), String::new(), String::new(), true),
+    };
+    let (rules, link_domains) = match shop.rules {
+        Some(Json(row)) => (row.rules, row.link_domains),
+        None => (
             Rules {
                 tone: "friendly".to_owned(),
                 ..Rules::default()
             },
             Vec::new(),
-        )
-    });
-    let faq: Vec<FaqEntry> = sqlx::query_as(
-        "select id, patterns, answer from faq_entries where owner_id = $1 order by position, created_at",
-    )
-    .bind(owner.as_uuid())
-    .fetch_all(&mut *tx)
-    .await?;
+        ),
+    };
     let owner_phones = Some(contact_phone.chars().filter(char::is_ascii_digit).collect::<String>())
         .filter(|digits| digits.len() >= 6)
         .into_iter()
         .collect();
-    Ok(Grounding {
-        profile,
-        products,
-        catalog_size,
-        delivery_areas,
-        payment_methods,
-        rules,
-        faq,
-        link_domains: link_domains.into_iter().map(|d| d.to_lowercase()).collect(),
-        owner_phones,
-        owner_address,
+    Ok(Loaded {
+        grounding: Grounding {
+            profile,
+            products,
+            catalog_size,
+            delivery_areas: shop.delivery_areas.0,
+            payment_methods: shop.payment_methods.0,
+            rules,
+            faq: shop.faq.0,
+            link_domains: link_domains.into_iter().map(|d| d.to_lowercase()).collect(),
+            owner_phones,
+            owner_address,
+        },
+        bot_disclosure,
     })
 }
