@@ -12,7 +12,7 @@
 
 use std::sync::LazyLock;
 
-use super::text::{Token, folded_words, tokenize};
+use super::text::{Script, Token, folded_words, tokenize};
 
 /// One thing a message can ask for or say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -595,7 +595,41 @@ const TABLE: &[(Intent, &[&str])] = &[
             "ferot",
             "ferot dewa",
             "change kora jabe",
+            "change korte",
+            "change kore",
+            "change kora",
+            "can i change",
+            "change it",
+            "send it back",
+            "send back",
+            "give it back",
+            "take it back",
+            "money back",
+            "change my mind",
+            "doesnt fit",
+            "doesn't fit",
+            "does not fit",
+            "dont fit",
+            "don't fit",
+            "fit na hole",
+            "fit na hoy",
+            "paye na hole",
+            "paye na hoy",
+            "mape na hole",
+            "size na mille",
+            "size na hole",
             "bodlano",
+            "bodle*",
+            "bodol*",
+            "bodla*",
+            "ferat",
+            "firot",
+            "feret",
+            "পাল্টা*",
+            "ফিট না হলে",
+            "মাপে না হলে",
+            "পায়ে না হলে",
+            "সাইজ না হলে",
             "রিটার্ন*",
             "ফেরত*",
             "এক্সচেঞ্জ*",
@@ -973,7 +1007,65 @@ pub(super) fn detect(tokens: &[Token]) -> Intents {
     if !found.contains(&Intent::Discount) && offers_a_price(tokens) {
         found.push(Intent::Discount);
     }
+    if !found.contains(&Intent::Location) && !found.contains(&Intent::AddressMarker) && asks_where_the_shop_is(tokens, &mut keyword)
+    {
+        found.push(Intent::Location);
+    }
     Intents { found, keyword }
+}
+
+/// "where is ur shop exactly?", "আপনাদের ঠিকানাটা একটু দিবেন?", "whats the
+/// shop number in multiplan?", "dokan ta kon jaygay?": the shop and a
+/// "where", or "your" and an address word, anywhere in the message, where
+/// the phrase table needs the words side by side. A message about the
+/// customer's own address ("amar address", "my address is") is not one.
+fn asks_where_the_shop_is(tokens: &[Token], keyword: &mut [bool]) -> bool {
+    static SHOP: LazyLock<Vec<String>> = LazyLock::new(|| {
+        folded_words(
+            "shop store dokan dukan office showroom outlet branch kitchen factory warehouse \
+             দোকান দোকানটা দোকানে শপ শপটা অফিস শোরুম আউটলেট",
+        )
+    });
+    static WHERE: LazyLock<Vec<String>> = LazyLock::new(|| {
+        folded_words(
+            "where wheres kothay kothai koi kothae jaygay jaygai located location address thikana \
+             floor level কোথায় কোথায় কই জায়গায় ঠিকানা লোকেশন ফ্লোর",
+        )
+    });
+    static YOUR: LazyLock<Vec<String>> =
+        LazyLock::new(|| folded_words("your ur apnader apnar apnara tomader আপনাদের আপনার আপনারা তোমাদের"));
+    static ADDRESS: LazyLock<Vec<String>> =
+        LazyLock::new(|| folded_words("address addr thikana thikanata ঠিকানা ঠিকানাটা ঠিকানাটি লোকেশন location"));
+    static MINE: LazyLock<Vec<String>> = LazyLock::new(|| folded_words("my amar amader আমার আমাদের"));
+    let is_in = |list: &[String], token: &Token| {
+        list.iter().any(|word| {
+            token.folded == *word
+                || (token.script == Script::Bengali
+                    && token.folded.starts_with(word.as_str())
+                    && token.folded.chars().count() <= word.chars().count() + 3)
+        })
+    };
+    let shop: Vec<usize> = (0..tokens.len()).filter(|&i| is_in(&SHOP, &tokens[i])).collect();
+    let place: Vec<usize> = (0..tokens.len()).filter(|&i| is_in(&WHERE, &tokens[i])).collect();
+    let your: Vec<usize> = (0..tokens.len()).filter(|&i| is_in(&YOUR, &tokens[i])).collect();
+    let address: Vec<usize> = (0..tokens.len()).filter(|&i| is_in(&ADDRESS, &tokens[i])).collect();
+    let mine = tokens.iter().any(|token| is_in(&MINE, token));
+    static SHOP_NUMBER: LazyLock<(Vec<String>, Vec<String>)> =
+        LazyLock::new(|| (folded_words("shop store"), folded_words("number no nombor nambar")));
+    let shop_number = tokens
+        .windows(2)
+        .any(|pair| SHOP_NUMBER.0.contains(&pair[0].folded) && SHOP_NUMBER.1.contains(&pair[1].folded));
+    let asks = (!shop.is_empty() && !place.is_empty() && !mine)
+        || (!your.is_empty() && !address.is_empty() && !mine)
+        || shop_number;
+    if asks {
+        for index in shop.into_iter().chain(place).chain(address) {
+            if let Some(flag) = keyword.get_mut(index) {
+                *flag = true;
+            }
+        }
+    }
+    asks
 }
 
 /// The customer names their own price: "7000 e dile dien", "350 e den na

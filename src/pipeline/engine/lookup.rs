@@ -781,6 +781,54 @@ pub(super) struct FaqHit {
 /// The FAQ entry whose pattern the message contains (longest pattern wins),
 /// or else the one whose pattern words mostly appear in the message.
 pub(super) fn find_faq(faq: &[FaqEntry], lower: &str, tokens: &[Token]) -> Option<FaqHit> {
+    find_faq_in(faq, lower, tokens).or_else(|| {
+        // Across scripts: the owner wrote "kotodin rakha", the customer
+        // "কতদিন রাখা যায়?" (or the other way round). Both sides in Bangla
+        // letters, Banglish by the Avro rules.
+        let bengali: Vec<Token> = tokens.iter().map(in_bengali).collect();
+        let patterns: Vec<FaqEntry> = faq
+            .iter()
+            .map(|entry| FaqEntry {
+                patterns: entry.patterns.iter().map(|pattern| pattern_in_bengali(pattern)).collect(),
+                ..entry.clone()
+            })
+            .collect();
+        let lower_bengali = bengali.iter().map(|token| token.folded.as_str()).collect::<Vec<_>>().join(" ");
+        find_faq_in(&patterns, &lower_bengali, &bengali).map(|hit| FaqHit {
+            // The owner's own pattern, for the note.
+            pattern: faq[hit.index]
+                .patterns
+                .iter()
+                .find(|pattern| pattern_in_bengali(pattern) == hit.pattern)
+                .cloned()
+                .unwrap_or(hit.pattern),
+            ..hit
+        })
+    })
+}
+
+/// A token in Bangla letters: Banglish transliterated, others as they are.
+fn in_bengali(token: &Token) -> Token {
+    match token.script {
+        Script::Latin => Token {
+            folded: banglish_to_bengali(&token.text),
+            script: Script::Bengali,
+            ..token.clone()
+        },
+        _ => token.clone(),
+    }
+}
+
+/// An FAQ pattern with its Latin words in Bangla letters, folded.
+fn pattern_in_bengali(pattern: &str) -> String {
+    crate::pipeline::text::tokenize(pattern)
+        .iter()
+        .map(|token| in_bengali(token).folded)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn find_faq_in(faq: &[FaqEntry], lower: &str, tokens: &[Token]) -> Option<FaqHit> {
     let exact = faq
         .iter()
         .enumerate()
@@ -862,21 +910,96 @@ const FAQ_SYNONYMS: &[&[&str]] = &[
         "fake",
         "copy",
         "কপি",
-        "ভেজাল",
+        "nokol",
+        "নকল",
+        "real",
+        "pure",
+        "khati",
+        "khanti",
+        "খাঁটি",
         "vejal",
+        "bhejal",
+        "ভেজাল",
+        "adulterated",
+        "adulteration",
+        "mixed",
     ],
-    &["warranty", "guarantee", "garanti", "warenty", "গ্যারান্টি", "ওয়ারেন্টি"],
-    &["wash", "washing", "dhoya", "dhuile", "dhule", "ধোয়া", "ধুলে", "ধোয়ার"],
-    &["shelf", "expiry", "expire", "meyad", "মেয়াদ"],
-    &["ingredient", "ingredients", "upadan", "উপাদান"],
+    &["warranty", "guarantee", "guaranty", "garanti", "warenty", "waranty", "গ্যারান্টি", "ওয়ারেন্টি"],
+    &["wash", "washing", "dhoya", "dhuile", "dhule", "dhuye", "dhobo", "dhubo", "ধোয়া", "ধুলে", "ধোয়ার", "ধুতে", "ধোবো"],
+    &[
+        "shelf", "expiry", "expire", "expired", "expires", "meyad", "mayad", "মেয়াদ", "spoil", "spoils", "rotten",
+        "nosto", "noshto", "নষ্ট",
+    ],
+    &["ingredient", "ingredients", "upadan", "উপাদান", "upokoron", "উপকরণ"],
+    &[
+        "preservative",
+        "preservatives",
+        "chemical",
+        "chemicals",
+        "kemical",
+        "formalin",
+        "কেমিক্যাল",
+        "ক্যামিকেল",
+        "ফরমালিন",
+    ],
+    &["photo", "picture", "pic", "chobi", "chhobi", "ছবি", "image"],
+    &["noise", "awaj", "awaz", "আওয়াজ", "শব্দ", "shobdo"],
+    &[
+        "crystal",
+        "crystals",
+        "crystallize",
+        "grainy",
+        "granules",
+        "jome",
+        "jomat",
+        "জমে",
+        "জমাট",
+        "dana",
+        "দানা",
+        "shokto",
+        "শক্ত",
+        "hard",
+        "solid",
+    ],
+    &[
+        "itch",
+        "itchy",
+        "itching",
+        "scratchy",
+        "chulkay",
+        "chulkani",
+        "চুলকায়",
+        "চুলকানি",
+        "khoskhos",
+        "খসখস",
+        "kharkhare",
+    ],
+    &["use", "apply", "lagabo", "lagaben", "lagate", "makhbo", "makhte", "মাখব", "মাখতে", "মাখবো", "লাগাব", "লাগাতে", "ব্যবহার"],
+    &["gift", "wrap", "wrapping", "uphar", "upohar", "উপহার", "গিফট", "গিফ্ট"],
+    &["battery", "backup", "ব্যাটারি", "ব্যাকআপ"],
+    &["fabric", "material", "cloth", "kapor", "kapod", "কাপড়"],
+    &["soft", "narom", "norom", "নরম", "comfortable", "comfy"],
+    &["smell", "smells", "odour", "odor", "gondho", "gondo", "গন্ধ"],
+    &["leak", "leaks", "leaking", "লিক"],
+    &["sugar", "chini", "চিনি", "diabetic", "diabetes", "sugarfree"],
+    &["height", "tall", "uchchota", "উচ্চতা", "lomba", "লম্বা"],
+    &["halal", "হালাল"],
+    &["spicy", "jhal", "ঝাল"],
 ];
 
 /// The other words of a word's synonym group, folded; empty when it has none.
 fn synonyms_of(word: &str) -> Vec<String> {
     static GROUPS: std::sync::LazyLock<Vec<Vec<String>>> = std::sync::LazyLock::new(|| {
+        // Each word also in Bangla letters, for the across-scripts pass.
         FAQ_SYNONYMS
             .iter()
-            .map(|group| group.iter().flat_map(|word| folded_words(word)).collect())
+            .map(|group| {
+                group
+                    .iter()
+                    .flat_map(|word| folded_words(word))
+                    .chain(group.iter().map(|word| banglish_to_bengali(word)))
+                    .collect()
+            })
             .collect()
     });
     GROUPS

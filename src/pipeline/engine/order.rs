@@ -98,10 +98,15 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
     static IF: std::sync::LazyLock<Vec<String>> =
         std::sync::LazyLock::new(|| folded_words("if jodi jdi যদি korle dile করলে দিলে"));
     let conditional = ctx.msg.tokens.iter().any(|token| IF.contains(&token.folded));
-    let about_ordering = [Intent::Delivery, Intent::Hours, Intent::Payment]
+    let about_ordering = [Intent::Delivery, Intent::Hours, Intent::Payment, Intent::Returns]
         .iter()
         .any(|intent| intents.has(*intent));
     if conditional && about_ordering && fields::find_phone(ctx.msg.raw).phone.is_none() {
+        return false;
+    }
+    // "where is your shop? want to see the sarees before buying": a visit
+    // to the shop, not an order here.
+    if intents.has(Intent::Location) && fields::find_phone(ctx.msg.raw).phone.is_none() {
         return false;
     }
     // Several products with their counts and the customer's details ("1

@@ -951,6 +951,77 @@ fn the_shop_address_is_given_in_three_languages() {
 }
 
 #[test]
+fn the_shop_address_is_found_when_the_words_are_apart() {
+    for (text, lang) in [
+        ("where is ur shop exactly? want to come see the sarees before buying", Language::En),
+        ("Where's your shop? is it somewhere in Mirpur?", Language::En),
+        ("আপনাদের ঠিকানাটা একটু দিবেন?", Language::Bn),
+        ("whats the shop number?", Language::En),
+        ("dokan ta mirpur er kothay?", Language::Banglish),
+    ] {
+        let reply = Chat::new(shop_with_address()).text(text, lang);
+        assert!(reply.contains("Dhanmondi"), "{text}: {reply}");
+        assert!(!reply.contains("order"), "a visit is not an order: {text}: {reply}");
+    }
+    // The customer's own address is not a question about the shop's.
+    let turn = respond(
+        &shop_with_address(),
+        &ConversationState::default(),
+        "my address is House 3, Mirpur, where do you deliver?",
+        Language::En,
+    );
+    assert!(!format!("{:?}", turn.reply).contains("Dhanmondi"), "{:?}", turn.why);
+}
+
+#[test]
+fn exchange_questions_in_other_words_get_the_return_policy() {
+    for (text, lang) in [
+        ("if the size doesnt fit, can i change it?", Language::En),
+        ("can i send it back if i change my mind?", Language::En),
+        ("paye na hole bodle dite parbo to?", Language::Banglish),
+    ] {
+        let reply = Chat::new(shop()).text(text, lang);
+        assert!(reply.contains("within 7 days"), "{text}: {reply}");
+    }
+    // "If I buy the red saree and it doesn't fit": a question, not an order.
+    let turn = respond(
+        &shop(),
+        &ConversationState::default(),
+        "if i buy the red cotton saree and it doesnt fit, can i exchange it?",
+        Language::En,
+    );
+    assert!(turn.state.order.is_none(), "{:?}", turn.why);
+}
+
+#[test]
+fn an_faq_pattern_matches_across_scripts_and_customer_words() {
+    let mut g = shop();
+    g.faq.push(FaqEntry {
+        id: id(303),
+        patterns: vec!["kotodin rakha".to_owned(), "shelf life".to_owned()],
+        answer: "Pickles keep for 6 months outside the fridge.".to_owned(),
+    });
+    g.faq.push(FaqEntry {
+        id: id(304),
+        patterns: vec!["preservative".to_owned()],
+        answer: "No preservatives, only mustard oil.".to_owned(),
+    });
+    g.faq.push(FaqEntry {
+        id: id(305),
+        patterns: vec!["photo cake".to_owned()],
+        answer: "A photo print on top costs 300 taka.".to_owned(),
+    });
+    for (text, lang, wanted) in [
+        ("কতদিন রাখা যায়?", Language::Bn, "6 months"),
+        ("do you put any chemicals in it to keep it fresh?", Language::En, "No preservatives"),
+        ("cake er upor chobi dile koto extra?", Language::Banglish, "300 taka"),
+    ] {
+        let turn = respond(&g, &ConversationState::default(), text, lang);
+        assert!(format!("{:?}", turn.reply).contains(wanted), "{text}: {:?}", turn.why);
+    }
+}
+
+#[test]
 fn a_comparison_states_both_products_and_the_cheaper_one() {
     let reply = ask("which is cheaper, red cotton saree or blue silk saree?", Language::En);
     assert!(reply.contains("৳1,250") && reply.contains("৳2,200"), "{reply}");
