@@ -1007,7 +1007,9 @@ pub(super) fn detect(tokens: &[Token]) -> Intents {
     if !found.contains(&Intent::Discount) && offers_a_price(tokens) {
         found.push(Intent::Discount);
     }
-    if !found.contains(&Intent::Location) && !found.contains(&Intent::AddressMarker) && asks_where_the_shop_is(tokens, &mut keyword)
+    if !found.contains(&Intent::Location)
+        && !found.contains(&Intent::AddressMarker)
+        && asks_where_the_shop_is(tokens, &mut keyword)
     {
         found.push(Intent::Location);
     }

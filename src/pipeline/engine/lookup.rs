@@ -789,11 +789,19 @@ pub(super) fn find_faq(faq: &[FaqEntry], lower: &str, tokens: &[Token]) -> Optio
         let patterns: Vec<FaqEntry> = faq
             .iter()
             .map(|entry| FaqEntry {
-                patterns: entry.patterns.iter().map(|pattern| pattern_in_bengali(pattern)).collect(),
+                patterns: entry
+                    .patterns
+                    .iter()
+                    .map(|pattern| pattern_in_bengali(pattern))
+                    .collect(),
                 ..entry.clone()
             })
             .collect();
-        let lower_bengali = bengali.iter().map(|token| token.folded.as_str()).collect::<Vec<_>>().join(" ");
+        let lower_bengali = bengali
+            .iter()
+            .map(|token| token.folded.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
         find_faq_in(&patterns, &lower_bengali, &bengali).map(|hit| FaqHit {
             // The owner's own pattern, for the note.
             pattern: faq[hit.index]
@@ -924,11 +932,46 @@ const FAQ_SYNONYMS: &[&[&str]] = &[
         "adulteration",
         "mixed",
     ],
-    &["warranty", "guarantee", "guaranty", "garanti", "warenty", "waranty", "গ্যারান্টি", "ওয়ারেন্টি"],
-    &["wash", "washing", "dhoya", "dhuile", "dhule", "dhuye", "dhobo", "dhubo", "ধোয়া", "ধুলে", "ধোয়ার", "ধুতে", "ধোবো"],
     &[
-        "shelf", "expiry", "expire", "expired", "expires", "meyad", "mayad", "মেয়াদ", "spoil", "spoils", "rotten",
-        "nosto", "noshto", "নষ্ট",
+        "warranty",
+        "guarantee",
+        "guaranty",
+        "garanti",
+        "warenty",
+        "waranty",
+        "গ্যারান্টি",
+        "ওয়ারেন্টি",
+    ],
+    &[
+        "wash",
+        "washing",
+        "dhoya",
+        "dhuile",
+        "dhule",
+        "dhuye",
+        "dhobo",
+        "dhubo",
+        "ধোয়া",
+        "ধুলে",
+        "ধোয়ার",
+        "ধুতে",
+        "ধোবো",
+    ],
+    &[
+        "shelf",
+        "expiry",
+        "expire",
+        "expired",
+        "expires",
+        "meyad",
+        "mayad",
+        "মেয়াদ",
+        "spoil",
+        "spoils",
+        "rotten",
+        "nosto",
+        "noshto",
+        "নষ্ট",
     ],
     &["ingredient", "ingredients", "upadan", "উপাদান", "upokoron", "উপকরণ"],
     &[
@@ -974,7 +1017,21 @@ const FAQ_SYNONYMS: &[&[&str]] = &[
         "খসখস",
         "kharkhare",
     ],
-    &["use", "apply", "lagabo", "lagaben", "lagate", "makhbo", "makhte", "মাখব", "মাখতে", "মাখবো", "লাগাব", "লাগাতে", "ব্যবহার"],
+    &[
+        "use",
+        "apply",
+        "lagabo",
+        "lagaben",
+        "lagate",
+        "makhbo",
+        "makhte",
+        "মাখব",
+        "মাখতে",
+        "মাখবো",
+        "লাগাব",
+        "লাগাতে",
+        "ব্যবহার",
+    ],
     &["gift", "wrap", "wrapping", "uphar", "upohar", "উপহার", "গিফট", "গিফ্ট"],
     &["battery", "backup", "ব্যাটারি", "ব্যাকআপ"],
     &["fabric", "material", "cloth", "kapor", "kapod", "কাপড়"],

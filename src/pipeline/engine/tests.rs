@@ -953,7 +953,10 @@ fn the_shop_address_is_given_in_three_languages() {
 #[test]
 fn the_shop_address_is_found_when_the_words_are_apart() {
     for (text, lang) in [
-        ("where is ur shop exactly? want to come see the sarees before buying", Language::En),
+        (
+            "where is ur shop exactly? want to come see the sarees before buying",
+            Language::En,
+        ),
         ("Where's your shop? is it somewhere in Mirpur?", Language::En),
         ("আপনাদের ঠিকানাটা একটু দিবেন?", Language::Bn),
         ("whats the shop number?", Language::En),
@@ -1013,7 +1016,11 @@ fn an_faq_pattern_matches_across_scripts_and_customer_words() {
     });
     for (text, lang, wanted) in [
         ("কতদিন রাখা যায়?", Language::Bn, "6 months"),
-        ("do you put any chemicals in it to keep it fresh?", Language::En, "No preservatives"),
+        (
+            "do you put any chemicals in it to keep it fresh?",
+            Language::En,
+            "No preservatives",
+        ),
         ("cake er upor chobi dile koto extra?", Language::Banglish, "300 taka"),
     ] {
         let turn = respond(&g, &ConversationState::default(), text, lang);
