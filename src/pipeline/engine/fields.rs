@@ -184,20 +184,34 @@ pub(super) fn find_quantity(tokens: &[Token], skip: &[bool], bare_allowed: bool)
         .filter(|(i, token)| is_free(*i) && token.script == Script::Digit)
         .map(|(i, token)| (i, parse_count(&token.text)))
         .collect();
-    let marked = numbers.iter().find(|(i, _)| {
-        let after = Some(i + 1).filter(|&a| is_free(a)).and_then(|a| tokens.get(a));
-        let before = i.checked_sub(1).filter(|&b| is_free(b)).and_then(|b| tokens.get(b));
-        // "make it 4": the count word two before.
-        let make_it = before.is_some_and(|t| t.folded == "it")
-            && i.checked_sub(2)
-                .filter(|&b| is_free(b))
-                .and_then(|b| tokens.get(b))
-                .is_some_and(|t| t.folded == "make");
-        after.is_some_and(|t| AFTER.contains(&t.folded))
-            || before.is_some_and(|t| BEFORE.contains(&t.folded))
-            || make_it
-    });
-    if let Some((_, value)) = marked {
+    let word_at = |at: usize| Some(at).filter(|&a| is_free(a)).and_then(|a| tokens.get(a));
+    let marked: Vec<&(usize, i64)> = numbers
+        .iter()
+        .filter(|(i, _)| {
+            let after = word_at(i + 1);
+            let before = i.checked_sub(1).and_then(word_at);
+            // "make it 4": the count word two before.
+            let make_it = before.is_some_and(|t| t.folded == "it")
+                && i.checked_sub(2).and_then(word_at).is_some_and(|t| t.folded == "make");
+            // "2 is enough", "2 enough".
+            let enough = after.is_some_and(|t| t.text == "enough")
+                || (after.is_some_and(|t| t.text == "is") && word_at(i + 2).is_some_and(|t| t.text == "enough"));
+            after.is_some_and(|t| AFTER.contains(&t.folded))
+                || before.is_some_and(|t| BEFORE.contains(&t.folded))
+                || make_it
+                || enough
+        })
+        .collect();
+    // "3ta na 2ta dien", "not 3, 2 pcs": a count taken back for a later one.
+    static TAKEN_BACK: LazyLock<Vec<String>> = LazyLock::new(|| folded_list("na না not no noy নয়"));
+    if let [first, .., last] = marked.as_slice()
+        && tokens
+            .get(first.0 + 1..last.0)
+            .is_some_and(|between| between.iter().any(|t| TAKEN_BACK.contains(&t.folded)))
+    {
+        return Some(last.1);
+    }
+    if let Some((_, value)) = marked.first() {
         return Some(*value);
     }
     let word = tokens
@@ -590,12 +604,16 @@ pub(super) fn unlabelled_address(
 /// The customer's name in an all-in-one message with no "name:" label: a
 /// part of one to four words (between commas or lines) before the phone or
 /// address, that holds no keyword, digit, filler, place or product word.
-/// `is_product_word` tells which folded words belong to the shop's products.
+/// The part may end where `before` starts ("Rafiq Islam 01612…, Mirpur 2").
+/// Tokens inside `skip` (the phone, when the name follows it: "01865…
+/// Maliha, Agrabad") are left out. `is_product_word` tells which folded
+/// words belong to the shop's products.
 pub(super) fn unlabelled_name(
     text: &str,
     tokens: &[Token],
     keyword: &[bool],
     before: usize,
+    skip: Option<&Range<usize>>,
     is_product_word: impl Fn(&str) -> bool,
 ) -> Option<String> {
     let mut part_start = 0;
@@ -603,10 +621,17 @@ pub(super) fn unlabelled_name(
         if !ends_name_part(text, i, c) {
             continue;
         }
-        let (mut start, end) = (part_start, i);
+        let (mut start, end) = (part_start, i.min(before));
         part_start = i + c.len_utf8();
         if start >= before {
             break;
+        }
+        if let Some(skip) = skip.filter(|skip| skip.start >= start && skip.start < end) {
+            // Only a phone at the start of the part: the name follows it.
+            if tokens.iter().any(|t| t.start >= start && t.end <= skip.start) {
+                continue;
+            }
+            start = skip.end;
         }
         // "Please send 1 COSRX essence to Mehedi Hasan, 017…": the words after
         // the last "to" of the part.
@@ -745,6 +770,9 @@ mod tests {
         assert_eq!(q("3", false), None);
         assert_eq!(q("3", true), Some(3));
         assert_eq!(q("one", true), Some(1));
+        assert_eq!(q("sorry 3ta na 2ta dien", false), Some(2));
+        assert_eq!(q("sorry, 2 is enough", false), Some(2));
+        assert_eq!(q("3ta, 2ta blue", false), Some(3));
     }
 
     #[test]

@@ -624,6 +624,15 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
             continue;
         };
         let quantity = fields::find_quantity(words, skip, true).and_then(|q| i32::try_from(q).ok());
+        // "x3 please, for a birthday party", "bhaigna er jonno": what the
+        // order is for, not another item ("party" is a frock's tag).
+        static PURPOSE: std::sync::LazyLock<(Vec<String>, Vec<String>)> =
+            std::sync::LazyLock::new(|| (folded_words("for"), folded_words("jonno jonne জন্য জন্যে")));
+        let purpose = words.first().is_some_and(|first| PURPOSE.0.contains(&first.folded))
+            || words.last().is_some_and(|last| PURPOSE.1.contains(&last.folded));
+        if purpose && quantity.is_none() && !items.is_empty() {
+            continue;
+        }
         let named = lookup::find_product_in_part(&ctx.g.products, tokens, &ctx.msg.content, words, content);
         let one_variant = |product: &GroundedProduct| {
             lookup::pick_variants(product, words).and_then(|pick| match pick.candidates.as_slice() {
@@ -813,7 +822,21 @@ fn read_contact(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, turn: &mut Turn, pend
                 .zip(&product_words)
                 .any(|(token, is_product)| *is_product && token.folded == word)
         };
-        if let Some(name) = fields::unlabelled_name(msg.raw, tokens, &msg.intents.keyword, before, is_product_word) {
+        let name = fields::unlabelled_name(msg.raw, tokens, &msg.intents.keyword, before, None, is_product_word)
+            .or_else(|| {
+                // The name after the phone, before the address.
+                let phone = scan.span.as_ref()?;
+                let before = address_start.unwrap_or(msg.raw.len());
+                fields::unlabelled_name(
+                    msg.raw,
+                    tokens,
+                    &msg.intents.keyword,
+                    before,
+                    Some(phone),
+                    is_product_word,
+                )
+            });
+        if let Some(name) = name {
             set_field(&mut draft.customer_name, name, turn, &mut ctx.why, "name");
         }
     }

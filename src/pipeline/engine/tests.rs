@@ -1128,6 +1128,56 @@ fn an_all_in_one_order_message_needs_no_labels() {
 }
 
 #[test]
+fn a_name_right_before_or_after_the_phone_is_read() {
+    let bl = Language::Banglish;
+    for (details, name) in [
+        (
+            "Rafiq Islam 01612378945, Mirpur 2, Block C, Road 5, House 19",
+            "Rafiq Islam",
+        ),
+        ("01865432190 Maliha, House 17, Road 3, Mirpur 10", "Maliha"),
+    ] {
+        let mut chat = Chat::new(shop());
+        chat.text("red cotton saree 1ta nibo", bl);
+        let summary = chat.text(details, bl);
+        assert!(summary.contains(name), "{details}: {summary}");
+        let request = placed(chat.say("confirm", bl));
+        assert_eq!(request.customer_name, name);
+    }
+}
+
+#[test]
+fn a_count_taken_back_is_replaced_and_a_purpose_is_not_an_item() {
+    let bl = Language::Banglish;
+    let mut chat = Chat::new(shop());
+    chat.text("red cotton saree 3ta nibo", bl);
+    let turn = chat.say("sorry 3ta na 2ta dien", bl);
+    assert_eq!(
+        turn.state.order.as_ref().and_then(|o| o.quantity),
+        Some(2),
+        "{:?}",
+        turn.why
+    );
+    let mut chat = Chat::new(shop());
+    chat.text("red cotton saree x3 please", Language::En);
+    let turn = chat.say("sorry, 2 is enough", Language::En);
+    assert_eq!(
+        turn.state.order.as_ref().and_then(|o| o.quantity),
+        Some(2),
+        "{:?}",
+        turn.why
+    );
+    // "silk" is another saree's word: the purpose is not a second item.
+    let turn = Chat::new(shop()).say(
+        "red cotton saree x2 please, for my sister's silk anniversary",
+        Language::En,
+    );
+    let order = turn.state.order.expect("an order started");
+    assert!(order.items.is_empty(), "{:?}", turn.why);
+    assert_eq!(order.quantity, Some(2));
+}
+
+#[test]
 fn the_same_question_is_asked_at_most_twice_then_the_owner_takes_over() {
     let mut chat = Chat::new(shop());
     let bl = Language::Banglish;
