@@ -7,10 +7,12 @@
 
 mod deliveries;
 mod fake_graph;
+mod ingest;
 mod isolation;
 mod load;
 mod pages;
 mod phases;
+mod receivers;
 mod reference;
 mod seed;
 mod server;
@@ -22,7 +24,12 @@ const USAGE: &str = "\
 usage:
   bikri-bench run --admin-url URL --server-bin PATH --out FILE [--pg-log FILE]
                   [--results DIR] [--only ingest,e2e,pages,isolation] [--quick]
-      run the benchmarks against the release server and write the report
+                  [--fastapi-python PATH [--fastapi-app DIR]]
+      run the benchmarks against the release server and write the report;
+      --fastapi-python is a python with the packages of
+      bench/fastapi_reference/requirements.txt (bench/run.sh makes bench/.venv),
+      --fastapi-app the folder of its app.py (default bench/fastapi_reference);
+      without --fastapi-python the ingest section skips the FastAPI reference
   bikri-bench reference-receiver --addr ADDR --database-url URL --secret S [--connections N]
       the minimal axum receiver the ingest run compares against";
 
@@ -83,6 +90,7 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
         pg_log: arg(args, "--pg-log").map(PathBuf::from),
         results,
         quick: args.iter().any(|a| a == "--quick"),
+        fastapi: fastapi_spec(args)?,
         goals: std::sync::Mutex::new(Vec::new()),
     };
     let only = arg(args, "--only").unwrap_or_else(|| "ingest,e2e,pages,isolation".to_owned());
@@ -91,7 +99,7 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
     let mut sections = Vec::new();
     if wanted("ingest") {
         eprintln!("== ingest");
-        sections.push(phases::ingest(&ctx, &secrets).await?);
+        sections.push(ingest::ingest(&ctx, &secrets).await?);
     }
     if wanted("e2e") {
         eprintln!("== end to end");
@@ -118,6 +126,26 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
     std::fs::write(&out, report)?;
     eprintln!("wrote {}", out.display());
     Ok(())
+}
+
+/// The FastAPI reference receiver, when `--fastapi-python` is given.
+fn fastapi_spec(args: &[String]) -> anyhow::Result<Option<receivers::FastApiSpec>> {
+    let Some(python) = arg(args, "--fastapi-python").map(PathBuf::from) else {
+        return Ok(None);
+    };
+    let app_dir = PathBuf::from(arg(args, "--fastapi-app").unwrap_or_else(|| "bench/fastapi_reference".to_owned()));
+    anyhow::ensure!(python.exists(), "--fastapi-python {} does not exist", python.display());
+    anyhow::ensure!(
+        app_dir.join("app.py").exists(),
+        "--fastapi-app {} has no app.py",
+        app_dir.display()
+    );
+    Ok(Some(receivers::FastApiSpec {
+        // Absolute, not canonical: a virtualenv's python is a symlink that
+        // must keep its path to find the environment.
+        python: std::path::absolute(python)?,
+        app_dir: std::fs::canonicalize(app_dir)?,
+    }))
 }
 
 /// The targets of the issue against what this run measured.
@@ -190,7 +218,7 @@ async fn header(ctx: &phases::Ctx, only: &str) -> String {
     };
     format!(
         "# Benchmarks\n\n\
-         Regenerate with `bench/run.sh` (about 15 minutes; `BENCH_QUICK=1 bench/run.sh` is a short smoke \
+         Regenerate with `bench/run.sh` (about 20 minutes; `BENCH_QUICK=1 bench/run.sh` is a short smoke \
          run that writes `bench/results/BENCHMARKS.quick.md` instead). It builds `bikriagent` and \
          `bikri-bench` in release mode, starts a private PostgreSQL with `fsync=on`, runs `bikri-bench run` \
          (sections: {only}), and writes this file. Raw server logs and the captured query plans are in \

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-use crate::deliveries::{self, INGEST_TEXTS};
+use crate::deliveries;
 use crate::fake_graph::FakeGraph;
 use crate::load::{self, Percentiles, ms};
 use crate::seed;
-use crate::server::{ChildGuard, CpuUse, Secrets, Server, ServerSpec, free_port};
+use crate::server::{CpuUse, Secrets, Server, ServerSpec, free_port};
 
 /// What every run needs.
 pub struct Ctx {
@@ -27,6 +27,10 @@ pub struct Ctx {
     pub pg_log: Option<PathBuf>,
     pub results: PathBuf,
     pub quick: bool,
+    /// The FastAPI reference receiver of the ingest section; `None` when
+    /// `--fastapi-python` was not given (its rows are then skipped, and the
+    /// report says so).
+    pub fastapi: Option<crate::receivers::FastApiSpec>,
     /// The issue's targets and what this run measured, for the summary.
     pub goals: std::sync::Mutex<Vec<Goal>>,
 }
@@ -127,198 +131,8 @@ impl Target {
     }
 }
 
-/// The target with delivery `i` addressed to one of 500 Pages.
-fn spread(target: &Target, i: u64) -> Target {
-    Target {
-        page: seed::page_id((i % 500) as usize),
-        ..target.clone()
-    }
-}
-
-/// Closed loop at `connections`, then open loop at `rate`, against `target`.
-async fn ingest_runs(
-    ctx: &Ctx,
-    target: &Target,
-    label: &str,
-    connections: usize,
-    rate: f64,
-) -> (load::MaxRun, load::RateRun) {
-    // The fixed rate first, on a fresh database, then the maximum: a
-    // maximum run leaves a large backlog and checkpoint behind it.
-    let t = target.clone();
-    let label_rate = format!("{label}-rate");
-    let at_rate = load::open_loop(rate, ctx.secs(20), 4096, move |i| {
-        let (t, mid) = (spread(&t, i), format!("m_{label_rate}_{i}"));
-        async move {
-            let text = INGEST_TEXTS[(i % 4) as usize];
-            t.deliver(mid, format!("psid-{}", i % 5000), text).await
-        }
-    })
-    .await;
-    let t = target.clone();
-    let label_max = format!("{label}-max");
-    let max = load::closed_loop(connections, Duration::from_secs(2), ctx.secs(15), move |i| {
-        let (t, mid) = (spread(&t, i), format!("m_{label_max}_{i}"));
-        async move {
-            let text = INGEST_TEXTS[(i % 4) as usize];
-            t.deliver(mid, format!("psid-{}", i % 5000), text).await
-        }
-    })
-    .await;
-    (max, at_rate)
-}
-
-/// 1. Webhook ingest, ours against the minimal reference receiver.
-pub async fn ingest(ctx: &Ctx, secrets: &Secrets) -> anyhow::Result<String> {
-    const CONNECTIONS: usize = 64;
-    const RATE: f64 = 1000.0;
-    let graph = FakeGraph::spawn().await?;
-    let client = load::client(CONNECTIONS);
-    let mut out = String::new();
-
-    // Ours: the release binary, web only (BIKRI_WORKERS=0), default pool.
-    let url = ctx.fresh_db("bench_ingest").await?;
-    let port = free_port()?;
-    let server = Server::start(ServerSpec {
-        binary: &ctx.server_bin,
-        database_url: &url,
-        port,
-        graph_url: &graph.graph_url(),
-        secrets,
-        workers: 0,
-        db_connections: 20,
-        log: ctx.log("ingest-server"),
-        extra: vec![],
-    })
-    .await?;
-    let ours = Target {
-        client: client.clone(),
-        url: format!("{}/webhooks/meta", server.url),
-        secret: secrets.app_secret.clone(),
-        page: seed::page_id(0),
-    };
-    let (ours_max, ours_rate) = ingest_runs(ctx, &ours, "ours", CONNECTIONS, RATE).await;
-    let ours_rss = server.peak_rss_mib();
-    let db = admin_pool(&url).await?;
-    let ours_rows = count(&db, "select count(*) from inbound_messages").await?;
-    let ours_jobs = count(&db, "select count(*) from jobs where kind = 'process_inbound'").await?;
-    db.close().await;
-    server.stop()?;
-    let ours_acked = (ours_max.ok_total + ours_rate.ok() as u64) as i64;
-
-    // The reference: axum + sqlx, verify + one insert, same pool size.
-    let ref_url = ctx.fresh_db("bench_reference").await?;
-    let ref_port = free_port()?;
-    let reference = ChildGuard(
-        std::process::Command::new(&ctx.bench_bin)
-            .args([
-                "reference-receiver",
-                "--addr",
-                &format!("127.0.0.1:{ref_port}"),
-                "--database-url",
-                &ref_url,
-                "--secret",
-                &secrets.app_secret,
-                "--connections",
-                "20",
-            ])
-            .stdout(std::fs::File::create(ctx.log("reference"))?)
-            .stderr(std::fs::File::create(ctx.log("reference.err"))?)
-            .spawn()?,
-    );
-    wait_for_port(ref_port).await?;
-    let reference_target = Target {
-        url: format!("http://127.0.0.1:{ref_port}/webhooks/meta"),
-        ..ours.clone()
-    };
-    let (ref_max, ref_rate) = ingest_runs(ctx, &reference_target, "ref", CONNECTIONS, RATE).await;
-    let ref_rss = crate::server::peak_rss_mib(reference.0.id());
-    drop(reference);
-    let db = admin_pool(&ref_url).await?;
-    let ref_rows = count(&db, &format!("select count(*) from {}", crate::reference::TABLE)).await?;
-    db.close().await;
-    let ref_acked = (ref_max.ok_total + ref_rate.ok() as u64) as i64;
-
-    let ratio = ours_max.per_sec() / ref_max.per_sec().max(1.0);
-    ctx.target(
-        "Webhook ingest: durable deliveries/s (max)",
-        "≥ 5,000",
-        format!("{:.0} ({ratio:.2}× the minimal reference receiver)", ours_max.per_sec()),
-        Some(ours_max.per_sec() >= 5000.0),
-    );
-    let ours_rate_p = ours_rate.percentiles();
-    ctx.target(
-        "Webhook ack p99 at 1,000 deliveries/s",
-        "≤ 10 ms",
-        format!("{} ms (p50 {} ms)", ms(ours_rate_p.p99), ms(ours_rate_p.p50)),
-        Some(ours_rate_p.p99 <= Duration::from_millis(10) && ours_rate.ok() == ours_rate.samples.len()),
-    );
-    ctx.target(
-        "Peak RSS of the server, ingest",
-        "—",
-        format!("{ours_rss:.1} MiB"),
-        None,
-    );
-    writeln!(out, "## 1. Webhook ingest\n")?;
-    writeln!(
-        out,
-        "Signed Messenger deliveries (distinct message ids, English/Banglish/Bangla bodies of 6–130 \
-         characters) posted over loopback HTTP/1.1 keep-alive. *Max* is a closed loop of {CONNECTIONS} \
-         connections for {} s after a 2 s warm-up; *at {RATE}/s* is an open loop (latency counted from \
-         when each request was due). Ours is `bikriagent serve` (release) with `BIKRI_WORKERS=0` and its \
-         default pool of 20 connections; each 200 means the message row and its processing job were \
-         committed (fsync on). The reference is axum + sqlx with nothing of ours: HMAC check, JSON parse, \
-         one autocommit `INSERT … ON CONFLICT DO NOTHING`, same pool size.\n",
-        ctx.secs(15).as_secs()
-    )?;
-    writeln!(
-        out,
-        "| receiver | max deliveries/s | ratio | p50 ms at max | p99 ms at max | failed | peak RSS MiB |"
-    )?;
-    writeln!(out, "|---|---|---|---|---|---|---|")?;
-    out.push_str(&row(&[
-        "BikriAgent".into(),
-        format!("{:.0}", ours_max.per_sec()),
-        format!("{:.2}", ratio),
-        ms(ours_max.latency.p50),
-        ms(ours_max.latency.p99),
-        ours_max.failed_total.to_string(),
-        format!("{ours_rss:.1}"),
-    ]));
-    out.push_str(&row(&[
-        "reference".into(),
-        format!("{:.0}", ref_max.per_sec()),
-        "1.00".into(),
-        ms(ref_max.latency.p50),
-        ms(ref_max.latency.p99),
-        ref_max.failed_total.to_string(),
-        format!("{ref_rss:.1}"),
-    ]));
-    writeln!(
-        out,
-        "\nAt a fixed {RATE} deliveries/s for {} s:\n",
-        ctx.secs(20).as_secs()
-    )?;
-    writeln!(
-        out,
-        "| receiver | sent | 200s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |"
-    )?;
-    writeln!(out, "|---|---|---|---|---|---|---|---|")?;
-    for (name, run) in [("BikriAgent", &ours_rate), ("reference", &ref_rate)] {
-        let mut cells = vec![name.to_owned(), run.samples.len().to_string(), run.ok().to_string()];
-        cells.extend(latency_cells(&run.percentiles()));
-        out.push_str(&row(&cells));
-    }
-    writeln!(
-        out,
-        "\nDurability check: BikriAgent answered 200 to {ours_acked} deliveries and the database holds \
-         {ours_rows} messages and {ours_jobs} processing jobs; the reference answered 200 to {ref_acked} \
-         and holds {ref_rows} rows.\n"
-    )?;
-    Ok(out)
-}
-
-async fn wait_for_port(port: u16) -> anyhow::Result<()> {
+/// Waits until something listens on a loopback port (30 s at most).
+pub async fn wait_for_port(port: u16) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
