@@ -271,6 +271,11 @@ fn category(ctx: &mut Ctx<'_>) -> Option<EngineReply> {
     if words.is_empty() {
         return None;
     }
+    // "what else do you make apart from pickles?", "আচার ছাড়া আর কী
+    // আছে?": every product but the kind named.
+    static APART: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| folded_words("else apart other except besides chara ছাড়া ছাড়াও বাদে"));
+    let apart = ctx.msg.tokens.iter().any(|token| APART.contains(&token.folded));
     let matching: Vec<&GroundedProduct> = ctx
         .g
         .products
@@ -279,9 +284,10 @@ fn category(ctx: &mut Ctx<'_>) -> Option<EngineReply> {
             let mut names = folded_words(&product.name);
             names.extend(product.name_bn.as_deref().map(folded_words).unwrap_or_default());
             names.extend(product.tags.iter().flat_map(|tag| folded_words(tag)));
-            names
+            let of_the_kind = names
                 .iter()
-                .any(|name| words.iter().any(|word| super::text::word_match(name, word) >= 0.85))
+                .any(|name| words.iter().any(|word| super::text::word_match(name, word) >= 0.85));
+            of_the_kind != apart
         })
         .take(CATEGORY_LIST)
         .collect();

@@ -368,6 +368,28 @@ fn delivery_charge_from_data() {
 }
 
 #[test]
+fn when_it_will_arrive_asks_about_delivery_in_customers_words() {
+    for (text, lang, wanted) in [
+        ("when will it reach?", Language::En, "1–2 days"),
+        ("will it come in 2 days?", Language::En, "1–2 days"),
+        ("kobe hate pabo?", Language::Banglish, "1–2 din"),
+        ("কবে হাতে পাব?", Language::Bn, "ঢাকা"),
+    ] {
+        let reply = ask(text, lang);
+        assert!(
+            reply.contains(wanted) || reply.contains("Dhaka: ৳60"),
+            "{text}: {reply}"
+        );
+    }
+}
+
+#[test]
+fn what_else_is_sold_lists_the_catalog() {
+    let reply = ask("what else do you make apart from sarees?", Language::En);
+    assert!(reply.contains("Block Print Kurti"), "{reply}");
+}
+
+#[test]
 fn payment_instructions_verbatim() {
     let reply = ask("bkash e pay korbo", Language::Banglish);
     assert!(reply.contains(&format!("- bKash: {BKASH}")), "{reply}");
