@@ -361,6 +361,13 @@ pub(super) const UNITS: &[&[&str]] = &[
     &["cm", "সেমি"],
 ];
 
+/// Whether a word (lowercase, as written) is a unit of [`UNITS`]: in "one
+/// 5 litre and one 1 litre" it names an option, never a product ("litre"
+/// is not "Litchi").
+pub(super) fn is_unit(word: &str) -> bool {
+    UNITS.iter().any(|group| group.contains(&word))
+}
+
 /// Size names customers write instead of the letter the owner used.
 const SIZES: &[&[&str]] = &[
     &["s", "small", "এস", "স্মল"],

@@ -633,7 +633,12 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
         if purpose && quantity.is_none() && !items.is_empty() {
             continue;
         }
-        let named = lookup::find_product_in_part(&ctx.g.products, tokens, &ctx.msg.content, words, content);
+        let content: Vec<bool> = words
+            .iter()
+            .zip(content)
+            .map(|(word, is_content)| *is_content && !lookup::is_unit(&word.text))
+            .collect();
+        let named = lookup::find_product_in_part(&ctx.g.products, tokens, &ctx.msg.content, words, &content);
         let one_variant = |product: &GroundedProduct| {
             lookup::pick_variants(product, words).and_then(|pick| match pick.candidates.as_slice() {
                 [index] => product.variants.get(*index).map(|v| v.id),

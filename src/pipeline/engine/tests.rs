@@ -1200,6 +1200,28 @@ fn a_count_taken_back_is_replaced_and_a_purpose_is_not_an_item() {
 }
 
 #[test]
+fn a_unit_names_an_option_never_another_product() {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(61, "1 litre", "", 0, Some(9)),
+            variant(62, "5 litre", "", 70_000, Some(9)),
+        ],
+        ..product(60, "OIL", "Mustard Oil", None, 30_000)
+    });
+    g.products.push(product(63, "HONEY", "Litchi Honey", None, 45_000));
+    let turn = Chat::new(g).say("Two bottles of mustard oil: one 5 litre and one 1 litre", Language::En);
+    let order = turn.state.order.expect("an order started");
+    let products: Vec<Uuid> = order
+        .product_id
+        .into_iter()
+        .chain(order.items.iter().map(|item| item.product_id))
+        .collect();
+    assert!(products.contains(&id(60)), "{:?}", turn.why);
+    assert!(!products.contains(&id(63)), "'litre' is not 'Litchi': {:?}", turn.why);
+}
+
+#[test]
 fn the_same_question_is_asked_at_most_twice_then_the_owner_takes_over() {
     let mut chat = Chat::new(shop());
     let bl = Language::Banglish;
