@@ -530,6 +530,10 @@ fn attribute_mentioned(
             found = true;
         }
     }
+    if !found && let Some(span) = find_amount(tokens, &words) {
+        used.extend(span);
+        found = true;
+    }
     // As the owner wrote it: folding takes the "h" of "ch" that the sound needs.
     let written: Vec<String> = value.split_whitespace().map(str::to_lowercase).collect();
     if !found && !written.is_empty() {
@@ -554,6 +558,60 @@ fn attribute_mentioned(
         }
     }
     found
+}
+
+/// An amount option ("4-5 years", "500 g", "2 feet") as customers write it:
+/// its numbers exactly, then its unit in any spelling of [`UNITS`] with a
+/// Bangla ending ("৪-৫ বছরের", "৫০০ গ্রামের"); a range ("3-4") needs no
+/// unit, since no count is written that way. The tokens it takes.
+fn find_amount(tokens: &[Token], words: &[String]) -> Option<std::ops::Range<usize>> {
+    let numbers = words
+        .iter()
+        .take_while(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_digit()))
+        .count();
+    let (unit, rest) = match words.get(numbers..)? {
+        [] => (None, 0),
+        [unit] => (Some(unit), 1),
+        _ => return None,
+    };
+    if numbers == 0 || (numbers == 1 && unit.is_none()) {
+        return None;
+    }
+    let spellings: Vec<String> = unit
+        .and_then(|unit| {
+            UNITS.iter().find_map(|group| {
+                let group: Vec<String> = group.iter().flat_map(|u| folded_words(u)).collect();
+                group.contains(unit).then_some(group)
+            })
+        })
+        .unwrap_or_default();
+    if unit.is_some() && spellings.is_empty() {
+        return None;
+    }
+    let unit_at = |at: usize| {
+        tokens.get(at).is_some_and(|token| {
+            spellings
+                .iter()
+                .any(|spelling| spelling.chars().count() >= 2 && token.folded.starts_with(spelling.as_str()))
+        })
+    };
+    let start = (0..tokens.len()).find(|&start| {
+        let numbers_match = (0..numbers).all(|offset| {
+            tokens
+                .get(start + offset)
+                .zip(words.get(offset))
+                .is_some_and(|(token, word)| token.text == *word)
+        });
+        // The number must not be part of a longer one ("14-5").
+        let starts_clean = start == 0
+            || tokens
+                .get(start - 1)
+                .is_none_or(|before| before.script != Script::Digit);
+        let unit_ok = rest == 0 || numbers >= 2 || unit_at(start + numbers);
+        numbers_match && starts_clean && unit_ok
+    })?;
+    let end = start + numbers + usize::from(rest == 1 && unit_at(start + numbers));
+    Some(start..end)
 }
 
 /// Words next to an option that say it is a colour ("পিচ কালারটা").
@@ -607,7 +665,20 @@ fn in_bangla_letters(option: &[String], tokens: &[Token], used: &mut Vec<usize>)
             })
         })
     };
-    let hit = (0..tokens.len()).find(|&at| fits(at) && (letters >= 3 || beside_marker(at, at + wanted.len() - 1)));
+    // "অলিভ" for Olive: a word that starts with a vowel both ways is as
+    // sure as a third consonant ("পাঁচ", five, is not Peach).
+    let vowel_first = |at: usize| {
+        option
+            .first()
+            .is_some_and(|word| word.starts_with(['a', 'e', 'i', 'o', 'u']))
+            && tokens.get(at).is_some_and(|token| {
+                token
+                    .text
+                    .starts_with(['অ', 'আ', 'ই', 'ঈ', 'উ', 'ঊ', 'এ', 'ঐ', 'ও', 'ঔ', 'ঋ'])
+            })
+    };
+    let hit = (0..tokens.len())
+        .find(|&at| fits(at) && (letters >= 3 || vowel_first(at) || beside_marker(at, at + wanted.len() - 1)));
     match hit {
         Some(at) => {
             used.extend(at..at + wanted.len());

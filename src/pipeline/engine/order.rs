@@ -119,6 +119,18 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
         return true;
     }
     let names_product = !matches!(ctx.msg.mention, Mention::None);
+    let follow_up = state.last_product.and_then(|id| ctx.product(id));
+    let product_at_hand = ctx.mentioned().or(follow_up).is_some_and(|product| !sold_out(product));
+    // "ok I'll take two. deliver to Lalmatia block E, house 9": where to
+    // deliver, said in an order, is a detail of it, not a delivery question.
+    if intents.has(Intent::Order) && !ends_asking && product_at_hand && gives_contact(ctx) && !asks_in_words(ctx) {
+        return true;
+    }
+    // "khejur gur 1kg, 3 packets please": a product and how many of it,
+    // asking nothing, is an order.
+    if counted_without_asking(ctx) && matches!(ctx.msg.mention, Mention::One { .. }) && product_at_hand {
+        return true;
+    }
     // "pink ta 1pc nibo", "2 white panjabis, size L": an option named in an
     // order is part of it, not a question about the options.
     let asks_more = intents
@@ -148,7 +160,6 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
             && (!asks_anywhere || product_fits)
             && (names_product || ctx.unexplained(None) == 0 || several_items(ctx).is_some());
     }
-    let follow_up = state.last_product.and_then(|id| ctx.product(id));
     // Contact details or a quantity right after a product was discussed
     // ("Sumaiya, 01811223344, Ambarkhana, Sylhet", "নাম নুসরাত", "দুইটা")
     // mean the customer is ordering it.
@@ -164,6 +175,38 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
         && !names_product
         && ctx.unexplained(None) == 0
         && follow_up.is_some_and(|product| !sold_out(product))
+}
+
+/// Whether the message gives a phone number, a name after its marker, or an
+/// address (an address word with a number: "house 9", "road 3").
+fn gives_contact(ctx: &Ctx<'_>) -> bool {
+    let tokens = &ctx.msg.tokens;
+    fields::find_phone(ctx.msg.raw).phone.is_some()
+        || fields::find_name(ctx.msg.raw, tokens, &ctx.msg.intents.keyword).is_some()
+        || tokens.windows(2).any(|pair| {
+            fields::is_address_word(&pair[0].folded)
+                && (pair[1].script == text::Script::Digit || pair[1].text.chars().count() <= 2)
+        })
+}
+
+/// Whether the message asks with a question word ("koto", "how much",
+/// "kobe", "কত", "when") or ends with a question mark.
+fn asks_in_words(ctx: &Ctx<'_>) -> bool {
+    static ASKING: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        folded_words(
+            "how what when which where why koto kto koy kobe kokhon kothay keno ki kno কত কতো কবে কখন কোথায় কেন কী কি কোনটা",
+        )
+    });
+    ctx.msg.raw.trim_end().ends_with(['?', '？']) || ctx.msg.tokens.iter().any(|token| ASKING.contains(&token.folded))
+}
+
+/// Whether the message counts something ("3 packets", "2ta") and asks
+/// nothing, in words or by its intents.
+pub(super) fn counted_without_asking(ctx: &Ctx<'_>) -> bool {
+    let product = ctx.mentioned();
+    !asks_in_words(ctx)
+        && !ctx.msg.intents.has_question()
+        && fields::find_quantity(&ctx.msg.tokens, &not_a_count(ctx, product), false).is_some()
 }
 
 /// Moves the order in `state` one step on with this message.
@@ -584,6 +627,9 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
     let mut items: Vec<NamedItem> = Vec::new();
     // Per item: whether it only named the product that options after it choose.
     let mut header: Vec<bool> = Vec::new();
+    // Words of a part that narrowed a product's options without picking
+    // one, which the parts after it pick among.
+    let mut narrowing: Option<(usize, Vec<text::Token>)> = None;
     let phone = fields::find_phone(ctx.msg.raw).span;
     let name_markers = fields::name_marker_words();
     for part in parts {
@@ -639,7 +685,7 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
             .map(|(word, is_content)| *is_content && !lookup::is_unit(&word.text))
             .collect();
         let named = lookup::find_product_in_part(&ctx.g.products, tokens, &ctx.msg.content, words, &content);
-        let one_variant = |product: &GroundedProduct| {
+        let one_variant = |product: &GroundedProduct, words: &[text::Token]| {
             lookup::pick_variants(product, words).and_then(|pick| match pick.candidates.as_slice() {
                 [index] => product.variants.get(*index).map(|v| v.id),
                 _ => None,
@@ -650,7 +696,10 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
                 let Some(product) = ctx.g.products.get(index) else {
                     continue;
                 };
-                let variant = one_variant(product);
+                let variant = one_variant(product, words);
+                if narrowing.as_ref().is_some_and(|(of, _)| *of != index) {
+                    narrowing = None;
+                }
                 // "Salt & Pepper Chips", "the tint, in Litchi Coral": one
                 // product's name, or a product and its option, split in two.
                 if let Some(last) = items.last_mut()
@@ -674,7 +723,21 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
                 let Some(product_index) = items.last().map(|last| last.product).or(current) else {
                     continue;
                 };
-                let Some(variant) = ctx.g.products.get(product_index).and_then(one_variant) else {
+                let Some(product) = ctx.g.products.get(product_index) else {
+                    continue;
+                };
+                // With the options a part before narrowed to ("size 3-4
+                // years, one yellow and one sky blue").
+                let narrowed = narrowing
+                    .as_ref()
+                    .filter(|(of, _)| *of == product_index)
+                    .map(|(_, before)| before.iter().chain(words).cloned().collect::<Vec<_>>());
+                let variant = one_variant(product, words)
+                    .or_else(|| narrowed.as_deref().and_then(|all| one_variant(product, all)));
+                let Some(variant) = variant else {
+                    if lookup::pick_variants(product, words).is_some_and(|pick| !pick.candidates.is_empty()) {
+                        narrowing = Some((product_index, words.to_vec()));
+                    }
                     continue;
                 };
                 // "2 white panjabis, size L": the option of the item before.

@@ -1753,3 +1753,87 @@ fn a_question_about_something_else_does_not_start_an_order() {
     let turn = Chat::new(g).say("do you make kacchi biryani? need it for a party", Language::En);
     assert!(turn.state.order.is_none(), "{:?}", turn.why);
 }
+
+/// A shop with one frock in ages and colours, as kids' shops list them.
+fn frock_shop() -> Grounding {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(401, "1-2 years", "Yellow", 0, Some(6)),
+            variant(402, "3-4 years", "Yellow", 0, Some(5)),
+            variant(403, "3-4 years", "Sky Blue", 0, Some(4)),
+            variant(404, "4-5 years", "White", 0, Some(5)),
+            variant(405, "6-7 years", "White", 10_000, Some(3)),
+            variant(406, "6-7 years", "Olive", 10_000, Some(2)),
+        ],
+        ..product(400, "FROCK-COTTON", "Cotton Printed Frock", Some("সুতি ফ্রক"), 65_000)
+    });
+    g
+}
+
+#[test]
+fn a_part_that_narrows_the_options_holds_for_the_items_after_it() {
+    let mut chat = Chat::new(frock_shop());
+    let en = Language::En;
+    // "size 3-4 years" picks no option alone; "one yellow" and "one sky
+    // blue" pick among the 3-4 year ones.
+    chat.text(
+        "I'd like two cotton frocks, size 3-4 years, one yellow and one sky blue",
+        en,
+    );
+    let summary = chat.text("Lubna Karim, 01716224589, House 3, Road 1, Mohammadpur", en);
+    assert_eq!(summary.matches("Product: Cotton Printed Frock").count(), 2, "{summary}");
+    let request = placed(chat.say("confirm", en));
+    assert_eq!(options_ordered(&request), [(Some(id(402)), 1), (Some(id(403)), 1)]);
+}
+
+#[test]
+fn ages_in_bangla_and_a_colour_in_bangla_letters_pick_the_option() {
+    let mut chat = Chat::new(frock_shop());
+    let bn = Language::Bn;
+    // "৪-৫ বছরের" is "4-5 years" with a case ending; "অলিভ" is Olive.
+    let reply = chat.text("সুতি ফ্রক সাদা ৪-৫ বছরের একটা আর অলিভ ৬-৭ বছরের একটা", bn);
+    assert!(!reply.contains("অপশন"), "no option is asked: {reply}");
+    chat.text("রাজশাহী, উপশহর, সেক্টর ২, বাসা ১৮। মুনিরা, ০১৭৪১২৩৯৮৭৬", bn);
+    let request = placed(chat.say("কনফার্ম", bn));
+    assert_eq!(options_ordered(&request), [(Some(id(404)), 1), (Some(id(406)), 1)]);
+    // A single number is a count, not an age: "৪টা" picks no option.
+    let mut chat = Chat::new(frock_shop());
+    let reply = chat.text("সুতি ফ্রক ৪টা নিব", bn);
+    assert!(reply.contains("অপশন"), "the option is asked: {reply}");
+}
+
+#[test]
+fn a_counted_product_is_an_order_even_when_an_faq_word_is_in_it() {
+    let mut g = shop();
+    g.faq.push(FaqEntry {
+        id: id(310),
+        patterns: vec!["packet".to_owned()],
+        answer: "Every parcel is sealed in a zip packet.".to_owned(),
+    });
+    let en = Language::En;
+    let mut chat = Chat::new(g.clone());
+    let reply = chat.text("red cotton saree, 3 packets please", en);
+    assert_eq!(reply, "Please tell me your name.");
+    // Asked, the FAQ still answers.
+    let mut chat = Chat::new(g);
+    let reply = chat.text("how do you packet the saree?", en);
+    assert!(reply.contains("zip packet"), "{reply}");
+}
+
+#[test]
+fn where_to_deliver_said_while_ordering_is_part_of_the_order() {
+    let mut chat = Chat::new(shop());
+    let en = Language::En;
+    chat.text("red cotton saree, do you have 2?", en);
+    let reply = chat.text(
+        "ok I'll take two. deliver to Lalmatia block E, house 9, flat 3A. Name Nabila Chowdhury",
+        en,
+    );
+    assert!(reply.contains("mobile number"), "the phone is asked next: {reply}");
+    chat.text("phone is 01552 789 013", en);
+    let request = placed(chat.say("yes", en));
+    assert_eq!((request.product_id, request.quantity), (id(RED), 2));
+    assert_eq!(request.customer_name, "Nabila Chowdhury");
+    assert_eq!(request.phone, "01552789013");
+}
