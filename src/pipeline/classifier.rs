@@ -902,9 +902,14 @@ const REVIEW: &str = "review*, রিভিউ*, rivew*";
 const REVIEW_THREAT: &str = "dibo, dilam, দিব*, দেব*, দিলাম, will, leave, write, korbo, করব*, bad, negative, 1 star,
     one star, kharap, খারাপ*";
 const GOOD_REVIEW: &str = "good, valo, bhalo, ভালো*, positive, 5 star, five star, nice, sundor";
-const LEGAL: &str = "consumer right*, consumer court, bhokta odhikar, vokta odhikar, vokta adhikar, ভোক্তা*, police,
-    পুলিশ*, mamla, মামলা*, case korbo, case dibo, lawyer, legal action, আদালত*, adalot, thana, থানা*, gd korbo,
-    জিডি*";
+const LEGAL: &str = "consumer right*, consumer court, bhokta odhikar, vokta odhikar, vokta adhikar, ভোক্তা*,
+    mamla, মামলা*, case korbo, case dibo, lawyer, legal action, আদালত*, adalot, gd korbo, জিডি*";
+/// Police and the police station are also places in addresses ("thana
+/// para", "Kotwali thana", "Police Plaza"): a threat only with a verb of
+/// going or doing.
+const POLICE: &str = "police, পুলিশ*, thana, থানা*, thanay, thanai";
+const POLICE_THREAT: &str = "go, going, jabo, jacchi, যাব*, যাচ্ছি, janabo, জানাব*, korbo, করব*, dibo, দিব*, দেব*, will, ll,
+    gonna, going to, call, complain*, case, report*";
 const COMPLAIN: &str = "complain*, অভিযোগ*, obhijog*, ovijog*";
 const BAD: &str = "বিরুদ্ধে*, biruddhe, birudhe, against you, bad, baje, বাজে, kharap, খারাপ*, fake, ফেক*, nokol,
     নকল*, angry, rag lagse, রাগ*, frustrat*, fed up, disappoint*, হতাশ*";
@@ -1037,6 +1042,7 @@ const RULES: &[(Risk, i32, &[&str])] = &[
     (Risk::AngryComplaint, 2, &[REVIEW, REVIEW_THREAT]),
     (Risk::AngryComplaint, -2, &[REVIEW, GOOD_REVIEW]),
     (Risk::AngryComplaint, 2, &[LEGAL]),
+    (Risk::AngryComplaint, 2, &[POLICE, POLICE_THREAT]),
     (Risk::AngryComplaint, 2, &[COMPLAIN]),
     (Risk::AngryComplaint, 1, &[BAD]),
     (Risk::AngryComplaint, 2, &[BAD_CONDUCT]),
@@ -1117,6 +1123,24 @@ mod tests {
             "refund chai",
         ] {
             assert!(!is_policy_question(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_police_station_in_an_address_is_no_threat() {
+        for text in [
+            "Rupa, 01911456723, thana para, Kushtia sadar",
+            "Kotwali thana road, house 12, Chattogram",
+            "পুলিশ লাইন, বাসা ৩, রংপুর",
+        ] {
+            assert!(!classify_by_rules(text).contains(&Risk::AngryComplaint), "{text}");
+        }
+        for text in [
+            "Scammers. I will go to the police with the screenshots.",
+            "protarona korsen, ami thana e jabo",
+            "থানায় জিডি করব",
+        ] {
+            assert!(classify_by_rules(text).contains(&Risk::AngryComplaint), "{text}");
         }
     }
 

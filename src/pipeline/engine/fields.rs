@@ -214,6 +214,14 @@ pub(super) fn find_quantity(tokens: &[Token], skip: &[bool], bare_allowed: bool)
     if let Some((_, value)) = marked.first() {
         return Some(*value);
     }
+    // "এক জোড়া", "ek packet", "one pair": one, said with what is counted.
+    let one_counted = (0..tokens.len()).any(|i| {
+        word_at(i).is_some_and(|t| BARE.contains(&t.folded))
+            && word_at(i + 1).is_some_and(|t| AFTER.contains(&t.folded))
+    });
+    if one_counted {
+        return Some(1);
+    }
     let word = tokens
         .iter()
         .enumerate()
@@ -294,8 +302,10 @@ static ADDRESS_MARKER_WORDS: LazyLock<Vec<Vec<String>>> =
     LazyLock::new(|| ADDRESS_MARKERS.iter().map(|m| folded_words(m)).collect());
 static FIELD: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(FIELD_WORDS));
 static LINKING: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(LINKING_WORDS));
-/// Words that start a name or phone field inside an address ("..., phone 01…").
-const FIELD_START_WORDS: &str = "name nam naam phone mobile contact phn নাম ফোন মোবাইল";
+/// Words that start another field inside an address: a name or phone
+/// ("..., phone 01…"), or how the customer pays ("Uttara, Dhaka. COD").
+const FIELD_START_WORDS: &str = "name nam naam phone mobile contact phn নাম ফোন মোবাইল \
+    cod bkash bikash nagad payment cash ক্যাশ বিকাশ নগদ পেমেন্ট";
 
 static FIELD_STARTS: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(FIELD_START_WORDS));
 static TITLE: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(TITLES));
@@ -411,9 +421,9 @@ pub(super) fn find_address(
 const ADDRESS_WORDS: &str = "\
     house h holding flat floor road rd lane goli gali sector block avenue ave street st village vill gram \
     para bazar bazaar mor more thana ps upazila upozila zila district post po union ward moholla mohalla \
-    nagar bari basha basa building tower plot bhaban mansion apartment apt \
+    nagar bari basha basa building tower plot bhaban mansion apartment apt sadar sador sodor \
     বাসা বাড়ি বাড়ী রোড সড়ক লেন গলি সেক্টর ব্লক গ্রাম পাড়া বাজার মোড় থানা উপজেলা জেলা পোস্ট ইউনিয়ন ওয়ার্ড \
-    মহল্লা নগর ফ্ল্যাট তলা হোল্ডিং ভবন প্লট";
+    মহল্লা নগর ফ্ল্যাট তলা হোল্ডিং ভবন প্লট সদর";
 
 static ADDRESS_WORD_SET: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(ADDRESS_WORDS));
 
@@ -430,6 +440,11 @@ pub(super) fn opens_with_deliver_to(tokens: &[Token]) -> bool {
     static VERBS: LazyLock<Vec<String>> = LazyLock::new(|| folded_list("deliver send ship pathan pathiye পাঠান পাঠিয়ে"));
     tokens.iter().take(3).any(|token| VERBS.contains(&token.folded))
         && tokens.iter().any(|token| token.folded == "to" || token.folded == "e")
+}
+
+/// Whether a folded word starts another field inside an address ("phone", "COD").
+pub(super) fn is_field_start(folded: &str) -> bool {
+    FIELD_STARTS.iter().any(|word| word == folded)
 }
 
 /// The words that introduce a name ("nam", "name", "নাম"), folded.
@@ -551,7 +566,10 @@ pub(super) fn unlabelled_address(
                     .get(i..)
                     .and_then(crate::pipeline::gazetteer::place_in_prefix)
                     .is_some()
-                && !opens_a_name(text, tokens, i)
+                // After the phone, the name was most likely given before it
+                // ("Mitu, 017…, Khilgaon Tilpapara, road 7").
+                && !(opens_a_name(text, tokens, i)
+                    && phone.is_none_or(|span| tokens.get(i).is_some_and(|t| t.start < span.start)))
         })
     } else {
         None

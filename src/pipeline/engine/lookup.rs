@@ -530,6 +530,10 @@ fn attribute_mentioned(
             found = true;
         }
     }
+    if !found && let Some(at) = find_marked_size(tokens, &words) {
+        used.push(at);
+        found = true;
+    }
     if !found && let Some(span) = find_amount(tokens, &words) {
         used.extend(span);
         found = true;
@@ -612,6 +616,36 @@ fn find_amount(tokens: &[Token], words: &[String]) -> Option<std::ops::Range<usi
     })?;
     let end = start + numbers + usize::from(rest == 1 && unit_at(start + numbers));
     Some(start..end)
+}
+
+/// Whether a folded word is "size" in some script ("saiz", "সাইজের").
+pub(super) fn is_size_word(folded: &str) -> bool {
+    static SIZE: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| folded_words("size saiz sise sz সাইজ সাইজের সাইজে সাইজটা"));
+    SIZE.iter().any(|word| word == folded)
+}
+
+/// A size the owner wrote as "Size 30" named by its number with a size word
+/// in any script before or after it ("সাইজ ৩০", "30 size", "৪২ নম্বর"),
+/// so "30" alone (a count) is not it. The index of the number.
+fn find_marked_size(tokens: &[Token], words: &[String]) -> Option<usize> {
+    static AFTER: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        folded_words("size saiz sz সাইজ সাইজের সাইজটা সাইজেরটা number nombor nambar no নম্বর নাম্বার নাম্বারের নম্বরের")
+    });
+    let [marker, number] = words else {
+        return None;
+    };
+    if !is_size_word(marker) || !number.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    (0..tokens.len()).find(|&at| {
+        tokens.get(at).is_some_and(|token| token.text == *number)
+            && (at
+                .checked_sub(1)
+                .and_then(|before| tokens.get(before))
+                .is_some_and(|before| is_size_word(&before.folded))
+                || tokens.get(at + 1).is_some_and(|after| AFTER.contains(&after.folded)))
+    })
 }
 
 /// Words next to an option that say it is a colour ("পিচ কালারটা").

@@ -194,7 +194,7 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
     // "khejur gur 1kg, 3 packets please" counts a product and asks nothing:
     // "packet" is not a question about packing.
     let faq_question = next.order.is_none()
-        && !(matches!(ctx.msg.mention, Mention::One { .. }) && order::counted_without_asking(&ctx))
+        && !order::orders_outright(&ctx)
         && lookup::find_faq(&grounding.faq, &ctx.msg.lower, &ctx.msg.tokens).is_some_and(|hit| hit.exact);
     // "300 pis patishapta lagbe, rate koto?": wholesale, asked or ordered.
     let counted = fields::find_quantity(&ctx.msg.tokens, &order::name_numbers(&ctx), false);

@@ -200,12 +200,29 @@ fn asks_in_words(ctx: &Ctx<'_>) -> bool {
     ctx.msg.raw.trim_end().ends_with(['?', '？']) || ctx.msg.tokens.iter().any(|token| ASKING.contains(&token.folded))
 }
 
+/// Whether the message orders outright, so an FAQ word in it ("leather",
+/// "packet") does not make it a question: it counts a product it names and
+/// asks nothing, or says "order" with the customer's phone and no question.
+pub(super) fn orders_outright(ctx: &Ctx<'_>) -> bool {
+    let counted = matches!(ctx.msg.mention, Mention::One { .. }) && counted_without_asking(ctx);
+    let with_phone =
+        ctx.msg.intents.has(Intent::Order) && fields::find_phone(ctx.msg.raw).phone.is_some() && !asks_in_words(ctx);
+    counted || with_phone
+}
+
 /// Whether the message counts something ("3 packets", "2ta") and asks
 /// nothing, in words or by its intents.
 pub(super) fn counted_without_asking(ctx: &Ctx<'_>) -> bool {
     let product = ctx.mentioned();
+    // "৪০ সাইজ ৩ জোড়া": naming a size is choosing it, not asking.
+    let asks_by_intent = ctx
+        .msg
+        .intents
+        .all()
+        .iter()
+        .any(|intent| intent.is_question() && *intent != Intent::Variants);
     !asks_in_words(ctx)
-        && !ctx.msg.intents.has_question()
+        && !asks_by_intent
         && fields::find_quantity(&ctx.msg.tokens, &not_a_count(ctx, product), false).is_some()
 }
 
@@ -299,7 +316,9 @@ fn read_details(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, discussed: Discussed)
     // A product named now brings its option with it ("white panjabi in M"),
     // whatever detail was asked for.
     let product_named_now = draft.product_id != product_before;
+    let contact_before = (draft.customer_name.clone(), draft.phone.clone(), draft.address.clone());
     read_contact(ctx, draft, &mut turn, pending);
+    let gave_contact = contact_before != (draft.customer_name.clone(), draft.phone.clone(), draft.address.clone());
     let product = draft.product_id.and_then(|id| ctx.product(id));
     if let Some(product) = product {
         if sold_out(product) {
@@ -308,11 +327,16 @@ fn read_details(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, discussed: Discussed)
             let writer = ctx.writer();
             return Err(Stop::SoldOut(writer.out_of_stock(writer.name(product))));
         }
-        if !turn.several && (product_named_now || !matches!(pending, Some(Field::Name | Field::Address))) {
+        // While a name or address is asked for, option words may be part of
+        // it ("Rupa", "Road 5"); a message that gives neither changes the
+        // option ("na wait, 3-4 years er tai den").
+        let option_may_change =
+            product_named_now || !matches!(pending, Some(Field::Name | Field::Address)) || !gave_contact;
+        if !turn.several && option_may_change {
             choose_variant(ctx, product, draft, &mut turn);
         }
     }
-    if !turn.several {
+    if !turn.several && !recount_earlier_item(ctx, draft, &mut turn) {
         read_quantity(ctx, product, draft, &mut turn, pending).map_err(Stop::Owner)?;
     }
     read_area(ctx, draft, &mut turn, pending);
@@ -323,6 +347,47 @@ fn read_details(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, discussed: Discussed)
         draft.awaiting_confirmation = false;
     }
     Ok(turn)
+}
+
+/// "make it just 1 charger" when the charger is an earlier item of the order
+/// (not the one being completed): its count changes. Whether it did.
+fn recount_earlier_item(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, turn: &mut Turn) -> bool {
+    // "1 saree" when two sarees match: the one in the order.
+    let named: Vec<&GroundedProduct> = ctx.mentioned().map_or_else(|| ctx.ambiguous(), |one| vec![one]);
+    let in_order: Vec<&GroundedProduct> = named
+        .into_iter()
+        .filter(|product| {
+            draft.product_id == Some(product.id) || draft.items.iter().any(|item| item.product_id == product.id)
+        })
+        .collect();
+    let [product] = in_order.as_slice() else {
+        return false;
+    };
+    let product: &GroundedProduct = product;
+    if draft.product_id == Some(product.id) {
+        return false;
+    }
+    let (id, sku) = (product.id, product.sku.clone());
+    let mut matching = draft.items.iter_mut().filter(|item| item.product_id == id);
+    let (Some(item), None) = (matching.next(), matching.next()) else {
+        return false;
+    };
+    let mut skip = turn.not_quantity.clone();
+    for (flag, name) in skip.iter_mut().zip(not_a_count(ctx, Some(product))) {
+        *flag |= name;
+    }
+    let Some(count) = fields::find_quantity(&ctx.msg.tokens, &skip, true)
+        .and_then(|count| i32::try_from(count).ok())
+        .filter(|count| (1..=LARGE_ORDER).contains(count))
+    else {
+        return false;
+    };
+    if item.quantity != count {
+        item.quantity = count;
+        turn.changed = true;
+        ctx.why.push(format!("order: quantity {count} of {sku}"));
+    }
+    true
 }
 
 /// "cancel", "বাতিল", or a bare "no" / "na" (not the "no" of "phone no 017…").
@@ -802,8 +867,15 @@ pub(super) fn name_numbers(ctx: &Ctx<'_>) -> Vec<bool> {
         .iter()
         .enumerate()
         .map(|(at, token)| {
+            // "500 gram", and "সাইজ ৩০" / "40 size" (a size, not 30 pairs).
             let an_option_amount = option_amounts.contains(&token.text)
-                && tokens.get(at + 1).is_some_and(|next| UNIT_WORDS.contains(&next.folded));
+                && (tokens
+                    .get(at + 1)
+                    .is_some_and(|next| UNIT_WORDS.contains(&next.folded) || lookup::is_size_word(&next.folded))
+                    || at
+                        .checked_sub(1)
+                        .and_then(|before| tokens.get(before))
+                        .is_some_and(|before| lookup::is_size_word(&before.folded)));
             token.script == text::Script::Digit
                 // A count is never six digits: that is a phone number or a postcode.
                 && (token.text.len() >= 6 || (token.text.len() >= 2 && numbers.contains(&token.text)) || an_option_amount)
@@ -890,20 +962,42 @@ fn read_contact(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, turn: &mut Turn, pend
                 .zip(&product_words)
                 .any(|(token, is_product)| *is_product && token.folded == word)
         };
-        let name = fields::unlabelled_name(msg.raw, tokens, &msg.intents.keyword, before, None, is_product_word)
-            .or_else(|| {
-                // The name after the phone, before the address.
-                let phone = scan.span.as_ref()?;
-                let before = address_start.unwrap_or(msg.raw.len());
-                fields::unlabelled_name(
-                    msg.raw,
-                    tokens,
-                    &msg.intents.keyword,
-                    before,
-                    Some(phone),
-                    is_product_word,
-                )
-            });
+        let name_before_phone =
+            fields::unlabelled_name(msg.raw, tokens, &msg.intents.keyword, before, None, is_product_word);
+        // "Shirin Akter 017…, Kandirpar, Cumilla sadar": with the name
+        // before the phone, every part after the phone is the address, the
+        // unknown place before the known one included.
+        if name_before_phone.is_some()
+            && let (Some(phone), Some(start)) = (scan.span.as_ref(), address_start)
+            && phone.end < start
+            && let Some(gap) = msg.raw.get(phone.end..start)
+            && let Some(address) = draft.address.clone()
+        {
+            let gap = gap.trim_matches(|c: char| c.is_whitespace() || ",;।.-:".contains(c));
+            let only_place_words = fields::bare_address(gap).is_some()
+                && gap.split_whitespace().count() <= 4
+                && !tokens
+                    .iter()
+                    .filter(|t| t.start >= phone.end && t.end <= start)
+                    .any(|t| fields::is_field_start(&t.folded) || is_product_word(&t.folded));
+            if only_place_words && !gap.is_empty() {
+                draft.address = Some(format!("{gap}, {address}"));
+                ctx.why.push("order: the address starts after the phone".to_owned());
+            }
+        }
+        let name = name_before_phone.or_else(|| {
+            // The name after the phone, before the address.
+            let phone = scan.span.as_ref()?;
+            let before = address_start.unwrap_or(msg.raw.len());
+            fields::unlabelled_name(
+                msg.raw,
+                tokens,
+                &msg.intents.keyword,
+                before,
+                Some(phone),
+                is_product_word,
+            )
+        });
         if let Some(name) = name {
             set_field(&mut draft.customer_name, name, turn, &mut ctx.why, "name");
         }
@@ -988,7 +1082,39 @@ fn choose_variant(ctx: &mut Ctx<'_>, product: &GroundedProduct, draft: &mut Orde
             }
             [] => turn.notes.push(ctx.writer().no_such_option().to_owned()),
             many if chosen.is_none_or(|index| !many.contains(&index)) => {
-                turn.variant_choices = Some(many.to_vec());
+                // "na, 3-4 years er ta den" while pink 5-6 years is chosen:
+                // the option that keeps what was not said (pink), else the
+                // only one still in stock.
+                let current = chosen.and_then(|index| product.variants.get(index));
+                let keeps = |variant: &VariantRow| {
+                    current.is_some_and(|current| {
+                        (!current.colour.is_empty() && variant.colour == current.colour)
+                            || (!current.size.is_empty() && variant.size == current.size)
+                    })
+                };
+                let in_stock = |variant: &VariantRow| Availability::of_variant(product, variant) != Availability::Out;
+                let only = |wanted: &dyn Fn(&VariantRow) -> bool| {
+                    let fits: Vec<&VariantRow> = many
+                        .iter()
+                        .filter_map(|index| product.variants.get(*index))
+                        .filter(|variant| wanted(variant))
+                        .collect();
+                    match fits.as_slice() {
+                        [one] => Some(one.id),
+                        _ => None,
+                    }
+                };
+                match only(&keeps).or_else(|| only(&in_stock)) {
+                    Some(id) => {
+                        draft.variant_id = Some(id);
+                        turn.changed = true;
+                        if let Some(variant) = product.variants.iter().find(|v| v.id == id) {
+                            ctx.why
+                                .push(format!("order: option {}", lookup::variant_label(variant)));
+                        }
+                    }
+                    None => turn.variant_choices = Some(many.to_vec()),
+                }
             }
             _ => {}
         }

@@ -1837,3 +1837,75 @@ fn where_to_deliver_said_while_ordering_is_part_of_the_order() {
     assert_eq!(request.customer_name, "Nabila Chowdhury");
     assert_eq!(request.phone, "01552789013");
 }
+
+#[test]
+fn after_a_name_and_phone_every_part_is_the_address() {
+    let mut chat = Chat::new(shop());
+    let bl = Language::Banglish;
+    chat.text("red cotton saree 1ta nibo", bl);
+    // "Kandirpar" is no known place, "sadar" and Cumilla are: the address
+    // is everything after the phone.
+    let summary = chat.text("Shirin Akter 01612345098, Kandirpar, Cumilla sadar", bl);
+    assert!(summary.contains("Thikana: Kandirpar, Cumilla sadar"), "{summary}");
+    assert!(summary.contains("Nam: Shirin Akter"), "{summary}");
+}
+
+#[test]
+fn how_the_customer_pays_ends_the_address_and_is_no_name() {
+    let mut chat = Chat::new(shop());
+    let en = Language::En;
+    let summary = chat.text(
+        "I'd like to order 1 red cotton saree. Rafiq Ahmed, 01711987654, House 18, Road 2, Sector 3, Uttara, Dhaka. COD.",
+        en,
+    );
+    assert!(summary.contains("Name: Rafiq Ahmed"), "{summary}");
+    assert!(
+        summary.contains("Address: House 18, Road 2, Sector 3, Uttara, Dhaka\n"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_size_with_its_size_word_is_no_count() {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(501, "Size 28", "White", 0, Some(6)),
+            variant(502, "Size 30", "White", 0, Some(4)),
+        ],
+        ..product(500, "SHOE-KEDS", "White Canvas Keds", Some("সাদা কেডস"), 75_000)
+    });
+    let mut chat = Chat::new(g);
+    let bn = Language::Bn;
+    let reply = chat.text("সাদা কেডস সাইজ ৩০ এক জোড়া দিন", bn);
+    assert!(!reply.contains("অপশন") && !reply.contains("কয়টি"), "{reply}");
+    chat.text("নাম করিম, ০১৮১২৩৪৫৬৭৮, বাসা ৫, রোড ৩, মিরপুর ১০, ঢাকা", bn);
+    let request = placed(chat.say("হ্যাঁ", bn));
+    assert_eq!((request.variant_id, request.quantity), (Some(id(502)), 1));
+}
+
+#[test]
+fn a_new_size_mid_order_keeps_the_colour_already_chosen() {
+    let mut chat = Chat::new(frock_shop());
+    let bl = Language::Banglish;
+    chat.text("cotton frock yellow 1-2 years nibo", bl);
+    chat.text("Lubna, 01716224589, House 3, Road 1, Mohammadpur", bl);
+    // "3-4 years" has Yellow and Sky Blue: the yellow one is meant.
+    let summary = chat.text("na wait, 3-4 years er tai den", bl);
+    assert!(summary.contains("3-4 years / Yellow"), "{summary}");
+    let request = placed(chat.say("ha", bl));
+    assert_eq!(request.variant_id, Some(id(402)));
+}
+
+#[test]
+fn a_count_for_an_earlier_item_changes_that_item() {
+    let mut chat = Chat::new(shop());
+    let en = Language::En;
+    chat.text("I need 2 red cotton saree and 1 block print kurti", en);
+    chat.text("sorry, make it just 1 saree", en);
+    chat.text("Karim Ahmed, 01812345678, House 5, Road 3, Mirpur 10, Dhaka", en);
+    let request = placed(chat.say("yes", en));
+    let mut counts: Vec<(Uuid, i32)> = request.items().iter().map(|i| (i.product_id, i.quantity)).collect();
+    counts.sort();
+    assert_eq!(counts, [(id(RED), 1), (id(KURTI), 1)]);
+}

@@ -390,6 +390,7 @@ def score(items, outputs, shops):
     invented_total, invented_turns = 0, 0
     invented_examples = []
     loops, loop_ids = 0, []
+    missed_orders = []
     orders, orders_phone = Tally(), Tally()
     persons = Tally()
     silent_reviews = 0
@@ -532,6 +533,8 @@ def score(items, outputs, shops):
             loops += 1
             loop_ids.append(iid)
         if kind == "order":
+            if not captured:
+                missed_orders.append(iid)
             orders.add(captured)
             orders_phone.add(bool(captured and phone_ok))
         if kind == "person":
@@ -551,6 +554,7 @@ def score(items, outputs, shops):
         "intent_agreement": intent_agree.as_dict(),
         "loops": loops,
         "loop_conversations": loop_ids,
+        "orders_missed": missed_orders,
         "orders_captured": orders.as_dict(),
         "orders_captured_with_phone": orders_phone.as_dict(),
         "persons_acknowledged": persons.as_dict(),
@@ -695,6 +699,7 @@ def main(argv=None):
     print_report(res, problems)
     if args.show_failures:
         print_failures(failures)
+        print("\norders not captured: %s" % (" ".join(res["orders_missed"]) or "none"))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(res, fh, ensure_ascii=False, indent=2)
