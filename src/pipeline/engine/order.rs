@@ -1081,18 +1081,20 @@ fn choose_variant(ctx: &mut Ctx<'_>, product: &GroundedProduct, draft: &mut Orde
                 }
             }
             [] => turn.notes.push(ctx.writer().no_such_option().to_owned()),
-            many if chosen.is_none_or(|index| !many.contains(&index)) => {
+            many => {
                 // "na, 3-4 years er ta den" while pink 5-6 years is chosen:
-                // the option that keeps what was not said (pink), else the
-                // only one still in stock.
+                // the option that keeps what was not said (pink); "sada nai?
+                // tahole lal ta" while white (sold out) is chosen: the only
+                // one of those named still in stock.
                 let current = chosen.and_then(|index| product.variants.get(index));
+                let current_named = chosen.is_some_and(|index| many.contains(&index));
+                let in_stock = |variant: &VariantRow| Availability::of_variant(product, variant) != Availability::Out;
                 let keeps = |variant: &VariantRow| {
                     current.is_some_and(|current| {
                         (!current.colour.is_empty() && variant.colour == current.colour)
                             || (!current.size.is_empty() && variant.size == current.size)
                     })
                 };
-                let in_stock = |variant: &VariantRow| Availability::of_variant(product, variant) != Availability::Out;
                 let only = |wanted: &dyn Fn(&VariantRow) -> bool| {
                     let fits: Vec<&VariantRow> = many
                         .iter()
@@ -1104,7 +1106,12 @@ fn choose_variant(ctx: &mut Ctx<'_>, product: &GroundedProduct, draft: &mut Orde
                         _ => None,
                     }
                 };
-                match only(&keeps).or_else(|| only(&in_stock)) {
+                let pick = match (current_named, current.is_some_and(in_stock)) {
+                    (true, true) => None,
+                    (true, false) => only(&in_stock),
+                    (false, _) => only(&keeps).or_else(|| only(&in_stock)),
+                };
+                match pick {
                     Some(id) => {
                         draft.variant_id = Some(id);
                         turn.changed = true;
@@ -1113,10 +1120,10 @@ fn choose_variant(ctx: &mut Ctx<'_>, product: &GroundedProduct, draft: &mut Orde
                                 .push(format!("order: option {}", lookup::variant_label(variant)));
                         }
                     }
-                    None => turn.variant_choices = Some(many.to_vec()),
+                    None if !current_named => turn.variant_choices = Some(many.to_vec()),
+                    None => {}
                 }
             }
-            _ => {}
         }
     }
     let chosen = draft

@@ -1909,3 +1909,16 @@ fn a_count_for_an_earlier_item_changes_that_item() {
     counts.sort();
     assert_eq!(counts, [(id(RED), 1), (id(KURTI), 1)]);
 }
+
+#[test]
+fn the_sold_out_option_taken_back_for_another_is_the_other() {
+    let mut chat = Chat::new(shop());
+    let bl = Language::Banglish;
+    chat.text("cotton panjabi L size ache?", bl);
+    // L is sold out; "L nai? tahole M ta" names both: M is meant.
+    let reply = chat.text("oh L nai? tahole M ta din", bl);
+    assert_eq!(reply, "Apnar nam ta bolben?");
+    chat.text("Karim, 01812345678, House 5, Road 3, Mirpur 10, Dhaka", bl);
+    let request = placed(chat.say("ha", bl));
+    assert_eq!(request.variant_id, Some(id(31)));
+}
