@@ -286,6 +286,8 @@ pub fn romanize_bengali(word: &str) -> String {
 pub fn consonant_skeleton(latin: &str) -> String {
     let word = latin
         .to_lowercase()
+        // "natural" is said (and written in Bangla) "nachural".
+        .replace("tur", "Cur")
         .replace("ck", "k")
         .replace("ch", "C")
         .replace("ph", "f")

@@ -361,7 +361,7 @@ pub(super) fn owner(ctx: &mut Ctx<'_>, reason: &str) -> EngineReply {
 
 /// The owner's own answer when the message matches one of their FAQ
 /// patterns: written as-is (`exact`) or by most of its words.
-fn faq_text(ctx: &mut Ctx<'_>, exact: bool) -> Option<String> {
+pub(super) fn faq_text(ctx: &mut Ctx<'_>, exact: bool) -> Option<String> {
     let hit = lookup::find_faq(&ctx.g.faq, &ctx.msg.lower, &ctx.msg.tokens).filter(|hit| hit.exact == exact)?;
     let answer = ctx.g.faq.get(hit.index)?.answer.trim();
     if answer.is_empty() {

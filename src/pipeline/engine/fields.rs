@@ -130,7 +130,7 @@ const NUMBER_WORDS: &[(i64, &str)] = &[
 const BARE_ONE: &[&str] = &["one", "ek", "এক"];
 
 /// Words after a number that make it a count ("2 ta", "2 pcs", "২টি").
-const COUNT_AFTER: &str = "ta ti pcs pc piece pieces pis set sets pair pairs jora khana box boxes packet packets pack packs jar jars \
+const COUNT_AFTER: &str = "ta ti pcs pc piece pieces pis set sets pair pairs jora khana box boxes packet packets pack packs jar jars panel panels \
     bottle bottles unit units of টা টি খানা জোড়া সেট পিস বক্স প্যাকেট বোতল";
 
 /// Words before a number that make it a count ("qty 2", "x2").
@@ -141,6 +141,11 @@ fn folded_list(words: &str) -> Vec<String> {
 }
 
 static AFTER: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(COUNT_AFTER));
+
+/// Whether a folded word after a number makes it a count ("ta", "pcs", "টা").
+pub(super) fn is_count_word(folded: &str) -> bool {
+    AFTER.iter().any(|word| word == folded)
+}
 static BEFORE: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(COUNT_BEFORE));
 /// Number words: Latin ones as written (folded, "then" would be "ten" and
 /// "sat" seven), Bangla ones folded.

@@ -569,18 +569,22 @@ fn attribute_mentioned(
 /// Bangla ending ("৪-৫ বছরের", "৫০০ গ্রামের"); a range ("3-4") needs no
 /// unit, since no count is written that way. The tokens it takes.
 fn find_amount(tokens: &[Token], words: &[String]) -> Option<std::ops::Range<usize>> {
-    let numbers = words
+    // The numbers, with the "x" of a measure ("18x18 inch") between them.
+    let is_number = |word: &String| !word.is_empty() && word.chars().all(|c| c.is_ascii_digit());
+    let body = words
         .iter()
-        .take_while(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_digit()))
+        .take_while(|word| is_number(word) || word.as_str() == "x" || word.as_str() == "×")
         .count();
-    let (unit, rest) = match words.get(numbers..)? {
+    let (unit, rest) = match words.get(body..)? {
         [] => (None, 0),
         [unit] => (Some(unit), 1),
         _ => return None,
     };
-    if numbers == 0 || (numbers == 1 && unit.is_none()) {
+    let numbers_in_body = words.iter().take(body).filter(|word| is_number(word)).count();
+    if numbers_in_body == 0 || (numbers_in_body == 1 && unit.is_none()) {
         return None;
     }
+    let numbers = body;
     let spellings: Vec<String> = unit
         .and_then(|unit| {
             UNITS.iter().find_map(|group| {
@@ -611,7 +615,7 @@ fn find_amount(tokens: &[Token], words: &[String]) -> Option<std::ops::Range<usi
             || tokens
                 .get(start - 1)
                 .is_none_or(|before| before.script != Script::Digit);
-        let unit_ok = rest == 0 || numbers >= 2 || unit_at(start + numbers);
+        let unit_ok = rest == 0 || numbers_in_body >= 2 || unit_at(start + numbers);
         numbers_match && starts_clean && unit_ok
     })?;
     let end = start + numbers + usize::from(rest == 1 && unit_at(start + numbers));

@@ -354,7 +354,27 @@ impl<'a> Message<'a> {
                 !keyword && long_enough && !is_stopword(&token.folded) && !address_label
             })
             .collect();
-        let mention = lookup::find_product(&grounding.products, &tokens, &content);
+        let mut mention = lookup::find_product(&grounding.products, &tokens, &content);
+        // "সিঙ্গেল বেডশিট ব্লু ফ্লোরাল": of the bed sheets, the one that has
+        // the option named.
+        if let Mention::Ambiguous(candidates) = &mention {
+            let fitting: Vec<usize> = candidates
+                .iter()
+                .copied()
+                .filter(|&index| {
+                    grounding.products.get(index).is_some_and(|product| {
+                        lookup::pick_variants(product, &tokens).is_some_and(|pick| !pick.candidates.is_empty())
+                    })
+                })
+                .collect();
+            if let [index] = fitting.as_slice() {
+                mention = Mention::One {
+                    index: *index,
+                    score: 1.0,
+                    how: "the only one of the products named with the option named",
+                };
+            }
+        }
         Message {
             raw,
             lower: raw.to_lowercase(),

@@ -192,6 +192,19 @@ fn gives_contact(ctx: &Ctx<'_>) -> bool {
 /// Whether the message asks with a question word ("koto", "how much",
 /// "kobe", "কত", "when") or ends with a question mark.
 fn asks_in_words(ctx: &Ctx<'_>) -> bool {
+    // "does the jamdani come with …", "is it cotton": an English question
+    // opens with its verb.
+    static OPENS_A_QUESTION: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        folded_words("do does did is are was can could will would should have has shall may")
+    });
+    if ctx
+        .msg
+        .tokens
+        .first()
+        .is_some_and(|first| first.script == text::Script::Latin && OPENS_A_QUESTION.contains(&first.folded))
+    {
+        return true;
+    }
     static ASKING: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
         folded_words(
             "how what when which where why koto kto koy kobe kokhon kothay keno ki kno কত কতো কবে কখন কোথায় কেন কী কি কোনটা",
@@ -204,10 +217,15 @@ fn asks_in_words(ctx: &Ctx<'_>) -> bool {
 /// "packet") does not make it a question: it counts a product it names and
 /// asks nothing, or says "order" with the customer's phone and no question.
 pub(super) fn orders_outright(ctx: &Ctx<'_>) -> bool {
+    if asks_in_words(ctx) {
+        return false;
+    }
     let counted = matches!(ctx.msg.mention, Mention::One { .. }) && counted_without_asking(ctx);
-    let with_phone =
-        ctx.msg.intents.has(Intent::Order) && fields::find_phone(ctx.msg.raw).phone.is_some() && !asks_in_words(ctx);
-    counted || with_phone
+    // "nakshi kantha bed cover queen size order dite chai": "size" is an
+    // FAQ word, but the message orders.
+    let says_order = ctx.msg.intents.has(Intent::Order) && !matches!(ctx.msg.mention, Mention::None);
+    let with_phone = fields::find_phone(ctx.msg.raw).phone.is_some();
+    counted || says_order || with_phone
 }
 
 /// Whether the message counts something ("3 packets", "2ta") and asks
@@ -596,20 +614,10 @@ fn choose_product(
 
 /// Per token: digits that name a product rather than count it. "xiaomi
 /// 20000 power bank", "Galaxy A15", "SKU-1": a number of any product's name
-/// or SKU; "lawn 3 piece": a tag of `product` with a number in it.
+/// or SKU; "lawn 3 piece": a tag of `product` with a number in it; and
+/// whatever else [`name_numbers`] marks (phones, option amounts, measures).
 fn not_a_count(ctx: &Ctx<'_>, product: Option<&GroundedProduct>) -> Vec<bool> {
-    let name_numbers: Vec<String> = ctx
-        .g
-        .products
-        .iter()
-        .flat_map(|p| text::digit_runs(&format!("{} {}", p.name, p.sku)))
-        .collect();
-    let mut skip: Vec<bool> = ctx
-        .msg
-        .tokens
-        .iter()
-        .map(|token| token.script == text::Script::Digit && token.text.len() >= 2 && name_numbers.contains(&token.text))
-        .collect();
+    let mut skip = name_numbers(ctx);
     if let Some(product) = product {
         let tags = product
             .tags
@@ -756,11 +764,26 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
                 _ => None,
             })
         };
+        // The count, without the words that name an option ("chelsea boot
+        // brown 41" is size 41, one pair).
+        let count_of = |product: &GroundedProduct| {
+            let mut skip = skip.to_vec();
+            for at in lookup::pick_variants(product, words)
+                .map(|pick| pick.used_tokens)
+                .unwrap_or_default()
+            {
+                if let Some(flag) = skip.get_mut(at) {
+                    *flag = true;
+                }
+            }
+            fields::find_quantity(words, &skip, true).and_then(|q| i32::try_from(q).ok())
+        };
         match named {
             Some(index) => {
                 let Some(product) = ctx.g.products.get(index) else {
                     continue;
                 };
+                let quantity = count_of(product);
                 let variant = one_variant(product, words);
                 if narrowing.as_ref().is_some_and(|(of, _)| *of != index) {
                     narrowing = None;
@@ -791,6 +814,7 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
                 let Some(product) = ctx.g.products.get(product_index) else {
                     continue;
                 };
+                let quantity = count_of(product);
                 // With the options a part before narrowed to ("size 3-4
                 // years, one yellow and one sky blue").
                 let narrowed = narrowing
@@ -831,6 +855,14 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
         .filter(|(_, header)| !header)
         .map(|(item, _)| item)
         .collect();
+    // "40 power banks and 1 cable": wholesale, which the single-product
+    // path hands to the owner.
+    if items
+        .iter()
+        .any(|item| item.quantity.is_some_and(|count| !(1..=LARGE_ORDER).contains(&count)))
+    {
+        return None;
+    }
     let incomplete = items
         .iter()
         .filter(|item| {
@@ -842,7 +874,8 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
 
 /// Per token: digits that are not a count: a number of some product's own
 /// name or SKU ("20W", "skin1004"), a phone number, or the amount of an
-/// option ("2 litre sorishar tel" is one bottle of the 2 litre option).
+/// option ("2 litre sorishar tel" is one bottle of the 2 litre option), or
+/// a measure ("16x16", "5 x 7": not 16 cushions).
 pub(super) fn name_numbers(ctx: &Ctx<'_>) -> Vec<bool> {
     static UNIT_WORDS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
         lookup::UNITS
@@ -867,8 +900,13 @@ pub(super) fn name_numbers(ctx: &Ctx<'_>) -> Vec<bool> {
         .iter()
         .enumerate()
         .map(|(at, token)| {
-            // "500 gram", and "সাইজ ৩০" / "40 size" (a size, not 30 pairs).
-            let an_option_amount = option_amounts.contains(&token.text)
+            // "500 gram", and "সাইজ ৩০" / "40 size" (a size, not 30 pairs);
+            // never "সাইজ ২টা" (two of that size).
+            let counted = tokens
+                .get(at + 1)
+                .is_some_and(|next| fields::is_count_word(&next.folded));
+            let an_option_amount = !counted
+                && option_amounts.contains(&token.text)
                 && (tokens
                     .get(at + 1)
                     .is_some_and(|next| UNIT_WORDS.contains(&next.folded) || lookup::is_size_word(&next.folded))
@@ -876,9 +914,22 @@ pub(super) fn name_numbers(ctx: &Ctx<'_>) -> Vec<bool> {
                         .checked_sub(1)
                         .and_then(|before| tokens.get(before))
                         .is_some_and(|before| lookup::is_size_word(&before.folded)));
+            let by = |at: Option<usize>| {
+                at.and_then(|at| tokens.get(at))
+                    .is_some_and(|t| t.text == "x" || t.text == "×")
+            };
+            let digit = |at: Option<usize>| {
+                at.and_then(|at| tokens.get(at))
+                    .is_some_and(|t| t.script == text::Script::Digit)
+            };
+            let a_measure =
+                (by(Some(at + 1)) && digit(Some(at + 2))) || (by(at.checked_sub(1)) && digit(at.checked_sub(2)));
             token.script == text::Script::Digit
                 // A count is never six digits: that is a phone number or a postcode.
-                && (token.text.len() >= 6 || (token.text.len() >= 2 && numbers.contains(&token.text)) || an_option_amount)
+                && (token.text.len() >= 6
+                    || (token.text.len() >= 2 && numbers.contains(&token.text))
+                    || an_option_amount
+                    || a_measure)
         })
         .collect()
 }
@@ -1015,6 +1066,13 @@ fn product_word_mask(ctx: &Ctx<'_>) -> Vec<bool> {
             let mut words = folded_words(&p.name);
             words.extend(p.name_bn.as_deref().map(folded_words).unwrap_or_default());
             words.extend(p.tags.iter().flat_map(|tag| folded_words(tag)));
+            // Option words too: "King, Blue Floral" is no customer's name.
+            words.extend(
+                p.variants
+                    .iter()
+                    .flat_map(|v| folded_words(&format!("{} {}", v.size, v.colour)))
+                    .filter(|word| word.chars().count() >= 3 && word.chars().all(char::is_alphabetic)),
+            );
             words
         })
         .collect();
@@ -1292,6 +1350,19 @@ fn place(ctx: &mut Ctx<'_>, mut draft: OrderDraft) -> (EngineReply, Option<Order
 /// Answers to questions asked in the middle of an order ("delivery charge
 /// koto?"), put before the next order question.
 fn questions(ctx: &mut Ctx<'_>, draft: &OrderDraft, turn: &Turn) -> Result<Vec<String>, String> {
+    // "banate koto din lagbe?" mid-order: the owner's FAQ answer comes first,
+    // when the message asks (an FAQ word in an address, "ring road", is no
+    // question).
+    let faq = asks_in_words(ctx).then(|| answer::faq_text(ctx, true)).flatten();
+    let mut sections = questions_by_template(ctx, draft, turn)?;
+    if let Some(faq) = faq {
+        sections.insert(0, faq);
+    }
+    Ok(sections)
+}
+
+/// The answers the engine's own templates give to questions asked mid-order.
+fn questions_by_template(ctx: &mut Ctx<'_>, draft: &OrderDraft, turn: &Turn) -> Result<Vec<String>, String> {
     let mut wants = Wants::from_intents(&ctx.msg.intents, false);
     wants.catalog = false;
     if turn.variant_named || next_missing(ctx.g, draft) == Some(Field::Variant) {

@@ -1922,3 +1922,116 @@ fn the_sold_out_option_taken_back_for_another_is_the_other() {
     let request = placed(chat.say("ha", bl));
     assert_eq!(request.variant_id, Some(id(31)));
 }
+
+/// A home-decor shop: a measure in an option's size, two bed sheets that
+/// share words, and a made-to-order FAQ.
+fn decor_shop() -> Grounding {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(601, "16x16 inch", "Mustard", 0, Some(6)),
+            variant(602, "18x18 inch", "Teal", 15_000, Some(3)),
+        ],
+        ..product(600, "CUSHION-EMB", "Embroidered Cushion Cover Set", None, 99_000)
+    });
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(611, "King", "Blue Floral", 0, Some(5)),
+            variant(612, "Single", "Blue Floral", -40_000, Some(5)),
+        ],
+        ..product(
+            610,
+            "SHEET-PRINT",
+            "Cotton Printed Bed Sheet",
+            Some("সুতি প্রিন্টেড বেডশিট"),
+            145_000,
+        )
+    });
+    g.products.push(GroundedProduct {
+        variants: vec![variant(621, "King", "White", 0, Some(5))],
+        ..product(
+            620,
+            "SHEET-SATIN",
+            "Satin Stripe Bed Sheet",
+            Some("সাটিন স্ট্রাইপ বেডশিট"),
+            245_000,
+        )
+    });
+    g.faq.push(FaqEntry {
+        id: id(320),
+        patterns: vec!["banate koto din".to_owned(), "ring".to_owned()],
+        answer: "Made-to-order items take 7 to 10 days to make.".to_owned(),
+    });
+    g
+}
+
+#[test]
+fn a_measure_in_an_option_is_no_count() {
+    let mut chat = Chat::new(decor_shop());
+    let en = Language::En;
+    // "16x16" names the option; "18x18 teal" picks the other.
+    let summary = chat.text(
+        "1 cotton printed bed sheet, King, Blue Floral + 1 embroidered cushion cover set 16x16 mustard. Shirin Sultana, 01712340987, House 5, Road 12, Banani",
+        en,
+    );
+    assert!(!summary.contains("Quantity: 16"), "{summary}");
+    // "King" and "Blue Floral" are options, not the customer's name.
+    assert!(summary.contains("Name: Shirin Sultana"), "{summary}");
+    let request = placed(chat.say("yes", en));
+    assert_eq!(options_ordered(&request), [(Some(id(601)), 1), (Some(id(611)), 1)]);
+    let mut chat = Chat::new(decor_shop());
+    chat.text("embroidered cushion cover 18x18 teal 1 set", en);
+    chat.text("Karim Ahmed, 01812345678, House 5, Road 3, Mirpur 10, Dhaka", en);
+    let request = placed(chat.say("yes", en));
+    assert_eq!(options_ordered(&request), [(Some(id(602)), 1)]);
+}
+
+#[test]
+fn of_two_products_named_alike_the_one_with_the_option_named() {
+    let mut chat = Chat::new(decor_shop());
+    let bn = Language::Bn;
+    // "বেডশিট" fits both sheets; only one has Single / Blue Floral.
+    let reply = chat.text("সিঙ্গেল বেডশিট ব্লু ফ্লোরাল ২টা", bn);
+    assert!(!reply.contains("কোনটির"), "no question which one: {reply}");
+    chat.text("মারুফ, ০১৭৯২৩৪৫৬৭৮, বাসা ১১৭, কলেজ গেট, মিরপুর", bn);
+    let request = placed(chat.say("কনফার্ম", bn));
+    assert_eq!((request.variant_id, request.quantity), (Some(id(612)), 2));
+}
+
+#[test]
+fn an_faq_asked_mid_order_is_answered_and_an_faq_word_in_an_address_is_not() {
+    let mut chat = Chat::new(decor_shop());
+    let bl = Language::Banglish;
+    chat.text("satin stripe bed sheet king white nibo", bl);
+    let reply = chat.text("banate koto din lagbe?", bl);
+    assert!(reply.starts_with("Made-to-order items take 7 to 10 days"), "{reply}");
+    let summary = chat.text(
+        "thik ache. Lubna, 01634567821, Shyamoli ring road, house 27, Mohammadpur",
+        bl,
+    );
+    assert!(!summary.contains("Made-to-order"), "{summary}");
+    assert!(
+        summary.contains("Thikana: Shyamoli ring road, house 27, Mohammadpur"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_size_number_in_a_several_item_order_is_no_count() {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(701, "41", "Brown", 0, Some(2)),
+            variant(702, "42", "Brown", 0, Some(2)),
+        ],
+        ..product(700, "BOOT-CHELSEA", "Leather Chelsea Boot", None, 445_000)
+    });
+    let mut chat = Chat::new(g);
+    let en = Language::En;
+    chat.text("need the chelsea boot brown 41 for me and 2 block print kurti", en);
+    chat.text("Arnob Saha, 01819402713, House 22, Road 3, Mirpur 10, Dhaka", en);
+    let request = placed(chat.say("yes", en));
+    let mut counts: Vec<(Uuid, i32)> = request.items().iter().map(|i| (i.product_id, i.quantity)).collect();
+    counts.sort();
+    assert_eq!(counts, [(id(KURTI), 2), (id(700), 1)]);
+}
