@@ -288,6 +288,8 @@ pub fn consonant_skeleton(latin: &str) -> String {
         .to_lowercase()
         // "natural" is said (and written in Bangla) "nachural".
         .replace("tur", "Cur")
+        // "litchi", "watch": the t is silent before "ch".
+        .replace("tch", "ch")
         .replace("ck", "k")
         .replace("ch", "C")
         .replace("ph", "f")

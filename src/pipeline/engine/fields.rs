@@ -114,9 +114,12 @@ pub(super) fn normalise_phone(digits: &str) -> Option<String> {
 /// Number words by the value they stand for. Words like "ekta" ("one
 /// piece") are how Bangla counts things.
 const NUMBER_WORDS: &[(i64, &str)] = &[
-    (1, "ekta ekti একটা একটি একখানা"),
-    (2, "dui duita duiti duto duti two দুই দুইটা দুইটি দুটো দুটি"),
-    (3, "tin tinta tinti three তিন তিনটা তিনটি"),
+    (1, "ekta ekti একটা একটি একখানা ektai ektii একটাই একটিই"),
+    (
+        2,
+        "dui duita duiti duto duti two দুই দুইটা দুইটি দুটো দুটি duitai dutoi দুইটাই দুটোই দুইটিই",
+    ),
+    (3, "tin tinta tinti three তিন তিনটা তিনটি tintai তিনটাই তিনটিই"),
     (4, "char charta charti four চার চারটা চারটি"),
     (5, "pach pachta panch panchta five পাঁচ পাঁচটা পাঁচটি"),
     (6, "choy choyta six ছয় ছয়টা ছয়টি"),
@@ -131,7 +134,7 @@ const BARE_ONE: &[&str] = &["one", "ek", "এক"];
 
 /// Words after a number that make it a count ("2 ta", "2 pcs", "২টি").
 const COUNT_AFTER: &str = "ta ti pcs pc piece pieces pis set sets pair pairs jora khana box boxes packet packets pack packs jar jars panel panels \
-    bottle bottles unit units of টা টি খানা জোড়া সেট পিস বক্স প্যাকেট বোতল";
+    bottle bottles unit units of tai টা টি টাই টিই খানা জোড়া সেট পিস বক্স প্যাকেট বোতল";
 
 /// Words before a number that make it a count ("qty 2", "x2").
 const COUNT_BEFORE: &str = "qty quantity poriman x just only make পরিমাণ";
@@ -332,11 +335,48 @@ fn find_marker(tokens: &[Token], markers: &[Vec<String>]) -> Option<(usize, usiz
 /// The customer's name after "my name is" / "amar nam" / "আমার নাম", as typed:
 /// up to four words, ending at punctuation, a digit or another field.
 pub(super) fn find_name(text: &str, tokens: &[Token], keyword: &[bool]) -> Option<String> {
-    let (_, mut at) = find_marker(tokens, &NAME_MARKER_WORDS)?;
+    let Some((_, mut at)) = find_marker(tokens, &NAME_MARKER_WORDS) else {
+        return introduced_name(text, tokens);
+    };
     while tokens.get(at).is_some_and(|t| LINKING.contains(&t.folded)) {
         at += 1;
     }
     name_words(text, tokens, keyword, at, 4).map(|(name, _)| name)
+}
+
+/// "I'm Farzana Haque, 017…", "this is Karim Ahmed": one to three words
+/// written with capitals after "I'm" / "I am" / "this is", ending the part
+/// ("I am interested in the saree" names nobody).
+fn introduced_name(text: &str, tokens: &[Token]) -> Option<String> {
+    let after = (0..tokens.len()).find_map(|at| {
+        let word = |offset: usize| tokens.get(at + offset).map(|t| t.folded.as_str());
+        match (word(0), word(1)) {
+            (Some("i"), Some("m" | "am")) | (Some("this"), Some("is")) => Some(at + 2),
+            _ => None,
+        }
+    })?;
+    let capitalised = |token: &Token| {
+        token.script == Script::Latin
+            && text
+                .get(token.start..token.end)
+                .is_some_and(|raw| raw.chars().next().is_some_and(char::is_uppercase))
+    };
+    let words: Vec<&Token> = tokens
+        .get(after..)?
+        .iter()
+        .take_while(|t| capitalised(t))
+        .take(4)
+        .collect();
+    let (first, last) = (words.first()?, words.last()?);
+    if words.len() > 3 {
+        return None;
+    }
+    // The name ends its part: punctuation, a number or the end follows.
+    let next = tokens.get(after + words.len());
+    let gap = next.map_or("", |next| text.get(last.end..next.start).unwrap_or(""));
+    let ends = next.is_none_or(|next| next.script == Script::Digit || gap.contains([',', '.', ';', '\n']));
+    ends.then(|| text.get(first.start..last.end).map(str::to_owned))
+        .flatten()
 }
 
 /// A whole message that is just a name (the answer to "your name?"): up to
@@ -428,7 +468,7 @@ const ADDRESS_WORDS: &str = "\
     para bazar bazaar mor more thana ps upazila upozila zila district post po union ward moholla mohalla \
     nagar bari basha basa building tower plot bhaban mansion apartment apt sadar sador sodor \
     বাসা বাড়ি বাড়ী রোড সড়ক লেন গলি সেক্টর ব্লক গ্রাম পাড়া বাজার মোড় থানা উপজেলা জেলা পোস্ট ইউনিয়ন ওয়ার্ড \
-    মহল্লা নগর ফ্ল্যাট তলা হোল্ডিং ভবন প্লট সদর";
+    মহল্লা নগর ফ্ল্যাট তলা হোল্ডিং ভবন প্লট সদর হাউজ হাউস অ্যাপার্টমেন্ট এপার্টমেন্ট";
 
 static ADDRESS_WORD_SET: LazyLock<Vec<String>> = LazyLock::new(|| folded_list(ADDRESS_WORDS));
 
@@ -461,6 +501,24 @@ pub(super) fn name_marker_words() -> &'static [String] {
 /// Whether a folded word only appears in addresses ("house", "road", "বাসা").
 pub(super) fn is_address_word(folded: &str) -> bool {
     ADDRESS_WORD_SET.iter().any(|word| word == folded)
+}
+
+/// Whether the token at `at` labels a part of an address: an address word
+/// before a number or a short code ("house 22", "Block E", "রোড ৫"), and not
+/// a unit after a number ("500 gram 2ta": "gram" is a weight, not a village).
+pub(super) fn is_address_label(tokens: &[Token], at: usize) -> bool {
+    let Some(token) = tokens.get(at) else {
+        return false;
+    };
+    let after_a_number = at
+        .checked_sub(1)
+        .and_then(|before| tokens.get(before))
+        .is_some_and(|before| before.script == Script::Digit);
+    is_address_word(&token.folded)
+        && !(after_a_number && super::lookup::is_unit(&token.text))
+        && tokens
+            .get(at + 1)
+            .is_some_and(|next| next.script == Script::Digit || next.text.chars().count() <= 2)
 }
 
 /// Separators between the parts of an all-in-one message ("Nusrat, 017…, House 5…").
@@ -560,10 +618,16 @@ pub(super) fn unlabelled_address(
         }
     }
     let usable = |i: usize| !skip.get(i).copied().unwrap_or(false);
-    let by_word = tokens
-        .iter()
-        .enumerate()
-        .position(|(i, t)| usable(i) && t.script != Script::Digit && ADDRESS_WORD_SET.contains(&t.folded));
+    // "৮০০ গ্রাম" is a weight, not a village ("gram").
+    let a_unit = |i: usize| {
+        i.checked_sub(1)
+            .and_then(|before| tokens.get(before))
+            .is_some_and(|before| before.script == Script::Digit)
+            && tokens.get(i).is_some_and(|t| super::lookup::is_unit(&t.text))
+    };
+    let by_word = tokens.iter().enumerate().position(|(i, t)| {
+        usable(i) && t.script != Script::Digit && ADDRESS_WORD_SET.contains(&t.folded) && !a_unit(i)
+    });
     let by_place = if place_allowed {
         (0..tokens.len()).find(|&i| {
             usable(i)

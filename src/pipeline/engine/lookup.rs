@@ -675,6 +675,12 @@ const COLOUR_MARKERS: &[&str] = &[
 /// consonants are enough when there are three of them; two ("পিচ") need a
 /// colour word beside them, so "পাঁচ" (five) is not Peach.
 fn in_bangla_letters(option: &[String], tokens: &[Token], used: &mut Vec<usize>) -> bool {
+    // "Off-white" is said as two words ("অফ হোয়াইট").
+    let option: Vec<String> = option
+        .iter()
+        .flat_map(|word| word.split('-').filter(|part| !part.is_empty()).map(str::to_owned))
+        .collect();
+    let option = option.as_slice();
     if option.iter().any(|word| !word.chars().all(|c| c.is_ascii_alphabetic())) {
         return false;
     }

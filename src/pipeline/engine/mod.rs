@@ -347,10 +347,7 @@ impl<'a> Message<'a> {
             .map(|(i, (token, keyword))| {
                 let long_enough = token.script == Script::Digit || token.text.chars().count() >= 2;
                 // "Block E", "Road 11", "Sector 4": part of an address, not a product word.
-                let address_label = fields::is_address_word(&token.folded)
-                    && tokens
-                        .get(i + 1)
-                        .is_some_and(|next| next.script == Script::Digit || next.text.chars().count() <= 2);
+                let address_label = fields::is_address_label(&tokens, i);
                 !keyword && long_enough && !is_stopword(&token.folded) && !address_label
             })
             .collect();

@@ -127,8 +127,11 @@ pub(super) fn wants_to_start(ctx: &Ctx<'_>, state: &ConversationState) -> bool {
         return true;
     }
     // "khejur gur 1kg, 3 packets please": a product and how many of it,
-    // asking nothing, is an order.
-    if counted_without_asking(ctx) && matches!(ctx.msg.mention, Mention::One { .. }) && product_at_hand {
+    // asking nothing, is an order; so is a product with the customer's phone
+    // ("three piece XL 1ta, Tania, 017…, Shantinagar. cash on delivery").
+    let with_phone = fields::find_phone(ctx.msg.raw).phone.is_some() && !asks_in_words(ctx);
+    if (counted_without_asking(ctx) || with_phone) && matches!(ctx.msg.mention, Mention::One { .. }) && product_at_hand
+    {
         return true;
     }
     // "pink ta 1pc nibo", "2 white panjabis, size L": an option named in an
@@ -183,10 +186,7 @@ fn gives_contact(ctx: &Ctx<'_>) -> bool {
     let tokens = &ctx.msg.tokens;
     fields::find_phone(ctx.msg.raw).phone.is_some()
         || fields::find_name(ctx.msg.raw, tokens, &ctx.msg.intents.keyword).is_some()
-        || tokens.windows(2).any(|pair| {
-            fields::is_address_word(&pair[0].folded)
-                && (pair[1].script == text::Script::Digit || pair[1].text.chars().count() <= 2)
-        })
+        || (0..tokens.len()).any(|at| fields::is_address_label(tokens, at))
 }
 
 /// Whether the message asks with a question word ("koto", "how much",
@@ -553,21 +553,41 @@ fn choose_product(
         // "ar sundarban modhu ekta", "and 1 Biore sunscreen": one more
         // product for the same order, once the current one is complete.
         let also = ctx.msg.tokens.iter().any(|token| ALSO.contains(&token.folded.as_str()));
+        let also_at = ctx
+            .msg
+            .tokens
+            .iter()
+            .position(|token| ALSO.contains(&token.folded.as_str()))
+            .unwrap_or(0);
+        let before_also = ctx.msg.tokens.get(..also_at).unwrap_or_default();
+        // "fine, black then. and one anker charger too": the option picked
+        // before the word that adds completes the current item.
+        let option_before = draft
+            .product_id
+            .and_then(|id| ctx.product(id))
+            .and_then(|current| {
+                lookup::pick_variants(current, before_also)
+                    .and_then(|pick| match pick.candidates.as_slice() {
+                        [index] => current.variants.get(*index),
+                        _ => None,
+                    })
+                    .filter(|variant| Availability::of_variant(current, variant) != Availability::Out)
+            })
+            .map(|variant| variant.id);
+        let missing = next_missing(ctx.g, draft);
         let current_done = draft.product_id.is_some_and(|id| id != product.id)
-            && !matches!(next_missing(ctx.g, draft), Some(Field::Product | Field::Variant));
+            && (!matches!(missing, Some(Field::Product | Field::Variant))
+                || (missing == Some(Field::Variant) && option_before.is_some()));
         if also
             && current_done
             && let Some(current) = draft.product_id
         {
+            if let Some(variant) = option_before {
+                draft.variant_id = Some(variant);
+                ctx.why.push("order: the option of the item before".to_owned());
+            }
             // "make it 4, and add the anker charger": a count before the
             // word that adds is the current item's, not the new one's.
-            let also_at = ctx
-                .msg
-                .tokens
-                .iter()
-                .position(|token| ALSO.contains(&token.folded.as_str()))
-                .unwrap_or(0);
-            let before_also = ctx.msg.tokens.get(..also_at).unwrap_or_default();
             let counted_before = fields::find_quantity(before_also, &vec![false; before_also.len()], false)
                 .and_then(|count| i32::try_from(count).ok())
                 .filter(|count| (1..=LARGE_ORDER).contains(count));
@@ -712,11 +732,7 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
         let detail_at = tokens.get(part.clone()).and_then(|words| {
             words.iter().enumerate().position(|(at, token)| {
                 // "house 22", "flat 4B", not "Block Print Kurti".
-                let address_label = fields::is_address_word(&token.folded)
-                    && words
-                        .get(at + 1)
-                        .is_some_and(|next| next.script == text::Script::Digit || next.text.chars().count() <= 2);
-                address_label
+                fields::is_address_label(words, at)
                     || name_markers.contains(&token.folded)
                     || phone
                         .as_ref()
@@ -849,12 +865,32 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
             }
         }
     }
-    let items: Vec<NamedItem> = items
+    let mut items: Vec<NamedItem> = items
         .into_iter()
         .zip(header)
         .filter(|(_, header)| !header)
         .map(|(item, _)| item)
         .collect();
+    // "niacinamide serum ar biore sunscreen duitai lagbe", "figfig ar
+    // litchi coral 2 tai": "both of them", one of each, not two of the last.
+    // As written: folded, "both" would be "boot".
+    const BOTH: &[&str] = &["both", "duitai", "dutoi", "দুইটাই", "দুটোই", "দুইটিই"];
+    let emphatic_count = tokens.iter().enumerate().any(|(at, token)| {
+        BOTH.contains(&token.text.as_str())
+            || (token.text == items.len().to_string()
+                && tokens
+                    .get(at + 1)
+                    .is_some_and(|next| ["tai", "টাই", "টিই"].contains(&next.text.as_str())))
+    });
+    if emphatic_count
+        && items.len() == 2
+        && let [first, last] = items.as_mut_slice()
+        && first.quantity.is_none()
+        && last.quantity.is_none_or(|count| count == 2)
+    {
+        first.quantity = Some(1);
+        last.quantity = Some(1);
+    }
     // "40 power banks and 1 cable": wholesale, which the single-product
     // path hands to the owner.
     if items

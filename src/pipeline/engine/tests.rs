@@ -2035,3 +2035,77 @@ fn a_size_number_in_a_several_item_order_is_no_count() {
     counts.sort();
     assert_eq!(counts, [(id(KURTI), 2), (id(700), 1)]);
 }
+
+/// A shop that sells ghee by weight.
+fn ghee_shop() -> Grounding {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(801, "500g", "", 0, Some(15)),
+            variant(802, "1kg", "", 65_000, Some(6)),
+        ],
+        tags: vec!["ghee".to_owned(), "ঘি".to_owned()],
+        ..product(800, "GHEE-COW", "Pure Cow Ghee", Some("খাঁটি গাওয়া ঘি"), 70_000)
+    });
+    g
+}
+
+#[test]
+fn a_weight_is_no_village_and_two_weights_are_two_items() {
+    let mut chat = Chat::new(ghee_shop());
+    let bn = Language::Bn;
+    // "গ্রাম" after a number is grams, not a village of an address.
+    chat.text("ঘি ৫০০ গ্রাম ২টা আর ১ কেজি ১টা নিব", bn);
+    let summary = chat.text("নাম মাহমুদ, ০১৯৩৩৪৪৫৫৬৬, বাসা ৫, রোড ২, মিরপুর ১০", bn);
+    assert!(summary.contains("ঠিকানা: বাসা ৫, রোড ২, মিরপুর ১০"), "{summary}");
+    let request = placed(chat.say("জি কনফার্ম", bn));
+    assert_eq!(options_ordered(&request), [(Some(id(801)), 2), (Some(id(802)), 1)]);
+}
+
+#[test]
+fn just_one_and_both_are_counts() {
+    let bn = Language::Bn;
+    let mut chat = Chat::new(ghee_shop());
+    chat.text("ঘি ৫০০ গ্রাম ২টা দিয়েন", bn);
+    // "একটাই": just one; "হাউজ ৫" is the house of the address.
+    chat.text("না থাক, ১ কেজিরটা একটাই দিন", bn);
+    let summary = chat.text("০১৭১২৩৩৪৪৫৫, ফারজানা, হাউজ ৫, রোড ১০, সেক্টর ১২, উত্তরা", bn);
+    assert!(summary.contains("ঠিকানা: হাউজ ৫, রোড ১০, সেক্টর ১২, উত্তরা"), "{summary}");
+    let request = placed(chat.say("জি", bn));
+    assert_eq!(options_ordered(&request), [(Some(id(802)), 1)]);
+    // "duitai" after two products: one of each, not two of the last.
+    let bl = Language::Banglish;
+    let mut chat = Chat::new(shop());
+    chat.text("apu red cotton saree ar block print kurti duitai lagbe", bl);
+    chat.text("Anika, 01723456789, House 5, Road 3, Mirpur 10, Dhaka", bl);
+    let request = placed(chat.say("ha", bl));
+    let mut counts: Vec<(Uuid, i32)> = request.items().iter().map(|i| (i.product_id, i.quantity)).collect();
+    counts.sort();
+    assert_eq!(counts, [(id(RED), 1), (id(KURTI), 1)]);
+}
+
+#[test]
+fn introduced_names_and_options_picked_before_one_more_product() {
+    let en = Language::En;
+    let mut chat = Chat::new(shop());
+    chat.text("I want the red cotton saree", en);
+    let reply = chat.text(
+        "Deliver to House 7, Road 27, Gulshan 1. I'm Farzana Haque, 01712340987",
+        en,
+    );
+    assert!(reply.contains("Name: Farzana Haque"), "{reply}");
+    // "I am interested" names nobody.
+    let mut chat = Chat::new(shop());
+    chat.text("I am interested in the red cotton saree, 1 please", en);
+    let reply = chat.text("House 7, Road 27, Gulshan 1, 01712340987", en);
+    assert!(reply.contains("name"), "the name is asked: {reply}");
+    // "black then. and one kurti too": the option completes the panjabi.
+    let mut chat = Chat::new(shop());
+    chat.text("I want the cotton panjabi", en);
+    chat.text("XL black then. and one block print kurti too", en);
+    chat.text("Karim Ahmed, 01812345678, House 5, Road 3, Mirpur 10, Dhaka", en);
+    let request = placed(chat.say("yes", en));
+    let mut items: Vec<(Uuid, Option<Uuid>)> = request.items().iter().map(|i| (i.product_id, i.variant_id)).collect();
+    items.sort();
+    assert_eq!(items, [(id(PANJABI), Some(id(XL_BLACK))), (id(KURTI), None)]);
+}
