@@ -2,9 +2,22 @@
 //! transaction: RLS guarantees no other owner's row can be part of it.
 //!
 //! Two statements: the shop (profile, rules, delivery areas, payment
-//! methods, FAQs, as JSON built by PostgreSQL) and the products that best
-//! match the message with their variants. Every decision runs them, so each
-//! round trip saved here is saved per answered message.
+//! methods, FAQs, as JSON built by PostgreSQL, with a version of the
+//! catalog) and the products that best match the message with their
+//! variants. Every decision runs them, so each round trip saved here is
+//! saved per answered message.
+//!
+//! Which products match is decided in Rust by the reply engine's own
+//! matcher, over the names, Bangla names, SKUs and tags of the owner's
+//! active products. Those are kept in memory per owner and read again (one
+//! more statement) only when the catalog's version changes: ranking them in
+//! PostgreSQL (trigram similarity over every product, for every message)
+//! was the costliest part of a reply. The cache holds only what the owner's
+//! own tenant transaction read, keyed by owner; the products statement reads
+//! the chosen ids under RLS again, so no other owner's row can come of it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use serde::Deserialize;
 use sqlx::PgConnection;
@@ -35,6 +48,9 @@ struct RulesRow {
 
 #[derive(sqlx::FromRow)]
 struct ShopRow {
+    /// Changes whenever an active product is added, changed or removed:
+    /// their count and the sum of their row versions (`xmin`).
+    catalog_version: String,
     profile: Option<Json<ProfileRow>>,
     rules: Option<Json<RulesRow>>,
     delivery_areas: Json<Vec<DeliveryArea>>,
@@ -53,8 +69,83 @@ struct ProductRow {
     sale_price_minor: Option<i64>,
     stock: Option<i32>,
     tags: Vec<String>,
-    catalog_size: i64,
     variants: Json<Vec<VariantRow>>,
+}
+
+/// What the matcher reads of one active product.
+#[derive(sqlx::FromRow)]
+struct MatchRow {
+    id: Uuid,
+    sku: String,
+    name: String,
+    name_bn: Option<String>,
+    tags: Vec<String>,
+}
+
+/// One owner's active products as the matcher reads them, newest first,
+/// and the catalog version they were read at.
+struct CachedCatalog {
+    version: String,
+    products: Arc<Vec<GroundedProduct>>,
+}
+
+/// Owners' catalogs by owner id. Bounded: past this many owners it starts
+/// over (a miss costs one statement).
+static CATALOGS: LazyLock<Mutex<HashMap<Uuid, CachedCatalog>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+const MAX_CACHED_CATALOGS: usize = 10_000;
+
+/// The owner's active products for matching, from memory when the version
+/// is the one read now, else from the database (and remembered).
+async fn match_catalog(
+    tx: &mut PgConnection,
+    owner: OwnerId,
+    version: &str,
+) -> Result<Arc<Vec<GroundedProduct>>, sqlx::Error> {
+    let key = owner.as_uuid();
+    if let Some(cached) = CATALOGS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+        .filter(|cached| cached.version == version)
+    {
+        return Ok(Arc::clone(&cached.products));
+    }
+    let rows: Vec<MatchRow> = sqlx::query_as(
+        "select id, sku, name, name_bn, tags from products \
+          where owner_id = $1 and active and archived_at is null \
+          order by created_at desc, id",
+    )
+    .bind(owner.as_uuid())
+    .fetch_all(&mut *tx)
+    .await?;
+    let products: Arc<Vec<GroundedProduct>> = Arc::new(
+        rows.into_iter()
+            .map(|row| GroundedProduct {
+                id: row.id,
+                sku: row.sku,
+                name: row.name,
+                name_bn: row.name_bn,
+                description: String::new(),
+                price_minor: 0,
+                sale_price_minor: None,
+                stock: None,
+                tags: row.tags,
+                variants: Vec::new(),
+            })
+            .collect(),
+    );
+    let mut catalogs = CATALOGS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if catalogs.len() >= MAX_CACHED_CATALOGS {
+        catalogs.clear();
+    }
+    catalogs.insert(
+        key,
+        CachedCatalog {
+            version: version.to_owned(),
+            products: Arc::clone(&products),
+        },
+    );
+    Ok(products)
 }
 
 /// What [`load`] read: the grounding, and whether the owner discloses the bot.
@@ -86,6 +177,8 @@ pub async fn load_with_disclosure(
 ) -> Result<Loaded, sqlx::Error> {
     let shop: ShopRow = sqlx::query_as(
         "select \
+           (select count(*) || ':' || coalesce(sum(xmin::text::int8), 0) \
+              from products where owner_id = $1 and active and archived_at is null) as catalog_version, \
            (select json_build_object('name', name, 'description', description, 'city', city, \
                    'currency', currency, 'languages', languages, 'opening_hours', opening_hours, \
                    'return_policy', return_policy, 'contact_phone', contact_phone, 'address', address, \
@@ -113,35 +206,41 @@ pub async fn load_with_disclosure(
         .into_iter()
         .chain(state.order.as_ref().and_then(|o| o.product_id))
         .collect();
-    let query: String = text.chars().take(500).collect::<String>().to_lowercase();
-    // The variants are read after the limit, for the chosen products only.
+    // The products the conversation is about first, then the best matches.
+    let catalog = match_catalog(tx, owner, &shop.catalog_version).await?;
+    let mut chosen: Vec<Uuid> = mentioned
+        .iter()
+        .copied()
+        .filter(|id| catalog.iter().any(|p| p.id == *id))
+        .collect();
+    chosen.dedup();
+    for index in crate::pipeline::engine::rank_products(&catalog, text) {
+        if chosen.len() >= MAX_GROUNDED_PRODUCTS {
+            break;
+        }
+        if let Some(product) = catalog.get(index)
+            && !chosen.contains(&product.id)
+        {
+            chosen.push(product.id);
+        }
+    }
     let rows: Vec<ProductRow> = sqlx::query_as(
-        "select top.*, \
+        "select id, sku, name, name_bn, description, price_minor, sale_price_minor, stock, tags, \
                 coalesce((select json_agg(json_build_object('id', v.id, 'size', v.size, 'colour', v.colour, \
                                  'price_delta_minor', v.price_delta_minor, 'stock', v.stock) \
                                  order by v.size, v.colour) \
                             from product_variants v \
-                           where v.owner_id = $1 and v.product_id = top.id), '[]') as variants \
-           from (select id, sku, name, name_bn, description, price_minor, sale_price_minor, stock, tags, \
-                        count(*) over () as catalog_size \
-                   from products \
-                  where owner_id = $1 and active and archived_at is null \
-                  order by (id = any($3)) desc, \
-                           greatest(word_similarity(lower(name), $2), word_similarity(coalesce(name_bn, ''), $2), \
-                                    case when position(lower(sku) in $2) > 0 then 1 else 0 end, \
-                                    (select coalesce(max(word_similarity(lower(t), $2)), 0) from unnest(tags) t)) desc, \
-                           created_at desc \
-                  limit $4) top",
+                           where v.owner_id = $1 and v.product_id = p.id), '[]') as variants \
+           from products p \
+          where owner_id = $1 and id = any($2) and active and archived_at is null",
     )
     .bind(owner.as_uuid())
-    .bind(&query)
-    .bind(&mentioned)
-    .bind(MAX_GROUNDED_PRODUCTS as i64)
+    .bind(&chosen)
     .fetch_all(&mut *tx)
     .await?;
-    // Counted over every active product before the limit.
-    let catalog_size: i64 = rows.first().map_or(0, |row| row.catalog_size);
-    let products = rows
+    // Counted over every active product, not only those chosen.
+    let catalog_size = i64::try_from(catalog.len()).unwrap_or(i64::MAX);
+    let mut products: Vec<GroundedProduct> = rows
         .into_iter()
         .map(|row| GroundedProduct {
             id: row.id,
@@ -156,6 +255,8 @@ pub async fn load_with_disclosure(
             variants: row.variants.0,
         })
         .collect();
+    // In the order chosen: the engine lists and breaks ties by it.
+    products.sort_by_key(|product| chosen.iter().position(|id| *id == product.id));
     let (profile, contact_phone, owner_address, bot_disclosure) = match shop.profile {
         Some(Json(row)) => (row.profile, row.contact_phone, row.address, row.bot_disclosure),
         None => (Profile::default(), String::new(), String::new(), true),

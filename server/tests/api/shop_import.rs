@@ -167,3 +167,86 @@ async fn a_shop_file_imports_everything_for_its_owner_only_and_twice_adds_nothin
     assert_eq!(counts(&pool, b).await, [2, 2, 2, 2, 1]);
     assert_eq!(counts(&pool, a).await, [3, 2, 2, 2, 1]);
 }
+
+/// The products a reply is grounded in, from a catalog larger than the
+/// grounding holds: the one the message names is among them, the products
+/// the conversation is about come first, a product added, renamed or
+/// archived after a message is seen on the next (the matcher's copy of the
+/// catalog follows its version), and another owner's catalog never mixes in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grounding_holds_the_products_named_and_follows_catalog_changes() {
+    use bikriagent::pipeline::grounding::{ConversationState, MAX_GROUNDED_PRODUCTS};
+    let db = TestDb::new().await;
+    let admin = db.admin_pool().await;
+    let pool = bikriagent::db::connect_app_pool(&db.url, 4).await.unwrap();
+    let a = owner(&admin, "a@example.com", "Shop A").await;
+    let b = owner(&admin, "b@example.com", "Shop B").await;
+    let input = |sku: String, name: String| ProductInput {
+        sku,
+        name,
+        price: "100".into(),
+        active: true,
+        ..ProductInput::default()
+    };
+    for n in 0..30 {
+        store::create_product(&pool, a, &input(format!("PLAIN-{n}"), format!("Plain Cotton Item {n}")))
+            .await
+            .unwrap();
+    }
+    let kantha = store::create_product(&pool, a, &input("KANTHA-1".into(), "Nakshi Kantha Bed Cover".into()))
+        .await
+        .unwrap();
+    store::create_product(&pool, b, &input("B-ONLY".into(), "Jamdani Table Runner".into()))
+        .await
+        .unwrap();
+    let load = |text: &'static str, state: ConversationState| {
+        let pool = pool.clone();
+        async move {
+            let mut tx = begin_tenant_tx(&pool, a).await.unwrap();
+            let grounding = bikriagent::catalog::grounding::load(&mut tx, a, text, &state)
+                .await
+                .unwrap();
+            bikriagent::db::commit(tx).await.unwrap();
+            grounding
+        }
+    };
+    let skus =
+        |g: &bikriagent::pipeline::grounding::Grounding| g.products.iter().map(|p| p.sku.clone()).collect::<Vec<_>>();
+
+    let grounding = load("nakshi kantha ta koto?", ConversationState::default()).await;
+    assert_eq!(grounding.products.len(), MAX_GROUNDED_PRODUCTS);
+    assert_eq!(grounding.catalog_size, 31);
+    assert_eq!(skus(&grounding)[0], "KANTHA-1", "the product named ranks first");
+    assert!(!skus(&grounding).contains(&"B-ONLY".to_owned()));
+
+    // The product the conversation is about comes first whatever is asked.
+    let about = ConversationState {
+        last_product: Some(kantha),
+        ..ConversationState::default()
+    };
+    let grounding = load("plain cotton item 7 ache?", about).await;
+    assert_eq!(skus(&grounding)[..2], ["KANTHA-1", "PLAIN-7"]);
+
+    // Added after the catalog was read: found on the next message.
+    let table_runner = store::create_product(&pool, a, &input("RUNNER-1".into(), "Jamdani Table Runner".into()))
+        .await
+        .unwrap();
+    let grounding = load("jamdani table runner", ConversationState::default()).await;
+    assert_eq!(skus(&grounding)[0], "RUNNER-1");
+    assert_eq!(grounding.catalog_size, 32);
+    // Archived: gone on the next message.
+    store::set_archived(&pool, a, table_runner, true).await.unwrap();
+    let grounding = load("jamdani table runner", ConversationState::default()).await;
+    assert!(
+        !skus(&grounding).contains(&"RUNNER-1".to_owned()),
+        "{:?}",
+        skus(&grounding)
+    );
+    // Renamed in place (same count of products): the new name is matched.
+    sqlx::query("update products set name = 'Silk Cushion Cover' where sku = 'PLAIN-3'")
+        .execute(&admin)
+        .await
+        .unwrap();
+    let grounding = load("silk cushion cover", ConversationState::default()).await;
+    assert_eq!(skus(&grounding)[0], "PLAIN-3");
+}

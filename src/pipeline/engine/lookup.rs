@@ -41,6 +41,37 @@ pub(super) enum Mention {
 /// Scores every product against the message and decides which one it names.
 /// `content` marks the tokens that may be product words (not keywords or filler).
 pub(super) fn find_product(products: &[GroundedProduct], tokens: &[Token], content: &[bool]) -> Mention {
+    let mut scored: Vec<(usize, f64, &'static str)> = score_all(products, tokens, content)
+        .into_iter()
+        .enumerate()
+        .map(|(index, (score, how))| (index, score, how))
+        .filter(|(_, score, _)| *score >= MENTION_THRESHOLD)
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let Some(&(best_index, best_score, how)) = scored.first() else {
+        return Mention::None;
+    };
+    let close: Vec<usize> = scored
+        .iter()
+        .take_while(|(_, score, _)| best_score - score < AMBIGUITY_MARGIN)
+        .map(|(index, _, _)| *index)
+        .take(MAX_CHOICES)
+        .collect();
+    if close.len() > 1 {
+        Mention::Ambiguous(close)
+    } else {
+        Mention::One {
+            index: best_index,
+            score: best_score,
+            how,
+        }
+    }
+}
+
+/// How well the message names each product (0 to 1), and by what: SKU,
+/// name, Bangla name, their words, tags, or Banglish words meeting a
+/// Bangla name.
+pub(super) fn score_all(products: &[GroundedProduct], tokens: &[Token], content: &[bool]) -> Vec<(f64, &'static str)> {
     // Each distinct word once: a pasted wall of repeated words costs no more
     // than one copy of it.
     let mut content_tokens: Vec<&Token> = Vec::new();
@@ -66,35 +97,15 @@ pub(super) fn find_product(products: &[GroundedProduct], tokens: &[Token], conte
         })
         .collect();
     let transliterated: Vec<&Token> = transliterated.iter().collect();
-    let mut scored: Vec<(usize, f64, &'static str)> = products
+    products
         .iter()
-        .enumerate()
-        .map(|(index, product)| {
-            let (score, how) = score_product(product, tokens, &content_tokens);
-            let (score, how) = best_of((score, how), across_scripts(product, &content_tokens, &transliterated));
-            (index, score, how)
+        .map(|product| {
+            best_of(
+                score_product(product, tokens, &content_tokens),
+                across_scripts(product, &content_tokens, &transliterated),
+            )
         })
-        .filter(|(_, score, _)| *score >= MENTION_THRESHOLD)
-        .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let Some(&(best_index, best_score, how)) = scored.first() else {
-        return Mention::None;
-    };
-    let close: Vec<usize> = scored
-        .iter()
-        .take_while(|(_, score, _)| best_score - score < AMBIGUITY_MARGIN)
-        .map(|(index, _, _)| *index)
-        .take(MAX_CHOICES)
-        .collect();
-    if close.len() > 1 {
-        Mention::Ambiguous(close)
-    } else {
-        Mention::One {
-            index: best_index,
-            score: best_score,
-            how,
-        }
-    }
+        .collect()
 }
 
 /// Words that separate the products of a comparison ("X or Y", "X ar Y",

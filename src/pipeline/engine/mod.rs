@@ -336,21 +336,53 @@ struct Message<'a> {
     mention: Mention,
 }
 
+/// Per token: whether it may name a product (not an intent keyword, a
+/// stopword, a one-letter word or an address label).
+fn content_words(tokens: &[text::Token], intents: &intent::Intents) -> Vec<bool> {
+    tokens
+        .iter()
+        .zip(&intents.keyword)
+        .enumerate()
+        .map(|(i, (token, keyword))| {
+            let long_enough = token.script == Script::Digit || token.text.chars().count() >= 2;
+            // "Block E", "Road 11", "Sector 4": part of an address, not a product word.
+            let address_label = fields::is_address_label(tokens, i);
+            !keyword && long_enough && !is_stopword(&token.folded) && !address_label
+        })
+        .collect()
+}
+
+/// The indexes of `products` ordered by how well `text` names each (the
+/// engine's own matching: names, Bangla names, tags, SKUs, across scripts),
+/// best first; equal scores keep their order. The reply's grounding keeps
+/// the first few, so the products a message is about are among them
+/// whatever the size of the catalog.
+pub fn rank_products(products: &[GroundedProduct], text: &str) -> Vec<usize> {
+    let text = text::truncate(text, text::MAX_CHARS);
+    let tokens = text::tokenize(text);
+    let intents = intent::detect(&tokens);
+    let content = content_words(&tokens, &intents);
+    let scores = lookup::score_all(products, &tokens, &content);
+    let mut ranked: Vec<usize> = (0..products.len()).collect();
+    // Of equal scores, a whole name or SKU written out ("plain cotton item
+    // 7") before a name whose words are all there but its number.
+    let score = |i: &usize| {
+        scores.get(*i).map_or((0.0, false), |(score, how)| {
+            (*score, ["sku", "name", "Bangla name"].contains(how))
+        })
+    };
+    ranked.sort_by(|a, b| {
+        let ((score_a, whole_a), (score_b, whole_b)) = (score(a), score(b));
+        score_b.total_cmp(&score_a).then(whole_b.cmp(&whole_a)).then(a.cmp(b))
+    });
+    ranked
+}
+
 impl<'a> Message<'a> {
     fn read(grounding: &Grounding, raw: &'a str) -> Message<'a> {
         let tokens = text::tokenize(raw);
         let intents = intent::detect(&tokens);
-        let content: Vec<bool> = tokens
-            .iter()
-            .zip(&intents.keyword)
-            .enumerate()
-            .map(|(i, (token, keyword))| {
-                let long_enough = token.script == Script::Digit || token.text.chars().count() >= 2;
-                // "Block E", "Road 11", "Sector 4": part of an address, not a product word.
-                let address_label = fields::is_address_label(&tokens, i);
-                !keyword && long_enough && !is_stopword(&token.folded) && !address_label
-            })
-            .collect();
+        let content = content_words(&tokens, &intents);
         let mut mention = lookup::find_product(&grounding.products, &tokens, &content);
         // "সিঙ্গেল বেডশিট ব্লু ফ্লোরাল": of the bed sheets, the one that has
         // the option named.

@@ -2109,3 +2109,20 @@ fn introduced_names_and_options_picked_before_one_more_product() {
     items.sort();
     assert_eq!(items, [(id(PANJABI), Some(id(XL_BLACK))), (id(KURTI), None)]);
 }
+
+#[test]
+fn ranking_puts_the_product_named_first() {
+    let products: Vec<GroundedProduct> = (0..30)
+        .map(|n| {
+            product(
+                900 + n,
+                &format!("PLAIN-{n}"),
+                &format!("Plain Cotton Item {n}"),
+                None,
+                100,
+            )
+        })
+        .collect();
+    let ranked = rank_products(&products, "plain cotton item 7 ache?");
+    assert_eq!(ranked[0], 7, "{ranked:?}");
+}
