@@ -86,7 +86,13 @@ struct MatchRow {
 /// and the catalog version they were read at.
 struct CachedCatalog {
     version: String,
-    products: Arc<Vec<GroundedProduct>>,
+    products: Arc<MatchCatalog>,
+}
+
+/// The products as the matcher reads them, with their precomputed keys.
+struct MatchCatalog {
+    products: Vec<GroundedProduct>,
+    keys: Vec<crate::pipeline::engine::MatchKeys>,
 }
 
 /// Owners' catalogs by owner id. Bounded: past this many owners it starts
@@ -96,11 +102,7 @@ const MAX_CACHED_CATALOGS: usize = 10_000;
 
 /// The owner's active products for matching, from memory when the version
 /// is the one read now, else from the database (and remembered).
-async fn match_catalog(
-    tx: &mut PgConnection,
-    owner: OwnerId,
-    version: &str,
-) -> Result<Arc<Vec<GroundedProduct>>, sqlx::Error> {
+async fn match_catalog(tx: &mut PgConnection, owner: OwnerId, version: &str) -> Result<Arc<MatchCatalog>, sqlx::Error> {
     let key = owner.as_uuid();
     if let Some(cached) = CATALOGS
         .lock()
@@ -118,22 +120,23 @@ async fn match_catalog(
     .bind(owner.as_uuid())
     .fetch_all(&mut *tx)
     .await?;
-    let products: Arc<Vec<GroundedProduct>> = Arc::new(
-        rows.into_iter()
-            .map(|row| GroundedProduct {
-                id: row.id,
-                sku: row.sku,
-                name: row.name,
-                name_bn: row.name_bn,
-                description: String::new(),
-                price_minor: 0,
-                sale_price_minor: None,
-                stock: None,
-                tags: row.tags,
-                variants: Vec::new(),
-            })
-            .collect(),
-    );
+    let products: Vec<GroundedProduct> = rows
+        .into_iter()
+        .map(|row| GroundedProduct {
+            id: row.id,
+            sku: row.sku,
+            name: row.name,
+            name_bn: row.name_bn,
+            description: String::new(),
+            price_minor: 0,
+            sale_price_minor: None,
+            stock: None,
+            tags: row.tags,
+            variants: Vec::new(),
+        })
+        .collect();
+    let keys = products.iter().map(crate::pipeline::engine::match_keys).collect();
+    let products = Arc::new(MatchCatalog { products, keys });
     let mut catalogs = CATALOGS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if catalogs.len() >= MAX_CACHED_CATALOGS {
         catalogs.clear();
@@ -211,14 +214,14 @@ pub async fn load_with_disclosure(
     let mut chosen: Vec<Uuid> = mentioned
         .iter()
         .copied()
-        .filter(|id| catalog.iter().any(|p| p.id == *id))
+        .filter(|id| catalog.products.iter().any(|p| p.id == *id))
         .collect();
     chosen.dedup();
-    for index in crate::pipeline::engine::rank_products(&catalog, text) {
+    for index in crate::pipeline::engine::rank_products(&catalog.products, &catalog.keys, text) {
         if chosen.len() >= MAX_GROUNDED_PRODUCTS {
             break;
         }
-        if let Some(product) = catalog.get(index)
+        if let Some(product) = catalog.products.get(index)
             && !chosen.contains(&product.id)
         {
             chosen.push(product.id);
@@ -239,7 +242,7 @@ pub async fn load_with_disclosure(
     .fetch_all(&mut *tx)
     .await?;
     // Counted over every active product, not only those chosen.
-    let catalog_size = i64::try_from(catalog.len()).unwrap_or(i64::MAX);
+    let catalog_size = i64::try_from(catalog.products.len()).unwrap_or(i64::MAX);
     let mut products: Vec<GroundedProduct> = rows
         .into_iter()
         .map(|row| GroundedProduct {

@@ -71,7 +71,11 @@ pub(super) fn find_product(products: &[GroundedProduct], tokens: &[Token], conte
 /// How well the message names each product (0 to 1), and by what: SKU,
 /// name, Bangla name, their words, tags, or Banglish words meeting a
 /// Bangla name.
-pub(super) fn score_all(products: &[GroundedProduct], tokens: &[Token], content: &[bool]) -> Vec<(f64, &'static str)> {
+pub(super) fn score_all<'p>(
+    products: impl IntoIterator<Item = &'p GroundedProduct>,
+    tokens: &[Token],
+    content: &[bool],
+) -> Vec<(f64, &'static str)> {
     // Each distinct word once: a pasted wall of repeated words costs no more
     // than one copy of it.
     let mut content_tokens: Vec<&Token> = Vec::new();
@@ -98,7 +102,7 @@ pub(super) fn score_all(products: &[GroundedProduct], tokens: &[Token], content:
         .collect();
     let transliterated: Vec<&Token> = transliterated.iter().collect();
     products
-        .iter()
+        .into_iter()
         .map(|product| {
             best_of(
                 score_product(product, tokens, &content_tokens),

@@ -352,30 +352,90 @@ fn content_words(tokens: &[text::Token], intents: &intent::Intents) -> Vec<bool>
         .collect()
 }
 
-/// The indexes of `products` ordered by how well `text` names each (the
-/// engine's own matching: names, Bangla names, tags, SKUs, across scripts),
-/// best first; equal scores keep their order. The reply's grounding keeps
-/// the first few, so the products a message is about are among them
-/// whatever the size of the catalog.
-pub fn rank_products(products: &[GroundedProduct], text: &str) -> Vec<usize> {
+/// A product's words (name, Bangla name, tags, SKU) as trigrams, computed
+/// once per catalog read for the first pass of [`rank_products`].
+#[derive(Debug, Clone, Default)]
+pub struct MatchKeys {
+    /// Sorted, without repeats.
+    trigrams: Vec<[char; 3]>,
+}
+
+/// The [`MatchKeys`] of one product.
+pub fn match_keys(product: &GroundedProduct) -> MatchKeys {
+    let mut words = text::folded_words(&product.name);
+    words.extend(product.name_bn.as_deref().map(text::folded_words).unwrap_or_default());
+    words.extend(product.tags.iter().flat_map(|tag| text::folded_words(tag)));
+    words.extend(text::folded_words(&product.sku));
+    let mut trigrams: Vec<[char; 3]> = words.iter().flat_map(|word| text::trigrams(word)).collect();
+    trigrams.sort_unstable();
+    trigrams.dedup();
+    MatchKeys { trigrams }
+}
+
+/// How many products the full matcher scores; the rest keep the order of
+/// the first pass.
+const FULLY_SCORED: usize = 8;
+
+/// The indexes of `products` ordered by how well `text` names each, best
+/// first; equal scores keep their order. `keys` are the products'
+/// [`match_keys`], in the same order. The reply's grounding keeps the first
+/// few, so the products a message is about are among them whatever the size
+/// of the catalog.
+///
+/// Two passes, because the engine's full matcher (names, Bangla names,
+/// tags, SKUs, typos, Banglish against Bangla) costs tens of microseconds
+/// per product: the trigrams the message shares with each product's words
+/// (Banglish words also in Bangla letters) pick the [`FULLY_SCORED`]
+/// likeliest, and the full matcher orders those.
+pub fn rank_products(products: &[GroundedProduct], keys: &[MatchKeys], text: &str) -> Vec<usize> {
     let text = text::truncate(text, text::MAX_CHARS);
     let tokens = text::tokenize(text);
     let intents = intent::detect(&tokens);
     let content = content_words(&tokens, &intents);
-    let scores = lookup::score_all(products, &tokens, &content);
+    let mut message: Vec<[char; 3]> = Vec::new();
+    for (token, is_content) in tokens.iter().zip(&content) {
+        if !is_content {
+            continue;
+        }
+        message.extend(text::trigrams(&token.folded));
+        if token.script == Script::Latin {
+            message.extend(text::trigrams(&crate::pipeline::text::banglish_to_bengali(&token.text)));
+        }
+    }
+    message.sort_unstable();
+    message.dedup();
+    let quick: Vec<usize> = keys
+        .iter()
+        .map(|key| {
+            key.trigrams
+                .iter()
+                .filter(|gram| message.binary_search(gram).is_ok())
+                .count()
+        })
+        .collect();
     let mut ranked: Vec<usize> = (0..products.len()).collect();
+    ranked.sort_by(|a, b| {
+        let shared = |i: &usize| quick.get(*i).copied().unwrap_or(0);
+        shared(b).cmp(&shared(a)).then(a.cmp(b))
+    });
+    let head = ranked.len().min(FULLY_SCORED);
+    let scores = lookup::score_all(
+        ranked.iter().take(head).filter_map(|&i| products.get(i)),
+        &tokens,
+        &content,
+    );
     // Of equal scores, a whole name or SKU written out ("plain cotton item
     // 7") before a name whose words are all there but its number.
-    let score = |i: &usize| {
-        scores.get(*i).map_or((0.0, false), |(score, how)| {
-            (*score, ["sku", "name", "Bangla name"].contains(how))
-        })
-    };
-    ranked.sort_by(|a, b| {
-        let ((score_a, whole_a), (score_b, whole_b)) = (score(a), score(b));
-        score_b.total_cmp(&score_a).then(whole_b.cmp(&whole_a)).then(a.cmp(b))
-    });
-    ranked
+    let mut scored: Vec<(usize, f64, bool)> = ranked
+        .iter()
+        .take(head)
+        .zip(&scores)
+        .map(|(&index, (score, how))| (index, *score, ["sku", "name", "Bangla name"].contains(how)))
+        .collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
+    let mut order: Vec<usize> = scored.into_iter().map(|(index, _, _)| index).collect();
+    order.extend(ranked.into_iter().skip(head));
+    order
 }
 
 impl<'a> Message<'a> {

@@ -2123,6 +2123,17 @@ fn ranking_puts_the_product_named_first() {
             )
         })
         .collect();
-    let ranked = rank_products(&products, "plain cotton item 7 ache?");
-    assert_eq!(ranked[0], 7, "{ranked:?}");
+    let keys: Vec<MatchKeys> = products.iter().map(match_keys).collect();
+    // Past the first pass's width too: item 25 of 30 is found by its number.
+    for (text, wanted) in [("plain cotton item 7 ache?", 7), ("plain cotton item 25 er dam?", 25)] {
+        let ranked = rank_products(&products, &keys, text);
+        assert_eq!(ranked[0], wanted, "{text}: {ranked:?}");
+        assert_eq!(ranked.len(), 30);
+    }
+    // A misspelt Bangla name written in Latin letters still ranks first.
+    let mut products = products;
+    products.push(product(950, "KANTHA", "Nakshi Kantha Bed Cover", Some("নকশি কাঁথা"), 100));
+    let keys: Vec<MatchKeys> = products.iter().map(match_keys).collect();
+    let ranked = rank_products(&products, &keys, "nokshi katha ache?");
+    assert_eq!(ranked[0], 30, "{ranked:?}");
 }

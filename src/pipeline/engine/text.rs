@@ -63,7 +63,7 @@ pub(super) fn word_match(owner_word: &str, message_word: &str) -> f64 {
     similarity(owner_word, message_word)
 }
 
-fn trigrams(word: &str) -> Vec<[char; 3]> {
+pub(super) fn trigrams(word: &str) -> Vec<[char; 3]> {
     let padded: Vec<char> = "  ".chars().chain(word.chars()).chain(" ".chars()).collect();
     let mut out: Vec<[char; 3]> = padded
         .windows(3)
