@@ -197,6 +197,37 @@ pub fn place_in(tokens: &[Token]) -> Option<Place> {
     best.map(|(_, _, place)| place)
 }
 
+/// Countries and cities abroad that customers of Bangladeshi shops write
+/// from or send to (the Gulf, Malaysia, Europe, North America, India), in
+/// English, Banglish and Bangla. No owner's delivery area covers them.
+const ABROAD: &str = "dubai, abu dhabi, sharjah, uae, saudi, saudi arabia, riyadh, jeddah, \
+    qatar, doha, kuwait, oman, muscat, bahrain, malaysia, kuala lumpur, singapore, maldives, uk, england, london, \
+    usa, america, new york, canada, toronto, australia, sydney, italy, japan, korea, india, kolkata, calcutta, \
+    বিদেশ, দুবাই, সৌদি, সৌদি আরব, কাতার, কুয়েত, ওমান, মালয়েশিয়া, সিঙ্গাপুর, লন্ডন, আমেরিকা, কানাডা, ইতালি, \
+    অস্ট্রেলিয়া, ভারত, কলকাতা, bidesh, bidesh e, probash, প্রবাস";
+
+static ABROAD_NAMES: LazyLock<Vec<Vec<String>>> = LazyLock::new(|| {
+    ABROAD
+        .split(',')
+        .map(|name| text::folded_words(name.trim()))
+        .filter(|words| !words.is_empty())
+        .collect()
+});
+
+/// A place abroad the message names ("dubai te pathate parben?", "সৌদি
+/// আরবে"), with a Bangla or Banglish case ending; `None` when none.
+pub fn abroad_in(tokens: &[Token]) -> Option<String> {
+    let words: Vec<&str> = tokens.iter().map(|t| t.folded.as_str()).collect();
+    ABROAD_NAMES.iter().find_map(|name| {
+        (0..words.len()).find_map(|start| {
+            let candidate = words.get(start..start + name.len())?.join(" ");
+            let wanted = name.join(" ");
+            let fits = candidate == wanted || without_case_ending(&candidate).contains(&wanted.as_str());
+            fits.then_some(wanted)
+        })
+    })
+}
+
 /// The place named by the words at the very start of `tokens`, if any
 /// (longest name first): where an address written without a label begins.
 pub fn place_in_prefix(tokens: &[Token]) -> Option<Place> {

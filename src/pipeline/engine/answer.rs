@@ -89,6 +89,22 @@ pub(super) fn answer(ctx: &mut Ctx<'_>, state: &ConversationState) -> EngineRepl
         wants.price = ctx.msg.intents.has(Intent::Price);
         wants.stock = ctx.msg.intents.has(Intent::Stock);
     }
+    // "dubai te pathate parben?": delivery abroad is no area's charge to
+    // quote; only the owner can say. A place in a product's name ("saudi
+    // khejur") is not where to deliver.
+    if wants.delivery
+        && let Some(place) = crate::pipeline::gazetteer::abroad_in(&lookup::tokens_outside_products(
+            &ctx.g.products,
+            &ctx.msg.tokens,
+            true,
+        ))
+    {
+        ctx.why.push(format!("delivery abroad asked: {place}"));
+        return owner(
+            ctx,
+            "the customer asks about delivery abroad, which your delivery areas do not cover",
+        );
+    }
     // The owner's own answer comes first whenever the message names one of
     // its patterns ("is it original?", "warranty koto din?"), also about a
     // named product: a template would answer a different question.

@@ -773,19 +773,7 @@ pub(super) enum AreaMatch {
 /// Words of the shop's product names are not read as places: "Tangail saree"
 /// or "Bogura doi" says nothing about where the customer lives.
 pub(super) fn find_area_or_place(areas: &[DeliveryArea], products: &[GroundedProduct], tokens: &[Token]) -> AreaMatch {
-    let product_words: Vec<String> = products
-        .iter()
-        .flat_map(|p| {
-            let mut words = folded_words(&p.name);
-            words.extend(p.name_bn.as_deref().map(folded_words).unwrap_or_default());
-            words
-        })
-        .collect();
-    let outside_products: Vec<Token> = tokens
-        .iter()
-        .filter(|t| !product_words.contains(&t.folded))
-        .cloned()
-        .collect();
+    let outside_products = tokens_outside_products(products, tokens, false);
     let place = crate::pipeline::gazetteer::place_in(&outside_products);
     // "dhakar baire" names a zone: it must not pick an area called "Dhaka".
     if let Some(place) = &place
@@ -799,6 +787,28 @@ pub(super) fn find_area_or_place(areas: &[DeliveryArea], products: &[GroundedPro
         return named;
     }
     place.map_or(AreaMatch::None, |place| area_for_zone(areas, place.zone))
+}
+
+/// The tokens that are no word of a product's name or Bangla name (and, with
+/// `tags`, of its tags): a place in a name ("Sundarban Honey", "Dhakai
+/// Jamdani", "saudi khejur") is not where to deliver.
+pub(super) fn tokens_outside_products(products: &[GroundedProduct], tokens: &[Token], tags: bool) -> Vec<Token> {
+    let product_words: Vec<String> = products
+        .iter()
+        .flat_map(|p| {
+            let mut words = folded_words(&p.name);
+            words.extend(p.name_bn.as_deref().map(folded_words).unwrap_or_default());
+            if tags {
+                words.extend(p.tags.iter().flat_map(|tag| folded_words(tag)));
+            }
+            words
+        })
+        .collect();
+    tokens
+        .iter()
+        .filter(|t| !product_words.contains(&t.folded))
+        .cloned()
+        .collect()
 }
 
 const OUTSIDE_WORDS: &[&str] = &[

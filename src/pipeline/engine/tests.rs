@@ -2137,3 +2137,23 @@ fn ranking_puts_the_product_named_first() {
     let ranked = rank_products(&products, &keys, "nokshi katha ache?");
     assert_eq!(ranked[0], 30, "{ranked:?}");
 }
+
+#[test]
+fn delivery_abroad_goes_to_the_owner_and_a_place_in_a_product_name_does_not() {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        tags: vec!["saudi khejur".to_owned(), "dates".to_owned()],
+        ..product(990, "DATES-AJWA", "Ajwa Dates", None, 120_000)
+    });
+    for text in [
+        "apu ami dubai theke order korte chai, dubai te pathate parben?",
+        "Do you deliver to London? whats the charge",
+        "সৌদি আরবে ডেলিভারি দেন?",
+    ] {
+        let reason = needs_owner(&g, text, Language::Banglish);
+        assert!(reason.contains("abroad"), "{text}: {reason}");
+    }
+    // "saudi khejur" names the dates: the delivery charges are answered.
+    let reply = Chat::new(g).text("saudi khejur delivery charge koto?", Language::Banglish);
+    assert!(reply.contains("৳60"), "{reply}");
+}
