@@ -408,6 +408,11 @@ pub(super) fn pick_variants(product: &GroundedProduct, tokens: &[Token]) -> Opti
         .collect();
     let mut size_hits = size_hits;
     if !size_hits.contains(&true)
+        && let Some(by_word) = distinctive_size_word(product, tokens, &mut used_tokens)
+    {
+        size_hits = by_word;
+    }
+    if !size_hits.contains(&true)
         && let Some(by_size) = small_or_big(product, tokens, &mut used_tokens)
     {
         size_hits = by_size;
@@ -429,6 +434,68 @@ pub(super) fn pick_variants(product: &GroundedProduct, tokens: &[Token]) -> Opti
         candidates,
         used_tokens,
     })
+}
+
+/// A size named by the one word that sets it apart from the product's other
+/// sizes: "A4 khata" for "A4 300 pages", "science er ta" for "Science (Ka
+/// Unit)", "12 color er" for "12 colours". A word of letters needs four of
+/// them, and a number counts only with the letter written against it ("A4")
+/// or the start of the word after it ("12 color"), since "2 ta" alone is a
+/// count.
+fn distinctive_size_word(product: &GroundedProduct, tokens: &[Token], used: &mut Vec<usize>) -> Option<Vec<bool>> {
+    let sizes: Vec<Vec<String>> = product
+        .variants
+        .iter()
+        .map(|variant| folded_words(&variant.size))
+        .collect();
+    let in_how_many = |word: &String| sizes.iter().filter(|size| size.contains(word)).count();
+    let mut hits = vec![false; sizes.len()];
+    let mut taken = Vec::new();
+    for (hit, size) in hits.iter_mut().zip(&sizes) {
+        for (at, word) in size.iter().enumerate() {
+            if in_how_many(word) != 1 || is_unit(word) {
+                continue;
+            }
+            let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+            let found = if letters >= 4 && !is_stopword(word) {
+                find_sequence(tokens, std::slice::from_ref(word), 0.85).map(|i| vec![i])
+            } else if letters == 0 {
+                // "A4": the letter written against the number, as the owner did.
+                let glued = at
+                    .checked_sub(1)
+                    .and_then(|before| size.get(before))
+                    .filter(|before| before.chars().count() <= 2 && before.chars().all(char::is_alphabetic))
+                    .and_then(|before| {
+                        tokens.windows(2).position(|pair| {
+                            matches!(pair, [letter, number] if letter.folded == *before
+                                && number.folded == *word && letter.end == number.start)
+                        })
+                    });
+                // "12 color": the number with the start of the word after it.
+                let next: Option<String> = size.get(at + 1).map(|w| w.chars().take(3).collect());
+                let with_next = next
+                    .filter(|next| next.chars().count() == 3 && next.chars().all(char::is_alphabetic))
+                    .and_then(|next| {
+                        tokens.windows(2).position(|pair| {
+                            matches!(pair, [number, after] if number.folded == *word
+                                && after.folded.starts_with(next.as_str()))
+                        })
+                    });
+                glued.or(with_next).map(|i| vec![i, i + 1])
+            } else {
+                None
+            };
+            if let Some(found) = found {
+                *hit = true;
+                taken.extend(found);
+            }
+        }
+    }
+    if !hits.contains(&true) {
+        return None;
+    }
+    used.extend(taken);
+    Some(hits)
 }
 
 /// "the small one", "boro boyam", "ছোটটা": the smallest or the largest of

@@ -446,15 +446,21 @@ impl<'a> Message<'a> {
         let mut mention = lookup::find_product(&grounding.products, &tokens, &content);
         // "সিঙ্গেল বেডশিট ব্লু ফ্লোরাল": of the bed sheets, the one that has
         // the option named.
+        // Of several that have it, the one more of whose option words were
+        // named ("queen size ... champagne": the sheet that comes in both).
         if let Mention::Ambiguous(candidates) = &mention {
-            let fitting: Vec<usize> = candidates
+            let fit: Vec<(usize, usize)> = candidates
                 .iter()
-                .copied()
-                .filter(|&index| {
-                    grounding.products.get(index).is_some_and(|product| {
-                        lookup::pick_variants(product, &tokens).is_some_and(|pick| !pick.candidates.is_empty())
-                    })
+                .filter_map(|&index| {
+                    let pick = lookup::pick_variants(grounding.products.get(index)?, &tokens)?;
+                    (!pick.candidates.is_empty()).then_some((index, pick.used_tokens.len()))
                 })
+                .collect();
+            let most = fit.iter().map(|(_, words)| *words).max().unwrap_or(0);
+            let fitting: Vec<usize> = fit
+                .iter()
+                .filter(|(_, words)| *words == most)
+                .map(|(index, _)| *index)
                 .collect();
             if let [index] = fitting.as_slice() {
                 mention = Mention::One {

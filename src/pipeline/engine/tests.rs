@@ -2157,3 +2157,55 @@ fn delivery_abroad_goes_to_the_owner_and_a_place_in_a_product_name_does_not() {
     let reply = Chat::new(g).text("saudi khejur delivery charge koto?", Language::Banglish);
     assert!(reply.contains("৳60"), "{reply}");
 }
+
+/// A stationery shop: sizes that differ by one word ("A4 300 pages"), and
+/// a pen box whose "pen" starts "pencil".
+fn stationery_shop() -> Grounding {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(901, "A5 200 pages", "", 0, Some(40)),
+            variant(902, "A4 300 pages", "", 9_000, Some(15)),
+        ],
+        tags: vec!["khata".to_owned(), "notebook".to_owned(), "খাতা".to_owned()],
+        ..product(
+            900,
+            "NOTEBOOK-SPIRAL",
+            "Spiral Notebook (Ruled)",
+            Some("স্পাইরাল খাতা"),
+            12_000,
+        )
+    });
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(911, "12 colours", "", 0, Some(20)),
+            variant(912, "24 colours", "", 25_000, Some(6)),
+        ],
+        tags: vec!["colour pencil".to_owned(), "rong pencil".to_owned()],
+        ..product(910, "COLOUR-PENCIL", "Faber-Castell Colour Pencils", None, 28_000)
+    });
+    g.products.push(GroundedProduct {
+        tags: vec!["pen".to_owned(), "ball pen".to_owned()],
+        ..product(920, "PEN-BALL-BOX", "Matador Ball Pen Box (20 pcs)", None, 14_000)
+    });
+    g
+}
+
+#[test]
+fn a_size_is_named_by_the_word_that_sets_it_apart() {
+    let bl = Language::Banglish;
+    let mut chat = Chat::new(stationery_shop());
+    // "A4" names "A4 300 pages"; "2ta" is the count.
+    chat.text("A4 khata 2ta diben", bl);
+    let summary = chat.text("Tasnim, 01987654321, House 4, Road 2, Mirpur 10, Dhaka", bl);
+    assert!(summary.contains("A4 300 pages"), "{summary}");
+    assert!(summary.contains("Quantity: 2"), "{summary}");
+    // "12 color" names "12 colours": a size, not twelve tins; and "pencil"
+    // is not the "pen" of the pen box.
+    let mut chat = Chat::new(stationery_shop());
+    chat.text("12 color er rong pencil ta chai", bl);
+    let summary = chat.text("Rima Akter 01676543210, House 9, Road 3, Dhanmondi, Dhaka", bl);
+    assert!(summary.contains("Faber-Castell Colour Pencils"), "{summary}");
+    assert!(summary.contains("12 colours"), "{summary}");
+    assert!(summary.contains("Quantity: 1"), "{summary}");
+}

@@ -45,6 +45,14 @@ pub(super) fn similarity(a: &str, b: &str) -> f64 {
     trigram.max(edit)
 }
 
+/// Endings Banglish and English add to a word ("sarees", "panjabita",
+/// "pencil er"): only these make a longer word the same word, so "pencil"
+/// is not "pen" and "cartoon" is not "cart".
+const LATIN_ENDINGS: &[&str] = &[
+    "s", "es", "er", "r", "ra", "der", "ta", "ti", "tu", "to", "te", "tay", "tar", "ke", "e", "y", "ay", "o", "ar",
+    "re", "d", "ed", "ing", "gula", "gulo", "guli", "ri",
+];
+
 /// How well a message word stands for a word of the owner's (a product name,
 /// an area): equal words, the word with a suffix ("sarees", "শাড়িটা"), or a
 /// near spelling.
@@ -54,7 +62,11 @@ pub(super) fn word_match(owner_word: &str, message_word: &str) -> f64 {
     }
     let owner_len = owner_word.chars().count();
     let extra = message_word.chars().count().saturating_sub(owner_len);
-    if owner_len >= 2 && (1..=3).contains(&extra) && message_word.starts_with(owner_word) {
+    if owner_len >= 2
+        && (1..=3).contains(&extra)
+        && let Some(ending) = message_word.strip_prefix(owner_word)
+        && (!ending.is_ascii() || LATIN_ENDINGS.contains(&ending))
+    {
         return 0.9;
     }
     if owner_len < 3 || owner_word.chars().all(|c| c.is_ascii_digit()) {
