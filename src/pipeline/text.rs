@@ -315,6 +315,28 @@ pub fn consonant_skeleton(latin: &str) -> String {
     out
 }
 
+/// [`consonant_skeleton`], and when an "s" stands between vowels ("rose",
+/// "blouse", "casual"), also with it said "z", as Bangla writes such words.
+pub fn consonant_skeletons(latin: &str) -> Vec<String> {
+    let plain = consonant_skeleton(latin);
+    let chars: Vec<char> = latin.to_lowercase().chars().collect();
+    let is_vowel = |c: Option<&char>| c.is_some_and(|c| "aeiou".contains(*c));
+    let voiced: String = chars
+        .iter()
+        .enumerate()
+        .map(|(at, &c)| {
+            let between_vowels = at > 0 && is_vowel(chars.get(at - 1)) && is_vowel(chars.get(at + 1));
+            if c == 's' && between_vowels { 'z' } else { c }
+        })
+        .collect();
+    let voiced = consonant_skeleton(&voiced);
+    if voiced == plain {
+        vec![plain]
+    } else {
+        vec![plain, voiced]
+    }
+}
+
 /// The first `max_chars` characters of `text`.
 pub fn truncate(text: &str, max_chars: usize) -> &str {
     match text.char_indices().nth(max_chars) {
@@ -360,6 +382,20 @@ mod tests {
                 "{bangla} / {english}"
             );
         }
+    }
+
+    /// An "s" between vowels may be said "z": "Rose" is also "রোজ", while
+    /// "Silver" and "Base" keep their "s".
+    #[test]
+    fn an_s_between_vowels_may_be_a_z() {
+        for (bangla, english) in [("রোজ", "Rose"), ("ব্লাউজ", "Blouse"), ("বেস", "Base")] {
+            assert!(
+                consonant_skeletons(english).contains(&consonant_skeleton(&romanize_bengali(bangla))),
+                "{bangla} / {english}"
+            );
+        }
+        assert_eq!(consonant_skeletons("Silver"), [consonant_skeleton("Silver")]);
+        assert!(!consonant_skeletons("Rose").contains(&consonant_skeleton(&romanize_bengali("রেড"))));
     }
 
     /// One table pins the layer: input, then the folded words.

@@ -396,16 +396,29 @@ const SIZES: &[&[&str]] = &[
 /// message; `None` when the message mentions none.
 pub(super) fn pick_variants(product: &GroundedProduct, tokens: &[Token]) -> Option<VariantPick> {
     let mut used_tokens = Vec::new();
-    let size_hits: Vec<bool> = product
-        .variants
-        .iter()
-        .map(|variant| attribute_mentioned(&variant.size, SIZES, false, tokens, &mut used_tokens))
-        .collect();
-    let colour_hits: Vec<bool> = product
-        .variants
-        .iter()
-        .map(|variant| attribute_mentioned(&variant.colour, COLOURS, true, tokens, &mut used_tokens))
-        .collect();
+    // How many words named each one: "rose gold" names "Rose Gold" with
+    // two, and "Gold" with one, so it is not the gold one.
+    let mut hits_of = |value: fn(&VariantRow) -> &str, synonyms: &[&[&str]], by_one_word: bool| -> Vec<bool> {
+        let words: Vec<usize> = product
+            .variants
+            .iter()
+            .map(|variant| {
+                let mut used = Vec::new();
+                if attribute_mentioned(value(variant), synonyms, by_one_word, tokens, &mut used) {
+                    used.sort_unstable();
+                    used.dedup();
+                    used_tokens.extend(used.iter().copied());
+                    used.len().max(1)
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let most = words.iter().copied().max().unwrap_or(0);
+        words.iter().map(|&n| n > 0 && n == most).collect()
+    };
+    let size_hits = hits_of(|variant| &variant.size, SIZES, false);
+    let colour_hits = hits_of(|variant| &variant.colour, COLOURS, true);
     let mut size_hits = size_hits;
     if !size_hits.contains(&true)
         && let Some(by_word) = distinctive_size_word(product, tokens, &mut used_tokens)
@@ -766,12 +779,14 @@ fn in_bangla_letters(option: &[String], tokens: &[Token], used: &mut Vec<usize>)
     if option.iter().any(|word| !word.chars().all(|c| c.is_ascii_alphabetic())) {
         return false;
     }
-    let wanted: Vec<String> = option
+    // Each word's consonants, also as said when an "s" between vowels
+    // sounds "z" ("rose" is "রোজ", "blouse" is "ব্লাউজ").
+    let wanted: Vec<Vec<String>> = option
         .iter()
-        .map(|word| crate::pipeline::text::consonant_skeleton(word))
+        .map(|word| crate::pipeline::text::consonant_skeletons(word))
         .collect();
-    let letters: usize = wanted.iter().map(String::len).sum();
-    if letters < 2 || wanted.iter().any(String::is_empty) {
+    let letters: usize = wanted.iter().filter_map(|ways| ways.first()).map(String::len).sum();
+    if letters < 2 || wanted.iter().any(|ways| ways.iter().any(String::is_empty)) {
         return false;
     }
     let markers: Vec<String> = COLOUR_MARKERS.iter().flat_map(|w| folded_words(w)).collect();
@@ -783,11 +798,12 @@ fn in_bangla_letters(option: &[String], tokens: &[Token], used: &mut Vec<usize>)
             .any(|token| markers.contains(&token.folded))
     };
     let fits = |at: usize| {
-        wanted.iter().enumerate().all(|(k, skeleton)| {
+        wanted.iter().enumerate().all(|(k, ways)| {
             tokens.get(at + k).is_some_and(|token| {
                 token.script == Script::Bengali
-                    && crate::pipeline::text::consonant_skeleton(&crate::pipeline::text::romanize_bengali(&token.text))
-                        == *skeleton
+                    && ways.contains(&crate::pipeline::text::consonant_skeleton(
+                        &crate::pipeline::text::romanize_bengali(&token.text),
+                    ))
             })
         })
     };

@@ -609,7 +609,10 @@ fn choose_product(
         }
         let wants_it = ctx.msg.intents.has(Intent::Order) || pending == Some(Field::Product);
         let giving_details = matches!(pending, Some(Field::Name | Field::Address));
-        let switch = draft.product_id.is_some_and(|id| id != product.id) && wants_it && !giving_details;
+        // "no need for the cover, please confirm the order": a product word
+        // in a confirmation of the read-back does not start another order.
+        let confirming = draft.awaiting_confirmation && ctx.msg.intents.has(Intent::Yes);
+        let switch = draft.product_id.is_some_and(|id| id != product.id) && wants_it && !giving_details && !confirming;
         if draft.product_id.is_none() || switch {
             draft.product_id = Some(product.id);
             draft.variant_id = None;
@@ -1093,6 +1096,20 @@ fn read_contact(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, turn: &mut Turn, pend
 
 /// Per token: a word of one of the shop's product names, Bangla names, tags
 /// or SKUs ("Tangail" of "Tangail saree" is not the customer's place).
+/// "60 geometry boxes and 60 notebooks": a number right before a word of a
+/// product counts it, with no "ta" or "pcs" needed. The largest such count.
+pub(super) fn counted_before_product(ctx: &Ctx<'_>) -> Option<i64> {
+    let products = product_word_mask(ctx);
+    let names = name_numbers(ctx);
+    let tokens = &ctx.msg.tokens;
+    (0..tokens.len())
+        .filter(|&at| !names.get(at).copied().unwrap_or(true) && products.get(at + 1).copied().unwrap_or(false))
+        .filter_map(|at| tokens.get(at))
+        .filter(|token| token.script == text::Script::Digit)
+        .filter_map(|token| token.folded.parse::<i64>().ok())
+        .max()
+}
+
 fn product_word_mask(ctx: &Ctx<'_>) -> Vec<bool> {
     let words: Vec<String> = ctx
         .g

@@ -2188,6 +2188,10 @@ fn stationery_shop() -> Grounding {
         tags: vec!["pen".to_owned(), "ball pen".to_owned()],
         ..product(920, "PEN-BALL-BOX", "Matador Ball Pen Box (20 pcs)", None, 14_000)
     });
+    g.products.push(GroundedProduct {
+        tags: vec!["geometry box".to_owned(), "জ্যামিতি বক্স".to_owned()],
+        ..product(940, "GEOMETRY-BOX", "Faber-Castell Geometry Box", None, 28_000)
+    });
     g
 }
 
@@ -2208,4 +2212,78 @@ fn a_size_is_named_by_the_word_that_sets_it_apart() {
     assert!(summary.contains("Faber-Castell Colour Pencils"), "{summary}");
     assert!(summary.contains("12 colours"), "{summary}");
     assert!(summary.contains("Quantity: 1"), "{summary}");
+}
+
+#[test]
+fn rose_gold_is_not_gold_in_either_script() {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(931, "", "Rose Gold", 0, Some(4)),
+            variant(932, "", "Silver", 0, Some(3)),
+            variant(933, "", "Gold", 0, Some(0)),
+        ],
+        tags: vec!["watch".to_owned(), "ঘড়ি".to_owned()],
+        ..product(
+            930,
+            "WATCH-LADIES-CHAIN",
+            "Ladies Chain Watch",
+            Some("লেডিস চেইন ঘড়ি"),
+            159_000,
+        )
+    });
+    for (first, second, lang) in [
+        (
+            "ladies chain watch silver ekta nibo",
+            "na thak, rose gold ta den",
+            Language::Banglish,
+        ),
+        (
+            "লেডিস চেইন ঘড়ি সিলভার কালার একটা নিব",
+            "না থাক, রোজ গোল্ড টাই দেন",
+            Language::Bn,
+        ),
+    ] {
+        let mut chat = Chat::new(g.clone());
+        chat.text(first, lang);
+        let reply = chat.text(second, lang);
+        // Gold is sold out; rose gold is not, and no option is asked again.
+        assert!(!reply.contains("Gold:"), "{reply}");
+        let summary = chat.text("Moumita Das, 01798765432, House 7, Road 2, Dhanmondi, Dhaka", lang);
+        assert!(summary.contains("Rose Gold"), "{summary}");
+    }
+}
+
+#[test]
+fn a_large_number_before_product_words_is_wholesale() {
+    let g = stationery_shop();
+    let reason = needs_owner(
+        &g,
+        "Hi, I need 60 geometry boxes and 60 notebooks for our school's prize giving. Can you give a school rate?",
+        Language::En,
+    );
+    assert!(reason.contains("wholesale"), "{reason}");
+    // A small count before a product word is an ordinary order.
+    let mut chat = Chat::new(g);
+    let reply = chat.text("2 notebook A4 please", Language::En);
+    assert!(!reply.contains("Someone from"), "{reply}");
+}
+
+#[test]
+fn a_product_word_in_a_confirmation_does_not_switch_the_order() {
+    let mut g = stationery_shop();
+    g.products.push(GroundedProduct {
+        variants: vec![variant(951, "", "Brown", 0, None), variant(952, "", "Black", 0, None)],
+        tags: vec!["diary".to_owned(), "cover".to_owned()],
+        ..product(950, "DIARY-LEATHER", "Leather Cover Diary", None, 65_000)
+    });
+    let en = Language::En;
+    let mut chat = Chat::new(g);
+    chat.text(
+        "Please send 1 geometry box to Tanvir Hasan, 01711987654, House 9, Road 2, Dhanmondi, Dhaka",
+        en,
+    );
+    let request = placed(chat.say("no need for the cover, please confirm the order", en));
+    let products: Vec<Uuid> = request.items().iter().map(|i| i.product_id).collect();
+    assert_eq!(products, [id(940)]);
 }
