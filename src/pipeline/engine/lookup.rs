@@ -1011,6 +1011,45 @@ pub(super) struct FaqHit {
 /// The FAQ entry whose pattern the message contains (longest pattern wins),
 /// or else the one whose pattern words mostly appear in the message.
 pub(super) fn find_faq(faq: &[FaqEntry], lower: &str, tokens: &[Token]) -> Option<FaqHit> {
+    find_faq_as_written(faq, lower, tokens).or_else(|| {
+        let spelled = spelled_out(lower)?;
+        find_faq_as_written(faq, &spelled, &crate::pipeline::text::tokenize(&spelled))
+    })
+}
+
+/// Words customers run together that owners write apart: "koydin lagbe"
+/// asks what the pattern "koto din lagbe" says.
+const RUN_TOGETHER: &[(&str, &str)] = &[
+    ("koydin", "koto din"),
+    ("koidin", "koto din"),
+    ("kodin", "koto din"),
+    ("kotodin", "koto din"),
+    ("কয়দিন", "কত দিন"),
+    ("কয\u{09BC}দিন", "কত দিন"),
+    ("কদিন", "কত দিন"),
+    ("কতদিন", "কত দিন"),
+];
+
+/// `lower` with run-together words written apart; `None` when it has none.
+fn spelled_out(lower: &str) -> Option<String> {
+    let mut changed = false;
+    let words: Vec<String> = lower
+        .split(' ')
+        .map(|word| {
+            let bare = word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\u{09BC}');
+            match RUN_TOGETHER.iter().find(|(joined, _)| *joined == bare) {
+                Some((joined, apart)) => {
+                    changed = true;
+                    word.replacen(joined, apart, 1)
+                }
+                None => word.to_owned(),
+            }
+        })
+        .collect();
+    changed.then(|| words.join(" "))
+}
+
+fn find_faq_as_written(faq: &[FaqEntry], lower: &str, tokens: &[Token]) -> Option<FaqHit> {
     find_faq_in(faq, lower, tokens).or_else(|| {
         // Across scripts: the owner wrote "kotodin rakha", the customer
         // "কতদিন রাখা যায়?" (or the other way round). Both sides in Bangla

@@ -1349,10 +1349,16 @@ fn confirm(ctx: &mut Ctx<'_>, mut draft: OrderDraft) -> (EngineReply, Option<Ord
         .mentioned()
         .or_else(|| draft.product_id.and_then(|id| ctx.product(id)));
     let wants = Wants::from_intents(&ctx.msg.intents, false);
+    // "do you put a plastic cover on the books?" after the read-back: the
+    // owner's FAQ answer, then the confirmation asked again.
+    let faq = asks_in_words(ctx).then(|| answer::faq_text(ctx, true)).flatten();
     let mut parts = match answer::sections(ctx, focus, &wants, answer::Mode::InOrder) {
         Ok(parts) => parts,
         Err(reason) => return (answer::owner(ctx, &reason), Some(draft)),
     };
+    if let Some(faq) = faq {
+        parts.insert(0, faq);
+    }
     if parts.is_empty() && ctx.unexplained(focus) > 1 {
         return (answer::owner(ctx, SUMMARY_NOT_UNDERSTOOD), Some(draft));
     }

@@ -2287,3 +2287,35 @@ fn a_product_word_in_a_confirmation_does_not_switch_the_order() {
     let products: Vec<Uuid> = request.items().iter().map(|i| i.product_id).collect();
     assert_eq!(products, [id(940)]);
 }
+
+#[test]
+fn run_together_days_meet_an_faq_written_apart() {
+    let bl = Language::Banglish;
+    for question in ["koydin lagbe banate?", "বানাতে কয়দিন লাগবে?"] {
+        let reply = Chat::new(decor_shop()).text(question, bl);
+        assert!(
+            reply.contains("Made-to-order items take 7 to 10 days"),
+            "{question}: {reply}"
+        );
+    }
+}
+
+#[test]
+fn an_faq_asked_after_the_read_back_is_answered_and_the_confirmation_asked_again() {
+    let mut g = stationery_shop();
+    g.faq.push(FaqEntry {
+        id: id(960),
+        patterns: vec!["plastic cover".to_owned(), "malat".to_owned()],
+        answer: "We can put a clear plastic cover on any book for 20 taka per book.".to_owned(),
+    });
+    let en = Language::En;
+    let mut chat = Chat::new(g);
+    chat.text(
+        "Please send 1 geometry box to Tanvir Hasan, 01711987654, House 9, Road 2, Dhanmondi, Dhaka",
+        en,
+    );
+    let reply = chat.text("do you put a plastic cover on the books?", en);
+    assert!(reply.starts_with("We can put a clear plastic cover"), "{reply}");
+    assert!(reply.contains("YES"), "{reply}");
+    placed(chat.say("yes", en));
+}
