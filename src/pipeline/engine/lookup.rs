@@ -169,10 +169,34 @@ pub(super) fn find_product_in_part(
             scored.sort_by(|a, b| b.1.total_cmp(&a.1));
             match scored.as_slice() {
                 [(best, top), (_, next), ..] if top - next >= AMBIGUITY_MARGIN => Some(*best),
-                _ => None,
+                _ => by_option_named(products, &candidates, part),
             }
         }
         Mention::None => None,
+    }
+}
+
+/// Of products named alike, the one that has the option the message names
+/// ("সিঙ্গেল বেডশিট ব্লু ফ্লোরাল", "কুন্দন সেট পার্ল হোয়াইট"); of several
+/// that have it, the one more of whose option words were named ("queen
+/// size ... champagne": the sheet that comes in both).
+pub(super) fn by_option_named(products: &[GroundedProduct], candidates: &[usize], tokens: &[Token]) -> Option<usize> {
+    let fit: Vec<(usize, usize)> = candidates
+        .iter()
+        .filter_map(|&index| {
+            let pick = pick_variants(products.get(index)?, tokens)?;
+            (!pick.candidates.is_empty()).then_some((index, pick.used_tokens.len()))
+        })
+        .collect();
+    let most = fit.iter().map(|(_, words)| *words).max().unwrap_or(0);
+    match fit
+        .iter()
+        .filter(|(_, words)| *words == most)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [(index, _)] => Some(*index),
+        _ => None,
     }
 }
 

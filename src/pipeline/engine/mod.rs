@@ -449,29 +449,14 @@ impl<'a> Message<'a> {
         let mut mention = lookup::find_product(&grounding.products, &tokens, &content);
         // "সিঙ্গেল বেডশিট ব্লু ফ্লোরাল": of the bed sheets, the one that has
         // the option named.
-        // Of several that have it, the one more of whose option words were
-        // named ("queen size ... champagne": the sheet that comes in both).
-        if let Mention::Ambiguous(candidates) = &mention {
-            let fit: Vec<(usize, usize)> = candidates
-                .iter()
-                .filter_map(|&index| {
-                    let pick = lookup::pick_variants(grounding.products.get(index)?, &tokens)?;
-                    (!pick.candidates.is_empty()).then_some((index, pick.used_tokens.len()))
-                })
-                .collect();
-            let most = fit.iter().map(|(_, words)| *words).max().unwrap_or(0);
-            let fitting: Vec<usize> = fit
-                .iter()
-                .filter(|(_, words)| *words == most)
-                .map(|(index, _)| *index)
-                .collect();
-            if let [index] = fitting.as_slice() {
-                mention = Mention::One {
-                    index: *index,
-                    score: 1.0,
-                    how: "the only one of the products named with the option named",
-                };
-            }
+        if let Mention::Ambiguous(candidates) = &mention
+            && let Some(index) = lookup::by_option_named(&grounding.products, candidates, &tokens)
+        {
+            mention = Mention::One {
+                index,
+                score: 1.0,
+                how: "the only one of the products named with the option named",
+            };
         }
         Message {
             raw,

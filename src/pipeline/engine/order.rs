@@ -776,13 +776,25 @@ fn several_items_of(ctx: &Ctx<'_>, current: Option<usize>) -> Option<Vec<NamedIt
             .zip(content)
             .map(|(word, is_content)| *is_content && !lookup::is_unit(&word.text))
             .collect();
-        let named = lookup::find_product_in_part(&ctx.g.products, tokens, &ctx.msg.content, words, &content);
         let one_variant = |product: &GroundedProduct, words: &[text::Token]| {
             lookup::pick_variants(product, words).and_then(|pick| match pick.candidates.as_slice() {
                 [index] => product.variants.get(*index).map(|v| v.id),
                 _ => None,
             })
         };
+        // "1 silver nose pin, screw type with white stone": the option of
+        // the item before, not the stone studs its words also name.
+        let options_of_last = items.last().is_some_and(|last| {
+            last.variant.is_none()
+                && last.quantity.is_some()
+                && ctx
+                    .g
+                    .products
+                    .get(last.product)
+                    .is_some_and(|product| one_variant(product, words).is_some())
+        });
+        let named = lookup::find_product_in_part(&ctx.g.products, tokens, &ctx.msg.content, words, &content)
+            .filter(|&index| !options_of_last || items.last().is_some_and(|last| last.product == index));
         // The count, without the words that name an option ("chelsea boot
         // brown 41" is size 41, one pair).
         let count_of = |product: &GroundedProduct| {

@@ -2319,3 +2319,114 @@ fn an_faq_asked_after_the_read_back_is_answered_and_the_confirmation_asked_again
     assert!(reply.contains("YES"), "{reply}");
     placed(chat.say("yes", en));
 }
+
+/// A jewellery shop: two pins, stone studs, a kundan set and jhumkas.
+fn jewellery_shop() -> Grounding {
+    let mut g = shop();
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(1001, "Screw", "White Stone", 0, Some(12)),
+            variant(1002, "Screw", "Red Stone", 0, Some(6)),
+            variant(1003, "Clip-on", "White Stone", -15_000, Some(8)),
+        ],
+        tags: vec!["nose pin".to_owned(), "nakphul".to_owned(), "নাকফুল".to_owned()],
+        ..product(
+            1000,
+            "NOSEPIN-SILVER",
+            "925 Silver Nose Pin (Nakphul)",
+            Some("৯২৫ রুপার নাকফুল"),
+            55_000,
+        )
+    });
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(1011, "", "White Stone", 0, Some(5)),
+            variant(1012, "", "Pink Stone", 0, Some(3)),
+        ],
+        tags: vec!["stud".to_owned(), "tops".to_owned()],
+        ..product(
+            1010,
+            "STUD-SILVER",
+            "925 Silver Stone Stud Earrings",
+            Some("৯২৫ রুপার পাথরের টপ"),
+            85_000,
+        )
+    });
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(1021, "", "Crystal", 0, Some(20)),
+            variant(1022, "", "Pearl", 0, Some(15)),
+        ],
+        tags: vec!["hijab pin".to_owned(), "pin".to_owned(), "হিজাব পিন".to_owned()],
+        ..product(
+            1020,
+            "HIJAB-PIN",
+            "Hijab Pin Set (12 pcs)",
+            Some("হিজাব পিন সেট (১২ পিস)"),
+            25_000,
+        )
+    });
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(1031, "", "Pearl White", 0, Some(4)),
+            variant(1032, "", "Ruby Red", 0, Some(3)),
+        ],
+        tags: vec![
+            "kundan".to_owned(),
+            "necklace".to_owned(),
+            "কুন্দন".to_owned(),
+            "নেকলেস".to_owned(),
+        ],
+        ..product(
+            1030,
+            "NECKLACE-KUNDAN",
+            "Kundan Necklace Set with Earrings",
+            Some("কুন্দন নেকলেস সেট (কানের দুলসহ)"),
+            199_000,
+        )
+    });
+    g.products.push(GroundedProduct {
+        variants: vec![
+            variant(1041, "", "Oxidised Silver", 0, Some(12)),
+            variant(1042, "", "Antique Gold", 0, Some(0)),
+        ],
+        tags: vec!["jhumka".to_owned(), "ঝুমকা".to_owned()],
+        ..product(
+            1040,
+            "JHUMKA-OXIDISED",
+            "Oxidised Jhumka Earrings",
+            Some("অক্সিডাইজড ঝুমকা কানের দুল"),
+            45_000,
+        )
+    });
+    g
+}
+
+#[test]
+fn each_item_of_a_jewellery_order_keeps_its_own_options() {
+    let en = Language::En;
+    let mut chat = Chat::new(jewellery_shop());
+    chat.text(
+        "Hi, I'd like 1 silver nose pin, screw type with white stone, and 1 hijab pin set in crystal",
+        en,
+    );
+    chat.text("Ishrat Jahan, 01556789012, House 12/A, Road 4, Dhanmondi, Dhaka", en);
+    let request = placed(chat.say("confirm please", en));
+    let mut items: Vec<(Uuid, Option<Uuid>, i32)> = request
+        .items()
+        .iter()
+        .map(|i| (i.product_id, i.variant_id, i.quantity))
+        .collect();
+    items.sort();
+    assert_eq!(items, [(id(1000), Some(id(1001)), 1), (id(1020), Some(id(1021)), 1)]);
+
+    // A set named alike to others ("সেট") is the one with the option named.
+    let bn = Language::Bn;
+    let mut chat = Chat::new(jewellery_shop());
+    chat.text("কুন্দন সেট পার্ল হোয়াইট ১টা আর অক্সিডাইজড ঝুমকা ১ জোড়া নিব", bn);
+    chat.text("নাম রাবেয়া, ০১৫১২৩৪৫৬৭৮, বাসা ২৩, রোড ৪, ধানমন্ডি, ঢাকা", bn);
+    let request = placed(chat.say("জি কনফার্ম", bn));
+    let mut products: Vec<Uuid> = request.items().iter().map(|i| i.product_id).collect();
+    products.sort();
+    assert_eq!(products, [id(1030), id(1040)]);
+}
