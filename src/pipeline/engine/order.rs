@@ -549,6 +549,9 @@ fn choose_product(
             return;
         }
     }
+    if another_option_of_current(ctx, draft, turn) {
+        return;
+    }
     if let Some(product) = ctx.mentioned() {
         // "ar sundarban modhu ekta", "and 1 Biore sunscreen": one more
         // product for the same order, once the current one is complete.
@@ -633,6 +636,47 @@ fn choose_product(
             product.sku
         ));
     }
+}
+
+/// "আর অফ হোয়াইট ২টা" after four natural ones: the same product in another
+/// option, as one more item, when the message begins with the word that
+/// adds and names no other product. Whether it did.
+fn another_option_of_current(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, turn: &mut Turn) -> bool {
+    let begins_adding = ctx
+        .msg
+        .tokens
+        .first()
+        .is_some_and(|token| ALSO.contains(&token.folded.as_str()));
+    let (Some(current_id), Some(current_variant)) = (draft.product_id, draft.variant_id) else {
+        return false;
+    };
+    let other_product_named = ctx.mentioned().is_some_and(|product| product.id != current_id);
+    if !begins_adding || other_product_named {
+        return false;
+    }
+    let Some(current) = ctx.product(current_id) else {
+        return false;
+    };
+    let Some(variant) = lookup::pick_variants(current, &ctx.msg.tokens)
+        .and_then(|pick| match pick.candidates.as_slice() {
+            [index] => current.variants.get(*index),
+            _ => None,
+        })
+        .filter(|variant| variant.id != current_variant)
+    else {
+        return false;
+    };
+    draft.items.push(DraftItem {
+        product_id: current_id,
+        variant_id: Some(current_variant),
+        quantity: draft.quantity.filter(|q| *q >= 1).unwrap_or(1),
+    });
+    draft.variant_id = Some(variant.id);
+    draft.quantity = None;
+    turn.changed = true;
+    ctx.why
+        .push(format!("order: one more item, {} in another option", current.sku));
+    true
 }
 
 /// Per token: digits that name a product rather than count it. "xiaomi

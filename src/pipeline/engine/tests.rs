@@ -2430,3 +2430,24 @@ fn each_item_of_a_jewellery_order_keeps_its_own_options() {
     products.sort();
     assert_eq!(products, [id(1030), id(1040)]);
 }
+
+#[test]
+fn and_another_option_adds_the_same_product_again() {
+    let bl = Language::Banglish;
+    let mut chat = Chat::new(jewellery_shop());
+    chat.text("hijab pin crystal 4ta diben", bl);
+    chat.text("ar pearl 2ta", bl);
+    chat.text("Rehana Parvin, 01911223355, House 5, Road 2, Dhanmondi, Dhaka", bl);
+    let request = placed(chat.say("confirm", bl));
+    let mut items: Vec<(Option<Uuid>, i32)> = request.items().iter().map(|i| (i.variant_id, i.quantity)).collect();
+    items.sort();
+    assert_eq!(items, [(Some(id(1021)), 4), (Some(id(1022)), 2)]);
+    // Without the word that adds, a new option replaces the old one.
+    let mut chat = Chat::new(jewellery_shop());
+    chat.text("hijab pin crystal 4ta diben", bl);
+    chat.text("na, pearl ta den", bl);
+    chat.text("Rehana Parvin, 01911223355, House 5, Road 2, Dhanmondi, Dhaka", bl);
+    let request = placed(chat.say("confirm", bl));
+    let items: Vec<Option<Uuid>> = request.items().iter().map(|i| i.variant_id).collect();
+    assert_eq!(items, [Some(id(1022))]);
+}
