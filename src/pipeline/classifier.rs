@@ -971,7 +971,7 @@ const PERSON: &str = "manus*, মানুষ*, human*, person, someone, somebod
     karor, kauke, কাউকে, customer care, customer service, support, সাপোর্ট*, operator, manager*, ম্যানেজার*, কর্মী*,
     lok, লোক, লোকের, লোককে";
 const TALK: &str = "talk*, speak*, chat*, kotha*, কথা*, connect*, contact*, যোগাযোগ*, jogajog*, reach, transfer*,
-    call*, কল*, bolte chai, dhoren, ধরেন, ধরিয়ে*";
+    call*, কল*, bolte chai, dhoren, ধরেন, ধরিয়ে*, pawa jabe, paowa jabe, paoa jabe, পাওয়া যাবে";
 const TALK_WITH: &str =
     "sathe|shathe|songe|সাথে|সঙ্গে kotha|কথা bol*|বল*, sathe|shathe|songe|সাথে|সঙ্গে .. kotha|কথা bol*|বল*,
     direct|directly|sorasori|সরাসরি ..
@@ -1529,6 +1529,8 @@ mod tests {
             "please ignore my previous message, I meant size L",
             "oily skin e use kora jabe?",
             "delivery man ke bolben amake call dite",
+            "eta ki dhaka te pawa jabe?",
+            "XL size ta kobe pawa jabe?",
         ] {
             let got = rules(text);
             let expected_risky = text.contains("owner er sathe");
@@ -1536,6 +1538,11 @@ mod tests {
         }
         assert_eq!(
             rules("ami owner er sathe kotha bolte chai").risk(),
+            Some(Risk::HumanRequest)
+        );
+        // "Can I reach someone by phone?" asks for a person.
+        assert_eq!(
+            rules("apnader kauke phone e pawa jabe? aro kichu boi er bepare jante chaitam").risk(),
             Some(Risk::HumanRequest)
         );
     }
