@@ -197,11 +197,10 @@ pub fn respond(grounding: &Grounding, state: &ConversationState, text: &str, lan
         && !order::orders_outright(&ctx)
         && lookup::find_faq(&grounding.faq, &ctx.msg.lower, &ctx.msg.tokens).is_some_and(|hit| hit.exact);
     // "300 pis patishapta lagbe, rate koto?": wholesale, asked or ordered.
-    let counted = fields::find_quantity(&ctx.msg.tokens, &order::name_numbers(&ctx), false);
-    let wholesale = counted
-        .into_iter()
-        .chain(order::counted_before_product(&ctx))
-        .any(|count| count > i64::from(order::LARGE_ORDER));
+    let names = order::name_numbers(&ctx);
+    let counted = fields::find_quantity(&ctx.msg.tokens, &names, false);
+    let wholesale = counted.is_some_and(|count| count > i64::from(order::LARGE_ORDER))
+        || order::wholesale_before_product(&ctx, &names);
     let reply = if wholesale && next.order.is_none() {
         ctx.why.push("a large quantity: wholesale".to_owned());
         answer::owner(

@@ -1152,18 +1152,29 @@ fn read_contact(ctx: &mut Ctx<'_>, draft: &mut OrderDraft, turn: &mut Turn, pend
 
 /// Per token: a word of one of the shop's product names, Bangla names, tags
 /// or SKUs ("Tangail" of "Tangail saree" is not the customer's place).
-/// "60 geometry boxes and 60 notebooks": a number right before a word of a
-/// product counts it, with no "ta" or "pcs" needed. The largest such count.
-pub(super) fn counted_before_product(ctx: &Ctx<'_>) -> Option<i64> {
-    let products = product_word_mask(ctx);
-    let names = name_numbers(ctx);
+/// "60 geometry boxes and 60 notebooks": a number above [`LARGE_ORDER`]
+/// right before a word of a product counts it, with no "ta" or "pcs"
+/// needed. `names` are the message's [`name_numbers`]. The product words are
+/// looked up only when such a number is there.
+pub(super) fn wholesale_before_product(ctx: &Ctx<'_>, names: &[bool]) -> bool {
     let tokens = &ctx.msg.tokens;
-    (0..tokens.len())
-        .filter(|&at| !names.get(at).copied().unwrap_or(true) && products.get(at + 1).copied().unwrap_or(false))
-        .filter_map(|at| tokens.get(at))
-        .filter(|token| token.script == text::Script::Digit)
-        .filter_map(|token| token.folded.parse::<i64>().ok())
-        .max()
+    let large: Vec<usize> = (0..tokens.len())
+        .filter(|&at| !names.get(at).copied().unwrap_or(true))
+        .filter(|&at| {
+            tokens.get(at).is_some_and(|token| {
+                token.script == text::Script::Digit
+                    && token
+                        .folded
+                        .parse::<i64>()
+                        .is_ok_and(|count| count > i64::from(LARGE_ORDER))
+            })
+        })
+        .collect();
+    if large.is_empty() {
+        return false;
+    }
+    let products = product_word_mask(ctx);
+    large.iter().any(|&at| products.get(at + 1).copied().unwrap_or(false))
 }
 
 fn product_word_mask(ctx: &Ctx<'_>) -> Vec<bool> {
